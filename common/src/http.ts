@@ -1,0 +1,111 @@
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosError, isAxiosError } from 'axios';
+import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
+import { UpstreamError, hintFor } from './errors.ts';
+
+export interface HttpOptions {
+  /** Name used in errors and logs, e.g. "ThingsBoard". */
+  upstream: string;
+  baseURL: string;
+  timeoutMs?: number;
+  retries?: number;
+  headers?: Record<string, string>;
+  auth?: { username: string; password: string };
+  /** Extra axios config (e.g. httpsAgent for mTLS / a private CA). */
+  axios?: AxiosRequestConfig;
+}
+
+/**
+ * A thin wrapper over axios: timeouts and exponential-backoff retries on network errors, 5xx and
+ * 429 for idempotent calls, and errors that name the upstream and the call. Non-idempotent calls
+ * (POST) are retried only on connection errors that happened before the request was sent.
+ */
+export class HttpClient {
+  readonly axios: AxiosInstance;
+  readonly upstream: string;
+
+  constructor(opts: HttpOptions) {
+    this.upstream = opts.upstream;
+    this.axios = axios.create({
+      baseURL: opts.baseURL,
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: opts.headers,
+      auth: opts.auth,
+      // Status handling is ours: 404 → undefined, others → UpstreamError.
+      validateStatus: () => true,
+      ...opts.axios,
+    });
+    axiosRetry(this.axios, {
+      retries: opts.retries ?? 3,
+      retryDelay: (n, err) => exponentialDelay(n, err, 200),
+      retryCondition: (err) =>
+        isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET',
+    });
+    // validateStatus accepts everything, so turn retryable statuses into errors for axios-retry on
+    // idempotent methods only; the final response is still returned to request().
+    this.axios.interceptors.response.use((res) => {
+      const method = (res.config.method ?? 'get').toLowerCase();
+      const idempotent = ['get', 'head', 'options', 'put', 'delete'].includes(method);
+      const retryable = res.status >= 500 || res.status === 429;
+      const state = (res.config as { 'axios-retry'?: { retryCount?: number } })['axios-retry'];
+      const attempts = state?.retryCount ?? 0;
+      if (idempotent && retryable && attempts < (opts.retries ?? 3)) {
+        const err = new axios.AxiosError(`HTTP ${res.status}`, String(res.status), res.config, res.request, res);
+        return Promise.reject(err);
+      }
+      return res;
+    });
+  }
+
+  /** Performs a request; 2xx → body, 404 → undefined, anything else → UpstreamError. */
+  async request<T>(call: string, config: AxiosRequestConfig): Promise<T | undefined> {
+    const res = await this.send(call, config);
+    if (res.status === 404) return undefined;
+    return res.data as T;
+  }
+
+  /** Like request() but a 404 is an error too (for calls where absence is not an answer). */
+  async requireRequest<T>(call: string, config: AxiosRequestConfig): Promise<T> {
+    const res = await this.send(call, config);
+    if (res.status === 404) throw this.error(call, 404, describeBody(res.data));
+    return res.data as T;
+  }
+
+  /** Sends and returns status + data for 2xx/404; throws UpstreamError otherwise. */
+  async send(call: string, config: AxiosRequestConfig): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
+    let res;
+    try {
+      res = await this.axios.request(config);
+    } catch (err) {
+      if (isAxiosError(err) && err.response) {
+        res = err.response;
+      } else {
+        const e = err as AxiosError;
+        throw new UpstreamError(this.upstream, call, undefined, e.code ?? e.message, hintFor(this.upstream, undefined), {
+          cause: err,
+        });
+      }
+    }
+    if ((res.status >= 200 && res.status < 300) || res.status === 404) {
+      return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown> };
+    }
+    throw this.error(call, res.status, describeBody(res.data));
+  }
+
+  error(call: string, status: number | undefined, detail: string): UpstreamError {
+    return new UpstreamError(this.upstream, call, status, detail, hintFor(this.upstream, status));
+  }
+}
+
+/** Error bodies differ per upstream; pull out a readable message without dumping the whole body. */
+export function describeBody(data: unknown): string {
+  if (data === undefined || data === null || data === '') return 'no response body';
+  if (typeof data === 'string') return data.slice(0, 300);
+  if (typeof data === 'object') {
+    const o = data as Record<string, unknown>;
+    for (const k of ['message', 'error_description', 'errorMessage', 'error', 'detail']) {
+      if (typeof o[k] === 'string' && o[k]) return (o[k] as string).slice(0, 300);
+    }
+    return JSON.stringify(data).slice(0, 300);
+  }
+  return String(data);
+}

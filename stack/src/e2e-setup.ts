@@ -1,0 +1,16 @@
+import type { TestProject } from 'vitest/node';
+import { up } from './cli.ts';
+import { defaultContext } from './paths.ts';
+
+/** Brings the local stack up (reusing what runs) and hands its endpoints to the tests. */
+export default async function setup(project: TestProject): Promise<void> {
+  const ctx = defaultContext((m) => process.stderr.write(`${m}\n`));
+  const endpoints = await up(ctx);
+  project.provide('stack', endpoints);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: Record<string, import('./types.ts').Endpoint>;
+  }
+}

@@ -1,0 +1,31 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StackContext } from './types.ts';
+
+export const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function defaultContext(log: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): StackContext {
+  return {
+    cacheDir: process.env.CDM_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'cdm-stack'),
+    stateDir: process.env.CDM_STATE_DIR ?? path.join(os.homedir(), '.local', 'state', 'cdm-stack'),
+    repoDir,
+    log,
+  };
+}
+
+/** Loopback ports of the local stack; one place so nothing collides. */
+export const PORTS = {
+  keycloak: 18080,
+  hawkbit: 18081,
+  stepca: 18443,
+  influxdb: 18086, // real influxd 1.8 (v2 write/query)
+  influxdbFake: 18087, // InfluxDB 2 management fake, proxies write/query to 18086
+  mosquitto: 18883,
+  mosquittoTls: 18884,
+  thingsboardFake: 18090,
+  grafanaFake: 18030,
+  wireguard: 51820,
+} as const;
+
+export const stackJsonPath = (ctx: StackContext) => path.join(ctx.stateDir, 'stack.json');

@@ -1,0 +1,96 @@
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { StackContext } from './types.ts';
+
+export const execFileP = promisify(execFile);
+
+const pidFile = (ctx: StackContext, name: string) => path.join(ctx.stateDir, 'pids', `${name}.pid`);
+export const logFile = (ctx: StackContext, name: string) => path.join(ctx.stateDir, 'logs', `${name}.log`);
+
+/** Starts a long-running process detached from us, output appended to logs/<name>.log. */
+export function spawnDetached(
+  ctx: StackContext,
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): number {
+  fs.mkdirSync(path.dirname(pidFile(ctx, name)), { recursive: true });
+  fs.mkdirSync(path.dirname(logFile(ctx, name)), { recursive: true });
+  const out = fs.openSync(logFile(ctx, name), 'a');
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  if (!child.pid) throw new Error(`${name}: could not start ${cmd}`);
+  child.unref();
+  fs.writeFileSync(pidFile(ctx, name), String(child.pid));
+  return child.pid;
+}
+
+export function readPid(ctx: StackContext, name: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidFile(ctx, name), 'utf8'));
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops the process group started by spawnDetached: SIGTERM, then SIGKILL after a grace period. */
+export async function stopDetached(ctx: StackContext, name: string, graceMs = 15_000): Promise<void> {
+  const pid = readPid(ctx, name);
+  if (pid) {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && alive(pid)) await sleep(200);
+    if (alive(pid)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  fs.rmSync(pidFile(ctx, name), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET url and report whether it answered with an accepted status (no throw). */
+export async function httpOk(url: string, accept: (status: number) => boolean = (s) => s < 500): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return accept(res.status);
+  } catch {
+    return false;
+  }
+}
+
+/** Last lines of a service log, for a loud failure message. */
+export function tailLog(ctx: StackContext, name: string, lines = 30): string {
+  try {
+    return fs.readFileSync(logFile(ctx, name), 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
