@@ -1,6 +1,8 @@
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { up } from './cli.ts';
 import { defaultContext } from './paths.ts';
+import type { Endpoint } from './types.ts';
 
 /** Brings the local stack up (reusing what runs) and hands its endpoints to the tests. */
 export default async function setup(project: TestProject): Promise<void> {
@@ -11,6 +13,6 @@ export default async function setup(project: TestProject): Promise<void> {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    stack: Record<string, import('./types.ts').Endpoint>;
+    stack: Record<string, Endpoint>;
   }
 }
