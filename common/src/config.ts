@@ -13,7 +13,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   return result.data;
 }
 
-/** Marks a schema as a secret so documentation generators and error messages can treat it so. */
-export const secret = (s: z.ZodString = z.string().min(1)) => s.describe('secret');
+/** A required secret; its description starts with "secret:" so docs and dumps can tell. */
+export const secret = (doc: string) => z.string().min(1).describe(`secret: ${doc}`);
+
+export const isSecret = (schema: z.ZodType) => (schema.description ?? '').startsWith('secret:');
 
 export const url = () => z.string().url();
