@@ -34,12 +34,6 @@ export class HttpClient {
       validateStatus: () => true,
       ...opts.axios,
     });
-    axiosRetry(this.axios, {
-      retries: opts.retries ?? 3,
-      retryDelay: (n, err) => exponentialDelay(n, err, 200),
-      retryCondition: (err) =>
-        isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET',
-    });
     // validateStatus accepts everything, so turn retryable statuses into errors for axios-retry on
     // idempotent methods only; the final response is still returned to request().
     this.axios.interceptors.response.use((res) => {
@@ -53,6 +47,18 @@ export class HttpClient {
         return Promise.reject(err);
       }
       return res;
+    });
+    // Registered after the status interceptor: axios runs response interceptors in order, so
+    // axios-retry sees the rejection made above.
+    axiosRetry(this.axios, {
+      retries: opts.retries ?? 3,
+      retryDelay: (n, err) => exponentialDelay(n, err, 200),
+      retryCondition: (err) => {
+        const method = (err.config?.method ?? 'get').toLowerCase();
+        if (['get', 'head', 'options', 'put', 'delete'].includes(method)) return isNetworkOrIdempotentRequestError(err);
+        // A refused connection never reached the server, so even a POST is safe to send again.
+        return err.code === 'ECONNREFUSED';
+      },
     });
   }
 

@@ -1,0 +1,279 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { HttpClient } from '../http.ts';
+import { collect, pages } from './paging.ts';
+import type {
+  MgmtAction,
+  MgmtActionStatus,
+  MgmtArtifact,
+  MgmtDistributionSet,
+  MgmtRollout,
+  MgmtRolloutCreate,
+  MgmtRolloutGroup,
+  MgmtSoftwareModule,
+  MgmtTarget,
+  MgmtTargetCreate,
+  Paged,
+} from './hawkbit-types.ts';
+
+export * from './hawkbit-types.ts';
+
+export interface HawkbitOptions {
+  baseURL: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+  retries?: number;
+  pageSize?: number;
+}
+
+export interface ListQuery {
+  /** FIQL filter, e.g. `lastModifiedAt=ge=1700000000000`. */
+  q?: string;
+  sort?: string;
+}
+
+const enc = encodeURIComponent;
+
+/** hawkBit Management API v1 (HTTP Basic). I/O only. */
+export class HawkbitClient {
+  private readonly http: HttpClient;
+  private readonly pageSize: number;
+
+  constructor(opts: HawkbitOptions) {
+    this.http = new HttpClient({
+      upstream: 'hawkBit',
+      baseURL: opts.baseURL.replace(/\/$/, ''),
+      auth: { username: opts.username, password: opts.password },
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      headers: { Accept: 'application/json' },
+    });
+    this.pageSize = opts.pageSize ?? 100;
+  }
+
+  // ---- targets
+  async createTargets(targets: MgmtTargetCreate[]): Promise<MgmtTarget[]> {
+    return this.http.requireRequest('POST /rest/v1/targets', { method: 'POST', url: '/rest/v1/targets', data: targets });
+  }
+
+  getTarget(controllerId: string): Promise<MgmtTarget | undefined> {
+    return this.http.request(`GET /rest/v1/targets/{id}`, { url: `/rest/v1/targets/${enc(controllerId)}` });
+  }
+
+  updateTarget(controllerId: string, body: Partial<MgmtTargetCreate>): Promise<MgmtTarget | undefined> {
+    return this.http.request('PUT /rest/v1/targets/{id}', {
+      method: 'PUT',
+      url: `/rest/v1/targets/${enc(controllerId)}`,
+      data: body,
+    });
+  }
+
+  /** Returns false when the target did not exist (already deleted). */
+  async deleteTarget(controllerId: string): Promise<boolean> {
+    const res = await this.http.send('DELETE /rest/v1/targets/{id}', {
+      method: 'DELETE',
+      url: `/rest/v1/targets/${enc(controllerId)}`,
+    });
+    return res.status !== 404;
+  }
+
+  targetPages(query: ListQuery = {}): AsyncGenerator<MgmtTarget[]> {
+    return this.paged<MgmtTarget>('GET /rest/v1/targets', '/rest/v1/targets', query);
+  }
+
+  listTargets(query: ListQuery = {}): Promise<MgmtTarget[]> {
+    return collect(this.targetPages(query));
+  }
+
+  getTargetAttributes(controllerId: string): Promise<Record<string, string> | undefined> {
+    return this.http.request('GET /rest/v1/targets/{id}/attributes', {
+      url: `/rest/v1/targets/${enc(controllerId)}/attributes`,
+    });
+  }
+
+  getInstalledDistributionSet(controllerId: string): Promise<MgmtDistributionSet | undefined> {
+    return this.optionalBody('GET /rest/v1/targets/{id}/installedDS', `/rest/v1/targets/${enc(controllerId)}/installedDS`);
+  }
+
+  getAssignedDistributionSet(controllerId: string): Promise<MgmtDistributionSet | undefined> {
+    return this.optionalBody('GET /rest/v1/targets/{id}/assignedDS', `/rest/v1/targets/${enc(controllerId)}/assignedDS`);
+  }
+
+  // ---- actions
+  actionPages(query: ListQuery = {}): AsyncGenerator<MgmtAction[]> {
+    return this.paged<MgmtAction>('GET /rest/v1/actions', '/rest/v1/actions', query);
+  }
+
+  targetActions(controllerId: string, query: ListQuery = {}): Promise<MgmtAction[]> {
+    return collect(
+      this.paged<MgmtAction>('GET /rest/v1/targets/{id}/actions', `/rest/v1/targets/${enc(controllerId)}/actions`, query),
+    );
+  }
+
+  actionStatuses(controllerId: string, actionId: number, limit = 10): Promise<Paged<MgmtActionStatus> | undefined> {
+    return this.http.request('GET /rest/v1/targets/{id}/actions/{actionId}/status', {
+      url: `/rest/v1/targets/${enc(controllerId)}/actions/${actionId}/status`,
+      params: { offset: 0, limit, sort: 'id:DESC' },
+    });
+  }
+
+  // ---- software modules and artifacts
+  async createSoftwareModule(body: { name: string; version: string; type: string; vendor?: string; description?: string }): Promise<MgmtSoftwareModule> {
+    const [sm] = await this.http.requireRequest<MgmtSoftwareModule[]>('POST /rest/v1/softwaremodules', {
+      method: 'POST',
+      url: '/rest/v1/softwaremodules',
+      data: [body],
+    });
+    if (!sm) throw this.http.error('POST /rest/v1/softwaremodules', 201, 'empty response');
+    return sm;
+  }
+
+  async findSoftwareModule(name: string, version: string): Promise<MgmtSoftwareModule | undefined> {
+    const page = await this.http.request<Paged<MgmtSoftwareModule>>('GET /rest/v1/softwaremodules', {
+      url: '/rest/v1/softwaremodules',
+      params: { q: `name==${fiqlValue(name)};version==${fiqlValue(version)}`, limit: 1 },
+    });
+    return page?.content[0];
+  }
+
+  /** Uploads a file as an artifact; progress reports bytes sent so a CLI can draw a bar. */
+  async uploadArtifact(
+    softwareModuleId: number,
+    filePath: string,
+    opts: { filename?: string; sha256?: string; onProgress?: (sent: number, total: number) => void } = {},
+  ): Promise<MgmtArtifact> {
+    const filename = opts.filename ?? path.basename(filePath);
+    const size = fs.statSync(filePath).size;
+    const blob = await fs.openAsBlob(filePath);
+    const form = new FormData();
+    form.append('file', blob, filename);
+    return this.http.requireRequest('POST /rest/v1/softwaremodules/{id}/artifacts', {
+      method: 'POST',
+      url: `/rest/v1/softwaremodules/${softwareModuleId}/artifacts`,
+      params: { filename, ...(opts.sha256 ? { sha256sum: opts.sha256 } : {}) },
+      data: form,
+      timeout: 0,
+      maxBodyLength: Infinity,
+      onUploadProgress: (e) => opts.onProgress?.(e.loaded, e.total ?? size),
+    });
+  }
+
+  // ---- distribution sets
+  async createDistributionSet(body: { name: string; version: string; type: string; description?: string; modules: { id: number }[] }): Promise<MgmtDistributionSet> {
+    const [ds] = await this.http.requireRequest<MgmtDistributionSet[]>('POST /rest/v1/distributionsets', {
+      method: 'POST',
+      url: '/rest/v1/distributionsets',
+      data: [body],
+    });
+    if (!ds) throw this.http.error('POST /rest/v1/distributionsets', 201, 'empty response');
+    return ds;
+  }
+
+  getDistributionSet(id: number): Promise<MgmtDistributionSet | undefined> {
+    return this.http.request('GET /rest/v1/distributionsets/{id}', { url: `/rest/v1/distributionsets/${id}` });
+  }
+
+  async findDistributionSet(name: string, version: string): Promise<MgmtDistributionSet | undefined> {
+    const page = await this.http.request<Paged<MgmtDistributionSet>>('GET /rest/v1/distributionsets', {
+      url: '/rest/v1/distributionsets',
+      params: { q: `name==${fiqlValue(name)};version==${fiqlValue(version)}`, limit: 1 },
+    });
+    return page?.content[0];
+  }
+
+  // ---- rollouts
+  createRollout(body: MgmtRolloutCreate): Promise<MgmtRollout> {
+    return this.http.requireRequest('POST /rest/v1/rollouts', { method: 'POST', url: '/rest/v1/rollouts', data: body });
+  }
+
+  getRollout(id: number): Promise<MgmtRollout | undefined> {
+    return this.http.request('GET /rest/v1/rollouts/{id}', { url: `/rest/v1/rollouts/${id}` });
+  }
+
+  listRollouts(query: ListQuery = {}): Promise<MgmtRollout[]> {
+    return collect(this.paged<MgmtRollout>('GET /rest/v1/rollouts', '/rest/v1/rollouts', query));
+  }
+
+  rolloutGroups(rolloutId: number): Promise<MgmtRolloutGroup[]> {
+    return collect(
+      this.paged<MgmtRolloutGroup>(
+        'GET /rest/v1/rollouts/{id}/deploygroups',
+        `/rest/v1/rollouts/${rolloutId}/deploygroups`,
+        { sort: 'id:ASC' },
+        { representation: 'full' },
+      ),
+    );
+  }
+
+  rolloutGroupTargets(rolloutId: number, groupId: number): Promise<MgmtTarget[]> {
+    return collect(
+      this.paged<MgmtTarget>(
+        'GET /rest/v1/rollouts/{id}/deploygroups/{groupId}/targets',
+        `/rest/v1/rollouts/${rolloutId}/deploygroups/${groupId}/targets`,
+        {},
+      ),
+    );
+  }
+
+  startRollout(id: number): Promise<void> {
+    return this.rolloutVerb(id, 'start');
+  }
+
+  pauseRollout(id: number): Promise<void> {
+    return this.rolloutVerb(id, 'pause');
+  }
+
+  resumeRollout(id: number): Promise<void> {
+    return this.rolloutVerb(id, 'resume');
+  }
+
+  // ---- tenant configuration
+  async getConfig(key: string): Promise<unknown> {
+    const res = await this.http.request<{ value?: unknown }>('GET /rest/v1/system/configs/{key}', {
+      url: `/rest/v1/system/configs/${enc(key)}`,
+    });
+    return res?.value;
+  }
+
+  async setConfig(key: string, value: unknown): Promise<void> {
+    await this.http.requireRequest('PUT /rest/v1/system/configs/{key}', {
+      method: 'PUT',
+      url: `/rest/v1/system/configs/${enc(key)}`,
+      data: { value },
+    });
+  }
+
+  /** Cheap authenticated call for /healthz. */
+  async ping(): Promise<void> {
+    await this.http.requireRequest('GET /rest/v1/targets?limit=1', { url: '/rest/v1/targets', params: { limit: 1 } });
+  }
+
+  private async rolloutVerb(id: number, verb: 'start' | 'pause' | 'resume'): Promise<void> {
+    await this.http.requireRequest(`POST /rest/v1/rollouts/{id}/${verb}`, {
+      method: 'POST',
+      url: `/rest/v1/rollouts/${id}/${verb}`,
+    });
+  }
+
+  /** hawkBit answers 204 (no body) when a target has no distribution set. */
+  private async optionalBody<T>(call: string, url: string): Promise<T | undefined> {
+    const res = await this.http.send(call, { url });
+    return res.status === 200 && res.data ? (res.data as T) : undefined;
+  }
+
+  private paged<T>(call: string, url: string, query: ListQuery, extra: Record<string, string> = {}): AsyncGenerator<T[]> {
+    return pages<T>(async (offset, limit) => {
+      const page = await this.http.requireRequest<Paged<T>>(call, {
+        url,
+        params: { offset, limit, ...(query.q ? { q: query.q } : {}), ...(query.sort ? { sort: query.sort } : {}), ...extra },
+      });
+      return { items: page.content ?? [], total: page.total };
+    }, this.pageSize);
+  }
+}
+
+/** Quotes a FIQL value so names with spaces or operators cannot change the filter. */
+export function fiqlValue(v: string): string {
+  return /^[\w.-]+$/.test(v) ? v : `"${v.replace(/(["\\])/g, '\\$1')}"`;
+}
