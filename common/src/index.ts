@@ -4,3 +4,7 @@ export * from './logger.ts';
 export * from './config.ts';
 export * from './health.ts';
 export * from './upstream-config.ts';
+export * from './clients/hawkbit.ts';
+export * from './clients/stepca.ts';
+export * from './clients/wireguard.ts';
+export * from './clients/paging.ts';

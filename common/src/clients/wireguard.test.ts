@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { UpstreamError } from '../errors.ts';
+import { WireGuardClient, isCidr, isWgKey, parseDump, type Exec } from './wireguard.ts';
+
+const PUB = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+const PRIV = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+const PSK = 'FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=';
+
+function fakeExec(out = '') {
+  const calls: { cmd: string; args: string[]; stdin?: string; files: Record<string, string> }[] = [];
+  const exec: Exec = async (cmd, args, stdin) => {
+    // Capture the PSK file content while it still exists.
+    const files: Record<string, string> = {};
+    const i = args.indexOf('preshared-key');
+    if (i >= 0) {
+      const f = args[i + 1] as string;
+      files[f] = fs.readFileSync(f, 'utf8');
+      files.mode = (fs.statSync(f).mode & 0o777).toString(8);
+    }
+    calls.push({ cmd, args, stdin, files });
+    return out;
+  };
+  return { exec, calls };
+}
+
+const DUMP = [
+  `${PRIV}\t${PUB}\t51820\toff`,
+  `${PUB}\t(none)\t10.214.0.10:41000\t10.77.0.2/32\t1700000000\t1024\t2048\t25`,
+  `${PUB}\t${PSK}\t(none)\t10.77.0.3/32,fd00::3/128\t0\t0\t0\toff`,
+].join('\n');
+
+describe('WireGuardClient', () => {
+  it('sets a peer inside the namespace with execFile argv, no shell', async () => {
+    const { exec, calls } = fakeExec();
+    const wg = new WireGuardClient({ interface: 'wg0', netns: 'cdm-wg', exec });
+    await wg.setPeer({ publicKey: PUB, allowedIps: ['10.77.0.2/32'], persistentKeepalive: 25 });
+    expect(calls[0]).toMatchObject({
+      cmd: 'ip',
+      args: ['netns', 'exec', 'cdm-wg', 'wg', 'set', 'wg0', 'peer', PUB, 'allowed-ips', '10.77.0.2/32', 'persistent-keepalive', '25'],
+    });
+  });
+
+  it('passes a preshared key through a private temp file that is removed afterwards', async () => {
+    const { exec, calls } = fakeExec();
+    const wg = new WireGuardClient({ interface: 'wg0', exec });
+    await wg.setPeer({ publicKey: PUB, allowedIps: ['10.77.0.2/32'], presharedKey: PSK });
+    const args = calls[0]!.args;
+    const file = args[args.indexOf('preshared-key') + 1] as string;
+    expect(calls[0]!.files[file]).toBe(`${PSK}\n`);
+    expect(calls[0]!.files.mode).toBe('600');
+    expect(args.join(' ')).not.toContain(PSK);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('feeds the private key on stdin for pubkey, never as an argument', async () => {
+    const { exec, calls } = fakeExec(`${PUB}\n`);
+    const wg = new WireGuardClient({ interface: 'wg0', netns: 'cdm-wg', exec });
+    expect(await wg.pubkey(PRIV)).toBe(PUB);
+    expect(calls[0]).toMatchObject({ cmd: 'wg', args: ['pubkey'], stdin: `${PRIV}\n` });
+  });
+
+  it('removes a peer', async () => {
+    const { exec, calls } = fakeExec();
+    await new WireGuardClient({ interface: 'wg0', exec }).removePeer(PUB);
+    expect(calls[0]!.args).toEqual(['set', 'wg0', 'peer', PUB, 'remove']);
+  });
+
+  it('rejects malformed keys, CIDRs and names before anything runs', async () => {
+    const { exec, calls } = fakeExec();
+    const wg = new WireGuardClient({ interface: 'wg0', exec });
+    await expect(wg.setPeer({ publicKey: 'x; rm -rf /', allowedIps: ['10.77.0.2/32'] })).rejects.toThrow(/public key/);
+    await expect(wg.setPeer({ publicKey: PUB, allowedIps: ['10.77.0.2/32,0.0.0.0/0 '] })).rejects.toThrow(/allowed-ips/);
+    expect(() => new WireGuardClient({ interface: 'wg0 up', exec })).toThrow(/interface/);
+    expect(() => new WireGuardClient({ interface: 'wg0', netns: '../x y', exec })).toThrow(/netns/);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('wraps a failing wg in an UpstreamError with a hint', async () => {
+    const exec: Exec = async () => {
+      throw Object.assign(new Error('exit 1'), { stderr: 'Unable to access interface: No such device\n' });
+    };
+    const err = await new WireGuardClient({ interface: 'wg0', netns: 'cdm-wg', exec }).dump().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect((err as Error).message).toBe(
+      'WireGuard: wg show dump failed: Unable to access interface: No such device — is interface wg0 up in netns cdm-wg? (local stack: npm run stack -- up wireguard)',
+    );
+  });
+
+  it('generates real keys with the wg binary', async () => {
+    const wg = new WireGuardClient({ interface: 'wg0' });
+    const priv = await wg.genkey();
+    expect(isWgKey(priv)).toBe(true);
+    expect(isWgKey(await wg.pubkey(priv))).toBe(true);
+  });
+});
+
+describe('parseDump', () => {
+  it('parses the interface line and peers', () => {
+    const d = parseDump(DUMP);
+    expect(d).toMatchObject({ publicKey: PUB, listenPort: 51820 });
+    expect(d.peers[0]).toEqual({
+      publicKey: PUB,
+      presharedKey: false,
+      endpoint: '10.214.0.10:41000',
+      allowedIps: ['10.77.0.2/32'],
+      latestHandshake: 1700000000,
+      rxBytes: 1024,
+      txBytes: 2048,
+      persistentKeepalive: 25,
+    });
+    expect(d.peers[1]).toMatchObject({ presharedKey: true, endpoint: undefined, allowedIps: ['10.77.0.3/32', 'fd00::3/128'] });
+  });
+});
+
+describe('validators', () => {
+  it('accepts only well-formed keys and CIDRs', () => {
+    expect(isWgKey(PUB)).toBe(true);
+    expect(isWgKey(`${PUB}x`)).toBe(false);
+    expect(isCidr('10.77.0.2/32')).toBe(true);
+    expect(isCidr('10.77.0.256/32')).toBe(false);
+    expect(isCidr('10.77.0.2/33')).toBe(false);
+    expect(isCidr('fd00::3/128')).toBe(true);
+  });
+});
