@@ -8,3 +8,4 @@ export * from './clients/hawkbit.ts';
 export * from './clients/stepca.ts';
 export * from './clients/wireguard.ts';
 export * from './clients/paging.ts';
+export * from './clients/thingsboard.ts';

@@ -1,0 +1,324 @@
+import { decodeJwt } from 'jose';
+import type { AxiosRequestConfig } from 'axios';
+import { HttpClient } from '../http.ts';
+import { UpstreamError } from '../errors.ts';
+import type {
+  Alarm,
+  AttributeKv,
+  AttributeScope,
+  Customer,
+  Device,
+  DeviceCredentials,
+  DeviceProfile,
+  EntityId,
+  EntityType,
+  PageData,
+  Tenant,
+  User,
+} from './thingsboard-types.ts';
+
+export * from './thingsboard-types.ts';
+
+export interface ThingsBoardOptions {
+  baseURL: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+  retries?: number;
+  pageSize?: number;
+}
+
+interface Tokens {
+  token: string;
+  refreshToken: string;
+  exp: number; // unix seconds
+}
+
+export interface PageQuery {
+  textSearch?: string;
+  sortProperty?: string;
+  sortOrder?: 'ASC' | 'DESC';
+}
+
+const enc = encodeURIComponent;
+/** Refresh a little before expiry so a call never races the token's end. */
+const REFRESH_MARGIN_SEC = 60;
+
+/**
+ * ThingsBoard REST API with JWT login: the token is refreshed before it expires and, once, after a
+ * 401; if the refresh token is rejected too, the client logs in again.
+ */
+export class ThingsBoardClient {
+  private readonly http: HttpClient;
+  private tokens?: Tokens;
+  private login?: Promise<Tokens>;
+  private readonly pageSize: number;
+
+  constructor(private readonly opts: ThingsBoardOptions) {
+    this.http = new HttpClient({
+      upstream: 'ThingsBoard',
+      baseURL: opts.baseURL.replace(/\/$/, ''),
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+    });
+    this.pageSize = opts.pageSize ?? 100;
+  }
+
+  /** A client acting as another user, from a token pair (e.g. from {@link userToken}). */
+  static fromTokens(opts: Omit<ThingsBoardOptions, 'username' | 'password'>, pair: { token: string; refreshToken: string }): ThingsBoardClient {
+    const c = new ThingsBoardClient({ ...opts, username: '', password: '' });
+    c.tokens = { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
+    return c;
+  }
+
+  // ---- tenants (system administrator)
+  saveTenant(t: Tenant): Promise<Tenant> {
+    return this.call('POST /api/tenant', { method: 'POST', url: '/api/tenant', data: t });
+  }
+
+  getTenant(id: string): Promise<Tenant | undefined> {
+    return this.optional('GET /api/tenant/{id}', { url: `/api/tenant/${enc(id)}` });
+  }
+
+  async deleteTenant(id: string): Promise<void> {
+    await this.call('DELETE /api/tenant/{id}', { method: 'DELETE', url: `/api/tenant/${enc(id)}` });
+  }
+
+  tenantPages(q: PageQuery = {}): AsyncGenerator<Tenant[]> {
+    return this.pages<Tenant>('GET /api/tenants', '/api/tenants', q);
+  }
+
+  // ---- users
+  saveUser(u: User): Promise<User> {
+    return this.call('POST /api/user', { method: 'POST', url: '/api/user', params: { sendActivationMail: false }, data: u });
+  }
+
+  getUser(id: string): Promise<User | undefined> {
+    return this.optional('GET /api/user/{id}', { url: `/api/user/${enc(id)}` });
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    await this.call('DELETE /api/user/{id}', { method: 'DELETE', url: `/api/user/${enc(id)}` });
+  }
+
+  tenantUserPages(tenantId: string, q: PageQuery = {}): AsyncGenerator<User[]> {
+    return this.pages<User>('GET /api/tenant/{id}/users', `/api/tenant/${enc(tenantId)}/users`, q);
+  }
+
+  customerUserPages(customerId: string, q: PageQuery = {}): AsyncGenerator<User[]> {
+    return this.pages<User>('GET /api/customer/{id}/users', `/api/customer/${enc(customerId)}/users`, q);
+  }
+
+  async setUserCredentialsEnabled(userId: string, enabled: boolean): Promise<void> {
+    await this.call('POST /api/user/{id}/userCredentialsEnabled', {
+      method: 'POST',
+      url: `/api/user/${enc(userId)}/userCredentialsEnabled`,
+      params: { userCredentialsEnabled: enabled },
+    });
+  }
+
+  /** Token pair of another user (sysadmin → tenant admin), to act inside that tenant. */
+  userToken(userId: string): Promise<{ token: string; refreshToken: string }> {
+    return this.call('GET /api/user/{id}/token', { url: `/api/user/${enc(userId)}/token` });
+  }
+
+  /** A client acting as the given user; ThingsBoard lets only tenant admins create devices. */
+  async actAs(userId: string): Promise<ThingsBoardClient> {
+    const { baseURL, timeoutMs, retries, pageSize } = this.opts;
+    return ThingsBoardClient.fromTokens({ baseURL, timeoutMs, retries, pageSize }, await this.userToken(userId));
+  }
+
+  // ---- customers (tenant administrator)
+  saveCustomer(c: Customer): Promise<Customer> {
+    return this.call('POST /api/customer', { method: 'POST', url: '/api/customer', data: c });
+  }
+
+  findCustomerByTitle(title: string): Promise<Customer | undefined> {
+    return this.optional('GET /api/tenant/customers', { url: '/api/tenant/customers', params: { customerTitle: title } });
+  }
+
+  customerPages(q: PageQuery = {}): AsyncGenerator<Customer[]> {
+    return this.pages<Customer>('GET /api/customers', '/api/customers', q);
+  }
+
+  async deleteCustomer(id: string): Promise<void> {
+    await this.call('DELETE /api/customer/{id}', { method: 'DELETE', url: `/api/customer/${enc(id)}` });
+  }
+
+  // ---- device profiles
+  saveDeviceProfile(p: DeviceProfile): Promise<DeviceProfile> {
+    return this.call('POST /api/deviceProfile', { method: 'POST', url: '/api/deviceProfile', data: p });
+  }
+
+  async findDeviceProfile(name: string): Promise<DeviceProfile | undefined> {
+    for await (const page of this.pages<DeviceProfile>('GET /api/deviceProfiles', '/api/deviceProfiles', { textSearch: name })) {
+      const hit = page.find((p) => p.name === name);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  // ---- devices
+  saveDevice(d: Device): Promise<Device> {
+    return this.call('POST /api/device', { method: 'POST', url: '/api/device', data: d });
+  }
+
+  saveDeviceWithCredentials(device: Device, credentials: DeviceCredentials): Promise<Device> {
+    return this.call('POST /api/device-with-credentials', {
+      method: 'POST',
+      url: '/api/device-with-credentials',
+      data: { device, credentials },
+    });
+  }
+
+  getDevice(id: string): Promise<Device | undefined> {
+    return this.optional('GET /api/device/{id}', { url: `/api/device/${enc(id)}` });
+  }
+
+  findDeviceByName(name: string): Promise<Device | undefined> {
+    return this.optional('GET /api/tenant/device', { url: '/api/tenant/device', params: { deviceName: name } });
+  }
+
+  devicePages(q: PageQuery & { type?: string } = {}): AsyncGenerator<Device[]> {
+    return this.pages<Device>('GET /api/tenant/devices', '/api/tenant/devices', q);
+  }
+
+  async deleteDevice(id: string): Promise<void> {
+    await this.call('DELETE /api/device/{id}', { method: 'DELETE', url: `/api/device/${enc(id)}` });
+  }
+
+  getDeviceCredentials(deviceId: string): Promise<DeviceCredentials | undefined> {
+    return this.optional('GET /api/device/{id}/credentials', { url: `/api/device/${enc(deviceId)}/credentials` });
+  }
+
+  updateDeviceCredentials(c: DeviceCredentials): Promise<DeviceCredentials> {
+    return this.call('POST /api/device/credentials', { method: 'POST', url: '/api/device/credentials', data: c });
+  }
+
+  // ---- attributes and telemetry
+  async saveAttributes(entity: EntityId, scope: Exclude<AttributeScope, 'CLIENT_SCOPE'>, values: Record<string, unknown>): Promise<void> {
+    // The spec declares this body as text/plain holding the JSON document.
+    await this.call('POST /api/plugins/telemetry/{type}/{id}/attributes/{scope}', {
+      method: 'POST',
+      url: `/api/plugins/telemetry/${entity.entityType}/${enc(entity.id)}/attributes/${scope}`,
+      data: JSON.stringify(values),
+      headers: { 'Content-Type': 'text/plain' },
+    });
+  }
+
+  async getAttributes(entity: EntityId, scope: AttributeScope, keys?: string[]): Promise<AttributeKv[]> {
+    return (
+      (await this.optional<AttributeKv[]>('GET /api/plugins/telemetry/{type}/{id}/values/attributes/{scope}', {
+        url: `/api/plugins/telemetry/${entity.entityType}/${enc(entity.id)}/values/attributes/${scope}`,
+        params: keys ? { keys: keys.join(',') } : {},
+      })) ?? []
+    );
+  }
+
+  async getLatestTelemetry(entity: EntityId, keys: string[]): Promise<Record<string, { ts: number; value: unknown }[]>> {
+    return (
+      (await this.optional<Record<string, { ts: number; value: unknown }[]>>('GET /api/plugins/telemetry/{type}/{id}/values/timeseries', {
+        url: `/api/plugins/telemetry/${entity.entityType}/${enc(entity.id)}/values/timeseries`,
+        params: { keys: keys.join(',') },
+      })) ?? {}
+    );
+  }
+
+  // ---- alarms
+  saveAlarm(a: Alarm): Promise<Alarm> {
+    return this.call('POST /api/alarm', { method: 'POST', url: '/api/alarm', data: a });
+  }
+
+  alarmPages(
+    entity: EntityId,
+    filter: { searchStatus?: 'ANY' | 'ACTIVE' | 'CLEARED' | 'ACK' | 'UNACK'; textSearch?: string } = {},
+  ): AsyncGenerator<Alarm[]> {
+    return this.pages<Alarm>('GET /api/alarm/{type}/{id}', `/api/alarm/${entity.entityType}/${enc(entity.id)}`, filter);
+  }
+
+  async ackAlarm(id: string): Promise<void> {
+    await this.call('POST /api/alarm/{id}/ack', { method: 'POST', url: `/api/alarm/${enc(id)}/ack` });
+  }
+
+  async clearAlarm(id: string): Promise<void> {
+    await this.call('POST /api/alarm/{id}/clear', { method: 'POST', url: `/api/alarm/${enc(id)}/clear` });
+  }
+
+  /** For /healthz: an authenticated cheap call. */
+  async ping(): Promise<void> {
+    await this.call('GET /api/auth/user', { url: '/api/auth/user' });
+  }
+
+  // ---- plumbing
+  private async *pages<T>(call: string, url: string, q: object): AsyncGenerator<T[]> {
+    for (let page = 0; ; page++) {
+      const res = await this.call<PageData<T>>(call, {
+        url,
+        params: { pageSize: this.pageSize, page, ...Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) },
+      });
+      if (res.data.length) yield res.data;
+      if (!res.hasNext) return;
+    }
+  }
+
+  private async optional<T>(call: string, config: AxiosRequestConfig): Promise<T | undefined> {
+    return this.authed(call, config, true) as Promise<T | undefined>;
+  }
+
+  private async call<T>(call: string, config: AxiosRequestConfig): Promise<T> {
+    return this.authed(call, config, false) as Promise<T>;
+  }
+
+  private async authed(call: string, config: AxiosRequestConfig, allow404: boolean): Promise<unknown> {
+    const send = async () => {
+      const { token } = await this.token();
+      return this.http.send(call, { ...config, headers: { ...config.headers, 'X-Authorization': `Bearer ${token}` } });
+    };
+    let res;
+    try {
+      res = await send();
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || err.status !== 401) throw err;
+      // Revoked or expired early: refresh (or log in) once and try again.
+      this.tokens = { ...this.tokens!, exp: 0 };
+      res = await send();
+    }
+    if (res.status === 404) {
+      if (allow404) return undefined;
+      throw this.http.error(call, 404, 'not found');
+    }
+    return res.data;
+  }
+
+  private async token(): Promise<Tokens> {
+    const now = Date.now() / 1000;
+    if (this.tokens && this.tokens.exp - REFRESH_MARGIN_SEC > now) return this.tokens;
+    this.login ??= this.renew().finally(() => {
+      this.login = undefined;
+    });
+    this.tokens = await this.login;
+    return this.tokens;
+  }
+
+  private async renew(): Promise<Tokens> {
+    if (this.tokens?.refreshToken) {
+      try {
+        const pair = await this.http.requireRequest<{ token: string; refreshToken: string }>('POST /api/auth/token', {
+          method: 'POST',
+          url: '/api/auth/token',
+          data: { refreshToken: this.tokens.refreshToken },
+        });
+        return { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
+      } catch (err) {
+        if (!(err instanceof UpstreamError) || err.status !== 401 || !this.opts.username) throw err;
+      }
+    }
+    if (!this.opts.username) throw this.http.error('POST /api/auth/token', 401, 'token expired and no credentials to log in again');
+    const pair = await this.http.requireRequest<{ token: string; refreshToken: string }>('POST /api/auth/login', {
+      method: 'POST',
+      url: '/api/auth/login',
+      data: { username: this.opts.username, password: this.opts.password },
+    });
+    return { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
+  }
+}
