@@ -9,3 +9,4 @@ export * from './clients/stepca.ts';
 export * from './clients/wireguard.ts';
 export * from './clients/paging.ts';
 export * from './clients/thingsboard.ts';
+export * from './clients/keycloak.ts';

@@ -1,0 +1,219 @@
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import type GroupRepresentation from '@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js';
+import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
+import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
+import type AdminEventRepresentation from '@keycloak/keycloak-admin-client/lib/defs/adminEventRepresentation.js';
+import { decodeJwt } from 'jose';
+import { UpstreamError, hintFor } from '../errors.ts';
+import { collect, pages } from './paging.ts';
+
+export type { GroupRepresentation, UserRepresentation, RoleRepresentation, AdminEventRepresentation };
+
+export interface KeycloakOptions {
+  baseURL: string;
+  /** Realm that holds tenants and people (the client authenticates there too, unless `authRealm`). */
+  realm: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Password grant, for development with admin-cli in the master realm. */
+  username?: string;
+  password?: string;
+  authRealm?: string;
+  pageSize?: number;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+const REFRESH_MARGIN_SEC = 30;
+
+/**
+ * Keycloak admin API through @keycloak/keycloak-admin-client: authenticates as a service account
+ * (client credentials) and re-authenticates before the token expires. Errors become UpstreamError,
+ * a 404 becomes undefined, listings go by pages.
+ */
+export class KeycloakClient {
+  readonly kc: KcAdminClient;
+  private exp = 0;
+  private authing?: Promise<void>;
+  private readonly pageSize: number;
+  private readonly retries: number;
+
+  constructor(private readonly opts: KeycloakOptions) {
+    this.retries = opts.retries ?? 3;
+    this.kc = new KcAdminClient({
+      baseUrl: opts.baseURL.replace(/\/$/, ''),
+      realmName: opts.authRealm ?? opts.realm,
+    });
+    this.pageSize = opts.pageSize ?? 100;
+  }
+
+  get realm(): string {
+    return this.opts.realm;
+  }
+
+  // ---- groups (tenants)
+  getGroupByPath(path: string): Promise<GroupRepresentation | undefined> {
+    return this.call('GET /group-by-path/{path}', () =>
+      this.kc.realms.getGroupByPath({ realm: this.realm, path: path.replace(/^\//, '') }),
+    );
+  }
+
+  subGroupPages(parentId: string): AsyncGenerator<GroupRepresentation[]> {
+    return pages(async (first, max) => ({
+      items: (await this.call('GET /groups/{id}/children', () =>
+        this.kc.groups.listSubGroups({ realm: this.realm, parentId, first, max, briefRepresentation: false }),
+      )) ?? [],
+    }), this.pageSize);
+  }
+
+  listSubGroups(parentId: string): Promise<GroupRepresentation[]> {
+    return collect(this.subGroupPages(parentId));
+  }
+
+  memberPages(groupId: string): AsyncGenerator<UserRepresentation[]> {
+    return pages(async (first, max) => ({
+      items: (await this.call('GET /groups/{id}/members', () =>
+        this.kc.groups.listMembers({ realm: this.realm, id: groupId, first, max, briefRepresentation: true }),
+      )) ?? [],
+    }), this.pageSize);
+  }
+
+  listMembers(groupId: string): Promise<UserRepresentation[]> {
+    return collect(this.memberPages(groupId));
+  }
+
+  /** One listing per role instead of one role lookup per user. */
+  usersWithRole(role: string): Promise<UserRepresentation[]> {
+    return collect(
+      pages(async (first, max) => ({
+        items: (await this.call('GET /roles/{role}/users', () =>
+          this.kc.roles.findUsersWithRole({ realm: this.realm, name: role, first, max, briefRepresentation: true }),
+        )) ?? [],
+      }), this.pageSize),
+    );
+  }
+
+  async createGroup(name: string, parentId?: string): Promise<string> {
+    const res = await this.call(parentId ? 'POST /groups/{id}/children' : 'POST /groups', () =>
+      parentId
+        ? this.kc.groups.createChildGroup({ realm: this.realm, id: parentId }, { name })
+        : this.kc.groups.create({ realm: this.realm, name }),
+    );
+    if (!res?.id) throw new UpstreamError('Keycloak', 'POST /groups', undefined, 'no id returned');
+    return res.id;
+  }
+
+  async deleteGroup(id: string): Promise<void> {
+    await this.call('DELETE /groups/{id}', () => this.kc.groups.del({ realm: this.realm, id }));
+  }
+
+  // ---- users
+  getUser(id: string): Promise<UserRepresentation | undefined> {
+    return this.call('GET /users/{id}', () => this.kc.users.findOne({ realm: this.realm, id }));
+  }
+
+  async createUser(u: { username: string; email?: string; firstName?: string; lastName?: string; password?: string }): Promise<string> {
+    const { password, ...rest } = u;
+    const res = await this.call('POST /users', () =>
+      this.kc.users.create({
+        realm: this.realm,
+        ...rest,
+        enabled: true,
+        emailVerified: true,
+        ...(password ? { credentials: [{ type: 'password', value: password, temporary: false }] } : {}),
+      }),
+    );
+    if (!res?.id) throw new UpstreamError('Keycloak', 'POST /users', undefined, 'no id returned');
+    return res.id;
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    await this.call('DELETE /users/{id}', () => this.kc.users.del({ realm: this.realm, id }));
+  }
+
+  async addUserToGroup(userId: string, groupId: string): Promise<void> {
+    await this.call('PUT /users/{id}/groups/{groupId}', () => this.kc.users.addToGroup({ realm: this.realm, id: userId, groupId }));
+  }
+
+  async removeUserFromGroup(userId: string, groupId: string): Promise<void> {
+    await this.call('DELETE /users/{id}/groups/{groupId}', () => this.kc.users.delFromGroup({ realm: this.realm, id: userId, groupId }));
+  }
+
+  async userRealmRoles(userId: string): Promise<string[]> {
+    const roles = await this.call('GET /users/{id}/role-mappings/realm/composite', () =>
+      this.kc.users.listCompositeRealmRoleMappings({ realm: this.realm, id: userId }),
+    );
+    return (roles ?? []).map((r) => r.name ?? '').filter(Boolean);
+  }
+
+  async assignRealmRole(userId: string, roleName: string): Promise<void> {
+    const role = await this.call('GET /roles/{name}', () => this.kc.roles.findOneByName({ realm: this.realm, name: roleName }));
+    if (!role?.id) throw new UpstreamError('Keycloak', 'GET /roles/{name}', 404, `realm role ${roleName} not found`, 'import the cdm realm (stack/keycloak/cdm-realm.json)');
+    await this.call('POST /users/{id}/role-mappings/realm', () =>
+      this.kc.users.addRealmRoleMappings({ realm: this.realm, id: userId, roles: [{ id: role.id!, name: roleName }] }),
+    );
+  }
+
+  // ---- admin events (change detection)
+  adminEvents(since: Date, max = 100): Promise<AdminEventRepresentation[]> {
+    return this.call('GET /admin-events', () =>
+      this.kc.realms.findAdminEvents({ realm: this.realm, dateFrom: since, first: 0, max }),
+    ).then((e) => e ?? []);
+  }
+
+  async ping(): Promise<void> {
+    await this.call('GET /realms/{realm}', () => this.kc.realms.findOne({ realm: this.realm }));
+  }
+
+  private async ensureAuth(): Promise<void> {
+    if (this.exp - REFRESH_MARGIN_SEC > Date.now() / 1000) return;
+    this.authing ??= (async () => {
+      const { clientId, clientSecret, username, password } = this.opts;
+      try {
+        await this.kc.auth(
+          username
+            ? { grantType: 'password', clientId, username, password }
+            : { grantType: 'client_credentials', clientId, clientSecret },
+        );
+      } catch (err) {
+        throw toUpstream('POST /protocol/openid-connect/token', err);
+      }
+      this.exp = decodeJwt(this.kc.accessToken ?? '').exp ?? 0;
+    })().finally(() => {
+      this.authing = undefined;
+    });
+    await this.authing;
+  }
+
+  /** Reads are retried on network errors and 5xx with backoff; writes are not (they may have applied). */
+  private async call<T>(call: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const attempts = call.startsWith('GET ') ? 1 + this.retries : 1;
+    for (let i = 1; ; i++) {
+      await this.ensureAuth();
+      // The admin client reads requestOptions per request, so each call gets its own deadline.
+      this.kc.setConfig({ requestOptions: { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) } });
+      try {
+        return await fn();
+      } catch (err) {
+        const e = toUpstream(call, err);
+        if (e.status === 404) return undefined;
+        if (e.status === 401) this.exp = 0; // token revoked early: authenticate again next call
+        if (!e.retryable || i >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (i - 1)));
+      }
+    }
+  }
+}
+
+function toUpstream(call: string, err: unknown): UpstreamError {
+  const e = err as { response?: { status?: number }; responseData?: unknown; message?: string };
+  const status = e.response?.status;
+  const data = e.responseData as Record<string, unknown> | undefined;
+  const detail =
+    (typeof data?.errorMessage === 'string' && data.errorMessage) ||
+    (typeof data?.error_description === 'string' && data.error_description) ||
+    (typeof data?.error === 'string' && data.error) ||
+    e.message ||
+    'request failed';
+  return new UpstreamError('Keycloak', call, status, detail, hintFor('Keycloak', status), { cause: err });
+}
