@@ -10,3 +10,4 @@ export * from './clients/wireguard.ts';
 export * from './clients/paging.ts';
 export * from './clients/thingsboard.ts';
 export * from './clients/keycloak.ts';
+export * from './clients/grafana.ts';
