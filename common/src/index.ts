@@ -11,3 +11,4 @@ export * from './clients/paging.ts';
 export * from './clients/thingsboard.ts';
 export * from './clients/keycloak.ts';
 export * from './clients/grafana.ts';
+export * from './clients/influxdb.ts';

@@ -1,0 +1,169 @@
+import { InfluxDB, type Point, type WriteApi } from '@influxdata/influxdb-client';
+import { HttpClient } from '../http.ts';
+import { UpstreamError, hintFor } from '../errors.ts';
+
+export interface InfluxOrg {
+  id: string;
+  name: string;
+}
+
+export interface InfluxBucket {
+  id: string;
+  name: string;
+  orgID: string;
+  description?: string;
+  retentionRules: { type?: 'expire'; everySeconds: number }[];
+}
+
+export interface InfluxPermission {
+  action: 'read' | 'write';
+  resource: { type: 'buckets' | 'orgs'; id?: string; orgID?: string; name?: string };
+}
+
+export interface InfluxAuthorization {
+  id: string;
+  /** Only in the answer to create: InfluxDB never shows a token again. */
+  token?: string;
+  status?: 'active' | 'inactive';
+  description?: string;
+  orgID?: string;
+  permissions?: InfluxPermission[];
+}
+
+export interface InfluxOptions {
+  baseURL: string;
+  token: string;
+  timeoutMs?: number;
+  retries?: number;
+  pageSize?: number;
+}
+
+/**
+ * InfluxDB v2: bucket/token management over its REST API, writes and Flux queries through
+ * @influxdata/influxdb-client. One URL and one token, as against InfluxDB 2.
+ */
+export class InfluxClient {
+  private readonly http: HttpClient;
+  private readonly influx: InfluxDB;
+  private readonly pageSize: number;
+
+  constructor(private readonly opts: InfluxOptions) {
+    const url = opts.baseURL.replace(/\/$/, '');
+    this.http = new HttpClient({
+      upstream: 'InfluxDB',
+      baseURL: `${url}/api/v2`,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      headers: { Authorization: `Token ${opts.token}` },
+    });
+    this.influx = new InfluxDB({ url, token: opts.token, timeout: opts.timeoutMs ?? 10_000 });
+    this.pageSize = opts.pageSize ?? 100;
+  }
+
+  // ---- orgs
+  async findOrg(name: string): Promise<InfluxOrg | undefined> {
+    const res = await this.http.request<{ orgs?: InfluxOrg[] }>('GET /api/v2/orgs', { url: '/orgs', params: { org: name } });
+    return res?.orgs?.find((o) => o.name === name);
+  }
+
+  createOrg(name: string): Promise<InfluxOrg> {
+    return this.http.requireRequest('POST /api/v2/orgs', { method: 'POST', url: '/orgs', data: { name } });
+  }
+
+  // ---- buckets
+  async findBucket(orgID: string, name: string): Promise<InfluxBucket | undefined> {
+    const res = await this.http.request<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', { url: '/buckets', params: { orgID, name } });
+    return res?.buckets?.find((b) => b.name === name);
+  }
+
+  async listBuckets(orgID: string): Promise<InfluxBucket[]> {
+    const out: InfluxBucket[] = [];
+    for (let offset = 0; ; offset += this.pageSize) {
+      const res = await this.http.requireRequest<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', {
+        url: '/buckets',
+        params: { orgID, offset, limit: this.pageSize },
+      });
+      const batch = res.buckets ?? [];
+      out.push(...batch);
+      if (batch.length < this.pageSize) return out;
+    }
+  }
+
+  createBucket(b: { orgID: string; name: string; description?: string; retentionSeconds?: number }): Promise<InfluxBucket> {
+    return this.http.requireRequest('POST /api/v2/buckets', {
+      method: 'POST',
+      url: '/buckets',
+      data: {
+        orgID: b.orgID,
+        name: b.name,
+        description: b.description,
+        retentionRules: b.retentionSeconds ? [{ type: 'expire', everySeconds: b.retentionSeconds }] : [],
+      },
+    });
+  }
+
+  updateBucket(id: string, patch: { name?: string; description?: string }): Promise<InfluxBucket> {
+    return this.http.requireRequest('PATCH /api/v2/buckets/{id}', { method: 'PATCH', url: `/buckets/${encodeURIComponent(id)}`, data: patch });
+  }
+
+  async deleteBucket(id: string): Promise<void> {
+    await this.http.request('DELETE /api/v2/buckets/{id}', { method: 'DELETE', url: `/buckets/${encodeURIComponent(id)}` });
+  }
+
+  // ---- authorizations (tokens)
+  async listAuthorizations(orgID: string): Promise<InfluxAuthorization[]> {
+    const res = await this.http.requireRequest<{ authorizations?: InfluxAuthorization[] }>('GET /api/v2/authorizations', {
+      url: '/authorizations',
+      params: { orgID },
+    });
+    return res.authorizations ?? [];
+  }
+
+  createAuthorization(a: { orgID: string; description: string; permissions: InfluxPermission[] }): Promise<InfluxAuthorization> {
+    return this.http.requireRequest('POST /api/v2/authorizations', { method: 'POST', url: '/authorizations', data: { status: 'active', ...a } });
+  }
+
+  async setAuthorizationStatus(id: string, status: 'active' | 'inactive'): Promise<void> {
+    await this.http.requireRequest('PATCH /api/v2/authorizations/{id}', { method: 'PATCH', url: `/authorizations/${encodeURIComponent(id)}`, data: { status } });
+  }
+
+  async deleteAuthorization(id: string): Promise<void> {
+    await this.http.request('DELETE /api/v2/authorizations/{id}', { method: 'DELETE', url: `/authorizations/${encodeURIComponent(id)}` });
+  }
+
+  // ---- data
+  /** Writes points or line-protocol lines and flushes before returning. */
+  async write(org: string, bucket: string, data: Point[] | string[]): Promise<void> {
+    const api: WriteApi = this.influx.getWriteApi(org, bucket, 'ms', { maxRetries: 0 });
+    try {
+      if (typeof data[0] === 'string') api.writeRecords(data as string[]);
+      else api.writePoints(data as Point[]);
+      await api.close();
+    } catch (err) {
+      throw wrap('POST /api/v2/write', err);
+    }
+  }
+
+  async query<T = Record<string, unknown>>(org: string, flux: string): Promise<T[]> {
+    try {
+      return await this.influx.getQueryApi(org).collectRows<T>(flux);
+    } catch (err) {
+      throw wrap('POST /api/v2/query', err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.http.requireRequest('GET /api/v2/orgs', { url: '/orgs', params: { limit: 1 } });
+  }
+}
+
+function wrap(call: string, err: unknown): UpstreamError {
+  const e = err as { statusCode?: number; body?: string; message?: string };
+  let detail = e.message ?? 'request failed';
+  try {
+    detail = (JSON.parse(e.body ?? '') as { message?: string }).message ?? detail;
+  } catch {
+    /* body not JSON */
+  }
+  return new UpstreamError('InfluxDB', call, e.statusCode, detail, hintFor('InfluxDB', e.statusCode), { cause: err });
+}
