@@ -12,3 +12,5 @@ export * from './clients/thingsboard.ts';
 export * from './clients/keycloak.ts';
 export * from './clients/grafana.ts';
 export * from './clients/influxdb.ts';
+export * from './factories.ts';
+export * from './bridge.ts';
