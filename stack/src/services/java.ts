@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileP } from '../proc.ts';
+
+/** First JDK under /usr/lib/jvm whose major version is at least `min` (Temurin 25 or Debian's 17 here). */
+export function findJdk(min: number): string {
+  const root = '/usr/lib/jvm';
+  const candidates = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  const scored = candidates
+    .map((d) => ({ dir: path.join(root, d), major: Number(/(\d+)/.exec(d.replace(/^java-1\./, 'java-'))?.[1] ?? 0) }))
+    .filter((c) => c.major >= min && fs.existsSync(path.join(c.dir, 'bin', 'java')))
+    .sort((a, b) => b.major - a.major);
+  if (!scored[0]) throw new Error(`no JDK >= ${min} under /usr/lib/jvm: install one (e.g. apt-get install openjdk-17-jdk-headless)`);
+  return scored[0].dir;
+}
+
+/** Fetches an artifact from Maven Central into ~/.m2 (the cache) and returns its local path. */
+export async function mavenArtifact(log: (m: string) => void, coords: { group: string; artifact: string; version: string; type?: string }): Promise<string> {
+  const type = coords.type ?? 'jar';
+  const file = path.join(
+    os.homedir(),
+    '.m2',
+    'repository',
+    ...coords.group.split('.'),
+    coords.artifact,
+    coords.version,
+    `${coords.artifact}-${coords.version}.${type}`,
+  );
+  if (fs.existsSync(file)) return file;
+  log(`[install] downloading ${coords.group}:${coords.artifact}:${coords.version}:${type} from Maven Central`);
+  try {
+    await execFileP(
+      'mvn',
+      ['-B', '-q', 'dependency:get', `-Dartifact=${coords.group}:${coords.artifact}:${coords.version}:${type}`, '-Dtransitive=false'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+  } catch (err) {
+    throw new Error(`Maven could not fetch ${coords.artifact} ${coords.version}: is Maven installed and Maven Central reachable?\n${(err as { stdout?: string }).stdout ?? ''}`);
+  }
+  return file;
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PORTS } from '../paths.ts';
+import { execFileP, httpOk, spawnDetached, stopDetached } from '../proc.ts';
+import type { Service, StackContext } from '../types.ts';
+import { findJdk, mavenArtifact } from './java.ts';
+
+const VERSION = '26.4.7';
+const url = `http://127.0.0.1:${PORTS.keycloak}`;
+const home = (ctx: StackContext) => path.join(ctx.stateDir, `keycloak-${VERSION}`);
+const tarball = () => mavenArtifact(() => {}, { group: 'org.keycloak', artifact: 'keycloak-quarkus-dist', version: VERSION, type: 'tar.gz' });
+
+/** Keycloak in dev mode (H2 file database under the state dir), realm `cdm` imported on first start. */
+export const keycloak: Service = {
+  name: 'keycloak',
+  real: true,
+  version: VERSION,
+  startTimeoutSec: 180,
+  async install(ctx) {
+    await mavenArtifact(ctx.log, { group: 'org.keycloak', artifact: 'keycloak-quarkus-dist', version: VERSION, type: 'tar.gz' });
+    findJdk(17);
+  },
+  async start(ctx) {
+    // Unpacked per state dir (1 s) so its H2 data lives with the rest of the stack's state.
+    if (!fs.existsSync(path.join(home(ctx), 'bin', 'kc.sh'))) {
+      fs.mkdirSync(ctx.stateDir, { recursive: true });
+      await execFileP('tar', ['xzf', await tarball(), '-C', ctx.stateDir]);
+    }
+    const importDir = path.join(home(ctx), 'data', 'import');
+    fs.mkdirSync(importDir, { recursive: true });
+    fs.copyFileSync(path.join(ctx.repoDir, 'stack', 'keycloak', 'cdm-realm.json'), path.join(importDir, 'cdm-realm.json'));
+    // Keycloak 26 supports JDK 21+ (17 deprecated): prefer the newest JDK on the machine.
+    const javaHome = findJdk(17);
+    spawnDetached(ctx, 'keycloak', path.join(home(ctx), 'bin', 'kc.sh'), ['start-dev', '--http-host=127.0.0.1', `--http-port=${PORTS.keycloak}`, '--import-realm'], {
+      env: {
+        JAVA_HOME: javaHome,
+        PATH: `${javaHome}/bin:${process.env.PATH}`,
+        KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
+        KC_BOOTSTRAP_ADMIN_PASSWORD: 'admin',
+        JAVA_OPTS_APPEND: '-Xms256m -Xmx768m',
+      },
+    });
+  },
+  healthy: () => httpOk(`${url}/realms/cdm/.well-known/openid-configuration`, (s) => s === 200),
+  endpoint: () => ({
+    url,
+    credentials: { username: 'admin', password: 'admin' },
+    extra: {
+      realm: 'cdm',
+      tenantSyncClientId: 'cdm-tenant-sync',
+      tenantSyncClientSecret: 'cdm-tenant-sync-dev-secret',
+      bridgeClientId: 'cdm-bridge',
+      bridgeClientSecret: 'cdm-bridge-dev-secret',
+      terminalClientId: 'cdm-terminal',
+      users: 'alice/alice-dev (cdm-operator), oscar/oscar-dev (cdm-oncall), adam/adam-dev (cdm-admin), tenant /tenants/acme',
+    },
+  }),
+  stop: (ctx) => stopDetached(ctx, 'keycloak', 30_000),
+};
