@@ -36,7 +36,8 @@ export interface MatchedOperation {
  */
 export interface Relaxation {
   schema: string; // components/schemas name
-  optional: string[]; // properties the spec lists as required but the server fills in
+  optional?: string[]; // properties the spec lists as required but the server fills in
+  replace?: Json; // the schema as the server really reads it
   why: string;
 }
 
@@ -72,7 +73,8 @@ export class Contract {
     for (const r of relaxations) {
       const target = schemas[r.schema];
       if (!target) throw new Error(`relaxation for unknown schema ${r.schema}`);
-      target.required = ((target.required as string[] | undefined) ?? []).filter((p) => !r.optional.includes(p));
+      if (r.replace) schemas[r.schema] = r.replace;
+      if (r.optional) target.required = ((target.required as string[] | undefined) ?? []).filter((p) => !r.optional!.includes(p));
     }
     const v31 = String(this.spec.openapi ?? '').startsWith('3.1');
     const opts = { strict: false, allErrors: true, validateSchema: false, discriminator: false } as const;
@@ -98,6 +100,11 @@ export class Contract {
     }
     // Literal segments win over parameters (/api/tenant/devices before /api/tenant/{tenantId}).
     this.routes.sort((a, b) => b.literal - a.literal);
+  }
+
+  /** True when the spec has this operation (method + path key as written in the spec). */
+  hasOperation(method: string, template: string): boolean {
+    return Boolean(((this.spec.paths ?? {}) as Record<string, Json>)[template]?.[method.toLowerCase()]);
   }
 
   /** Finds the operation; 404 for an unknown path, 405 for a known path with another method. */

@@ -54,6 +54,12 @@ const isReply = (x: unknown): x is FakeReply => typeof x === 'object' && x !== n
  * and a fake that answers outside its contract gets a loud 500 so the test fails.
  */
 export function createFakeApp<P>(def: FakeDefinition<P>) {
+  // A handler for an operation the spec does not have would be a fake inventing API.
+  const unknown = Object.keys(def.handlers).filter((k) => {
+    const [method, template] = k.split(' ') as [string, string];
+    return !def.contract.hasOperation(method, template);
+  });
+  if (unknown.length) throw new Error(`${def.name} fake implements operations missing from its spec: ${unknown.join(', ')}`);
   const app = express();
   const log: RecordedRequest[] = [];
   const violations: string[] = [];
