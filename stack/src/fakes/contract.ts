@@ -52,6 +52,7 @@ export class ContractViolation extends Error {
 
 const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+const TRANSPORT_HEADERS = new Set(['accept', 'accept-encoding', 'content-length', 'user-agent', 'zap-trace-span']);
 
 /**
  * An OpenAPI document used as a contract: matches a request to its operation and validates
@@ -88,7 +89,10 @@ export class Contract {
       for (const method of METHODS) {
         if (!item[method]) continue;
         const names: string[] = [];
-        const full = template.startsWith('/api/v1/provisioning') && this.prefix === '/api' ? template : `${this.prefix}${template}`;
+        // An operation may override the server URL (InfluxDB serves /health and /ping at the root).
+        const opServer = ((item[method] as Json).servers as { url: string }[] | undefined)?.[0]?.url;
+        const base = opServer !== undefined ? opServer : this.prefix;
+        const full = template.startsWith('/api/v1/provisioning') && this.prefix === '/api' ? template : `${base}${template}`;
         const regex = new RegExp(
           `^${full.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, n: string) => {
             names.push(n);
@@ -131,13 +135,20 @@ export class Contract {
   ): void {
     const problems: string[] = [];
     for (const p of this.resolveParams(mo.op.parameters ?? [])) {
+      // Negotiation headers are set by HTTP stacks themselves ("gzip, deflate, br") and servers
+      // ignore codings they do not know, so they are not held to a spec's enum.
+      if (p.in === 'header' && TRANSPORT_HEADERS.has(p.name.toLowerCase())) continue;
       const value =
         p.in === 'path' ? mo.params[p.name] : p.in === 'query' ? req.query[p.name] : p.in === 'header' ? req.headers[p.name.toLowerCase()] : undefined;
       if (value === undefined || value === '') {
         if (p.required) problems.push(`missing required ${p.in} parameter "${p.name}"`);
         continue;
       }
-      const err = checkScalar(p.schema ?? {}, Array.isArray(value) ? value[0] : value);
+      const schema = (p.schema?.$ref ? this.deref(String(p.schema.$ref)) : p.schema) as Json | undefined;
+      let v = Array.isArray(value) ? value[0] : value;
+      // Media types are compared without their parameters ("application/json; encoding=utf-8").
+      if (p.in === 'header' && p.name.toLowerCase() === 'content-type' && !(schema?.enum as unknown[] | undefined)?.includes(v)) v = String(v).split(';')[0]!.trim();
+      const err = checkScalar(schema ?? {}, v);
       if (err) problems.push(`${p.in} parameter "${p.name}" ${err}`);
     }
     const rb = mo.op.requestBody;

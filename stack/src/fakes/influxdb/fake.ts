@@ -1,0 +1,222 @@
+import crypto from 'node:crypto';
+import { Contract } from '../contract.ts';
+import { createFakeApp, reply, type FakeDefinition, type FakeReply, type Handler } from '../server.ts';
+
+export const INFLUX_SPEC = 'influxdb-oss-2.7.0.yml';
+export const OPERATOR_TOKEN = 'cdm-dev-operator-token';
+
+interface Permission {
+  action: 'read' | 'write';
+  resource: { type: string; id?: string; orgID?: string };
+}
+interface Authz {
+  id: string;
+  token: string;
+  status: 'active' | 'inactive';
+  description?: string;
+  orgID: string;
+  permissions: Permission[];
+  createdAt: string;
+  updatedAt: string;
+}
+interface Bucket {
+  id: string;
+  name: string;
+  orgID: string;
+  type: 'user';
+  description?: string;
+  retentionRules: { type: 'expire'; everySeconds: number }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+const hexId = () => crypto.randomBytes(8).toString('hex');
+const err = (status: number, code: string, message: string) => reply(status, { code, message });
+const now = () => new Date().toISOString();
+/** The 1.8 database behind a bucket: the bucket id keeps names safe and unique. */
+export const dbOf = (bucketId: string) => `b_${bucketId}`;
+
+/**
+ * InfluxDB 2 management API (orgs, buckets, tokens) in memory, with token permissions enforced on
+ * write and query, which are proxied to a real InfluxDB 1.8 (`backend`).
+ */
+export function createInfluxFake(opts: { backend: string; contract?: Contract }) {
+  const contract = opts.contract ?? new Contract(INFLUX_SPEC, '/api/v2');
+  let orgs = new Map<string, { id: string; name: string; createdAt: string; updatedAt: string }>();
+  let buckets = new Map<string, Bucket>();
+  let authz = new Map<string, Authz>();
+
+  const reset = () => {
+    const org = { id: hexId(), name: 'cdm', createdAt: now(), updatedAt: now() };
+    orgs = new Map([[org.id, org]]);
+    buckets = new Map();
+    const all = ['orgs', 'buckets', 'authorizations'].flatMap((type) => (['read', 'write'] as const).map((action) => ({ action, resource: { type } })));
+    authz = new Map([[OPERATOR_TOKEN, { id: hexId(), token: OPERATOR_TOKEN, status: 'active', description: 'operator (dev)', orgID: org.id, permissions: all, createdAt: now(), updatedAt: now() }]]);
+  };
+  reset();
+
+  const can = (a: Authz, action: 'read' | 'write', type: string, id?: string, orgID?: string) =>
+    a.permissions.some(
+      (p) => p.action === action && p.resource.type === type && (!p.resource.id || p.resource.id === id) && (!p.resource.orgID || !orgID || p.resource.orgID === orgID),
+    );
+  const need = (a: Authz, action: 'read' | 'write', type: string, id?: string, orgID?: string) => {
+    if (!can(a, action, type, id, orgID)) throw err(403, 'forbidden', `insufficient permissions for ${action} on ${type}`);
+  };
+  const orgByNameOrId = (name?: string, id?: string) => [...orgs.values()].find((o) => (id && o.id === id) || (name && o.name === name));
+  const backend = async (path: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await fetch(`${opts.backend}${path}`, { ...init, signal: AbortSignal.timeout(30_000) });
+    } catch {
+      throw err(503, 'unavailable', `InfluxDB 1.8 backend at ${opts.backend} is not reachable (npm run stack -- up influxdb)`);
+    }
+  };
+  const createDb = async (bucketId: string) => {
+    const res = await backend(`/query?q=${encodeURIComponent(`CREATE DATABASE "${dbOf(bucketId)}"`)}`, { method: 'POST' });
+    if (!res.ok) throw err(500, 'internal error', `backend refused CREATE DATABASE: ${await res.text()}`);
+  };
+  const bucketFor = (org: string | undefined, orgID: string | undefined, name: string) => {
+    const o = orgByNameOrId(org, orgID);
+    if (!o) throw err(404, 'not found', `organization name "${org ?? orgID}" not found`);
+    const b = [...buckets.values()].find((x) => x.orgID === o.id && x.name === name);
+    if (!b) throw err(404, 'not found', `bucket "${name}" not found`);
+    return b;
+  };
+  const textReply = async (res: Response): Promise<FakeReply> => ({
+    status: res.status,
+    body: await res.text(),
+    text: true,
+    headers: { 'Content-Type': res.headers.get('content-type') ?? 'text/plain' },
+  });
+
+  type H = Handler<Authz>;
+  const h: Record<string, H> = {
+    'GET /orgs': ({ query, principal }) => {
+      need(principal, 'read', 'orgs');
+      const list = [...orgs.values()].filter((o) => (!query.org || o.name === query.org) && (!query.orgID || o.id === query.orgID));
+      if ((query.org || query.orgID) && !list.length) return err(404, 'not found', `organization name "${query.org ?? query.orgID}" not found`);
+      return reply(200, { orgs: list });
+    },
+    'POST /orgs': ({ body, principal }) => {
+      need(principal, 'write', 'orgs');
+      const name = (body as { name: string }).name;
+      if ([...orgs.values()].some((o) => o.name === name)) return err(422, 'conflict', `organization with name ${name} already exists`);
+      const o = { id: hexId(), name, createdAt: now(), updatedAt: now() };
+      orgs.set(o.id, o);
+      return reply(201, o);
+    },
+    'GET /buckets': ({ query, principal }) => {
+      const o = query.org || query.orgID ? orgByNameOrId(query.org, query.orgID) : undefined;
+      if ((query.org || query.orgID) && !o) return err(404, 'not found', 'organization not found');
+      const visible = [...buckets.values()]
+        .filter((b) => (!o || b.orgID === o.id) && (!query.name || b.name === query.name) && (!query.id || b.id === query.id))
+        .filter((b) => can(principal, 'read', 'buckets', b.id, b.orgID));
+      const offset = Number(query.offset ?? 0);
+      const limit = Number(query.limit ?? 20);
+      return reply(200, { buckets: visible.slice(offset, offset + limit) });
+    },
+    'POST /buckets': async ({ body, principal }) => {
+      const b = body as { orgID: string; name: string; description?: string; retentionRules?: Bucket['retentionRules'] };
+      need(principal, 'write', 'buckets', undefined, b.orgID);
+      if (!orgs.has(b.orgID)) return err(404, 'not found', 'organization not found');
+      if ([...buckets.values()].some((x) => x.orgID === b.orgID && x.name === b.name)) return err(422, 'conflict', `bucket with name ${b.name} already exists`);
+      const rec: Bucket = { id: hexId(), name: b.name, orgID: b.orgID, type: 'user', description: b.description, retentionRules: b.retentionRules ?? [], createdAt: now(), updatedAt: now() };
+      await createDb(rec.id);
+      buckets.set(rec.id, rec);
+      return reply(201, rec);
+    },
+    'PATCH /buckets/{bucketID}': ({ params, body, principal }) => {
+      const b = buckets.get(params.bucketID!);
+      if (!b) return err(404, 'not found', 'bucket not found');
+      need(principal, 'write', 'buckets', b.id, b.orgID);
+      Object.assign(b, body as object, { updatedAt: now() });
+      return reply(200, b);
+    },
+    'DELETE /buckets/{bucketID}': ({ params, principal }) => {
+      const b = buckets.get(params.bucketID!);
+      if (!b) return err(404, 'not found', 'bucket not found');
+      need(principal, 'write', 'buckets', b.id, b.orgID);
+      buckets.delete(b.id);
+      return reply(204);
+    },
+    'GET /authorizations': ({ query, principal }) => {
+      need(principal, 'read', 'authorizations');
+      const list = [...authz.values()].filter((a) => (!query.orgID || a.orgID === query.orgID) && (!query.token || a.token === query.token));
+      // Tokens are shown only once, at creation.
+      return reply(200, { authorizations: list.map(({ token: _t, ...a }) => a) });
+    },
+    'POST /authorizations': ({ body, principal }) => {
+      need(principal, 'write', 'authorizations');
+      const a = body as { orgID: string; description?: string; status?: 'active' | 'inactive'; permissions: Permission[] };
+      if (!a.orgID || !orgs.has(a.orgID)) return err(400, 'invalid', 'orgID is required and must exist');
+      if (!a.permissions?.length) return err(400, 'invalid', 'authorization must have at least one permission');
+      for (const p of a.permissions) if (p.resource.type === 'buckets' && p.resource.id && !buckets.has(p.resource.id)) return err(400, 'invalid', `bucket ${p.resource.id} not found`);
+      const rec: Authz = { id: hexId(), token: crypto.randomBytes(32).toString('base64url'), status: a.status ?? 'active', description: a.description, orgID: a.orgID, permissions: a.permissions, createdAt: now(), updatedAt: now() };
+      authz.set(rec.token, rec);
+      return reply(201, rec);
+    },
+    'PATCH /authorizations/{authID}': ({ params, body, principal }) => {
+      need(principal, 'write', 'authorizations');
+      const a = [...authz.values()].find((x) => x.id === params.authID);
+      if (!a) return err(404, 'not found', 'authorization not found');
+      Object.assign(a, body as object, { updatedAt: now() });
+      const { token: _t, ...out } = a;
+      return reply(200, out);
+    },
+    'DELETE /authorizations/{authID}': ({ params, principal }) => {
+      need(principal, 'write', 'authorizations');
+      const a = [...authz.values()].find((x) => x.id === params.authID);
+      if (!a) return err(404, 'not found', 'authorization not found');
+      authz.delete(a.token);
+      return reply(204);
+    },
+    'POST /write': async ({ query, body, principal, headers }) => {
+      const b = bucketFor(query.org, query.orgID, query.bucket ?? '');
+      need(principal, 'write', 'buckets', b.id, b.orgID);
+      const res = await backend(`/api/v2/write?bucket=${encodeURIComponent(`${dbOf(b.id)}/autogen`)}&precision=${query.precision ?? 'ns'}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', ...(headers['content-encoding'] ? { 'Content-Encoding': String(headers['content-encoding']) } : {}) },
+        body: String(body ?? ''),
+      });
+      if (res.status === 204) return reply(204);
+      return err(res.status === 400 ? 400 : 500, res.status === 400 ? 'invalid' : 'internal error', await res.text());
+    },
+    'POST /query': async ({ query, body, headers, principal }) => {
+      const o = orgByNameOrId(query.org, query.orgID);
+      if (!o) return err(404, 'not found', 'organization not found');
+      const q = String(headers['content-type'] ?? '').includes('vnd.flux') ? { query: String(body ?? '') } : (body as { query: string; dialect?: unknown });
+      // Each from(bucket: "name") must be a bucket the token may read; rewrite it to the 1.8 database.
+      let denied: string | undefined;
+      const flux = q.query.replace(/from\s*\(\s*bucket\s*:\s*"([^"]+)"\s*\)/g, (_m, name: string) => {
+        const b = [...buckets.values()].find((x) => x.orgID === o.id && x.name === name);
+        if (!b || !can(principal, 'read', 'buckets', b.id, b.orgID)) denied ??= name;
+        return b ? `from(bucket: "${dbOf(b.id)}/autogen")` : _m;
+      });
+      if (denied) return err(404, 'not found', `failed to initialize execute state: could not find bucket "${denied}"`);
+      const res = await backend('/api/v2/query', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/csv' },
+        body: JSON.stringify({ ...q, query: flux, type: 'flux' }),
+      });
+      return textReply(res);
+    },
+    'GET /health': () => reply(200, { name: 'influxdb', message: 'ready for queries and writes', status: 'pass', checks: [], version: '2.7.0 (cdm fake)', commit: 'fake' }),
+    'GET /ping': () => reply(204),
+  };
+
+  const def: FakeDefinition<Authz> = {
+    name: 'InfluxDB',
+    contract,
+    handlers: h,
+    errorBody: (status, message) => ({ code: status === 404 ? 'not found' : status === 401 ? 'unauthorized' : status >= 500 ? 'internal error' : 'invalid', message }),
+    reset,
+    authenticate(mo, req) {
+      if (mo.template === '/health' || mo.template === '/ping') return {} as Authz;
+      const header = req.headers.authorization ?? '';
+      const token = header.startsWith('Token ') ? header.slice(6) : header.startsWith('Bearer ') ? header.slice(7) : '';
+      const a = authz.get(token);
+      if (!a || a.status !== 'active') return err(401, 'unauthorized', 'unauthorized access');
+      return a;
+    },
+  };
+  return { app: createFakeApp(def) };
+}
