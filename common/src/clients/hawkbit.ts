@@ -61,11 +61,12 @@ export class HawkbitClient {
     return this.http.request(`GET /rest/v1/targets/{id}`, { url: `/rest/v1/targets/${enc(controllerId)}` });
   }
 
-  updateTarget(controllerId: string, body: Partial<MgmtTargetCreate>): Promise<MgmtTarget | undefined> {
+  /** The spec requires controllerId and name on update too. */
+  updateTarget(controllerId: string, body: Omit<MgmtTargetCreate, 'controllerId'>): Promise<MgmtTarget | undefined> {
     return this.http.request('PUT /rest/v1/targets/{id}', {
       method: 'PUT',
       url: `/rest/v1/targets/${enc(controllerId)}`,
-      data: body,
+      data: { controllerId, ...body },
     });
   }
 
