@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { OPERATOR_TOKEN } from '../fakes/influxdb/fake.ts';
+import { PORTS } from '../paths.ts';
+import { httpOk, spawnDetached, stopDetached } from '../proc.ts';
+import type { Endpoint, Service } from '../types.ts';
+
+/** A contract fake as a background process of the stack (tsx runs the TypeScript directly). */
+function fake(name: string, port: number, version: string, endpoint: Omit<Endpoint, 'url'>): Service {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    name,
+    real: false,
+    version,
+    startTimeoutSec: 30,
+    async install() {},
+    async start(ctx) {
+      spawnDetached(ctx, name, process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(port)], {
+        cwd: ctx.repoDir,
+      });
+    },
+    healthy: () => httpOk(`${url}/__fake/requests`, (s) => s === 200),
+    endpoint: () => ({ url, ...endpoint }),
+    stop: (ctx) => stopDetached(ctx, name, 5000),
+  };
+}
+
+export const thingsboardFake = fake('thingsboard', PORTS.thingsboardFake, 'contract: ThingsBoard CE 4.3.1 OpenAPI', {
+  credentials: { username: 'sysadmin@thingsboard.org', password: 'sysadmin' },
+});
+export const grafanaFake = fake('grafana', PORTS.grafanaFake, 'contract: Grafana HTTP API (9.5.0-pre)', {
+  credentials: { username: 'admin', password: 'admin' },
+});
+export const hawkbitFake = fake('hawkbit', PORTS.hawkbit, 'contract: hawkBit Management API v1 (2025-03-13)', {
+  credentials: { username: 'admin', password: 'admin' },
+  extra: { tenant: 'DEFAULT' },
+});
+export const influxdbV2Fake = fake('influxdb2', PORTS.influxdbFake, 'contract: InfluxDB OSS 2.7 API, data proxied to influxd 1.8', {
+  credentials: { token: OPERATOR_TOKEN },
+  extra: { org: 'cdm' },
+});
