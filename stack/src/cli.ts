@@ -96,7 +96,18 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const { runBridges } = await import('./run.ts');
-      return runBridges(ctx, await up(ctx));
+      // Upstream URLs in the environment mean ops' own servers: no local stack then.
+      const external = ['KEYCLOAK_URL', 'THINGSBOARD_URL', 'HAWKBIT_URL'].some((v) => process.env[v]);
+      return runBridges(ctx, external ? undefined : await up(ctx));
+    }
+    case 'env': {
+      const { bridgeEnv } = await import('./bridge-env.ts');
+      const endpoints = JSON.parse(fs.readFileSync(stackJsonPath(ctx), 'utf8')) as Record<string, Endpoint>;
+      for (const [bridge, env] of Object.entries(bridgeEnv(endpoints, ctx.stateDir))) {
+        console.log(`# ${bridge}`);
+        for (const [k, v] of Object.entries(env)) console.log(`export ${k}=${JSON.stringify(v)}`);
+      }
+      return 0;
     }
     default:
       console.error(usage);

@@ -1,7 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { BRIDGES, bridgeEnv, type Bridge } from './bridge-env.ts';
 import type { Endpoint, StackContext } from './types.ts';
 
-/** Runs the three bridges against the local stack until interrupted. Filled in with the bridges. */
-export async function runBridges(ctx: StackContext, endpoints: Record<string, Endpoint>): Promise<number> {
-  ctx.log(`stack is up with ${Object.keys(endpoints).length} services; bridges not wired yet`);
-  return 0;
+/** Starts one bridge as a child process; its output is prefixed with its name. */
+export function startBridge(repoDir: string, name: Bridge, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, name, 'src', 'main.ts')], {
+    cwd: repoDir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `${name.padEnd(13)}| ${l}\n`)
+      .join('');
+  child.stdout?.on('data', (d: Buffer) => process.stdout.write(prefix(d)));
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(prefix(d)));
+  return child;
+}
+
+/**
+ * `npm start`: the three bridges against the local stack, in the foreground until Ctrl-C. With
+ * upstream URLs already in the environment (ops' own servers), the caller skips the stack and the
+ * bridges read that environment instead.
+ */
+export async function runBridges(ctx: StackContext, endpoints: Record<string, Endpoint> | undefined): Promise<number> {
+  const envs = endpoints ? bridgeEnv(endpoints, ctx.stateDir) : undefined;
+  const children = BRIDGES.map((b) => startBridge(ctx.repoDir, b, envs?.[b] ?? {}));
+  ctx.log(`bridges running: tenant-sync :19101, enroll-bridge :19102, ota-bridge :19103 (/healthz, /metrics). Ctrl-C stops them; the stack keeps running (npm run stack -- down).`);
+  return new Promise((resolve) => {
+    let exited = 0;
+    let failed = 0;
+    const stop = () => children.forEach((c) => c.kill('SIGTERM'));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    for (const c of children) {
+      c.on('exit', (code) => {
+        if (code) failed++;
+        if (++exited === children.length) resolve(failed ? 1 : 0);
+      });
+    }
+  });
 }

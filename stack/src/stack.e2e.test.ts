@@ -135,7 +135,8 @@ describe('contract fakes', () => {
     const tenant = await sys.saveTenant({ title: `e2e-${run}` });
     const admin = await sys.saveUser({ email: `admin-${run}@example.com`, authority: 'TENANT_ADMIN', tenantId: tenant.id });
     const t = await sys.actAs(admin.id!.id);
-    const device = await t.saveDeviceWithCredentials({ name: `dev-${run}` }, { credentialsType: 'X509_CERTIFICATE', credentialsValue: (await stepca()).rootPem });
+    const cert = await (await stepca()).sign(csr(`dev-tb-${run}`).csr, `dev-tb-${run}`);
+    const device = await t.saveDeviceWithCredentials({ name: `dev-${run}` }, { credentialsType: 'X509_CERTIFICATE', credentialsValue: cert.crt });
     expect((await t.getDevice(device.id!.id))?.name).toBe(`dev-${run}`);
     await sys.deleteTenant(tenant.id!.id);
   });

@@ -13,6 +13,7 @@ export const execFileExec: Exec = (cmd, args, stdin) =>
       if (err) reject(Object.assign(err, { stderr: String(stderr) }));
       else resolve(String(stdout));
     });
+    child.stdin?.on('error', () => {}); // the process may exit before reading stdin
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
 

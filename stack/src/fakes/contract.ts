@@ -60,14 +60,20 @@ const TRANSPORT_HEADERS = new Set(['accept', 'accept-encoding', 'content-length'
  * lazily per operation (the ThingsBoard spec has thousands) and are cached.
  */
 export class Contract {
-  readonly spec: Json;
+  spec: Json;
   private readonly ajv: Ajv;
   private readonly routes: { method: string; template: string; regex: RegExp; names: string[]; literal: number }[] = [];
   private readonly cache = new Map<string, ValidateFunction>();
   private readonly id: string;
 
   /** prefix: how the spec's path keys map to URLs (e.g. `/api` for Grafana, `/api/v2` for InfluxDB). */
-  constructor(file: string, private readonly prefix = '', relaxations: Relaxation[] = []) {
+  constructor(
+    file: string,
+    private readonly prefix = '',
+    relaxations: Relaxation[] = [],
+    /** springdoc renders Java polymorphism as oneOf of overlapping schemas, which nothing can satisfy. */
+    behaviour: { oneOfAsAnyOf?: boolean } = {},
+  ) {
     const text = fs.readFileSync(path.join(specsDir(), file), 'utf8');
     this.spec = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Json;
     const schemas = ((this.spec.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
@@ -77,6 +83,7 @@ export class Contract {
       if (r.replace) schemas[r.schema] = r.replace;
       if (r.optional) target.required = ((target.required as string[] | undefined) ?? []).filter((p) => !r.optional!.includes(p));
     }
+    if (behaviour.oneOfAsAnyOf) this.spec = renameKey(this.spec, 'oneOf', 'anyOf') as Json;
     const v31 = String(this.spec.openapi ?? '').startsWith('3.1');
     const opts = { strict: false, allErrors: true, validateSchema: false, discriminator: false } as const;
     this.ajv = v31 ? new Ajv2020(opts) : new Ajv(opts);
@@ -238,4 +245,10 @@ function rewriteNullable(node: unknown): unknown {
     return { anyOf: [o, { type: 'null' }] };
   }
   return o;
+}
+
+function renameKey(node: unknown, from: string, to: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => renameKey(n, from, to));
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k === from ? to : k, renameKey(v, from, to)]));
 }

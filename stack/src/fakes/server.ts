@@ -2,6 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Contract, ContractViolation, type MatchedOperation } from './contract.ts';
+import { fakesCodeHash } from './code-hash.ts';
 
 export interface FakeRequest<P = unknown> {
   method: string;
@@ -66,6 +67,10 @@ export function createFakeApp<P>(def: FakeDefinition<P>) {
   app.disable('x-powered-by');
   app.use(express.raw({ type: () => true, limit: '256mb' }));
 
+  const code = fakesCodeHash();
+  app.get('/__fake/info', (_req, res) => {
+    res.json({ name: def.name, code });
+  });
   app.get('/__fake/requests', (_req, res) => {
     res.json({ requests: log, violations });
   });

@@ -1,7 +1,8 @@
 import path from 'node:path';
+import { fakesCodeHash } from '../fakes/code-hash.ts';
 import { OPERATOR_TOKEN } from '../fakes/influxdb/fake.ts';
 import { PORTS } from '../paths.ts';
-import { httpOk, spawnDetached, stopDetached } from '../proc.ts';
+import { spawnDetached, stopDetached } from '../proc.ts';
 import type { Endpoint, Service } from '../types.ts';
 
 /** A contract fake as a background process of the stack (tsx runs the TypeScript directly). */
@@ -14,11 +15,19 @@ function fake(name: string, port: number, version: string, endpoint: Omit<Endpoi
     startTimeoutSec: 30,
     async install() {},
     async start(ctx) {
+      await stopDetached(ctx, name, 5000); // an outdated fake may still hold the port
       spawnDetached(ctx, name, process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(port)], {
         cwd: ctx.repoDir,
       });
     },
-    healthy: () => httpOk(`${url}/__fake/requests`, (s) => s === 200),
+    async healthy() {
+      try {
+        const res = await fetch(`${url}/__fake/info`, { signal: AbortSignal.timeout(3000) });
+        return res.ok && ((await res.json()) as { code: string }).code === fakesCodeHash();
+      } catch {
+        return false;
+      }
+    },
     endpoint: () => ({ url, ...endpoint }),
     stop: (ctx) => stopDetached(ctx, name, 5000),
   };

@@ -7,6 +7,8 @@ export async function run(cmd: string, args: string[], opts: { quiet?: boolean; 
       const child = execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) =>
         err ? reject(Object.assign(err, { stderr: String(stderr) })) : resolve(String(stdout)),
       );
+      // A command that exits before reading stdin closes the pipe: ignore that, not crash.
+      child.stdin?.on('error', () => {});
       child.stdin?.end(opts.input ?? '');
     });
   } catch (err) {

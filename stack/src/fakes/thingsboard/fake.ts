@@ -38,7 +38,9 @@ const denied = () => fail(403, 'You don\'t have permission to perform this opera
 const PUBLIC = new Set(['/api/auth/login', '/api/auth/token']);
 
 export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
-  const contract = opts.contract ?? new Contract(TB_SPEC, '', TB_RELAXATIONS);
+  // oneOf → anyOf: the spec's error responses are oneOf two schemas that every error body matches
+  // (no required fields, no discriminator), so as written no response could ever be valid.
+  const contract = opts.contract ?? new Contract(TB_SPEC, '', TB_RELAXATIONS, { oneOfAsAnyOf: true });
   const state = new TbState();
   const secret = crypto.randomBytes(32);
 
@@ -108,7 +110,8 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     'DELETE /api/tenant/{tenantId}': ({ params, principal }) => {
       need(principal, 'SYS_ADMIN');
       if (!state.tenants.delete(params.tenantId!)) return notFound();
-      // Deleting a tenant deletes everything in it.
+      // Deleting a tenant deletes everything in it, device credentials included.
+      for (const d of state.devices.values()) if (d.tenantId.id === params.tenantId) state.credentials.delete(d.id.id);
       for (const m of [state.users, state.customers, state.profiles, state.devices, state.alarms] as Map<string, { tenantId: { id: string } }>[]) {
         for (const [k, v] of m) if (v.tenantId.id === params.tenantId) m.delete(k);
       }

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Endpoint } from './types.ts';
+
+export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge'] as const;
+export type Bridge = (typeof BRIDGES)[number];
+
+/** Environment for each bridge pointing at the local stack (the same variables ops set in compose). */
+export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record<Bridge, Record<string, string>> {
+  const x = (name: string) => {
+    const ep = e[name];
+    if (!ep) throw new Error(`the local stack has no ${name}`);
+    return { url: ep.url, c: ep.credentials ?? {}, x: ep.extra ?? {} };
+  };
+  const kc = x('keycloak');
+  const tb = x('thingsboard');
+  const hb = x('hawkbit');
+  const gf = x('grafana');
+  const ix = x('influxdb2');
+  const ca = x('stepca');
+  const wg = x('wireguard');
+  const thingsboard = { THINGSBOARD_URL: tb.url, THINGSBOARD_USERNAME: tb.c.username!, THINGSBOARD_PASSWORD: tb.c.password! };
+  const hawkbit = { HAWKBIT_URL: hb.url, HAWKBIT_USERNAME: hb.c.username!, HAWKBIT_PASSWORD: hb.c.password!, HAWKBIT_TENANT: hb.x.tenant ?? 'DEFAULT' };
+  const influx = { INFLUXDB_URL: ix.url, INFLUXDB_TOKEN: ix.c.token!, INFLUXDB_ORG: ix.x.org ?? 'cdm' };
+  const data = (b: Bridge) => path.join(stateDir, 'bridges', b);
+  return {
+    'tenant-sync': {
+      KEYCLOAK_URL: kc.url,
+      KEYCLOAK_REALM: kc.x.realm!,
+      KEYCLOAK_CLIENT_ID: kc.x.tenantSyncClientId!,
+      KEYCLOAK_CLIENT_SECRET: kc.x.tenantSyncClientSecret!,
+      ...thingsboard,
+      GRAFANA_URL: gf.url,
+      GRAFANA_USERNAME: gf.c.username!,
+      GRAFANA_PASSWORD: gf.c.password!,
+      ...influx,
+      ...hawkbit,
+      HEALTH_PORT: '19101',
+    },
+    'enroll-bridge': {
+      STEPCA_URL: ca.url,
+      STEPCA_ROOT_FINGERPRINT: ca.x.rootFingerprint!,
+      STEPCA_PROVISIONER: ca.x.provisioner!,
+      STEPCA_PROVISIONER_KEY_FILE: ca.x.caJson!,
+      STEPCA_PROVISIONER_PASSWORD: fs.existsSync(ca.x.provisionerPasswordFile ?? '') ? fs.readFileSync(ca.x.provisionerPasswordFile!, 'utf8').trim() : '',
+      ...thingsboard,
+      ...hawkbit,
+      WG_INTERFACE: wg.x.interface!,
+      WG_NETNS: wg.x.netns!,
+      WG_POOL_CIDR: wg.x.pool!,
+      WG_ENDPOINT: wg.x.deviceEndpoint!,
+      DATA_DIR: data('enroll-bridge'),
+      HEALTH_PORT: '19102',
+    },
+    'ota-bridge': { ...hawkbit, ...thingsboard, ...influx, DATA_DIR: data('ota-bridge'), HEALTH_PORT: '19103' },
+  };
+}

@@ -1,0 +1,59 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { BRIDGES, bridgeEnv } from './bridge-env.ts';
+import { defaultContext } from './paths.ts';
+import { startBridge } from './run.ts';
+
+/** `npm start`'s bridges against the local stack: each reports every upstream healthy. */
+const stack = inject('stack');
+const ctx = defaultContext();
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill('SIGTERM')));
+
+async function healthz(port: number, timeoutMs = 30_000): Promise<{ status: number; body: { status: string; checks: Record<string, { ok: boolean; error?: string }> } }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return { status: res.status, body: (await res.json()) as never };
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+describe('bridges on the local stack', () => {
+  it('start from their composition roots and see every upstream', async () => {
+    const envs = bridgeEnv(stack, ctx.stateDir);
+    const ports = { 'tenant-sync': 29101, 'enroll-bridge': 29102, 'ota-bridge': 29103 } as const;
+    for (const b of BRIDGES) children.push(startBridge(ctx.repoDir, b, { ...envs[b], HEALTH_PORT: String(ports[b]), LOG_LEVEL: 'warn' }));
+    for (const b of BRIDGES) {
+      const h = await healthz(ports[b]);
+      expect(h.body.status, `${b}: ${JSON.stringify(h.body.checks)}`).toBe('ok');
+      expect(h.status).toBe(200);
+    }
+    expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'hawkbit']);
+  });
+
+  it('report a failing upstream by name (503), without leaking the secret', async () => {
+    const env = { ...bridgeEnv(stack, ctx.stateDir)['ota-bridge'], THINGSBOARD_PASSWORD: 'wrong-pass-x9', HEALTH_PORT: '29113', LOG_LEVEL: 'warn' };
+    children.push(startBridge(ctx.repoDir, 'ota-bridge', env));
+    const h = await healthz(29113);
+    expect(h.status).toBe(503);
+    expect(h.body.checks.thingsboard?.ok).toBe(false);
+    expect(h.body.checks.thingsboard?.error).toContain('ThingsBoard: POST /api/auth/login failed (HTTP 401)');
+    expect(JSON.stringify(h.body)).not.toContain('wrong-pass-x9');
+    expect(h.body.checks.hawkbit?.ok).toBe(true);
+  });
+
+  it('refuse to start with a missing or invalid variable, naming it', async () => {
+    const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], STEPCA_ROOT_FINGERPRINT: 'not-a-fingerprint', HEALTH_PORT: '29122' };
+    const child = startBridge(ctx.repoDir, 'enroll-bridge', env);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(1);
+    expect(stderr).toContain('STEPCA_ROOT_FINGERPRINT: a lowercase hex SHA-256 fingerprint');
+  });
+});
