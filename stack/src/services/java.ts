@@ -18,10 +18,10 @@ export function findJdk(min: number): string {
 /** Fetches an artifact from Maven Central into ~/.m2 (the cache) and returns its local path. */
 export async function mavenArtifact(log: (m: string) => void, coords: { group: string; artifact: string; version: string; type?: string }): Promise<string> {
   const type = coords.type ?? 'jar';
+  // MAVEN_REPO_LOCAL moves the Maven cache (e.g. to measure a cold install).
+  const repo = process.env.MAVEN_REPO_LOCAL ?? path.join(os.homedir(), '.m2', 'repository');
   const file = path.join(
-    os.homedir(),
-    '.m2',
-    'repository',
+    repo,
     ...coords.group.split('.'),
     coords.artifact,
     coords.version,
@@ -32,7 +32,7 @@ export async function mavenArtifact(log: (m: string) => void, coords: { group: s
   try {
     await execFileP(
       'mvn',
-      ['-B', '-q', 'dependency:get', `-Dartifact=${coords.group}:${coords.artifact}:${coords.version}:${type}`, '-Dtransitive=false'],
+      ['-B', '-q', 'dependency:get', `-Dartifact=${coords.group}:${coords.artifact}:${coords.version}:${type}`, '-Dtransitive=false', `-Dmaven.repo.local=${repo}`],
       { maxBuffer: 64 * 1024 * 1024 },
     );
   } catch (err) {
