@@ -86,8 +86,10 @@ export class HttpClient {
         res = err.response;
       } else {
         const e = err as AxiosError;
+        // Only code and message as the cause: the axios error carries the request headers, and
+        // with them the credentials, which must never reach a log through a nested cause.
         throw new UpstreamError(this.upstream, call, undefined, e.code ?? e.message, hintFor(this.upstream, undefined), {
-          cause: err,
+          cause: { code: e.code, message: e.message },
         });
       }
     }

@@ -87,6 +87,11 @@ describe('WireGuardClient', () => {
     );
   });
 
+  it('says which package to install when the binary is missing', async () => {
+    const err = await new WireGuardClient({ interface: 'wg0', wgPath: '/nonexistent/wg' }).genkey().catch((e: unknown) => e);
+    expect((err as Error).message).toBe('WireGuard: wg genkey failed: /nonexistent/wg not found — install wireguard-tools (apt-get install wireguard-tools)');
+  });
+
   it('generates real keys with the wg binary', async () => {
     const wg = new WireGuardClient({ interface: 'wg0' });
     const priv = await wg.genkey();

@@ -122,6 +122,9 @@ export class WireGuardClient {
     try {
       return await this.exec(cmd, argv, stdin);
     } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') {
+        throw new UpstreamError('WireGuard', `wg ${call}`, undefined, `${cmd} not found`, 'install wireguard-tools (apt-get install wireguard-tools)');
+      }
       const stderr = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
       throw new UpstreamError(
         'WireGuard',

@@ -1,0 +1,71 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { http, HttpResponse, delay } from 'msw';
+import { describe, expect, it } from 'vitest';
+import { UpstreamError } from './errors.ts';
+import { HttpClient } from './http.ts';
+import { useMsw } from './clients/testing.ts';
+
+const base = 'http://upstream.test';
+const server = useMsw();
+const client = (opts: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) =>
+  new HttpClient({ upstream: 'Example', baseURL: base, retries: 2, timeoutMs: 2000, headers: { Authorization: 'Bearer s3cr3t-token' }, ...opts });
+
+describe('HttpClient', () => {
+  it('retries a GET that got 503 and returns the later success', async () => {
+    let n = 0;
+    server.use(http.get(`${base}/thing`, () => (++n < 3 ? new HttpResponse(null, { status: 503 }) : HttpResponse.json({ ok: true }))));
+    expect(await client().request('GET /thing', { url: '/thing' })).toEqual({ ok: true });
+    expect(n).toBe(3);
+  });
+
+  it('never retries a POST that reached the server', async () => {
+    let n = 0;
+    server.use(http.post(`${base}/thing`, () => (n++, new HttpResponse(null, { status: 500 }))));
+    await expect(client().request('POST /thing', { method: 'POST', url: '/thing', data: {} })).rejects.toThrow('Example: POST /thing failed (HTTP 500)');
+    expect(n).toBe(1);
+  });
+
+  it('maps 404 to undefined, or to an error with requireRequest', async () => {
+    server.use(http.get(`${base}/gone`, () => HttpResponse.json({ message: 'nope' }, { status: 404 })));
+    expect(await client().request('GET /gone', { url: '/gone' })).toBeUndefined();
+    await expect(client().requireRequest('GET /gone', { url: '/gone' })).rejects.toThrow('Example: GET /gone failed (HTTP 404): nope');
+  });
+
+  it('turns a timeout into an UpstreamError with a reachability hint', async () => {
+    server.use(http.get(`${base}/slow`, async () => {
+      await delay(1000);
+      return HttpResponse.json({});
+    }));
+    const err = await client({ timeoutMs: 100, retries: 0 }).request('GET /slow', { url: '/slow' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect((err as Error).message).toBe('Example: GET /slow failed: ECONNABORTED — is Example running and reachable at the configured URL?');
+  });
+
+  it('retries a POST whose connection was refused (it never reached the server)', async () => {
+    // A port that was just closed refuses connections.
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    server.close(); // let this request reach the real network stack
+    try {
+      const c = new HttpClient({ upstream: 'Example', baseURL: `http://127.0.0.1:${port}`, retries: 1, headers: { Authorization: 'Bearer s3cr3t-token' } });
+      let attempts = 0;
+      c.axios.interceptors.request.use((cfg) => (attempts++, cfg));
+      const err = await c.request('POST /thing', { method: 'POST', url: '/thing', data: {} }).catch((e: unknown) => e);
+      expect((err as Error).message).toContain('Example: POST /thing failed: ECONNREFUSED');
+      expect(attempts).toBe(2);
+      expect(JSON.stringify((err as Error).cause)).not.toContain('s3cr3t-token');
+    } finally {
+      server.listen({ onUnhandledRequest: 'error' });
+    }
+  });
+
+  it('never puts the Authorization header value into an error', async () => {
+    server.use(http.get(`${base}/x`, () => HttpResponse.json({ error: 'forbidden' }, { status: 403 })));
+    const err = (await client().request('GET /x', { url: '/x' }).catch((e: unknown) => e)) as UpstreamError;
+    expect(err.message).toBe('Example: GET /x failed (HTTP 403): forbidden — the Example account lacks the permission for this call');
+    expect(JSON.stringify({ message: err.message, stack: err.stack })).not.toContain('s3cr3t-token');
+  });
+});
