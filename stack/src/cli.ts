@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { defaultContext, stackJsonPath } from './paths.ts';
 import { services } from './services/index.ts';
-import { sleep, tailLog } from './proc.ts';
+import { groupRssMiB, sleep, tailLog } from './proc.ts';
 import type { Endpoint, Service, StackContext } from './types.ts';
 
 const usage = `usage: stack <command> [service...]
@@ -87,11 +87,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'status': {
       let bad = 0;
+      let total = 0;
       for (const s of pick(rest)) {
         const ok = await s.healthy(ctx);
         if (!ok) bad++;
-        console.log(`${s.name.padEnd(14)} ${ok ? 'healthy' : 'DOWN'}  ${s.endpoint(ctx).url}`);
+        const rss = await groupRssMiB(ctx, s.name);
+        total += rss ?? 0;
+        console.log(`${s.name.padEnd(14)} ${ok ? 'healthy' : 'DOWN   '}  ${(rss === undefined ? '-' : `${rss} MiB`).padStart(8)}  ${s.endpoint(ctx).url}`);
       }
+      console.log(`${'total'.padEnd(14)}          ${`${total} MiB`.padStart(8)}`);
       return bad ? 1 : 0;
     }
     case 'run': {

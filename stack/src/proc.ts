@@ -94,3 +94,15 @@ export function tailLog(ctx: StackContext, name: string, lines = 30): string {
     return '(no log)';
   }
 }
+
+/** Resident memory (MiB) of the process group a service was started in, from ps. */
+export async function groupRssMiB(ctx: StackContext, name: string): Promise<number | undefined> {
+  const pid = readPid(ctx, name);
+  if (!pid) return undefined;
+  try {
+    const { stdout } = await execFileP('ps', ['-o', 'rss=', '-g', String(pid)]);
+    return Math.round(stdout.split('\n').reduce((sum, l) => sum + (Number(l.trim()) || 0), 0) / 1024);
+  } catch {
+    return undefined;
+  }
+}
