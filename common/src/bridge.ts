@@ -1,5 +1,14 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { describeEnv } from './upstream-config.ts';
+
+/** `--help`: what the bridge does and every environment variable it reads (secrets marked). */
+export function printHelpIfAsked(name: string, purpose: string, env: Record<string, z.ZodType>): void {
+  if (!process.argv.includes('--help')) return;
+  console.log(`${name}: ${purpose}\n\nEnvironment:\n${describeEnv(env)}`);
+  process.exit(0);
+}
 
 /**
  * Process lifecycle shared by the bridges: log fatal start-up errors with the reason and exit 1,

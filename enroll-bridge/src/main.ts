@@ -1,12 +1,9 @@
 import fs from 'node:fs';
-import { createLogger, describeEnv, hawkbitFrom, loadConfig, runMain, startHealthServer, stepcaFrom, thingsboardFrom, wireguardFrom } from '@cdm/common';
+import { createLogger, hawkbitFrom, loadConfig, printHelpIfAsked, runMain, startHealthServer, stepcaFrom, thingsboardFrom, wireguardFrom } from '@cdm/common';
 import { enrollBridgeConfig, enrollBridgeEnv } from './config.ts';
 
 /** Composition root: config → logger → clients → health endpoint (the enrollment API plugs in here). */
-if (process.argv.includes('--help')) {
-  console.log(`enroll-bridge: device enrollment, renewal, decommission\n\nEnvironment:\n${describeEnv(enrollBridgeEnv)}`);
-  process.exit(0);
-}
+printHelpIfAsked('enroll-bridge', 'device enrollment, renewal, decommission', enrollBridgeEnv);
 
 runMain('enroll-bridge', async () => {
   const config = loadConfig(enrollBridgeConfig);

@@ -1,12 +1,9 @@
 import fs from 'node:fs';
-import { createLogger, describeEnv, hawkbitFrom, influxFrom, loadConfig, runMain, startHealthServer, thingsboardFrom } from '@cdm/common';
+import { createLogger, hawkbitFrom, influxFrom, loadConfig, printHelpIfAsked, runMain, startHealthServer, thingsboardFrom } from '@cdm/common';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
 
 /** Composition root: config → logger → clients → health endpoint (the poll loop plugs in here). */
-if (process.argv.includes('--help')) {
-  console.log(`ota-bridge: hawkBit rollouts → ThingsBoard and Grafana\n\nEnvironment:\n${describeEnv(otaBridgeEnv)}`);
-  process.exit(0);
-}
+printHelpIfAsked('ota-bridge', 'hawkBit rollouts → ThingsBoard and Grafana', otaBridgeEnv);
 
 runMain('ota-bridge', async () => {
   const config = loadConfig(otaBridgeConfig);

@@ -1,11 +1,8 @@
-import { createLogger, describeEnv, grafanaFrom, hawkbitFrom, influxFrom, keycloakFrom, loadConfig, runMain, startHealthServer, thingsboardFrom } from '@cdm/common';
+import { createLogger, grafanaFrom, hawkbitFrom, influxFrom, keycloakFrom, loadConfig, printHelpIfAsked, runMain, startHealthServer, thingsboardFrom } from '@cdm/common';
 import { tenantSyncConfig, tenantSyncEnv } from './config.ts';
 
 /** Composition root: config → logger → clients → health endpoint (the reconcile loop plugs in here). */
-if (process.argv.includes('--help')) {
-  console.log(`tenant-sync: Keycloak tenants and roles → ThingsBoard, Grafana, InfluxDB, hawkBit\n\nEnvironment:\n${describeEnv(tenantSyncEnv)}`);
-  process.exit(0);
-}
+printHelpIfAsked('tenant-sync', 'Keycloak tenants and roles → ThingsBoard, Grafana, InfluxDB, hawkBit', tenantSyncEnv);
 
 runMain('tenant-sync', async () => {
   const config = loadConfig(tenantSyncConfig);
