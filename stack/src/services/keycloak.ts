@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PORTS } from '../paths.ts';
 import { execFileP, httpOk, spawnDetached, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
+import { ensureDebian } from './apt.ts';
 import { findJdk, mavenArtifact } from './java.ts';
 
 const VERSION = '26.4.7';
@@ -17,8 +18,14 @@ export const keycloak: Service = {
   version: VERSION,
   startTimeoutSec: 180,
   async install(ctx) {
+    // Maven fetches from Maven Central; Keycloak 26 needs a JDK >= 17 (Debian 12 ships 17).
+    await ensureDebian(ctx.log, [{ bin: 'mvn', pkg: 'maven' }]);
+    try {
+      findJdk(17);
+    } catch {
+      await ensureDebian(ctx.log, [{ bin: '/usr/lib/jvm/java-17-openjdk-amd64/bin/java', pkg: 'openjdk-17-jdk-headless' }]);
+    }
     await mavenArtifact(ctx.log, { group: 'org.keycloak', artifact: 'keycloak-quarkus-dist', version: VERSION, type: 'tar.gz' });
-    findJdk(17);
   },
   async start(ctx) {
     // Unpacked per state dir (1 s) so its H2 data lives with the rest of the stack's state.
