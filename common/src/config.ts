@@ -16,6 +16,4 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 /** A required secret; its description starts with "secret:" so docs and dumps can tell. */
 export const secret = (doc: string) => z.string().min(1).describe(`secret: ${doc}`);
 
-export const isSecret = (schema: z.ZodType) => (schema.description ?? '').startsWith('secret:');
 
-export const url = () => z.string().url();
