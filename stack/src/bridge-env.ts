@@ -34,7 +34,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       GRAFANA_USERNAME: gf.c.username!,
       GRAFANA_PASSWORD: gf.c.password!,
       ...influx,
-      ...hawkbit,
+      TOKEN_STORE_DIR: path.join(stateDir, 'tenant-tokens'),
       HEALTH_PORT: '19101',
     },
     'enroll-bridge': {

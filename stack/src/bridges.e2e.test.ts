@@ -33,7 +33,7 @@ describe('bridges on the local stack', () => {
       expect(h.body.status, `${b}: ${JSON.stringify(h.body.checks)}`).toBe('ok');
       expect(h.status).toBe(200);
     }
-    expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'hawkbit']);
+    expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'reconcile']);
   });
 
   it('report a failing upstream by name (503), without leaking the secret', async () => {

@@ -1,5 +1,9 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { grafanaEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+
+const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
 
 /** Every variable tenant-sync reads; `tenant-sync --help` prints them. */
 export const tenantSyncEnv = {
@@ -7,10 +11,15 @@ export const tenantSyncEnv = {
   ...thingsboardEnv,
   ...grafanaEnv,
   ...influxdbEnv,
-  ...hawkbitEnv,
   ...healthEnv(19101),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   SYNC_SCHEDULE: z.string().default('*/5 * * * *').describe('node-cron schedule of the full reconcile'),
+  EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15).describe('how often Keycloak admin events are checked for changes (a change starts a pass)'),
+  TOKEN_STORE_DIR: z.string().min(1).describe('directory of device InfluxDB write tokens, one file per tenant (secret; enroll-bridge mounts it too)'),
+  DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org'),
+  GRAFANA_INFLUXDB_URL: z.string().url().optional().describe('InfluxDB URL as Grafana reaches it (default INFLUXDB_URL)'),
+  INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
+  HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),
 };
 
 export const tenantSyncConfig = z.object(tenantSyncEnv);

@@ -3,13 +3,19 @@ import type { KeycloakClient, Logger } from '@cdm/common';
 import { desiredTenants, validTenantName } from './desired.ts';
 import { readKeycloak } from './keycloak-snapshot.ts';
 import type { DesiredTenant } from './model.ts';
-import { planThingsBoard, type TbAction } from './thingsboard-plan.ts';
-import type { ThingsBoardSync } from './thingsboard-sync.ts';
+import { byTenant, type Action, type Projection } from './projection.ts';
+
+export interface SystemPlan {
+  system: string;
+  /** Set when reading this system failed: nothing is planned for it this pass. */
+  error?: string;
+  actions: Action[];
+}
 
 export interface Plan {
   tenants: DesiredTenant[];
-  invalid: { cdmId: string; reason: string }[];
-  thingsboard: TbAction[];
+  invalid: { cdmId: string; name: string; reason: string }[];
+  systems: SystemPlan[];
 }
 
 export interface PassResult {
@@ -17,39 +23,59 @@ export interface PassResult {
   tenants: number;
   applied: number;
   failed: { cdmId: string; system: string; error: string }[];
+  ms: number;
 }
 
 export interface TenantSyncOptions {
   keycloak: KeycloakClient;
-  thingsboard: ThingsBoardSync;
+  /** In apply order: InfluxDB before Grafana (a Grafana data source needs its bucket). */
+  projections: Projection<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   logger: Logger;
   parentGroup: string;
 }
 
 /**
- * One reconcile pass: read Keycloak (the owner), read each projection, plan, apply. Each tenant is
- * applied on its own, so one failing tenant does not stop the others; the next pass retries it.
- * Passes never overlap.
+ * Reconcile: read Keycloak (the owner) and every projection, plan, apply. Each system and each
+ * tenant within it is applied on its own, so one failure never stops the rest; the next pass
+ * retries it. Passes never overlap.
  */
 export class TenantSync {
   private running?: Promise<PassResult>;
+  private last?: PassResult;
 
   constructor(private readonly o: TenantSyncOptions) {}
+
+  get lastResult(): PassResult | undefined {
+    return this.last;
+  }
+
+  describe(system: string, a: Action): Record<string, unknown> {
+    return { cdmId: a.cdmId, ...this.projection(system).describe(a) };
+  }
 
   async plan(): Promise<Plan> {
     const snapshot = await readKeycloak(this.o.keycloak, this.o.parentGroup);
     const invalid: Plan['invalid'] = [];
     const tenants = desiredTenants(snapshot).filter((t) => {
       const reason = validTenantName(t.name);
-      if (reason) invalid.push({ cdmId: t.cdmId, reason });
+      if (reason) invalid.push({ cdmId: t.cdmId, name: t.name, reason });
       return !reason;
     });
     // An invalid group is skipped, not treated as deleted: its projections stay as they are.
     const skipped = new Set(invalid.map((i) => i.cdmId));
-    const tb = (await this.o.thingsboard.read()).filter((s) => !skipped.has(s.cdmId));
-    return { tenants, invalid, thingsboard: planThingsBoard(tenants, tb) };
+    const systems = await Promise.all(
+      this.o.projections.map(async (p): Promise<SystemPlan> => {
+        try {
+          return { system: p.system, actions: p.plan(tenants, await p.read(), skipped) };
+        } catch (err) {
+          return { system: p.system, error: (err as Error).message, actions: [] };
+        }
+      }),
+    );
+    return { tenants, invalid, systems };
   }
 
+  /** One pass; a caller arriving while one runs gets that pass's result. */
   apply(): Promise<PassResult> {
     this.running ??= this.pass().finally(() => {
       this.running = undefined;
@@ -61,56 +87,59 @@ export class TenantSync {
     const runId = crypto.randomUUID().slice(0, 8);
     const log = this.o.logger.child({ runId });
     const started = Date.now();
-    const result: PassResult = { runId, tenants: 0, applied: 0, failed: [] };
+    const result: PassResult = { runId, tenants: 0, applied: 0, failed: [], ms: 0 };
+    const done = () => {
+      result.ms = Date.now() - started;
+      log.info({ tenants: result.tenants, applied: result.applied, failed: result.failed.length, ms: result.ms }, 'pass done');
+      this.last = result;
+      return result;
+    };
     let plan: Plan;
     try {
       plan = await this.plan();
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'reading the upstreams failed; retrying next cycle');
-      result.failed.push({ cdmId: '*', system: 'read', error: (err as Error).message });
-      return result;
+      log.error({ err: (err as Error).message }, 'reading Keycloak failed; nothing changed, retrying next cycle');
+      result.failed.push({ cdmId: '*', system: 'keycloak', error: (err as Error).message });
+      return done();
     }
     result.tenants = plan.tenants.length;
     for (const i of plan.invalid) {
       log.warn(i, 'tenant group skipped');
       result.failed.push({ cdmId: i.cdmId, system: 'keycloak', error: i.reason });
     }
-    const tenantIds = new Map((await this.o.thingsboard.read()).map((s) => [s.cdmId, s.tenantId]));
-    for (const [cdmId, actions] of group(plan.thingsboard)) {
+    for (const s of plan.systems) {
+      if (s.error) {
+        log.error({ system: s.system, err: s.error }, 'reading failed; this system is retried next cycle');
+        result.failed.push({ cdmId: '*', system: s.system, error: s.error });
+        continue;
+      }
+      if (!s.actions.length) log.info({ system: s.system, tenants: result.tenants }, 'in line, nothing to write');
+      result.applied += await this.applySystem(s, log, result);
+    }
+    return done();
+  }
+
+  private async applySystem(s: SystemPlan, log: Logger, result: PassResult): Promise<number> {
+    const p = this.projection(s.system);
+    let applied = 0;
+    // '*' actions (org-wide) go first: tenants' actions may depend on them.
+    const groups = [...byTenant(s.actions)].sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : 0));
+    for (const [cdmId, actions] of groups) {
       try {
-        await this.o.thingsboard.apply(actions, tenantIds);
-        result.applied += actions.length;
-        for (const a of actions) log.info({ cdmId, system: 'thingsboard', ...describe(a) }, 'applied');
+        await p.apply(cdmId, actions);
+        applied += actions.length;
+        for (const a of actions) log.info({ system: s.system, cdmId, ...p.describe(a) }, 'applied');
       } catch (err) {
-        log.error({ cdmId, system: 'thingsboard', err: (err as Error).message }, 'tenant failed; retrying next cycle');
-        result.failed.push({ cdmId, system: 'thingsboard', error: (err as Error).message });
+        log.error({ system: s.system, cdmId, err: (err as Error).message }, 'tenant failed; retrying next cycle');
+        result.failed.push({ cdmId, system: s.system, error: (err as Error).message });
       }
     }
-    if (!plan.thingsboard.length) log.info({ tenants: result.tenants }, 'ThingsBoard in line, nothing to write');
-    log.info({ tenants: result.tenants, applied: result.applied, failed: result.failed.length, ms: Date.now() - started }, 'pass done');
-    return result;
+    return applied;
   }
-}
 
-function group(actions: TbAction[]): Map<string, TbAction[]> {
-  const m = new Map<string, TbAction[]>();
-  for (const a of actions) m.set(a.cdmId, [...(m.get(a.cdmId) ?? []), a]);
-  return m;
-}
-
-/** Log and print form of an action: no ids that mean nothing to an operator, no secrets. */
-export function describe(a: TbAction): Record<string, unknown> {
-  switch (a.kind) {
-    case 'create-tenant':
-      return { action: a.kind, title: a.title };
-    case 'update-tenant':
-      return { action: a.kind, title: a.title, disabled: a.disabled };
-    case 'create-admin':
-    case 'create-operator':
-      return { action: a.kind, email: a.person.email };
-    case 'create-customer':
-      return { action: a.kind, title: a.title };
-    case 'delete-user':
-      return { action: a.kind, email: a.email, why: a.why };
+  private projection(system: string): Projection<unknown, Action> {
+    const p = this.o.projections.find((x) => x.system === system);
+    if (!p) throw new Error(`no projection ${system}`);
+    return p;
   }
 }

@@ -21,7 +21,8 @@ export type TbAction =
   | { kind: 'create-admin'; cdmId: string; person: Pick<Person, 'email' | 'firstName' | 'lastName'> }
   | { kind: 'create-customer'; cdmId: string; title: string }
   | { kind: 'create-operator'; cdmId: string; person: Pick<Person, 'email' | 'firstName' | 'lastName'> }
-  | { kind: 'delete-user'; cdmId: string; userId: string; email: string; why: string };
+  | { kind: 'delete-user'; cdmId: string; userId: string; email: string; why: string }
+  | { kind: 'delete-tenant'; cdmId: string; tenantId: string; title: string };
 
 /**
  * The ThingsBoard changes that bring it in line with Keycloak. Pure: the same inputs always give
@@ -65,3 +66,9 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
 }
 
 const who = (p: Person) => ({ email: p.email, firstName: p.firstName, lastName: p.lastName });
+
+/** `purge`: the tenant and everything ThingsBoard holds for it. Never part of a normal pass. */
+export function purgeThingsBoard(cdmId: string, actual: TbTenantState[]): TbAction[] {
+  const a = actual.find((s) => s.cdmId === cdmId);
+  return a ? [{ kind: 'delete-tenant', cdmId, tenantId: a.tenantId, title: a.title }] : [];
+}

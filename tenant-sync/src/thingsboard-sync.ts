@@ -1,11 +1,7 @@
 import type { ThingsBoardClient, Tenant, User } from '@cdm/common';
-import { OPERATORS_CUSTOMER, bridgeAdminEmail, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
-
-const collect = async <T>(it: AsyncIterable<T[]>): Promise<T[]> => {
-  const out: T[] = [];
-  for await (const p of it) out.push(...p);
-  return out;
-};
+import type { DesiredTenant } from './model.ts';
+import { collect, type Projection } from './projection.ts';
+import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
 const info = (t: Tenant) => (t.additionalInfo ?? {}) as { cdmId?: string; cdmDisabled?: boolean };
 
 /**
@@ -13,13 +9,38 @@ const info = (t: Tenant) => (t.additionalInfo ?? {}) as { cdmId?: string; cdmDis
  * carries a cdmId) by listings, and applies a plan. Tenants without a cdmId are not ours and are
  * never touched.
  */
-export class ThingsBoardSync {
+export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
+  readonly system = 'thingsboard';
   private readonly acting = new Map<string, ThingsBoardClient>();
+  /** cdm id → ThingsBoard tenant id, from the last read plus tenants created since. */
+  private readonly tenants = new Map<string, string>();
 
   constructor(private readonly sys: ThingsBoardClient) {}
 
+  plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>): TbAction[] {
+    return planThingsBoard(desired, actual.filter((s) => !skipped.has(s.cdmId)));
+  }
+
+  describe(a: TbAction): Record<string, unknown> {
+    switch (a.kind) {
+      case 'create-tenant':
+      case 'create-customer':
+        return { action: a.kind, title: a.title };
+      case 'update-tenant':
+        return { action: a.kind, title: a.title, disabled: a.disabled };
+      case 'create-admin':
+      case 'create-operator':
+        return { action: a.kind, email: a.person.email };
+      case 'delete-user':
+        return { action: a.kind, email: a.email, why: a.why };
+      case 'delete-tenant':
+        return { action: a.kind, title: a.title };
+    }
+  }
+
   async read(): Promise<TbTenantState[]> {
     this.acting.clear();
+    this.tenants.clear();
     const tenants = (await collect(this.sys.tenantPages())).filter((t) => info(t).cdmId && t.id);
     const out: TbTenantState[] = [];
     for (const t of tenants) {
@@ -35,13 +56,14 @@ export class ThingsBoardSync {
         }
       }
       out.push(state);
+      this.tenants.set(cdmId, state.tenantId);
     }
     return out;
   }
 
   /** Applies one tenant's actions in order; the first failure stops that tenant only. */
-  async apply(actions: TbAction[], tenants: Map<string, string>): Promise<void> {
-    for (const a of actions) await this.one(a, tenants);
+  async apply(_cdmId: string, actions: TbAction[]): Promise<void> {
+    for (const a of actions) await this.one(a, this.tenants);
   }
 
   private async one(a: TbAction, tenants: Map<string, string>): Promise<void> {
@@ -76,6 +98,12 @@ export class ThingsBoardSync {
       }
       case 'delete-user':
         await this.sys.deleteUser(a.userId);
+        return;
+      case 'delete-tenant':
+        // Only `purge`: ThingsBoard deletes the tenant's devices, telemetry and users with it.
+        await this.sys.deleteTenant(a.tenantId);
+        tenants.delete(a.cdmId);
+        this.acting.delete(a.cdmId);
         return;
     }
   }

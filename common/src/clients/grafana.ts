@@ -150,6 +150,10 @@ export class GrafanaClient {
     return this.http.request('GET /api/datasources/name/{name}', { url: `/datasources/name/${enc(name)}`, ...org(orgId) });
   }
 
+  getDataSourceByUid(orgId: number, uid: string): Promise<DataSource | undefined> {
+    return this.http.request('GET /api/datasources/uid/{uid}', { url: `/datasources/uid/${enc(uid)}`, ...org(orgId) });
+  }
+
   async createDataSource(orgId: number, ds: DataSource): Promise<DataSource> {
     const res = await this.http.requireRequest<{ datasource: DataSource }>('POST /api/datasources', {
       method: 'POST',
@@ -190,7 +194,7 @@ export class GrafanaClient {
     return this.http.request('GET /api/dashboards/uid/{uid}', { url: `/dashboards/uid/${enc(uid)}`, ...org(orgId) });
   }
 
-  search(orgId: number, params: { query?: string; type?: 'dash-db' | 'dash-folder'; limit?: number } = {}): Promise<{ uid: string; title: string; type: string }[]> {
+  search(orgId: number, params: { query?: string; type?: 'dash-db' | 'dash-folder'; tag?: string; limit?: number } = {}): Promise<{ uid: string; title: string; type: string; tags?: string[] }[]> {
     return this.http.requireRequest('GET /api/search', { url: '/search', params, ...org(orgId) });
   }
 

@@ -123,8 +123,12 @@ export class InfluxClient {
     return this.http.requireRequest('POST /api/v2/authorizations', { method: 'POST', url: '/authorizations', data: { status: 'active', ...a } });
   }
 
-  async setAuthorizationStatus(id: string, status: 'active' | 'inactive'): Promise<void> {
-    await this.http.requireRequest('PATCH /api/v2/authorizations/{id}', { method: 'PATCH', url: `/authorizations/${encodeURIComponent(id)}`, data: { status } });
+  async setAuthorizationStatus(id: string, status: 'active' | 'inactive', description?: string): Promise<void> {
+    await this.http.requireRequest('PATCH /api/v2/authorizations/{id}', {
+      method: 'PATCH',
+      url: `/authorizations/${encodeURIComponent(id)}`,
+      data: description === undefined ? { status } : { status, description },
+    });
   }
 
   async deleteAuthorization(id: string): Promise<void> {

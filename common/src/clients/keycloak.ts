@@ -154,11 +154,50 @@ export class KeycloakClient {
     );
   }
 
+  // ---- client roles (hawkBit reads its permissions from a client's roles in the token)
+  async findClient(clientId: string): Promise<{ id: string; clientId: string } | undefined> {
+    const res = await this.call('GET /clients', () => this.kc.clients.find({ realm: this.realm, clientId, first: 0, max: 2 }));
+    const c = (res ?? []).find((x) => x.clientId === clientId);
+    return c?.id ? { id: c.id, clientId } : undefined;
+  }
+
+  async clientRoles(clientUuid: string): Promise<RoleRepresentation[]> {
+    return (await this.call('GET /clients/{id}/roles', () => this.kc.clients.listRoles({ realm: this.realm, id: clientUuid }))) ?? [];
+  }
+
+  /** One paged listing per role, as for realm roles. */
+  usersWithClientRole(clientUuid: string, roleName: string): Promise<UserRepresentation[]> {
+    return collect(
+      pages(async (first, max) => ({
+        items: (await this.call('GET /clients/{id}/roles/{role}/users', () =>
+          this.kc.clients.findUsersWithRole({ realm: this.realm, id: clientUuid, roleName, first, max, briefRepresentation: true }),
+        )) ?? [],
+      }), this.pageSize),
+    );
+  }
+
+  async addClientRoles(userId: string, clientUuid: string, roles: { id: string; name: string }[]): Promise<void> {
+    await this.call('POST /users/{id}/role-mappings/clients/{client}', () =>
+      this.kc.users.addClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }),
+    );
+  }
+
+  async removeClientRoles(userId: string, clientUuid: string, roles: { id: string; name: string }[]): Promise<void> {
+    await this.call('DELETE /users/{id}/role-mappings/clients/{client}', () =>
+      this.kc.users.delClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }),
+    );
+  }
+
   // ---- admin events (change detection)
-  adminEvents(since: Date, max = 100): Promise<AdminEventRepresentation[]> {
-    return this.call('GET /admin-events', () =>
-      this.kc.realms.findAdminEvents({ realm: this.realm, dateFrom: since, first: 0, max }),
-    ).then((e) => e ?? []);
+  /** The newest admin events first (Keycloak's order); callers keep the newest time they saw. */
+  recentAdminEvents(max = 100): Promise<AdminEventRepresentation[]> {
+    return this.call('GET /admin-events', () => this.kc.realms.findAdminEvents({ realm: this.realm, first: 0, max })).then((e) => e ?? []);
+  }
+
+  /** The user id this client acts as (a service account's user), to tell our own admin events apart. */
+  async whoAmI(): Promise<string> {
+    await this.ensureAuth();
+    return decodeJwt(this.kc.accessToken ?? '').sub ?? '';
   }
 
   async ping(): Promise<void> {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PORTS } from '../paths.ts';
@@ -9,6 +10,11 @@ import { findJdk, mavenArtifact } from './java.ts';
 const VERSION = '26.4.7';
 const url = `http://127.0.0.1:${PORTS.keycloak}`;
 const home = (ctx: StackContext) => path.join(ctx.stateDir, `keycloak-${VERSION}`);
+const realmFile = (ctx: StackContext) => path.join(ctx.repoDir, 'stack', 'keycloak', 'cdm-realm.json');
+const realmSha = (ctx: StackContext) => crypto.createHash('sha256').update(fs.readFileSync(realmFile(ctx))).digest('hex');
+/** The realm file the running Keycloak imported: a changed file means a fresh database and import. */
+const stampFile = (ctx: StackContext) => path.join(home(ctx), 'realm.sha256');
+const stampCurrent = (ctx: StackContext) => fs.existsSync(stampFile(ctx)) && fs.readFileSync(stampFile(ctx), 'utf8') === realmSha(ctx);
 const tarball = () => mavenArtifact(() => {}, { group: 'org.keycloak', artifact: 'keycloak-quarkus-dist', version: VERSION, type: 'tar.gz' });
 
 /** Keycloak in dev mode (H2 file database under the state dir), realm `cdm` imported on first start. */
@@ -33,9 +39,16 @@ export const keycloak: Service = {
       fs.mkdirSync(ctx.stateDir, { recursive: true });
       await execFileP('tar', ['xzf', await tarball(), '-C', ctx.stateDir]);
     }
+    if (!stampCurrent(ctx)) {
+      // --import-realm skips a realm that exists, so a changed realm file needs an empty database.
+      await stopDetached(ctx, 'keycloak', 30_000);
+      fs.rmSync(path.join(home(ctx), 'data', 'h2'), { recursive: true, force: true });
+      ctx.log('[keycloak] realm file changed: fresh database, realm imported again');
+    }
     const importDir = path.join(home(ctx), 'data', 'import');
     fs.mkdirSync(importDir, { recursive: true });
-    fs.copyFileSync(path.join(ctx.repoDir, 'stack', 'keycloak', 'cdm-realm.json'), path.join(importDir, 'cdm-realm.json'));
+    fs.copyFileSync(realmFile(ctx), path.join(importDir, 'cdm-realm.json'));
+    fs.writeFileSync(stampFile(ctx), realmSha(ctx));
     // Keycloak 26 supports JDK 21+ (17 deprecated): prefer the newest JDK on the machine.
     const javaHome = findJdk(17);
     spawnDetached(ctx, 'keycloak', path.join(home(ctx), 'bin', 'kc.sh'), ['start-dev', '--http-host=127.0.0.1', `--http-port=${PORTS.keycloak}`, '--import-realm'], {
@@ -48,7 +61,7 @@ export const keycloak: Service = {
       },
     });
   },
-  healthy: () => httpOk(`${url}/realms/cdm/.well-known/openid-configuration`, (s) => s === 200),
+  healthy: async (ctx) => stampCurrent(ctx) && (await httpOk(`${url}/realms/cdm/.well-known/openid-configuration`, (s) => s === 200)),
   endpoint: () => ({
     url,
     credentials: { username: 'admin', password: 'admin' },

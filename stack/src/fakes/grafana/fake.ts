@@ -189,7 +189,7 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     },
     'GET /datasources/uid/{uid}': ({ params, principal }) => {
       orgRole(principal, 'Admin');
-      const d = datasources.get(params.uid!);
+      const d = datasources.get(`${principal.orgId}/${params.uid}`);
       return d && d.orgId === principal.orgId ? reply(200, publicDs(d)) : err(404, 'Data source not found');
     },
     'POST /datasources': ({ body, principal }) => {
@@ -198,22 +198,24 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
       if (!d.name || !d.type) return err(400, 'Validation error: name and type are required');
       if ([...datasources.values()].some((x) => x.orgId === principal.orgId && x.name === d.name)) return err(409, 'data source with the same name already exists');
       const rec = { access: 'proxy', isDefault: false, jsonData: {}, ...d, name: d.name, uid: d.uid ?? crypto.randomBytes(7).toString('hex'), id: ++seq, orgId: principal.orgId, version: 1, readOnly: false };
-      datasources.set(rec.uid, rec);
+      // uids are unique per org in Grafana, not server-wide.
+      if (datasources.has(`${principal.orgId}/${rec.uid}`)) return err(409, 'data source with the same uid already exists');
+      datasources.set(`${principal.orgId}/${rec.uid}`, rec);
       return reply(200, { datasource: publicDs(rec), id: rec.id, message: 'Datasource added', name: rec.name });
     },
     'PUT /datasources/uid/{uid}': ({ params, body, principal }) => {
       orgRole(principal, 'Admin');
-      const d = datasources.get(params.uid!);
+      const d = datasources.get(`${principal.orgId}/${params.uid}`);
       if (!d || d.orgId !== principal.orgId) return err(404, 'Data source not found');
       const rec = { ...d, ...(body as Record<string, unknown>), uid: d.uid, id: d.id, orgId: d.orgId, version: Number(d.version ?? 1) + 1 };
-      datasources.set(d.uid, rec);
+      datasources.set(`${principal.orgId}/${d.uid}`, rec);
       return reply(200, { datasource: publicDs(rec), id: rec.id, message: 'Datasource updated', name: rec.name });
     },
     'DELETE /datasources/uid/{uid}': ({ params, principal }) => {
       orgRole(principal, 'Admin');
-      const d = datasources.get(params.uid!);
+      const d = datasources.get(`${principal.orgId}/${params.uid}`);
       if (!d || d.orgId !== principal.orgId) return err(404, 'Data source not found');
-      datasources.delete(d.uid);
+      datasources.delete(`${principal.orgId}/${d.uid}`);
       return reply(200, { message: 'Data source deleted' });
     },
 
@@ -266,9 +268,12 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     'GET /search': ({ query, principal }) => {
       orgRole(principal, 'Viewer');
       const q = (query.query ?? '').toLowerCase();
+      // Grafana ANDs repeated tag parameters.
+      const wantTags = ([] as string[]).concat((query as Record<string, string | string[] | undefined>).tag ?? []);
       const dash = [...dashboards.values()]
         .filter((d) => d.orgId === principal.orgId && String(d.dashboard.title).toLowerCase().includes(q))
-        .map((d) => ({ id: d.id, uid: d.uid, title: String(d.dashboard.title), type: 'dash-db', uri: `db/${d.uid}`, url: `/d/${d.uid}`, tags: [], isStarred: false, folderUid: d.folderUid }));
+        .filter((d) => wantTags.every((t) => tagsOf(d.dashboard).includes(t)))
+        .map((d) => ({ id: d.id, uid: d.uid, title: String(d.dashboard.title), type: 'dash-db', uri: `db/${d.uid}`, url: `/d/${d.uid}`, tags: tagsOf(d.dashboard), isStarred: false, folderUid: d.folderUid }));
       const fold = [...folders.values()]
         .filter((f) => f.orgId === principal.orgId && f.title.toLowerCase().includes(q))
         .map((f) => ({ id: f.id, uid: f.uid, title: f.title, type: 'dash-folder', uri: `db/${f.uid}`, url: `/dashboards/f/${f.uid}`, tags: [], isStarred: false }));
@@ -339,3 +344,5 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
 function publicDs({ secureJsonData, ...d }: Record<string, unknown>) {
   return { ...d, secureJsonFields: Object.fromEntries(Object.keys((secureJsonData as object) ?? {}).map((k) => [k, true])) };
 }
+
+const tagsOf = (d: Record<string, unknown>): string[] => (Array.isArray(d.tags) ? d.tags.map(String) : []);

@@ -1,0 +1,168 @@
+import crypto from 'node:crypto';
+import type { GrafanaClient } from '@cdm/common';
+import { importable, SHA_TAG, type DashboardFile } from './dashboards.ts';
+import {
+  DATASOURCE_NAME,
+  DATASOURCE_UID,
+  planGrafana,
+  type GrafanaAction,
+  type GrafanaPlanContext,
+  type GrafanaState,
+  type GrafanaTenantState,
+} from './grafana-plan.ts';
+import { bucketName } from './influx-plan.ts';
+import type { ReadTokens } from './influx-sync.ts';
+import type { DesiredTenant } from './model.ts';
+import type { Projection } from './projection.ts';
+
+export const DASHBOARD_FOLDER = { uid: 'cdm', title: 'cdm' };
+
+export interface GrafanaSyncOptions extends GrafanaPlanContext {
+  grafana: GrafanaClient;
+  tokens: ReadTokens;
+}
+
+/** Grafana side: reads orgs by listing, then per cdm org its data source, users and dashboards. */
+export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
+  readonly system = 'grafana';
+  private readonly orgs = new Map<string, number>();
+
+  constructor(private readonly o: GrafanaSyncOptions) {}
+
+  async read(): Promise<GrafanaState> {
+    const { grafana } = this.o;
+    this.orgs.clear();
+    const state: GrafanaState = { tenants: [], unclaimed: [], readTokens: await this.o.tokens.activeReadTokens() };
+    for (const org of await grafana.listOrgs()) {
+      const ds = await grafana.getDataSourceByUid(org.id, DATASOURCE_UID);
+      const j = (ds?.jsonData ?? {}) as { cdmTenantId?: string; cdmTokenId?: string; organization?: string; defaultBucket?: string };
+      if (!ds || !j.cdmTenantId) {
+        state.unclaimed.push({ orgId: org.id, name: org.name });
+        continue;
+      }
+      this.orgs.set(j.cdmTenantId, org.id);
+      const [users, dashboards] = await Promise.all([grafana.orgUsers(org.id), grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 })]);
+      const t: GrafanaTenantState = {
+        cdmId: j.cdmTenantId,
+        orgId: org.id,
+        name: org.name,
+        datasource: { url: ds.url, organization: j.organization, defaultBucket: j.defaultBucket, tokenId: j.cdmTokenId },
+        users: users.map((u) => ({ userId: u.userId, login: u.login, email: u.email.toLowerCase(), role: u.role })),
+        dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.tags?.find((x) => x.startsWith(SHA_TAG))?.slice(SHA_TAG.length)])),
+      };
+      state.tenants.push(t);
+    }
+    return state;
+  }
+
+  plan(desired: DesiredTenant[], actual: GrafanaState, skipped: ReadonlySet<string>): GrafanaAction[] {
+    return planGrafana(desired, actual, this.o, skipped);
+  }
+
+  describe(a: GrafanaAction): Record<string, unknown> {
+    switch (a.kind) {
+      case 'create-org':
+      case 'adopt-org':
+      case 'rename-org':
+      case 'delete-org':
+        return { action: a.kind, org: a.name };
+      case 'set-datasource':
+        return { action: a.kind, newToken: a.mintToken, why: a.why };
+      case 'add-user':
+        return { action: a.kind, email: a.person.email, role: a.role };
+      case 'set-role':
+        return { action: a.kind, email: a.email, role: a.role };
+      case 'remove-user':
+        return { action: a.kind, email: a.email, why: a.why };
+      case 'save-dashboard':
+        return { action: a.kind, uid: a.uid, title: a.title };
+    }
+  }
+
+  async apply(_cdmId: string, actions: GrafanaAction[]): Promise<void> {
+    for (const a of actions) await this.one(a);
+  }
+
+  private async one(a: GrafanaAction): Promise<void> {
+    const { grafana } = this.o;
+    switch (a.kind) {
+      case 'create-org': {
+        // An org left by a crash before its data source was written is found by name and reused.
+        const existing = await grafana.getOrgByName(a.name);
+        this.orgs.set(a.cdmId, existing?.id ?? (await grafana.createOrg(a.name)));
+        return;
+      }
+      case 'adopt-org':
+        this.orgs.set(a.cdmId, a.orgId);
+        return;
+      case 'rename-org':
+        await grafana.renameOrg(a.orgId, a.name);
+        return;
+      case 'set-datasource':
+        return this.setDataSource(a.cdmId, a.mintToken);
+      case 'add-user': {
+        const orgId = this.org(a.cdmId);
+        const user = (await grafana.lookupUser(a.person.login)) ?? (await grafana.lookupUser(a.person.email));
+        // People sign in through Keycloak; the password only satisfies Grafana's API and is never kept.
+        if (!user) await grafana.createUser({ ...a.person, password: crypto.randomBytes(24).toString('base64url') });
+        await grafana.addOrgUser(orgId, user?.login ?? a.person.login, a.role);
+        return;
+      }
+      case 'set-role':
+        await grafana.setOrgUserRole(this.org(a.cdmId), a.userId, a.role);
+        return;
+      case 'remove-user':
+        await grafana.removeOrgUser(this.org(a.cdmId), a.userId);
+        return;
+      case 'save-dashboard': {
+        const orgId = this.org(a.cdmId);
+        const file = this.o.dashboards.find((d) => d.uid === a.uid);
+        if (!file) throw new Error(`dashboard ${a.uid} not in DASHBOARDS_DIR`);
+        await this.ensureFolder(orgId);
+        await grafana.saveDashboard(orgId, importable(file), { folderUid: DASHBOARD_FOLDER.uid, overwrite: true, message: `cdm ${file.sha}` });
+        return;
+      }
+      case 'delete-org':
+        await grafana.deleteOrg(a.orgId);
+        this.orgs.delete(a.cdmId);
+        return;
+    }
+  }
+
+  private async setDataSource(cdmId: string, mintToken: boolean): Promise<void> {
+    const { grafana, tokens } = this.o;
+    const orgId = this.org(cdmId);
+    const current = await grafana.getDataSourceByUid(orgId, DATASOURCE_UID);
+    const minted = mintToken ? await tokens.mintReadToken(cdmId) : undefined;
+    const tokenId = minted?.id ?? (current?.jsonData as { cdmTokenId?: string } | undefined)?.cdmTokenId;
+    const ds = {
+      uid: DATASOURCE_UID,
+      name: DATASOURCE_NAME,
+      type: 'influxdb',
+      access: 'proxy' as const,
+      url: this.o.influxUrl,
+      isDefault: true,
+      jsonData: { version: 'Flux', organization: this.o.influxOrg, defaultBucket: bucketName(cdmId), cdmTenantId: cdmId, cdmTokenId: tokenId },
+      // Grafana keeps a secure field that an update leaves out, so the token is sent only when new.
+      ...(minted ? { secureJsonData: { token: minted.token } } : {}),
+    };
+    if (current?.uid) await grafana.updateDataSource(orgId, current.uid, ds);
+    else await grafana.createDataSource(orgId, ds);
+    if (minted) {
+      // The replaced read tokens read nothing any more; remove them so they cannot leak later.
+      for (const id of (await tokens.activeReadTokens()).get(cdmId) ?? []) if (id !== minted.id) await tokens.deleteToken(id);
+    }
+  }
+
+  private async ensureFolder(orgId: number): Promise<void> {
+    if (!(await this.o.grafana.getFolder(orgId, DASHBOARD_FOLDER.uid))) await this.o.grafana.createFolder(orgId, DASHBOARD_FOLDER.uid, DASHBOARD_FOLDER.title);
+  }
+
+  private org(cdmId: string): number {
+    const id = this.orgs.get(cdmId);
+    if (id === undefined) throw new Error(`Grafana org for tenant ${cdmId} not created yet`);
+    return id;
+  }
+}
+
+export type { DashboardFile };

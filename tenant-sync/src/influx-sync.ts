@@ -1,0 +1,166 @@
+import type { InfluxAuthorization, InfluxClient } from '@cdm/common';
+import type { DesiredTenant } from './model.ts';
+import type { Projection } from './projection.ts';
+import {
+  bucketName,
+  disabledTokenDescription,
+  planInflux,
+  readTokenDescription,
+  writeTokenDescription,
+  type InfluxAction,
+  type InfluxState,
+  type InfluxTenantState,
+} from './influx-plan.ts';
+import type { TokenStore } from './token-store.ts';
+
+const BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;
+
+/** The read tokens Grafana's data sources use; Grafana keeps the token, InfluxDB only its id. */
+export interface ReadTokens {
+  /** cdm id → ids of its active read tokens. */
+  activeReadTokens(): Promise<Map<string, string[]>>;
+  mintReadToken(cdmId: string): Promise<{ id: string; token: string; org: string; bucket: string }>;
+  deleteToken(id: string): Promise<void>;
+}
+
+export interface InfluxSyncOptions {
+  influx: InfluxClient;
+  org: string;
+  store: TokenStore;
+  retentionSeconds: number;
+}
+
+/** InfluxDB side: one org, a bucket per tenant, device write tokens kept in the token store. */
+export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTokens {
+  readonly system = 'influxdb';
+  private orgId?: string;
+  private readonly buckets = new Map<string, string>();
+
+  constructor(private readonly o: InfluxSyncOptions) {}
+
+  async read(): Promise<InfluxState> {
+    this.buckets.clear();
+    this.orgId = (await this.o.influx.findOrg(this.o.org))?.id;
+    if (!this.orgId) return { tenants: [] };
+    const [buckets, auths] = await Promise.all([this.o.influx.listBuckets(this.orgId), this.o.influx.listAuthorizations(this.orgId)]);
+    const tenants: InfluxTenantState[] = [];
+    for (const b of buckets) {
+      const cdmId = BUCKET.exec(b.name)?.[1];
+      if (!cdmId) continue;
+      this.buckets.set(cdmId, b.id);
+      const writeTokens = auths
+        .filter((a) => a.description === writeTokenDescription(cdmId) || a.description === disabledTokenDescription(cdmId))
+        .map((a) => ({ id: a.id, status: a.status ?? 'active', description: a.description ?? '' }));
+      tenants.push({ cdmId, bucketId: b.id, description: b.description ?? '', writeTokens, storedTokenId: this.o.store.get(cdmId)?.authId });
+    }
+    return { orgId: this.orgId, tenants };
+  }
+
+  plan(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string>): InfluxAction[] {
+    return planInflux(desired, actual, skipped);
+  }
+
+  describe(a: InfluxAction): Record<string, unknown> {
+    switch (a.kind) {
+      case 'create-org':
+        return { action: a.kind, org: this.o.org };
+      case 'create-bucket':
+      case 'update-bucket':
+        return { action: a.kind, bucket: bucketName(a.cdmId), description: a.name };
+      case 'create-write-token':
+        return { action: a.kind, why: a.why };
+      case 'delete-bucket':
+        return { action: a.kind, bucket: bucketName(a.cdmId) };
+      default:
+        return { action: a.kind, tokenId: a.tokenId };
+    }
+  }
+
+  async apply(_cdmId: string, actions: InfluxAction[]): Promise<void> {
+    for (const a of actions) await this.one(a);
+  }
+
+  private async one(a: InfluxAction): Promise<void> {
+    const { influx } = this.o;
+    switch (a.kind) {
+      case 'create-org':
+        this.orgId = (await influx.createOrg(this.o.org)).id;
+        return;
+      case 'create-bucket': {
+        // A bucket left by a crash between create and the next read is adopted, not duplicated.
+        const existing = await influx.findBucket(this.org(), bucketName(a.cdmId));
+        const b = existing ?? (await influx.createBucket({ orgID: this.org(), name: bucketName(a.cdmId), description: a.name, retentionSeconds: this.o.retentionSeconds }));
+        this.buckets.set(a.cdmId, b.id);
+        return;
+      }
+      case 'update-bucket':
+        await influx.updateBucket(a.bucketId, { description: a.name });
+        return;
+      case 'create-write-token': {
+        const bucketId = this.bucket(a.cdmId);
+        const auth = await influx.createAuthorization({
+          orgID: this.org(),
+          description: writeTokenDescription(a.cdmId),
+          permissions: [{ action: 'write', resource: { type: 'buckets', id: bucketId, orgID: this.org() } }],
+        });
+        this.o.store.put({ cdmId: a.cdmId, org: this.o.org, bucket: bucketName(a.cdmId), authId: auth.id, token: required(auth) });
+        return;
+      }
+      case 'enable-token':
+        await influx.setAuthorizationStatus(a.tokenId, 'active', writeTokenDescription(a.cdmId));
+        return;
+      case 'disable-token':
+        await influx.setAuthorizationStatus(a.tokenId, 'inactive', disabledTokenDescription(a.cdmId));
+        return;
+      case 'delete-token':
+        await influx.deleteAuthorization(a.tokenId);
+        return;
+      case 'delete-bucket':
+        await influx.deleteBucket(a.bucketId);
+        this.o.store.delete(a.cdmId);
+        this.buckets.delete(a.cdmId);
+        return;
+    }
+  }
+
+  async activeReadTokens(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const orgId = this.orgId ?? (await this.o.influx.findOrg(this.o.org))?.id;
+    if (!orgId) return out;
+    for (const a of await this.o.influx.listAuthorizations(orgId)) {
+      const m = /^cdm:(.+):grafana-read$/.exec(a.description ?? '');
+      if (m && a.status !== 'inactive') out.set(m[1]!, [...(out.get(m[1]!) ?? []), a.id]);
+    }
+    return out;
+  }
+
+  async mintReadToken(cdmId: string): Promise<{ id: string; token: string; org: string; bucket: string }> {
+    const bucketId = this.bucket(cdmId);
+    const auth = await this.o.influx.createAuthorization({
+      orgID: this.org(),
+      description: readTokenDescription(cdmId),
+      permissions: [{ action: 'read', resource: { type: 'buckets', id: bucketId, orgID: this.org() } }],
+    });
+    return { id: auth.id, token: required(auth), org: this.o.org, bucket: bucketName(cdmId) };
+  }
+
+  deleteToken(id: string): Promise<void> {
+    return this.o.influx.deleteAuthorization(id);
+  }
+
+  private org(): string {
+    if (!this.orgId) throw new Error(`InfluxDB: organisation ${this.o.org} missing`);
+    return this.orgId;
+  }
+
+  private bucket(cdmId: string): string {
+    const id = this.buckets.get(cdmId);
+    if (!id) throw new Error(`InfluxDB: bucket ${bucketName(cdmId)} not created yet (InfluxDB failed earlier in this pass?)`);
+    return id;
+  }
+}
+
+function required(a: InfluxAuthorization): string {
+  if (!a.token) throw new Error('InfluxDB: created authorization came back without its token');
+  return a.token;
+}

@@ -1,0 +1,38 @@
+import type { DesiredTenant } from './model.ts';
+
+/** Every planned change names the tenant it belongs to ('*' for changes that span tenants). */
+export interface Action {
+  cdmId: string;
+  kind: string;
+}
+
+/**
+ * One system kept in line with Keycloak. read() lists what the system holds (by pages), plan() is
+ * pure, apply() writes one tenant's actions in order. A read that fails skips this system for the
+ * pass; the others still sync.
+ */
+export interface Projection<S = unknown, A extends Action = Action> {
+  readonly system: string;
+  read(): Promise<S>;
+  plan(desired: DesiredTenant[], actual: S, skipped: ReadonlySet<string>): A[];
+  apply(cdmId: string, actions: A[]): Promise<void>;
+  /** Log and print form: names an operator recognises, never a secret. */
+  describe(a: A): Record<string, unknown>;
+}
+
+/** Groups actions by tenant, keeping their order within a tenant. */
+export function byTenant<A extends Action>(actions: A[]): Map<string, A[]> {
+  const m = new Map<string, A[]>();
+  for (const a of actions) {
+    const list = m.get(a.cdmId);
+    if (list) list.push(a);
+    else m.set(a.cdmId, [a]);
+  }
+  return m;
+}
+
+export const collect = async <T>(it: AsyncIterable<T[]>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const p of it) out.push(...p);
+  return out;
+};
