@@ -1,24 +1,8 @@
-import {
-  createLogger,
-  grafanaFrom,
-  influxFrom,
-  keycloakFrom,
-  loadConfig,
-  printHelpIfAsked,
-  runMain,
-  startHealthServer,
-  thingsboardFrom,
-} from '@cdm/common';
+import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
 import { runCli } from './cli.ts';
+import { composeTenantSync } from './compose.ts';
 import { tenantSyncConfig, tenantSyncEnv } from './config.ts';
-import { loadDashboards } from './dashboards.ts';
-import { GrafanaSync } from './grafana-sync.ts';
-import { HawkbitAccessSync } from './hawkbit-sync.ts';
-import { InfluxSync } from './influx-sync.ts';
-import { TenantSync } from './reconcile.ts';
 import { SyncStatus } from './status.ts';
-import { ThingsBoardSync } from './thingsboard-sync.ts';
-import { TokenStore } from './token-store.ts';
 import { Triggers } from './triggers.ts';
 
 const USAGE = `usage: tenant-sync [daemon]           run: a pass on start, on SYNC_SCHEDULE and after Keycloak changes
@@ -29,35 +13,18 @@ const USAGE = `usage: tenant-sync [daemon]           run: a pass on start, on SY
 
 printHelpIfAsked('tenant-sync', `Keycloak tenants and roles → ThingsBoard, Grafana, InfluxDB, hawkBit\n\n${USAGE}`, tenantSyncEnv);
 
-/** Composition root: config → logger → clients → projections → reconcile → daemon or one command. */
+/** Composition root: config → logger → clients and projections (compose.ts) → daemon or one command. */
+const command = process.argv[2] ?? 'daemon';
 function build() {
   const config = loadConfig(tenantSyncConfig);
-  const command = process.argv[2] ?? 'daemon';
   // Commands print for people; their logs stay quiet unless LOG_LEVEL asks otherwise.
   const logger = createLogger('tenant-sync', { level: command === 'daemon' || process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
-  const keycloak = keycloakFrom(config);
-  const tb = thingsboardFrom(config);
-  const grafanaClient = grafanaFrom(config);
-  const influxClient = influxFrom(config);
-  const thingsboard = new ThingsBoardSync(tb);
-  const influx = new InfluxSync({ influx: influxClient, org: config.INFLUXDB_ORG, store: new TokenStore(config.TOKEN_STORE_DIR), retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400 });
-  const grafana = new GrafanaSync({
-    grafana: grafanaClient,
-    tokens: influx,
-    adminLogin: config.GRAFANA_USERNAME,
-    influxUrl: config.GRAFANA_INFLUXDB_URL ?? config.INFLUXDB_URL,
-    influxOrg: config.INFLUXDB_ORG,
-    dashboards: loadDashboards(config.DASHBOARDS_DIR),
-  });
-  const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT });
-  const sync = new TenantSync({ keycloak, projections: [thingsboard, influx, grafana, hawkbit], logger, parentGroup: config.TENANT_PARENT_GROUP });
-  return { config, command, logger, keycloak, tb, grafanaClient, influxClient, thingsboard, influx, grafana, sync };
+  return { config, logger, ...composeTenantSync(config, logger) };
 }
 
-const command = process.argv[2] ?? 'daemon';
 if (command === 'daemon') {
   runMain('tenant-sync', async () => {
-    const { config, logger, keycloak, tb, grafanaClient, influxClient, sync } = build();
+    const { config, logger, keycloak, clients, sync } = build();
     const status = new SyncStatus();
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
@@ -65,9 +32,9 @@ if (command === 'daemon') {
       logger,
       checks: {
         keycloak: () => keycloak.ping(),
-        thingsboard: () => tb.ping(),
-        grafana: () => grafanaClient.ping(),
-        influxdb: () => influxClient.ping(),
+        thingsboard: () => clients.thingsboard.ping(),
+        grafana: () => clients.grafana.ping(),
+        influxdb: () => clients.influx.ping(),
         reconcile: status.check,
       },
       gauges: () => status.gauges(),

@@ -50,4 +50,14 @@ describe('planThingsBoard', () => {
     const kinds = planThingsBoard([acme], [{ ...inLine, admins: inLine.admins.slice(1), operatorsCustomerId: undefined, operators: [] }]).map((a) => a.kind);
     expect(kinds).toEqual(['create-admin', 'create-customer', 'create-operator']);
   });
+
+  it('gives a person in two tenants their own email in the first and a plus-address in the other (ThingsBoard emails are unique)', () => {
+    const ocho = { id: 'ocho', username: 'ocho', email: 'ocho@example.com', enabled: true };
+    const t1 = { cdmId: '11111111-aaaa', name: 'one', admins: [], operators: [ocho], oncall: [] };
+    const t2 = { cdmId: '22222222-bbbb', name: 'two', admins: [ocho], operators: [ocho], oncall: [] };
+    const plan = planThingsBoard([t2, t1], []);
+    const people = plan.flatMap((a) => (a.kind === 'create-admin' || a.kind === 'create-operator') && !a.person.email.startsWith('cdm-bridge') ? [`${a.cdmId}:${a.kind}:${a.person.email}`] : []);
+    // In "two" ocho is admin and operator: one user, the tenant admin.
+    expect(people).toEqual(['22222222-bbbb:create-admin:ocho+22222222@example.com', '11111111-aaaa:create-operator:ocho@example.com']);
+  });
 });

@@ -32,27 +32,34 @@ export type TbAction =
 export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[]): TbAction[] {
   const plan: TbAction[] = [];
   const byCdm = new Map(actual.map((a) => [a.cdmId, a]));
+  const emailIn = tbEmails(desired);
   for (const d of desired) {
     const a = byCdm.get(d.cdmId);
+    const bridge = { email: bridgeAdminEmail(d.cdmId), firstName: 'cdm', lastName: 'bridge' };
+    const admins = d.admins.map((p) => who(p, emailIn(p, d.cdmId)));
+    // A tenant admin already sees everything an operator does, and one email is one ThingsBoard user.
+    const adminIds = new Set(d.admins.map((p) => p.id));
+    const operators = d.operators.filter((p) => !adminIds.has(p.id)).map((p) => who(p, emailIn(p, d.cdmId)));
     if (!a) {
       plan.push({ kind: 'create-tenant', cdmId: d.cdmId, title: d.name });
-      plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: { email: bridgeAdminEmail(d.cdmId), firstName: 'cdm', lastName: 'bridge' } });
-      for (const p of d.admins) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: who(p) });
+      plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: bridge });
+      for (const p of admins) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: p });
       plan.push({ kind: 'create-customer', cdmId: d.cdmId, title: OPERATORS_CUSTOMER });
-      for (const p of d.operators) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: who(p) });
+      for (const p of operators) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: p });
       continue;
     }
     if (a.title !== d.name || a.disabled) plan.push({ kind: 'update-tenant', cdmId: d.cdmId, tenantId: a.tenantId, title: d.name, disabled: false });
-    const wantAdmins = new Set([bridgeAdminEmail(d.cdmId), ...d.admins.map((p) => p.email)]);
+    const wantAdmins = new Set([bridge.email, ...admins.map((p) => p.email)]);
     const haveAdmins = new Set(a.admins.map((u) => u.email));
-    if (!haveAdmins.has(bridgeAdminEmail(d.cdmId))) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: { email: bridgeAdminEmail(d.cdmId), firstName: 'cdm', lastName: 'bridge' } });
-    for (const p of d.admins) if (!haveAdmins.has(p.email)) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: who(p) });
+    for (const p of [bridge, ...admins]) if (!haveAdmins.has(p.email)) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: p });
+    // Removals before creations would be safer for a person moving between roles, but ThingsBoard
+    // checks email uniqueness globally, so the delete must come first when the same email moves.
     for (const u of a.admins) if (!wantAdmins.has(u.email)) plan.push({ kind: 'delete-user', cdmId: d.cdmId, userId: u.userId, email: u.email, why: 'no longer cdm-admin of this tenant' });
     if (!a.operatorsCustomerId) plan.push({ kind: 'create-customer', cdmId: d.cdmId, title: OPERATORS_CUSTOMER });
-    const wantOps = new Set(d.operators.map((p) => p.email));
+    const wantOps = new Set(operators.map((p) => p.email));
     const haveOps = new Set(a.operators.map((u) => u.email));
-    for (const p of d.operators) if (!haveOps.has(p.email)) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: who(p) });
     for (const u of a.operators) if (!wantOps.has(u.email)) plan.push({ kind: 'delete-user', cdmId: d.cdmId, userId: u.userId, email: u.email, why: 'no longer cdm-operator of this tenant' });
+    for (const p of operators) if (!haveOps.has(p.email)) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: p });
   }
   const wanted = new Set(desired.map((d) => d.cdmId));
   for (const a of actual) {
@@ -65,10 +72,32 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
   return plan;
 }
 
-const who = (p: Person) => ({ email: p.email, firstName: p.firstName, lastName: p.lastName });
+/**
+ * ThingsBoard keeps a user's email unique across all tenants, so a person in several tenants
+ * signs in with their own email in the first of them (by tenant id, stable across renames) and
+ * with a plus-address per further tenant: alice+<first 8 of tenant id>@example.com.
+ */
+export function tbEmails(desired: DesiredTenant[]): (p: Person, cdmId: string) => string {
+  const tenantsOf = new Map<string, string[]>();
+  for (const d of desired) {
+    for (const p of [...d.admins, ...d.operators]) {
+      const list = tenantsOf.get(p.id) ?? [];
+      if (!list.includes(d.cdmId)) list.push(d.cdmId);
+      tenantsOf.set(p.id, list);
+    }
+  }
+  for (const list of tenantsOf.values()) list.sort();
+  return (p, cdmId) => {
+    if ((tenantsOf.get(p.id) ?? [])[0] === cdmId) return p.email;
+    const at = p.email.lastIndexOf('@');
+    return `${p.email.slice(0, at)}+${cdmId.replace(/-/g, '').slice(0, 8)}${p.email.slice(at)}`;
+  };
+}
 
 /** `purge`: the tenant and everything ThingsBoard holds for it. Never part of a normal pass. */
 export function purgeThingsBoard(cdmId: string, actual: TbTenantState[]): TbAction[] {
   const a = actual.find((s) => s.cdmId === cdmId);
   return a ? [{ kind: 'delete-tenant', cdmId, tenantId: a.tenantId, title: a.title }] : [];
 }
+
+const who = (p: Person, email: string) => ({ email, firstName: p.firstName, lastName: p.lastName });

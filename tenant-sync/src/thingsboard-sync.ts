@@ -1,4 +1,4 @@
-import type { ThingsBoardClient, Tenant, User } from '@cdm/common';
+import { UpstreamError, type ThingsBoardClient, type Tenant, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, type Projection } from './projection.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
@@ -81,7 +81,12 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
       }
       case 'create-admin': {
         const tenantId = need(tenants, a.cdmId);
-        await this.sys.saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'TENANT_ADMIN', tenantId: { id: tenantId, entityType: 'TENANT' } });
+        await this.sys
+          .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'TENANT_ADMIN', tenantId: { id: tenantId, entityType: 'TENANT' } })
+          .catch(async (err: unknown) => {
+            // Another writer (a second tenant-sync, a pass racing a crash) got there first: fine if it is here.
+            if (!taken(err) || !(await collect(this.sys.tenantUserPages(tenantId))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
+          });
         return;
       }
       case 'create-customer': {
@@ -93,7 +98,11 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         const as = await this.actorFor(a.cdmId, tenants);
         const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
         if (!customer?.id) throw new Error(`ThingsBoard: customer ${OPERATORS_CUSTOMER} missing in tenant ${a.cdmId}`);
-        await as.saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'CUSTOMER_USER', customerId: customer.id });
+        await as
+          .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'CUSTOMER_USER', customerId: customer.id })
+          .catch(async (err: unknown) => {
+            if (!taken(err) || !(await collect(as.customerUserPages(customer.id!.id))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
+          });
         return;
       }
       case 'delete-user':
@@ -126,6 +135,11 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
     return c;
   }
 }
+
+/** ThingsBoard answers 400 "User with email ... already present in database!" for a taken email. */
+const taken = (err: unknown) => err instanceof UpstreamError && err.status === 400 && /already present/i.test(err.message);
+const elsewhere = (err: unknown, email: string) =>
+  taken(err) ? new Error(`ThingsBoard: ${email} is already a user elsewhere (created by hand in another tenant?) — remove that user or change the email in Keycloak`) : err;
 
 const slim = (u: User) => ({ userId: u.id!.id, email: u.email.toLowerCase() });
 const need = (m: Map<string, string>, cdmId: string) => {

@@ -80,8 +80,9 @@ export class ThingsBoardClient {
     return this.optional('GET /api/tenant/{id}', { url: `/api/tenant/${enc(id)}` });
   }
 
+  /** Idempotent: a tenant already gone (404) is not an error. */
   async deleteTenant(id: string): Promise<void> {
-    await this.call('DELETE /api/tenant/{id}', { method: 'DELETE', url: `/api/tenant/${enc(id)}` });
+    await this.optional('DELETE /api/tenant/{id}', { method: 'DELETE', url: `/api/tenant/${enc(id)}` });
   }
 
   tenantPages(q: PageQuery = {}): AsyncGenerator<Tenant[]> {
@@ -97,8 +98,9 @@ export class ThingsBoardClient {
     return this.optional('GET /api/user/{id}', { url: `/api/user/${enc(id)}` });
   }
 
+  /** Idempotent: a user already gone (404) is not an error. */
   async deleteUser(id: string): Promise<void> {
-    await this.call('DELETE /api/user/{id}', { method: 'DELETE', url: `/api/user/${enc(id)}` });
+    await this.optional('DELETE /api/user/{id}', { method: 'DELETE', url: `/api/user/${enc(id)}` });
   }
 
   tenantUserPages(tenantId: string, q: PageQuery = {}): AsyncGenerator<User[]> {

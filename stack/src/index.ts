@@ -1,0 +1,5 @@
+/** What other packages' e2e tests use: the stack's endpoints as bridge environments. */
+export { BRIDGES, bridgeEnv, type Bridge } from './bridge-env.ts';
+export { defaultContext } from './paths.ts';
+export { startBridge } from './run.ts';
+export type { Endpoint, StackContext } from './types.ts';

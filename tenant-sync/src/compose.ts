@@ -1,0 +1,33 @@
+import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type Logger } from '@cdm/common';
+import type { TenantSyncConfig } from './config.ts';
+import { loadDashboards } from './dashboards.ts';
+import { GrafanaSync } from './grafana-sync.ts';
+import { HawkbitAccessSync } from './hawkbit-sync.ts';
+import { InfluxSync } from './influx-sync.ts';
+import { TenantSync } from './reconcile.ts';
+import { ThingsBoardSync } from './thingsboard-sync.ts';
+import { TokenStore } from './token-store.ts';
+
+/**
+ * Clients and projections from a validated config; main.ts (the composition root) and the e2e
+ * tests build tenant-sync through this, so tests run exactly the wiring ops run.
+ */
+export function composeTenantSync(config: TenantSyncConfig, logger: Logger) {
+  const keycloak = keycloakFrom(config);
+  const clients = { thingsboard: thingsboardFrom(config), grafana: grafanaFrom(config), influx: influxFrom(config) };
+  const thingsboard = new ThingsBoardSync(clients.thingsboard);
+  const store = new TokenStore(config.TOKEN_STORE_DIR);
+  const influx = new InfluxSync({ influx: clients.influx, org: config.INFLUXDB_ORG, store, retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400 });
+  const grafana = new GrafanaSync({
+    grafana: clients.grafana,
+    tokens: influx,
+    adminLogin: config.GRAFANA_USERNAME,
+    influxUrl: config.GRAFANA_INFLUXDB_URL ?? config.INFLUXDB_URL,
+    influxOrg: config.INFLUXDB_ORG,
+    dashboards: loadDashboards(config.DASHBOARDS_DIR),
+  });
+  const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT });
+  // InfluxDB before Grafana: a tenant's data source needs its bucket.
+  const sync = new TenantSync({ keycloak, projections: [thingsboard, influx, grafana, hawkbit], logger, parentGroup: config.TENANT_PARENT_GROUP });
+  return { keycloak, clients, store, thingsboard, influx, grafana, hawkbit, sync };
+}
