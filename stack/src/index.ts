@@ -3,3 +3,5 @@ export { BRIDGES, bridgeEnv, type Bridge } from './bridge-env.ts';
 export { defaultContext } from './paths.ts';
 export { startBridge } from './run.ts';
 export type { Endpoint, StackContext } from './types.ts';
+export { up } from './cli.ts';
+export { PORTS, repoDir } from './paths.ts';

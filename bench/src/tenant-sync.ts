@@ -1,0 +1,173 @@
+/**
+ * tenant-sync at fleet scale: 200 tenants × 20 people in the real Keycloak, ThingsBoard, Grafana
+ * and InfluxDB 2 as fresh contract fakes (own processes and ports, so the dev stack's fakes stay
+ * clean), InfluxDB data behind them in the real influxd. Prints, for a first full pass and a
+ * no-op pass: wall time, calls per upstream (reads vs writes), changes applied, memory.
+ *
+ *   npm run bench -- tenant-sync [--tenants 200] [--people 20]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KeycloakClient, createLogger, loadConfig } from '@cdm/common';
+import { PORTS, bridgeEnv, defaultContext, repoDir, up } from '@cdm/stack';
+import { composeTenantSync, tenantSyncConfig } from '@cdm/tenant-sync';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const TENANTS = arg('tenants', 200);
+const PEOPLE = arg('people', 20);
+const PARENT = `bench-${TENANTS}x${PEOPLE}`;
+const FAKE_PORTS = { thingsboard: 28090, grafana: 28030, influxdb2: 28087 } as const;
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+
+async function pool<T>(items: T[], n: number, fn: (t: T, i: number) => Promise<void>, label: string): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const started = Date.now();
+  const tick = setInterval(() => process.stderr.write(`\r  ${label}: ${done}/${items.length} (${((Date.now() - started) / 1000).toFixed(0)} s)   `), 1000);
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+        done++;
+      }
+    }),
+  );
+  clearInterval(tick);
+  process.stderr.write(`\r  ${label}: ${done}/${items.length} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+async function startFake(name: keyof typeof FAKE_PORTS): Promise<string> {
+  const url = `http://127.0.0.1:${FAKE_PORTS[name]}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(FAKE_PORTS[name])], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return url;
+  }
+  throw new Error(`${name} fake did not start on ${url}`);
+}
+
+/** Requests the fakes saw since the last call, as reads/writes per upstream. */
+async function fakeCalls(urls: Record<string, string>): Promise<Record<string, { reads: number; writes: number }>> {
+  const out: Record<string, { reads: number; writes: number }> = {};
+  for (const [name, url] of Object.entries(urls)) {
+    const log = (await (await fetch(`${url}/__fake/requests`)).json()) as { requests: { method: string }[]; violations: string[] };
+    if (log.violations.length) throw new Error(`${name} fake: calls outside the contract: ${log.violations[0]}`);
+    out[name] = { reads: log.requests.filter((r) => r.method === 'GET').length, writes: log.requests.filter((r) => r.method !== 'GET').length };
+    await fetch(`${url}/__fake/requests`, { method: 'DELETE' });
+  }
+  return out;
+}
+
+/** Keycloak is reached through fetch (keycloak-admin-client); count what tenant-sync sends it. */
+const kcCalls = { reads: 0, writes: 0, on: false };
+const realFetch = globalThis.fetch;
+globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (kcCalls.on && url.startsWith(`http://127.0.0.1:${PORTS.keycloak}/admin/`)) {
+    if ((init?.method ?? 'GET') === 'GET') kcCalls.reads++;
+    else kcCalls.writes++;
+  }
+  return realFetch(input, init);
+}) as typeof fetch;
+
+async function seedKeycloak(kc: KeycloakClient): Promise<void> {
+  let parent = await kc.getGroupByPath(`/${PARENT}`);
+  const parentId = parent?.id ?? (await kc.createGroup(PARENT));
+  const existing = await kc.listSubGroups(parentId);
+  if (existing.length === TENANTS) {
+    console.log(`Keycloak: reusing /${PARENT} (${TENANTS} groups)`);
+    return;
+  }
+  console.log(`Keycloak: seeding /${PARENT} with ${TENANTS} tenants × ${PEOPLE} people (once; reused by later runs)`);
+  const have = new Set(existing.map((g) => g.name));
+  const todo = Array.from({ length: TENANTS }, (_, t) => t).filter((t) => !have.has(`t${String(t).padStart(3, '0')}`));
+  await pool(todo, 8, async (t) => {
+    const name = `t${String(t).padStart(3, '0')}`;
+    const gid = await kc.createGroup(name, parentId);
+    for (let p = 0; p < PEOPLE; p++) {
+      const username = `b${TENANTS}-${name}-p${String(p).padStart(2, '0')}`;
+      const role = p < 2 ? 'cdm-admin' : p < 16 ? 'cdm-operator' : 'cdm-oncall';
+      const uid = await kc.createUser({ username, email: `${username}@bench.example`, firstName: name, lastName: `p${p}` });
+      await kc.assignRealmRole(uid, role);
+      await kc.addUserToGroup(uid, gid);
+    }
+  }, 'tenants seeded');
+  parent = await kc.getGroupByPath(`/${PARENT}`);
+}
+
+function mem(): string {
+  const m = process.memoryUsage();
+  return `rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB`;
+}
+
+async function main(): Promise<void> {
+  const ctx = defaultContext(() => {});
+  console.log('local stack: starting or reusing…');
+  const stack = await up(ctx);
+  const kcAdmin = new KeycloakClient({ baseURL: stack.keycloak!.url, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
+  await seedKeycloak(kcAdmin);
+
+  const fakes = { thingsboard: await startFake('thingsboard'), grafana: await startFake('grafana'), influxdb2: await startFake('influxdb2') };
+  const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-tokens-'));
+  const env = {
+    ...bridgeEnv(stack, ctx.stateDir)['tenant-sync'],
+    THINGSBOARD_URL: fakes.thingsboard,
+    GRAFANA_URL: fakes.grafana,
+    INFLUXDB_URL: fakes.influxdb2,
+    TENANT_PARENT_GROUP: `/${PARENT}`,
+    TOKEN_STORE_DIR: tokenDir,
+  };
+  const config = loadConfig(tenantSyncConfig, env);
+  const logger = createLogger('bench', { level: 'silent' });
+  const { sync } = composeTenantSync(config, logger);
+  await fakeCalls(fakes);
+
+  const rows: string[][] = [];
+  for (const label of ['first full pass', 'no-op pass', 'no-op pass (again)']) {
+    kcCalls.reads = kcCalls.writes = 0;
+    kcCalls.on = true;
+    const started = process.hrtime.bigint();
+    const r = await sync.apply();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    kcCalls.on = false;
+    if (r.failed.length) throw new Error(`${label}: ${r.failed.length} failures, first: ${JSON.stringify(r.failed[0])}`);
+    const calls = { keycloak: { reads: kcCalls.reads, writes: kcCalls.writes }, ...(await fakeCalls(fakes)) };
+    const total = Object.values(calls).reduce((n, c) => n + c.reads + c.writes, 0);
+    const writes = Object.values(calls).reduce((n, c) => n + c.writes, 0);
+    rows.push([
+      label,
+      `${(ms / 1000).toFixed(2)} s`,
+      String(r.applied),
+      String(total),
+      String(writes),
+      Object.entries(calls).map(([k, c]) => `${k} ${c.reads}r/${c.writes}w`).join(', '),
+      mem(),
+    ]);
+    console.log(`${label}: ${(ms / 1000).toFixed(2)} s, ${r.applied} changes, ${total} calls (${writes} writes)`);
+  }
+  const people = TENANTS * PEOPLE;
+  console.log(`\ntenant-sync, ${TENANTS} tenants × ${PEOPLE} people (${people} people), ${os.cpus().length} cores, Node ${process.version}`);
+  console.log(['pass', 'time', 'changes', 'calls', 'writes', 'calls per upstream (reads/writes)', 'memory'].join(' | '));
+  for (const r of rows) console.log(r.join(' | '));
+  const noop = rows[1]!;
+  console.log(`\nno-op pass: ${(Number(noop[3]) / TENANTS).toFixed(1)} calls per tenant, ${(Number(noop[3]) / people).toFixed(2)} per person (listings by page, never a GET per person)`);
+  console.log(`no-op / first pass time: ${(parseFloat(noop[1]!) / parseFloat(rows[0]![1]!)).toFixed(3)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench tenant-sync: ${err.message}`);
+    process.exit(1);
+  },
+);
