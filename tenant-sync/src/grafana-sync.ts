@@ -13,7 +13,7 @@ import {
 import { bucketName } from './influx-plan.ts';
 import type { ReadTokens } from './influx-sync.ts';
 import type { DesiredTenant } from './model.ts';
-import type { Projection } from './projection.ts';
+import { mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
 
 export const DASHBOARD_FOLDER = { uid: 'cdm', title: 'cdm' };
 
@@ -33,14 +33,11 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
     const { grafana } = this.o;
     this.orgs.clear();
     const state: GrafanaState = { tenants: [], unclaimed: [], readTokens: await this.o.tokens.activeReadTokens() };
-    for (const org of await grafana.listOrgs()) {
+    const orgs = await grafana.listOrgs();
+    const read = await mapLimit(orgs, READ_CONCURRENCY, async (org) => {
       const ds = await grafana.getDataSourceByUid(org.id, DATASOURCE_UID);
       const j = (ds?.jsonData ?? {}) as { cdmTenantId?: string; cdmTokenId?: string; organization?: string; defaultBucket?: string };
-      if (!ds || !j.cdmTenantId) {
-        state.unclaimed.push({ orgId: org.id, name: org.name });
-        continue;
-      }
-      this.orgs.set(j.cdmTenantId, org.id);
+      if (!ds || !j.cdmTenantId) return { unclaimed: { orgId: org.id, name: org.name } };
       const [users, dashboards] = await Promise.all([grafana.orgUsers(org.id), grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 })]);
       const t: GrafanaTenantState = {
         cdmId: j.cdmTenantId,
@@ -50,7 +47,13 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         users: users.map((u) => ({ userId: u.userId, login: u.login, email: u.email.toLowerCase(), role: u.role })),
         dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.tags?.find((x) => x.startsWith(SHA_TAG))?.slice(SHA_TAG.length)])),
       };
-      state.tenants.push(t);
+      return { tenant: t };
+    });
+    for (const r of read) {
+      if (r.tenant) {
+        this.orgs.set(r.tenant.cdmId, r.tenant.orgId);
+        state.tenants.push(r.tenant);
+      } else state.unclaimed.push(r.unclaimed!);
     }
     return state;
   }

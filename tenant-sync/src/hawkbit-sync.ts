@@ -1,6 +1,6 @@
 import type { KeycloakClient } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
-import type { Projection } from './projection.ts';
+import { mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
 import { HAWKBIT_MANAGED, planHawkbit, type HawkbitAction, type HawkbitState } from './hawkbit-plan.ts';
 
 /** hawkBit access as client-role mappings of the hawkBit client in Keycloak (see hawkbit-plan.ts). */
@@ -19,8 +19,9 @@ export class HawkbitAccessSync implements Projection<HawkbitState, HawkbitAction
     if (missing.length) throw new Error(`Keycloak: client ${this.o.clientId} lacks roles ${missing.join(', ')} — add them (stack/keycloak/cdm-realm.json lists them)`);
     this.client = { id: client.id, roles };
     const holders: HawkbitState['holders'] = new Map();
-    for (const role of HAWKBIT_MANAGED) {
-      for (const u of await kc.usersWithClientRole(client.id, role)) {
+    const listed = await mapLimit(HAWKBIT_MANAGED, READ_CONCURRENCY, (role) => kc.usersWithClientRole(client.id, role));
+    for (const [i, role] of HAWKBIT_MANAGED.entries()) {
+      for (const u of listed[i]!) {
         if (!u.id) continue;
         const h = holders.get(u.id) ?? { username: u.username ?? '', roles: new Set<string>() };
         h.roles.add(role);

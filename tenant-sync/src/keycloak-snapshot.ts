@@ -1,4 +1,5 @@
 import type { KeycloakClient } from '@cdm/common';
+import { mapLimit, READ_CONCURRENCY } from './projection.ts';
 import { ROLES, type CdmRole, type KeycloakSnapshot, type Person } from './model.ts';
 
 /**
@@ -13,7 +14,7 @@ export async function readKeycloak(kc: KeycloakClient, parentPath: string): Prom
   const groups = await kc.listSubGroups(parent.id);
   const tenants = groups.filter((g) => g.id && g.name).map((g) => ({ id: g.id!, name: g.name! }));
   const members: Record<string, Person[]> = {};
-  for (const t of tenants) {
+  await mapLimit(tenants, READ_CONCURRENCY, async (t) => {
     members[t.id] = (await kc.listMembers(t.id)).filter((u) => u.id).map((u) => ({
       id: u.id!,
       username: u.username ?? '',
@@ -22,7 +23,7 @@ export async function readKeycloak(kc: KeycloakClient, parentPath: string): Prom
       lastName: u.lastName,
       enabled: u.enabled !== false,
     }));
-  }
+  });
   const roles = {} as Record<CdmRole, Set<string>>;
   for (const r of ROLES) roles[r] = new Set((await kc.usersWithRole(r)).map((u) => u.id!).filter(Boolean));
   return { tenants, members, roles };

@@ -1,6 +1,6 @@
 import { UpstreamError, type ThingsBoardClient, type Tenant, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
-import { collect, type Projection } from './projection.ts';
+import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
 const info = (t: Tenant) => (t.additionalInfo ?? {}) as { cdmId?: string; cdmDisabled?: boolean };
 
@@ -14,6 +14,8 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   private readonly acting = new Map<string, ThingsBoardClient>();
   /** cdm id → ThingsBoard tenant id, from the last read plus tenants created since. */
   private readonly tenants = new Map<string, string>();
+  /** cdm id → id of its Operators customer, from the last read plus customers created since. */
+  private readonly customers = new Map<string, string>();
 
   constructor(private readonly sys: ThingsBoardClient) {}
 
@@ -41,24 +43,24 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   async read(): Promise<TbTenantState[]> {
     this.acting.clear();
     this.tenants.clear();
+    this.customers.clear();
     const tenants = (await collect(this.sys.tenantPages())).filter((t) => info(t).cdmId && t.id);
-    const out: TbTenantState[] = [];
-    for (const t of tenants) {
+    return mapLimit(tenants, READ_CONCURRENCY, async (t) => {
       const cdmId = info(t).cdmId!;
+      this.tenants.set(cdmId, t.id!.id);
       const admins = (await collect(this.sys.tenantUserPages(t.id!.id))).map(slim);
       const state: TbTenantState = { tenantId: t.id!.id, title: t.title, cdmId, disabled: info(t).cdmDisabled === true, admins, operators: [] };
       const as = await this.actor(cdmId, admins);
       if (as) {
         const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
         if (customer?.id) {
+          this.customers.set(cdmId, customer.id.id);
           state.operatorsCustomerId = customer.id.id;
           state.operators = (await collect(as.customerUserPages(customer.id.id))).map(slim);
         }
       }
-      out.push(state);
-      this.tenants.set(cdmId, state.tenantId);
-    }
-    return out;
+      return state;
+    });
   }
 
   /** Applies one tenant's actions in order; the first failure stops that tenant only. */
@@ -91,12 +93,14 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
       }
       case 'create-customer': {
         const as = await this.actorFor(a.cdmId, tenants);
-        if (!(await as.findCustomerByTitle(a.title))) await as.saveCustomer({ title: a.title, additionalInfo: { cdmId: a.cdmId } });
+        const c = (await as.findCustomerByTitle(a.title)) ?? (await as.saveCustomer({ title: a.title, additionalInfo: { cdmId: a.cdmId } }));
+        if (c.id) this.customers.set(a.cdmId, c.id.id);
         return;
       }
       case 'create-operator': {
         const as = await this.actorFor(a.cdmId, tenants);
-        const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
+        const known = this.customers.get(a.cdmId);
+        const customer = known ? { id: { id: known, entityType: 'CUSTOMER' as const } } : await as.findCustomerByTitle(OPERATORS_CUSTOMER);
         if (!customer?.id) throw new Error(`ThingsBoard: customer ${OPERATORS_CUSTOMER} missing in tenant ${a.cdmId}`);
         await as
           .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'CUSTOMER_USER', customerId: customer.id })
@@ -129,6 +133,8 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   }
 
   private async actorFor(cdmId: string, tenants: Map<string, string>): Promise<ThingsBoardClient> {
+    const cached = this.acting.get(cdmId);
+    if (cached) return cached;
     const admins = (await collect(this.sys.tenantUserPages(need(tenants, cdmId)))).map(slim);
     const c = await this.actor(cdmId, admins);
     if (!c) throw new Error(`ThingsBoard: tenant ${cdmId} has no tenant admin to act as`);
