@@ -26,6 +26,8 @@ export interface PassResult {
   ms: number;
 }
 
+const isRemoval = (a: Action) => /^(delete|remove|revoke|disable)-?/.test(a.kind);
+
 export interface TenantSyncOptions {
   keycloak: KeycloakClient;
   /** In apply order: InfluxDB before Grafana (a Grafana data source needs its bucket). */
@@ -121,17 +123,26 @@ export class TenantSync {
 
   private async applySystem(s: SystemPlan, log: Logger, result: PassResult): Promise<number> {
     const p = this.projection(s.system);
+    // Removals everywhere first: an email or name freed in one tenant may be taken in another in
+    // the same pass (ThingsBoard emails are unique across tenants).
+    const removals = s.actions.filter(isRemoval);
+    const rest = s.actions.filter((a) => !isRemoval(a));
     let applied = 0;
-    // '*' actions (org-wide) go first: tenants' actions may depend on them.
-    const groups = [...byTenant(s.actions)].sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : 0));
-    for (const [cdmId, actions] of groups) {
-      try {
-        await p.apply(cdmId, actions);
-        applied += actions.length;
-        for (const a of actions) log.info({ system: s.system, cdmId, ...p.describe(a) }, 'applied');
-      } catch (err) {
-        log.error({ system: s.system, cdmId, err: (err as Error).message }, 'tenant failed; retrying next cycle');
-        result.failed.push({ cdmId, system: s.system, error: (err as Error).message });
+    const failed = new Set<string>();
+    for (const phase of [removals, rest]) {
+      // '*' actions (org-wide) go first: tenants' actions may depend on them.
+      const groups = [...byTenant(phase)].sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : 0));
+      for (const [cdmId, actions] of groups) {
+        if (failed.has(cdmId)) continue; // one error per tenant and pass; the next pass retries
+        try {
+          await p.apply(cdmId, actions);
+          applied += actions.length;
+          for (const a of actions) log.info({ system: s.system, cdmId, ...p.describe(a) }, 'applied');
+        } catch (err) {
+          failed.add(cdmId);
+          log.error({ system: s.system, cdmId, err: (err as Error).message }, 'tenant failed; retrying next cycle');
+          result.failed.push({ cdmId, system: s.system, error: (err as Error).message });
+        }
       }
     }
     return applied;

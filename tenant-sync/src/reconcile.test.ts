@@ -1,0 +1,79 @@
+import type { KeycloakClient } from '@cdm/common';
+import { createLogger } from '@cdm/common';
+import { describe, expect, it } from 'vitest';
+import type { DesiredTenant } from './model.ts';
+import type { Action, Projection } from './projection.ts';
+import { TenantSync } from './reconcile.ts';
+
+/** Keycloak with tenants x and y, no people: enough to drive passes. */
+const keycloak = {
+  realm: 'cdm',
+  getGroupByPath: async () => ({ id: 'parent' }),
+  listSubGroups: async () => [
+    { id: 'x', name: 'x' },
+    { id: 'y', name: 'y' },
+  ],
+  listMembers: async () => [],
+  usersWithRole: async () => [],
+} as unknown as KeycloakClient;
+const logger = createLogger('test', { level: 'silent' });
+
+class Recorder implements Projection<null, Action> {
+  applied: string[] = [];
+  constructor(
+    readonly system: string,
+    private readonly actions: Action[],
+    private readonly fail: { read?: boolean; tenant?: string } = {},
+  ) {}
+  async read(): Promise<null> {
+    if (this.fail.read) throw new Error(`${this.system} down`);
+    return null;
+  }
+  plan(_d: DesiredTenant[]): Action[] {
+    return this.actions;
+  }
+  async apply(cdmId: string, actions: Action[]): Promise<void> {
+    if (cdmId === this.fail.tenant) throw new Error(`tenant ${cdmId} broke`);
+    await new Promise((r) => setTimeout(r, 5));
+    for (const a of actions) this.applied.push(`${a.cdmId}:${a.kind}`);
+  }
+  describe(a: Action) {
+    return { action: a.kind };
+  }
+}
+
+describe('TenantSync', () => {
+  it('applies removals in every tenant before anything is created (a freed email can be reused in the same pass)', async () => {
+    const p = new Recorder('tb', [
+      { cdmId: 'x', kind: 'create-operator' },
+      { cdmId: 'x', kind: 'delete-user' },
+      { cdmId: 'y', kind: 'delete-user' },
+      { cdmId: '*', kind: 'grant' },
+    ]);
+    await new TenantSync({ keycloak, projections: [p], logger, parentGroup: '/tenants' }).apply();
+    expect(p.applied).toEqual(['x:delete-user', 'y:delete-user', '*:grant', 'x:create-operator']);
+  });
+
+  it('keeps going when one system cannot be read or one tenant fails, and reports both', async () => {
+    const down = new Recorder('grafana', [{ cdmId: 'x', kind: 'create-org' }], { read: true });
+    const partly = new Recorder('tb', [
+      { cdmId: 'x', kind: 'create-tenant' },
+      { cdmId: 'y', kind: 'create-tenant' },
+    ], { tenant: 'x' });
+    const r = await new TenantSync({ keycloak, projections: [down, partly], logger, parentGroup: '/tenants' }).apply();
+    expect(partly.applied).toEqual(['y:create-tenant']);
+    expect(r.failed).toEqual([
+      { cdmId: '*', system: 'grafana', error: 'grafana down' },
+      { cdmId: 'x', system: 'tb', error: 'tenant x broke' },
+    ]);
+    expect(r.applied).toBe(1);
+  });
+
+  it('never runs two passes at once: a trigger during a pass joins it', async () => {
+    const p = new Recorder('tb', [{ cdmId: 'x', kind: 'create-tenant' }]);
+    const sync = new TenantSync({ keycloak, projections: [p], logger, parentGroup: '/tenants' });
+    const [a, b] = await Promise.all([sync.apply(), sync.apply()]);
+    expect(a.runId).toBe(b.runId);
+    expect(p.applied).toEqual(['x:create-tenant']);
+  });
+});
