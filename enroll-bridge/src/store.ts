@@ -1,0 +1,241 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { firstFree, parseCidr, poolSize, type Cidr } from './pool.ts';
+
+/** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
+export const STEPS = ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const;
+export type Step = (typeof STEPS)[number];
+
+export type DeviceStatus = 'enrolling' | 'active' | 'decommissioning' | 'decommissioned';
+
+/** One device as enroll-bridge owns it: the truth its projections are derived from. */
+export interface DeviceRecord {
+  deviceId: string;
+  tenantId: string;
+  status: DeviceStatus;
+  /** SHA-256 of the device key's SubjectPublicKeyInfo: same key → same identity, other key → takeover. */
+  keySha256: string;
+  wgPublicKey: string;
+  wgIp: string;
+  certSerial?: string;
+  certNotAfter?: string;
+  tbDeviceId?: string;
+  done: Step[];
+  lastError?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClaimRecord {
+  id: string;
+  tenantId: string;
+  /** Only this device may use it (re-enrolment with a new key); undefined: any device of the tenant. */
+  deviceId?: string;
+  usesLeft: number;
+  maxUses: number;
+  expiresAt: string;
+  revoked: boolean;
+  createdAt: string;
+}
+
+export class PoolExhausted extends Error {}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS devices (
+  device_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  key_sha256 TEXT NOT NULL,
+  wg_public_key TEXT NOT NULL,
+  wg_ip TEXT,
+  cert_serial TEXT,
+  cert_not_after TEXT,
+  tb_device_id TEXT,
+  done TEXT NOT NULL DEFAULT '[]',
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+-- An address belongs to at most one device that still holds it; freed on decommission.
+CREATE UNIQUE INDEX IF NOT EXISTS devices_wg_ip ON devices(wg_ip) WHERE wg_ip IS NOT NULL;
+CREATE TABLE IF NOT EXISTS claims (
+  id TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL,
+  device_id TEXT,
+  uses_left INTEGER NOT NULL,
+  max_uses INTEGER NOT NULL,
+  expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+`;
+
+type Row = Record<string, string | number | null>;
+
+/**
+ * Durable store (SQLite, WAL, synchronous=FULL): device identity, the address pool and claims.
+ * better-sqlite3 is synchronous, so each method is one transaction that no other request can
+ * interleave with: two enrollments can never take the same address or the last use of a claim.
+ */
+export class Store {
+  private readonly db: Database.Database;
+  readonly pool: Cidr;
+
+  constructor(dataDir: string, poolCidr: string) {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(path.join(dataDir, 'enroll-bridge.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.pool = parseCidr(poolCidr);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- devices
+  getDevice(deviceId: string): DeviceRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
+    return r ? toDevice(r) : undefined;
+  }
+
+  listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): DeviceRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM devices WHERE (@status IS NULL OR status = @status) AND (@tenant IS NULL OR tenant_id = @tenant) ORDER BY device_id')
+      .all({ status: filter.status ?? null, tenant: filter.tenantId ?? null }) as Row[];
+    return rows.map(toDevice);
+  }
+
+  /**
+   * Records a new enrollment and takes the lowest free address in one transaction (the address is
+   * durable before `wg set` runs, so a crash never hands it out twice).
+   */
+  createDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
+    return this.db.transaction(() => {
+      const used = new Set((this.db.prepare('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL').all() as { wg_ip: string }[]).map((r) => r.wg_ip));
+      const ip = firstFree(this.pool, used);
+      if (!ip) throw new PoolExhausted(`WireGuard pool ${this.poolText()} is exhausted (${poolSize(this.pool)} addresses in use); widen WG_POOL_CIDR or decommission devices`);
+      const now = new Date().toISOString();
+      this.db
+        .prepare(
+          `INSERT INTO devices (device_id, tenant_id, status, key_sha256, wg_public_key, wg_ip, done, created_at, updated_at)
+           VALUES (?, ?, 'enrolling', ?, ?, ?, '[]', ?, ?)`,
+        )
+        .run(d.deviceId, d.tenantId, d.keySha256, d.wgPublicKey, ip, now, now);
+      return this.getDevice(d.deviceId)!;
+    })();
+  }
+
+  /** A decommissioned device enrolling again (with a fresh claim) gets a fresh address and state. */
+  restartDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM devices WHERE device_id = ?').run(d.deviceId);
+      return this.createDevice(d);
+    })();
+  }
+
+  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey'>>): DeviceRecord {
+    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key' };
+    const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
+    this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
+    return this.getDevice(deviceId)!;
+  }
+
+  markDone(deviceId: string, step: Step, done: boolean): DeviceRecord {
+    return this.db.transaction(() => {
+      const d = this.getDevice(deviceId);
+      if (!d) throw new Error(`device ${deviceId} not in the store`);
+      const set = new Set(d.done);
+      if (done) set.add(step);
+      else set.delete(step);
+      const ordered = STEPS.filter((s) => set.has(s));
+      this.db.prepare('UPDATE devices SET done = ?, updated_at = ? WHERE device_id = ?').run(JSON.stringify(ordered), new Date().toISOString(), deviceId);
+      return this.getDevice(deviceId)!;
+    })();
+  }
+
+  /** Gives the address back to the pool (decommission finished). */
+  releaseAddress(deviceId: string): void {
+    this.db.prepare("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?").run(new Date().toISOString(), deviceId);
+  }
+
+  addressesInUse(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM devices WHERE wg_ip IS NOT NULL').get() as { n: number }).n;
+  }
+
+  // ---- claims
+  createClaim(c: { id: string; tokenSha256: string; tenantId: string; deviceId?: string; uses: number; expiresAt: Date }): ClaimRecord {
+    this.db
+      .prepare('INSERT INTO claims (id, token_sha256, tenant_id, device_id, uses_left, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(c.id, c.tokenSha256, c.tenantId, c.deviceId ?? null, c.uses, c.uses, c.expiresAt.toISOString(), new Date().toISOString());
+    return this.getClaim(c.id)!;
+  }
+
+  getClaim(id: string): ClaimRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM claims WHERE id = ?').get(id) as Row | undefined;
+    return r ? toClaim(r) : undefined;
+  }
+
+  findClaimByHash(tokenSha256: string): ClaimRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM claims WHERE token_sha256 = ?').get(tokenSha256) as Row | undefined;
+    return r ? toClaim(r) : undefined;
+  }
+
+  listClaims(tenantId?: string): ClaimRecord[] {
+    return (this.db.prepare('SELECT * FROM claims WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toClaim);
+  }
+
+  /** Takes one use if any is left; false when none (the check and the decrement are one statement). */
+  consumeClaim(id: string): boolean {
+    return this.db.prepare('UPDATE claims SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0 AND revoked = 0').run(id).changes === 1;
+  }
+
+  revokeClaim(id: string): boolean {
+    return this.db.prepare('UPDATE claims SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+  }
+
+  /** Runs fn in one transaction (e.g. consume a claim and create the device together). */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  private poolText(): string {
+    return `${[24, 16, 8, 0].map((s) => (this.pool.base >>> s) & 255).join('.')}/${this.pool.prefix}`;
+  }
+}
+
+const nulls = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v ?? null]));
+
+function toDevice(r: Row): DeviceRecord {
+  return {
+    deviceId: String(r.device_id),
+    tenantId: String(r.tenant_id),
+    status: r.status as DeviceStatus,
+    keySha256: String(r.key_sha256),
+    wgPublicKey: String(r.wg_public_key),
+    wgIp: r.wg_ip === null ? '' : String(r.wg_ip),
+    certSerial: r.cert_serial === null ? undefined : String(r.cert_serial),
+    certNotAfter: r.cert_not_after === null ? undefined : String(r.cert_not_after),
+    tbDeviceId: r.tb_device_id === null ? undefined : String(r.tb_device_id),
+    done: JSON.parse(String(r.done)) as Step[],
+    lastError: r.last_error === null ? undefined : String(r.last_error),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+function toClaim(r: Row): ClaimRecord {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    deviceId: r.device_id === null ? undefined : String(r.device_id),
+    usesLeft: Number(r.uses_left),
+    maxUses: Number(r.max_uses),
+    expiresAt: String(r.expires_at),
+    revoked: r.revoked === 1,
+    createdAt: String(r.created_at),
+  };
+}
