@@ -9,7 +9,18 @@ export const enrollBridgeEnv = {
   ...wireguardEnv,
   ...healthEnv(19102),
   DATA_DIR: z.string().min(1).describe('durable store of device identity (owner of device id, serial, WireGuard address)'),
+  TENANT_TOKEN_DIR: z.string().min(1).describe("tenant-sync's TOKEN_STORE_DIR: device InfluxDB write tokens handed out at enrollment (secret)"),
+  API_HOST: z.string().default('0.0.0.0').describe('address of the device enrollment API'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8443).describe('port of the device enrollment API'),
+  API_TLS_CERT_FILE: z.string().optional().describe('TLS certificate (PEM chain) of the enrollment API; without it the API speaks plain HTTP (only behind a TLS proxy)'),
+  API_TLS_KEY_FILE: z.string().optional().describe('its private key (secret)'),
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(30).describe('enrollment requests per minute per source address'),
+  RATE_LIMIT_PER_CLAIM: z.coerce.number().int().min(1).default(600).describe('enrollment requests per minute per claim'),
+  REPAIR_SCHEDULE: z.string().default('*/10 * * * *').describe('node-cron schedule of the repair pass (finishes half-done enrollments and decommissions)'),
 };
 
-export const enrollBridgeConfig = z.object(enrollBridgeEnv);
+export const enrollBridgeConfig = z.object(enrollBridgeEnv).refine((c) => !c.API_TLS_CERT_FILE === !c.API_TLS_KEY_FILE, {
+  message: 'API_TLS_CERT_FILE and API_TLS_KEY_FILE go together',
+  path: ['API_TLS_KEY_FILE'],
+});
 export type EnrollBridgeConfig = z.infer<typeof enrollBridgeConfig>;

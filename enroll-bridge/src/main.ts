@@ -1,31 +1,67 @@
 import fs from 'node:fs';
-import { createLogger, hawkbitFrom, loadConfig, printHelpIfAsked, runMain, startHealthServer, stepcaFrom, thingsboardFrom, wireguardFrom } from '@cdm/common';
+import http from 'node:http';
+import https from 'node:https';
+import cron from 'node-cron';
+import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
+import { createApi } from './api.ts';
+import { runCli, USAGE } from './cli.ts';
+import { composeEnrollBridge } from './compose.ts';
 import { enrollBridgeConfig, enrollBridgeEnv } from './config.ts';
 
-/** Composition root: config → logger → clients → health endpoint (the enrollment API plugs in here). */
-printHelpIfAsked('enroll-bridge', 'device enrollment, renewal, decommission', enrollBridgeEnv);
+/** Composition root: config → logger → store and clients (compose.ts) → API + repair, or one command. */
+printHelpIfAsked('enroll-bridge', `device enrollment, renewal, decommission\n\n${USAGE}`, enrollBridgeEnv);
 
-runMain('enroll-bridge', async () => {
-  const config = loadConfig(enrollBridgeConfig);
-  const logger = createLogger('enroll-bridge', { level: config.LOG_LEVEL });
-  fs.mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
-  const stepca = await stepcaFrom(config);
-  const thingsboard = thingsboardFrom(config);
-  const hawkbit = hawkbitFrom(config);
-  const wireguard = wireguardFrom(config);
-  const health = await startHealthServer({
-    host: config.HEALTH_HOST,
-    port: config.HEALTH_PORT,
-    logger,
-    checks: {
-      stepca: () => stepca.health(),
-      thingsboard: () => thingsboard.ping(),
-      hawkbit: () => hawkbit.ping(),
-      wireguard: async () => {
-        await wireguard.dump();
+const argv = process.argv.slice(2);
+const command = argv[0] ?? 'daemon';
+
+if (command === 'daemon') {
+  runMain('enroll-bridge', async () => {
+    const config = loadConfig(enrollBridgeConfig);
+    const logger = createLogger('enroll-bridge', { level: config.LOG_LEVEL });
+    const { store, clients, thingsboard, enroller } = await composeEnrollBridge(config, logger);
+    const health = await startHealthServer({
+      host: config.HEALTH_HOST,
+      port: config.HEALTH_PORT,
+      logger,
+      checks: {
+        stepca: () => clients.stepca.health(),
+        thingsboard: () => thingsboard.ping(),
+        hawkbit: () => clients.hawkbit.ping(),
+        wireguard: async () => {
+          await clients.wireguard.dump();
+        },
       },
-    },
+      gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse() }),
+    });
+    const app = createApi({ enroller, logger, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM });
+    const api = config.API_TLS_CERT_FILE
+      ? https.createServer({ cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!) }, app)
+      : http.createServer(app);
+    await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
+    if (!cron.validate(config.REPAIR_SCHEDULE)) throw new Error(`REPAIR_SCHEDULE "${config.REPAIR_SCHEDULE}" is not a valid cron expression`);
+    const repair = cron.schedule(config.REPAIR_SCHEDULE, async () => {
+      const r = await enroller.repair();
+      if (r.completed.length || r.failed.length) logger.info(r, 'repair pass');
+    }, { noOverlap: true });
+    logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
+    if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');
+    return { logger, servers: [health, api], stop: async () => void (await repair.stop(), store.close()) };
   });
-  logger.info({ pool: config.WG_POOL_CIDR, dataDir: config.DATA_DIR }, 'enroll-bridge started');
-  return { logger, servers: [health] };
-});
+} else {
+  (async () => {
+    const config = loadConfig(enrollBridgeConfig);
+    const logger = createLogger('enroll-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
+    const { store, clients, enroller } = await composeEnrollBridge(config, logger);
+    try {
+      return await runCli(argv, { store, enroller, tbSys: clients.thingsboard });
+    } finally {
+      store.close();
+    }
+  })().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`enroll-bridge ${command}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -20,6 +20,8 @@ export interface DeviceRecord {
   wgIp: string;
   certSerial?: string;
   certNotAfter?: string;
+  /** The issued chain (public), returned again to a device that retries with the same key. */
+  certPem?: string;
   tbDeviceId?: string;
   done: Step[];
   lastError?: string;
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS devices (
   wg_ip TEXT,
   cert_serial TEXT,
   cert_not_after TEXT,
+  cert_pem TEXT,
   tb_device_id TEXT,
   done TEXT NOT NULL DEFAULT '[]',
   last_error TEXT,
@@ -85,7 +88,8 @@ export class Store {
 
   constructor(dataDir: string, poolCidr: string) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dataDir, 'enroll-bridge.sqlite'));
+    // The CLI opens the same file while the daemon runs: wait for a lock rather than fail.
+    this.db = new Database(path.join(dataDir, 'enroll-bridge.sqlite'), { timeout: 5000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
@@ -137,8 +141,8 @@ export class Store {
     })();
   }
 
-  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey'>>): DeviceRecord {
-    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key' };
+  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey'>>): DeviceRecord {
+    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key' };
     const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
     this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
     return this.getDevice(deviceId)!;
@@ -219,6 +223,7 @@ function toDevice(r: Row): DeviceRecord {
     wgIp: r.wg_ip === null ? '' : String(r.wg_ip),
     certSerial: r.cert_serial === null ? undefined : String(r.cert_serial),
     certNotAfter: r.cert_not_after === null ? undefined : String(r.cert_not_after),
+    certPem: r.cert_pem === null ? undefined : String(r.cert_pem),
     tbDeviceId: r.tb_device_id === null ? undefined : String(r.tb_device_id),
     done: JSON.parse(String(r.done)) as Step[],
     lastError: r.last_error === null ? undefined : String(r.last_error),

@@ -1,0 +1,80 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import type { Logger } from '@cdm/common';
+import { hashClaimToken } from './claim-token.ts';
+import { MAX_CSR_BYTES } from './csr.ts';
+import type { Enroller } from './enroll.ts';
+import { HttpError } from './errors.ts';
+
+const EnrollBody = z
+  .object({
+    deviceId: z.string().max(64),
+    csr: z.string().max(MAX_CSR_BYTES),
+    wgPublicKey: z.string().max(64),
+  })
+  .strict();
+
+export interface ApiOptions {
+  enroller: Enroller;
+  logger: Logger;
+  /** Requests per minute per source address and per claim. */
+  perAddressPerMinute: number;
+  perClaimPerMinute: number;
+}
+
+const claimOf = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+
+/**
+ * The device-facing API. The claim travels in the Authorization header (never in a URL or a
+ * log line); the body is small JSON checked by schema; every refusal says why.
+ */
+export function createApi(o: ApiOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  const limited = (limit: number, key: (req: Request) => string) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      keyGenerator: key,
+      handler: (_req, res) => void res.status(429).json({ error: 'too many enrollment requests; slow down and retry later' }),
+    });
+  app.post(
+    '/v1/enroll',
+    limited(o.perAddressPerMinute, (req) => `ip:${req.socket.remoteAddress ?? '?'}`),
+    limited(o.perClaimPerMinute, (req) => `claim:${hashClaimToken(claimOf(req) ?? '')}`),
+    (req, res, next) => (req.is('application/json') ? next() : next(new HttpError(415, 'send the enrollment as Content-Type: application/json'))),
+    express.json({ limit: 16 * 1024, strict: true }),
+    async (req, res, next) => {
+      const started = Date.now();
+      try {
+        const body = EnrollBody.safeParse(req.body);
+        if (!body.success) throw new HttpError(400, `invalid enrollment: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+        const claimToken = claimOf(req);
+        if (!claimToken) throw new HttpError(401, 'send the enrollment claim as Authorization: Bearer <claim>');
+        const result = await o.enroller.enroll({ ...body.data, claimToken });
+        o.logger.info({ deviceId: result.deviceId, tenant: result.tenantId, wgIp: result.wireguard.address, ms: Date.now() - started }, 'enrolled');
+        res.status(200).json(result);
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
+  app.use((_req, res) => void res.status(404).json({ error: 'no such endpoint; devices POST /v1/enroll' }));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string };
+    if (err instanceof HttpError) {
+      if (err.retryAfterSec) res.set('Retry-After', String(err.retryAfterSec));
+      if (err.status >= 500) o.logger.warn({ status: err.status, err: err.message }, 'enrollment failed upstream');
+      return void res.status(err.status).json({ error: err.message });
+    }
+    if (e.type === 'entity.too.large') return void res.status(413).json({ error: 'enrollment body larger than 16 KiB' });
+    if (e.type === 'entity.parse.failed') return void res.status(400).json({ error: 'body is not valid JSON' });
+    o.logger.error({ err: e.message }, 'enrollment crashed');
+    res.status(500).json({ error: 'internal error; the bridge logged it' });
+  });
+  return app;
+}

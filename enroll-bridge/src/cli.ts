@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import type { ThingsBoardClient } from '@cdm/common';
+import { createClaim } from './claims.ts';
+import type { Enroller } from './enroll.ts';
+import type { Store } from './store.ts';
+
+export interface CliDeps {
+  store: Store;
+  enroller: Enroller;
+  tbSys: ThingsBoardClient;
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+/** A tenant given by cdm id or by its name (the ThingsBoard tenant title tenant-sync keeps). */
+async function tenantId(tb: ThingsBoardClient, t: string): Promise<string> {
+  for await (const page of tb.tenantPages()) {
+    for (const x of page) {
+      const id = (x.additionalInfo as { cdmId?: string } | undefined)?.cdmId;
+      if (id && (id === t || x.title === t)) return id;
+    }
+  }
+  throw new Error(`no cdm tenant "${t}" in ThingsBoard (tenant-sync creates tenants from Keycloak groups)`);
+}
+
+export async function runCli(argv: string[], d: CliDeps): Promise<number> {
+  const [cmd, sub] = argv;
+  if (cmd === 'claim' && sub === 'create') {
+    const { values } = parseArgs({ args: argv.slice(2), options: { tenant: { type: 'string' }, uses: { type: 'string', default: '1' }, expires: { type: 'string', default: '7d' }, device: { type: 'string' } } });
+    if (!values.tenant) throw new Error('claim create needs --tenant <name or id>');
+    const { claim, token } = createClaim(d.store, { tenantId: await tenantId(d.tbSys, values.tenant), uses: Number(values.uses), expires: values.expires!, deviceId: values.device });
+    out(`claim ${claim.id} for tenant ${claim.tenantId}${claim.deviceId ? `, device ${claim.deviceId} only` : ''}: ${claim.maxUses} use(s), expires ${claim.expiresAt}`);
+    out(`token (shown once; put it into the device image or its provisioning): ${token}`);
+    return 0;
+  }
+  if (cmd === 'claim' && sub === 'list') {
+    for (const c of d.store.listClaims(argv[2])) out(`${c.id}  tenant ${c.tenantId}  ${c.usesLeft}/${c.maxUses} left  expires ${c.expiresAt}${c.revoked ? '  REVOKED' : ''}${c.deviceId ? `  device ${c.deviceId}` : ''}`);
+    return 0;
+  }
+  if (cmd === 'claim' && sub === 'revoke' && argv[2]) {
+    if (!d.store.revokeClaim(argv[2])) throw new Error(`no claim ${argv[2]}`);
+    out(`claim ${argv[2]} revoked`);
+    return 0;
+  }
+  if (cmd === 'decommission' && sub) {
+    out(`decommissioning ${sub}: WireGuard peer, hawkBit target, ThingsBoard device, certificate…`);
+    const r = await d.enroller.decommission(sub);
+    out(`${sub}: ${r.status}; address freed`);
+    return 0;
+  }
+  if (cmd === 'devices') {
+    for (const x of d.store.listDevices({ tenantId: sub })) out(`${x.deviceId}  ${x.status.padEnd(15)} tenant ${x.tenantId}  ${x.wgIp || '-'}  cert ${x.certSerial ?? '-'}  done ${x.done.join(',') || '-'}${x.lastError ? `  last error: ${x.lastError}` : ''}`);
+    return 0;
+  }
+  if (cmd === 'repair') {
+    const r = await d.enroller.repair();
+    out(`repair: ${r.completed.length} completed, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join(', ')})` : ''}`);
+    return r.failed.length ? 1 : 0;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+export const USAGE = `usage: enroll-bridge [daemon]        the enrollment API, /healthz, and the repair pass on REPAIR_SCHEDULE
+       enroll-bridge claim create --tenant <name|id> [--uses N] [--expires 30d] [--device <id>]
+       enroll-bridge claim list [tenant-id] | claim revoke <claim-id>
+       enroll-bridge devices [tenant-id]
+       enroll-bridge decommission <device-id>   revoke cert, remove peer, target and device, free the address
+       enroll-bridge repair                     finish half-done enrollments and decommissions now`;

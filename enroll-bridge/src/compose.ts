@@ -1,0 +1,25 @@
+import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type Logger } from '@cdm/common';
+import type { EnrollBridgeConfig } from './config.ts';
+import { Enroller, type EnrollerOptions } from './enroll.ts';
+import { Store } from './store.ts';
+import { ThingsBoardDevices } from './tb-devices.ts';
+import { TenantTokenFiles } from './tenant-tokens.ts';
+
+/** Clients, store and enroller from a validated config: used by main.ts and by the e2e tests. */
+export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep'> = {}) {
+  const store = new Store(config.DATA_DIR, config.WG_POOL_CIDR);
+  const clients = { stepca: await stepcaFrom(config), thingsboard: thingsboardFrom(config), hawkbit: hawkbitFrom(config), wireguard: wireguardFrom(config) };
+  const thingsboard = new ThingsBoardDevices(clients.thingsboard);
+  const enroller = new Enroller({
+    store,
+    stepca: clients.stepca,
+    thingsboard,
+    hawkbit: clients.hawkbit,
+    wireguard: clients.wireguard,
+    tokens: new TenantTokenFiles(config.TENANT_TOKEN_DIR),
+    wgEndpoint: config.WG_ENDPOINT,
+    logger,
+    ...hooks,
+  });
+  return { store, clients, thingsboard, enroller };
+}

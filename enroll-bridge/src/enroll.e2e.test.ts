@@ -1,0 +1,216 @@
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import crypto, { webcrypto } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { HawkbitClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApi } from './api.ts';
+import { createClaim } from './claims.ts';
+import { composeEnrollBridge } from './compose.ts';
+import { enrollBridgeConfig } from './config.ts';
+import type { Step } from './store.ts';
+
+/**
+ * The enrollment API against the real step-ca and WireGuard hub of the local stack and the
+ * ThingsBoard and hawkBit contract fakes: what a device sees over HTTP, and what each upstream
+ * holds afterwards.
+ */
+const stack = inject('stack');
+const ctx = defaultContext();
+const run = crypto.randomBytes(3).toString('hex');
+const tenant = `e2e-enroll-${run}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-enroll-'));
+const tokenDir = path.join(tmp, 'tokens');
+fs.mkdirSync(tokenDir);
+fs.writeFileSync(path.join(tokenDir, `${tenant}.json`), JSON.stringify({ cdmId: tenant, org: 'cdm', bucket: `cdm-${tenant}`, authId: 'a1', token: 'influx-write-token-e2e' }));
+const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: tokenDir, LOG_LEVEL: 'warn' };
+const config = loadConfig(enrollBridgeConfig, env);
+const logger = createLogger('enroll-e2e', { level: 'silent' });
+const faults = new Map<string, Step>();
+const bridge = await composeEnrollBridge(config, logger, {
+  beforeStep: (step, deviceId) => {
+    if (faults.get(deviceId) === step) {
+      faults.delete(deviceId);
+      throw new Error(`injected crash before ${step}`);
+    }
+  },
+});
+const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
+let base = '';
+let server: ReturnType<ReturnType<typeof createApi>['listen']>;
+let bridgeAdmin: ThingsBoardClient;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+async function csr(cn: string): Promise<string> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as { privateKey: never; publicKey: never };
+  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg });
+  return req.toString('pem');
+}
+const wgPub = () => execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
+
+async function enroll(body: unknown, claim?: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}/v1/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(claim ? { authorization: `Bearer ${claim}` } : {}), ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+const claim = (uses = 10, extra: { expires?: string; deviceId?: string } = {}) => createClaim(bridge.store, { tenantId: tenant, uses, expires: extra.expires ?? '1h', deviceId: extra.deviceId }).token;
+const peers = () => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg', 'show', config.WG_INTERFACE, 'allowed-ips']).toString();
+
+beforeAll(async () => {
+  // The tenant as tenant-sync leaves it: a ThingsBoard tenant with the cdm id and a bridge admin.
+  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
+  const admin = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  bridgeAdmin = await tb.actAs(admin.id!.id);
+  server = createApi({ enroller: bridge.enroller, logger, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server?.close();
+  for (const d of bridge.store.listDevices({ tenantId: tenant })) if (d.status !== 'decommissioned') await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
+  bridge.store.close();
+});
+
+describe('enrollment API on the local stack', () => {
+  const device = `dev-${run}-0001`;
+  let first: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let firstCsr: string;
+  let firstWg: string;
+  let token: string;
+
+  it('enrolls a device: certificate chains to the root, peer on the hub, device in ThingsBoard, target in hawkBit', async () => {
+    token = claim(2);
+    firstCsr = await csr(device);
+    firstWg = wgPub();
+    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg }, token);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    first = r.body;
+    fs.writeFileSync(path.join(tmp, 'chain.pem'), r.body.certificate.chain);
+    const verify = execFileSync('openssl', ['verify', '-CAfile', stack.stepca!.extra!.rootCert!, '-untrusted', path.join(tmp, 'chain.pem'), path.join(tmp, 'chain.pem')]).toString();
+    expect(verify).toContain(': OK');
+    expect(r.body.wireguard).toMatchObject({ address: expect.stringMatching(/^10\.77\.\d+\.\d+\/32$/), endpoint: config.WG_ENDPOINT, allowedIps: [config.WG_POOL_CIDR] });
+    expect(peers()).toContain(`${firstWg}\t${r.body.wireguard.address}`);
+    const d = await bridgeAdmin.findDeviceByName(device);
+    expect(d?.type).toBe('cdm-x509');
+    expect((await bridgeAdmin.getDeviceCredentials(d!.id!.id))?.credentialsType).toBe('X509_CERTIFICATE');
+    const attrs = await bridgeAdmin.getAttributes({ id: d!.id!.id, entityType: 'DEVICE' }, 'SERVER_SCOPE');
+    expect(Object.fromEntries(attrs.map((a) => [a.key, a.value]))).toMatchObject({ serial: device, wg_ip: r.body.wireguard.address.replace('/32', ''), tenant });
+    expect((await hawkbit.getTarget(device))?.controllerId).toBe(device);
+    expect(r.body.influxdb).toEqual({ org: 'cdm', bucket: `cdm-${tenant}`, token: 'influx-write-token-e2e' });
+  });
+
+  it('answers a retry with the same keys with the same identity, without using up the claim', async () => {
+    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg }, token);
+    expect(r.status).toBe(200);
+    expect(r.body.wireguard.address).toBe(first.wireguard.address);
+    expect(r.body.certificate.serial).toBe(first.certificate.serial);
+    expect(bridge.store.listClaims(tenant).find((c) => c.maxUses === 2)?.usesLeft).toBe(1);
+  });
+
+  it('refuses a takeover by device id with other keys, and allows it with a claim for exactly that device', async () => {
+    const other = { deviceId: device, csr: await csr(device), wgPublicKey: wgPub() };
+    expect(await enroll(other, claim())).toMatchObject({ status: 409, body: { error: expect.stringContaining('needs a claim created for this device') } });
+    expect(await enroll(other, claim(1, { deviceId: `dev-${run}-other` }))).toMatchObject({ status: 403, body: { error: 'enrollment claim is for another device' } });
+    const r = await enroll(other, claim(1, { deviceId: device }));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.wireguard.address).toBe(first.wireguard.address);
+    expect(r.body.certificate.serial).not.toBe(first.certificate.serial);
+    expect(peers()).not.toContain(firstWg);
+    expect(peers()).toContain(other.wgPublicKey);
+  });
+
+  it('refuses bad input with a 4xx and the reason, and creates nothing', async () => {
+    const ok = { deviceId: `dev-${run}-bad`, csr: await csr(`dev-${run}-bad`), wgPublicKey: wgPub() };
+    const c = claim();
+    const cases: [string, Promise<{ status: number; body: Record<string, unknown> }>, number, string][] = [
+      ['wrong content type', fetch(`${base}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${c}` }, body: 'x' }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })), 415, 'application/json'],
+      ['malformed JSON', enroll('{"deviceId":', c), 400, 'not valid JSON'],
+      ['oversized body', enroll({ ...ok, csr: 'x'.repeat(20_000) }, c), 413, 'larger than 16 KiB'],
+      ['unknown field', enroll({ ...ok, admin: true }, c), 400, 'Unrecognized key'],
+      ['missing field', enroll({ deviceId: ok.deviceId, csr: ok.csr }, c), 400, 'wgPublicKey'],
+      ['serial outside the pattern', enroll({ ...ok, deviceId: 'dev/../../x' }, c), 400, 'deviceId must match'],
+      ['bad CSR', enroll({ ...ok, csr: 'not a csr' }, c), 400, 'not a PEM-encoded PKCS#10'],
+      ['CN mismatch', enroll({ ...ok, csr: await csr('someone-else') }, c), 400, 'CN must be the device id'],
+      ['bad WireGuard key', enroll({ ...ok, wgPublicKey: 'abc' }, c), 400, 'WireGuard public key'],
+      ['no claim', enroll(ok), 401, 'Authorization: Bearer'],
+      ['forged claim', enroll(ok, `cdm_claim_${crypto.randomBytes(32).toString('base64url')}`), 401, 'no valid enrollment claim'],
+      ['expired claim', enroll(ok, expire(claim(1))), 403, 'expired'],
+    ];
+    for (const [name, p, status, reason] of cases) {
+      const r = await p;
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
+      expect(String(r.body.error), name).toContain(reason);
+    }
+    expect(bridge.store.getDevice(ok.deviceId)).toBeUndefined();
+    expect(await hawkbit.getTarget(ok.deviceId)).toBeUndefined();
+  });
+
+  it('refuses a claim replayed beyond its uses', async () => {
+    const c = claim(1);
+    expect((await enroll({ deviceId: `dev-${run}-r1`, csr: await csr(`dev-${run}-r1`), wgPublicKey: wgPub() }, c)).status).toBe(200);
+    expect(await enroll({ deviceId: `dev-${run}-r2`, csr: await csr(`dev-${run}-r2`), wgPublicKey: wgPub() }, c)).toMatchObject({ status: 403, body: { error: 'enrollment claim has no uses left' } });
+    expect(bridge.store.getDevice(`dev-${run}-r2`)).toBeUndefined();
+  });
+
+  for (const step of ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const) {
+    it(`recovers from a crash before the ${step} step on retry, leaving nothing orphaned`, async () => {
+      const id = `dev-${run}-crash-${step}`;
+      const body = { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() };
+      const c = claim(1);
+      faults.set(id, step);
+      const failed = await enroll(body, c);
+      expect(failed.status).toBe(502);
+      expect(failed.body.error).toContain(`${step} step failed`);
+      expect(bridge.store.getDevice(id)?.status).toBe('enrolling');
+      const r = await enroll(body, c); // the same claim: its use was taken with the record
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
+      const devices = [];
+      for await (const page of bridgeAdmin.devicePages()) devices.push(...page.filter((d) => d.name === id));
+      expect(devices).toHaveLength(1);
+      expect((await hawkbit.listTargets({ q: `controllerId==${id}` })).length).toBe(1);
+      expect(peers().split('\n').filter((l) => l.includes(`${r.body.wireguard.address}`))).toHaveLength(1);
+    });
+  }
+
+  it('gives 500 concurrent enrollments 500 distinct addresses', async () => {
+    const c = claim(500);
+    const bodies = await Promise.all(Array.from({ length: 500 }, async (_, i) => ({ deviceId: `dev-${run}-m${i}`, csr: await csr(`dev-${run}-m${i}`), wgPublicKey: wgPub() })));
+    const t0 = Date.now();
+    const results = await Promise.all(bodies.map((b) => enroll(b, c)));
+    console.log(`500 concurrent enrollments: ${Date.now() - t0} ms`);
+    expect(results.filter((r) => r.status !== 200).map((r) => r.body.error)).toEqual([]);
+    expect(new Set(results.map((r) => r.body.wireguard.address)).size).toBe(500);
+    expect(bridge.store.getClaim(bridge.store.listClaims(tenant).find((x) => x.maxUses === 500)!.id)?.usesLeft).toBe(0);
+  }, 300_000);
+
+  it('decommissions: certificate revoked, peer, target and device gone, address free; re-enrolment needs a new claim use', async () => {
+    const d = bridge.store.getDevice(device)!;
+    const r = await bridge.enroller.decommission(device);
+    expect(r).toMatchObject({ status: 'decommissioned', wgIp: '', done: [] });
+    expect(peers()).not.toContain(d.wgPublicKey);
+    expect(await hawkbit.getTarget(device)).toBeUndefined();
+    expect(await bridgeAdmin.findDeviceByName(device)).toBeUndefined();
+    await expect(bridge.clients.stepca.revoke(d.certSerial!)).rejects.toThrow(/revoked/i);
+    const spent = claim(1);
+    bridge.store.consumeClaim(bridge.store.listClaims(tenant).at(-1)!.id);
+    expect((await enroll({ deviceId: device, csr: await csr(device), wgPublicKey: wgPub() }, spent)).status).toBe(403);
+  });
+});
+
+/** Makes a claim look expired by moving its expiry into the past (as time passing would). */
+function expire(token: string): string {
+  const c = bridge.store.listClaims(tenant).at(-1)!;
+  (bridge.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db.prepare('UPDATE claims SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), c.id);
+  return token;
+}

@@ -1,0 +1,252 @@
+import 'reflect-metadata';
+import crypto from 'node:crypto';
+import { X509Certificate } from '@peculiar/x509';
+import { UpstreamError, isWgKey, type HawkbitClient, type Logger, type StepCaClient, type WireGuardClient } from '@cdm/common';
+import { hashClaimToken, wellFormedClaimToken } from './claim-token.ts';
+import { BadCsr, checkCsr, DEVICE_ID } from './csr.ts';
+import { HttpError } from './errors.ts';
+import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store } from './store.ts';
+import { TenantNotReady, type ThingsBoardDevices } from './tb-devices.ts';
+
+export interface EnrollRequest {
+  deviceId: string;
+  csr: string;
+  wgPublicKey: string;
+  claimToken: string;
+}
+
+export interface EnrollResult {
+  deviceId: string;
+  tenantId: string;
+  certificate: { chain: string; serial: string; notAfter: string };
+  wireguard: { address: string; serverPublicKey: string; endpoint: string; allowedIps: string[] };
+  hawkbit: { controllerId: string; securityToken?: string };
+  influxdb: { org: string; bucket: string; token: string };
+}
+
+export interface TenantTokens {
+  get(cdmId: string): { org: string; bucket: string; token: string } | undefined;
+}
+
+export interface EnrollerOptions {
+  store: Store;
+  stepca: StepCaClient;
+  thingsboard: ThingsBoardDevices;
+  hawkbit: HawkbitClient;
+  wireguard: WireGuardClient;
+  tokens: TenantTokens;
+  wgEndpoint: string;
+  logger: Logger;
+  /** Test hook: runs before each step, so a test can crash an enrollment between any two steps. */
+  beforeStep?: (step: Step, deviceId: string) => void | Promise<void>;
+}
+
+/**
+ * Enrollment as a saga over step-ca, ThingsBoard, hawkBit and WireGuard. The store records the
+ * device (and its address) before any upstream is touched and marks each step when done, so a
+ * retry — by the device or the repair pass — resumes where the last attempt stopped. Every step
+ * is idempotent. One operation per device at a time.
+ */
+export class Enroller {
+  private readonly inProgress = new Map<string, Promise<unknown>>();
+  private serverKey?: string;
+
+  constructor(private readonly o: EnrollerOptions) {}
+
+  enroll(req: EnrollRequest): Promise<EnrollResult> {
+    return this.serial(req.deviceId, () => this.doEnroll(req));
+  }
+
+  decommission(deviceId: string): Promise<DeviceRecord> {
+    return this.serial(deviceId, () => this.doDecommission(deviceId));
+  }
+
+  /** Completes enrollments a device abandoned half-way and decommissions that stopped half-way. */
+  async repair(): Promise<{ completed: string[]; failed: string[] }> {
+    const out = { completed: [] as string[], failed: [] as string[] };
+    for (const d of [...this.o.store.listDevices({ status: 'enrolling' }), ...this.o.store.listDevices({ status: 'decommissioning' })]) {
+      try {
+        if (d.status === 'decommissioning') await this.decommission(d.deviceId);
+        else if (d.certPem) await this.serial(d.deviceId, () => this.runSteps(this.o.store.getDevice(d.deviceId)!, undefined));
+        else continue; // no certificate yet: only the device's CSR can finish it; it retries on its own
+        out.completed.push(d.deviceId);
+      } catch (err) {
+        out.failed.push(d.deviceId);
+        this.o.logger.warn({ deviceId: d.deviceId, err: (err as Error).message }, 'repair failed; next pass retries');
+      }
+    }
+    return out;
+  }
+
+  private async serial<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.inProgress.get(deviceId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    this.inProgress.set(deviceId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.inProgress.get(deviceId) === run) this.inProgress.delete(deviceId);
+    }
+  }
+
+  private async doEnroll(req: EnrollRequest): Promise<EnrollResult> {
+    const { store } = this.o;
+    if (!DEVICE_ID.test(req.deviceId)) throw new HttpError(400, `deviceId must match ${DEVICE_ID.source}`);
+    if (!isWgKey(req.wgPublicKey)) throw new HttpError(400, 'wgPublicKey must be a WireGuard public key (44 characters of base64)');
+    if (!wellFormedClaimToken(req.claimToken)) throw new HttpError(401, 'no valid enrollment claim');
+    const claim = store.findClaimByHash(hashClaimToken(req.claimToken));
+    if (!claim) throw new HttpError(401, 'no valid enrollment claim');
+    if (claim.revoked) throw new HttpError(403, 'enrollment claim revoked');
+    if (Date.parse(claim.expiresAt) <= Date.now()) throw new HttpError(403, 'enrollment claim expired');
+    if (claim.deviceId && claim.deviceId !== req.deviceId) throw new HttpError(403, 'enrollment claim is for another device');
+    const facts = await checkCsr(req.csr, req.deviceId).catch((err: unknown) => {
+      throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
+    });
+
+    const existing = store.getDevice(req.deviceId);
+    let device: DeviceRecord;
+    const consume = <T>(fn: () => T): T =>
+      store.atomically(() => {
+        if (!store.consumeClaim(claim.id)) throw new HttpError(403, 'enrollment claim has no uses left');
+        return fn();
+      });
+    const fresh = { deviceId: req.deviceId, tenantId: claim.tenantId, keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey };
+    try {
+      if (!existing) device = consume(() => store.createDevice(fresh));
+      else if (existing.status === 'decommissioned') device = consume(() => store.restartDevice(fresh));
+      else if (existing.status === 'decommissioning') throw new HttpError(409, 'device is being decommissioned; retry when that has finished');
+      else if (existing.tenantId !== claim.tenantId) throw new HttpError(403, 'device is enrolled in another tenant');
+      else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey) device = existing; // a retry: same identity
+      else if (claim.deviceId === req.deviceId) {
+        // New keys for a known device need a claim made for exactly this device (no takeover by serial).
+        device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling' }));
+        await this.o.wireguard.removePeer(existing.wgPublicKey).catch(() => undefined);
+        for (const s of ['certificate', 'thingsboard', 'wireguard'] as const) device = store.markDone(req.deviceId, s, false);
+      } else throw new HttpError(409, 'device already enrolled with another key; re-enrolling needs a claim created for this device (--device)');
+    } catch (err) {
+      if (err instanceof PoolExhausted) throw new HttpError(503, err.message);
+      throw err;
+    }
+    device = await this.runSteps(device, req.csr);
+    return this.result(device);
+  }
+
+  private async runSteps(device: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {
+    const { store, logger } = this.o;
+    for (const step of STEPS) {
+      if (device.done.includes(step)) continue;
+      try {
+        await this.o.beforeStep?.(step, device.deviceId);
+        device = await this.step(step, device, csr);
+        device = store.markDone(device.deviceId, step, true);
+      } catch (err) {
+        store.update(device.deviceId, { lastError: `${step}: ${(err as Error).message}` });
+        logger.warn({ deviceId: device.deviceId, step, err: (err as Error).message }, 'enrollment step failed; a retry resumes here');
+        throw toHttp(step, err);
+      }
+    }
+    return store.update(device.deviceId, { status: 'active', lastError: undefined });
+  }
+
+  private async step(step: Step, d: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {
+    const { store } = this.o;
+    switch (step) {
+      case 'certificate': {
+        if (!csr) throw new Error('no CSR to sign (only the device can continue)');
+        const res = await this.o.stepca.sign(csr, d.deviceId);
+        const chain = [res.crt, ...(res.certChain ?? []).slice(1)].join('\n');
+        const cert = new X509Certificate(res.crt);
+        return store.update(d.deviceId, { certPem: chain, certSerial: BigInt(`0x${cert.serialNumber}`).toString(), certNotAfter: cert.notAfter.toISOString() });
+      }
+      case 'thingsboard': {
+        const id = await this.o.thingsboard.ensure(d.tenantId, d.deviceId, leaf(d.certPem!), {
+          serial: d.deviceId,
+          wg_ip: d.wgIp,
+          enrolled_at: new Date().toISOString(),
+          tenant: d.tenantId,
+          cert_serial: d.certSerial,
+          cert_not_after: d.certNotAfter,
+        });
+        return store.update(d.deviceId, { tbDeviceId: id });
+      }
+      case 'hawkbit': {
+        if (!(await this.o.hawkbit.getTarget(d.deviceId))) {
+          await this.o.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: `cdm tenant ${d.tenantId}` }]);
+        }
+        return d;
+      }
+      case 'wireguard':
+        await this.o.wireguard.setPeer({ publicKey: d.wgPublicKey, allowedIps: [`${d.wgIp}/32`] });
+        return d;
+    }
+  }
+
+  private async doDecommission(deviceId: string): Promise<DeviceRecord> {
+    const { store } = this.o;
+    let d = store.getDevice(deviceId);
+    if (!d) throw new HttpError(404, `device ${deviceId} not enrolled`);
+    if (d.status === 'decommissioned') return d;
+    d = store.update(deviceId, { status: 'decommissioning' });
+    // Reverse order; each step is undone idempotently and recorded, so a failure resumes here.
+    const undo: Record<Step, () => Promise<void>> = {
+      wireguard: () => this.o.wireguard.removePeer(d!.wgPublicKey),
+      hawkbit: async () => void (await this.o.hawkbit.deleteTarget(deviceId)),
+      thingsboard: () => this.o.thingsboard.remove(d!.tenantId, deviceId),
+      certificate: async () => {
+        if (d!.certSerial) await this.o.stepca.revoke(d!.certSerial).catch((err: unknown) => {
+          if (!(err instanceof UpstreamError && /already (been )?revoked/i.test(err.message))) throw err;
+        });
+      },
+    };
+    // Every undo runs even if its step is not marked done: a crash after the upstream call but
+    // before the mark would otherwise leave an orphan (a peer, a target, a device).
+    for (const step of [...STEPS].reverse()) {
+      try {
+        await undo[step]();
+        d = store.markDone(deviceId, step, false);
+      } catch (err) {
+        store.update(deviceId, { lastError: `decommission ${step}: ${(err as Error).message}` });
+        throw toHttp(step, err);
+      }
+    }
+    store.releaseAddress(deviceId);
+    return store.update(deviceId, { lastError: undefined });
+  }
+
+  private async result(d: DeviceRecord): Promise<EnrollResult> {
+    const influx = this.o.tokens.get(d.tenantId);
+    if (!influx) throw new HttpError(503, `no InfluxDB write token for tenant ${d.tenantId} yet (tenant-sync makes it); retry later`, 60);
+    this.serverKey ??= (await this.o.wireguard.dump()).publicKey;
+    const target = await this.o.hawkbit.getTarget(d.deviceId);
+    return {
+      deviceId: d.deviceId,
+      tenantId: d.tenantId,
+      certificate: { chain: d.certPem!, serial: d.certSerial!, notAfter: d.certNotAfter! },
+      wireguard: {
+        address: `${d.wgIp}/32`,
+        serverPublicKey: this.serverKey,
+        endpoint: this.o.wgEndpoint,
+        allowedIps: [`${this.poolCidr()}`],
+      },
+      hawkbit: { controllerId: d.deviceId, securityToken: target?.securityToken },
+      influxdb: { org: influx.org, bucket: influx.bucket, token: influx.token },
+    };
+  }
+
+  private poolCidr(): string {
+    const { base, prefix } = this.o.store.pool;
+    return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join('.')}/${prefix}`;
+  }
+}
+
+const leaf = (chain: string) => `${chain.split(/(?<=-----END CERTIFICATE-----)/)[0]!.trim()}\n`;
+
+/** Upstream trouble is 502/503 naming the upstream and the step; our own refusals pass through. */
+function toHttp(step: Step, err: unknown): Error {
+  if (err instanceof HttpError) return err;
+  if (err instanceof TenantNotReady) return new HttpError(503, err.message, 60);
+  const e = err as Error;
+  return new HttpError(502, `${step} step failed: ${e.message}`);
+}
+
+export const newClaimId = () => `clm_${crypto.randomBytes(6).toString('hex')}`;
