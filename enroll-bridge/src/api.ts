@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
@@ -17,6 +18,8 @@ const EnrollBody = z
 
 export interface ApiOptions {
   enroller: Enroller;
+  /** step-ca's root (public): devices fetch it and trust it only if its fingerprint matches theirs. */
+  rootPem: string;
   logger: Logger;
   /** Requests per minute per source address and per claim. */
   perAddressPerMinute: number;
@@ -58,6 +61,27 @@ export function createApi(o: ApiOptions): express.Express {
         const result = await o.enroller.enroll({ ...body.data, claimToken });
         o.logger.info({ deviceId: result.deviceId, tenant: result.tenantId, wgIp: result.wireguard.address, ms: Date.now() - started }, 'enrolled');
         res.status(200).json(result);
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
+  app.get('/v1/root.pem', (_req, res) => void res.type('application/x-pem-file').send(o.rootPem));
+  app.post(
+    '/v1/renew',
+    limited(o.perAddressPerMinute, (req) => `ip:${req.socket.remoteAddress ?? '?'}`),
+    (req, res, next) => (req.is('application/json') ? next() : next(new HttpError(415, 'send the renewal as Content-Type: application/json'))),
+    express.json({ limit: 16 * 1024, strict: true }),
+    async (req, res, next) => {
+      try {
+        const socket = req.socket as TLSSocket;
+        // The TLS layer verified the chain against step-ca's root and the validity period.
+        if (!socket.encrypted || !socket.authorized) throw new HttpError(401, 'renewal needs the device\'s current certificate as TLS client certificate');
+        const peer = socket.getPeerCertificate();
+        const body = z.object({ csr: z.string().max(MAX_CSR_BYTES) }).strict().safeParse(req.body);
+        if (!body.success) throw new HttpError(400, 'invalid renewal: send {"csr": "<PEM>"}');
+        const deviceId = String(peer.subject?.CN ?? '');
+        res.json(await o.enroller.renew(deviceId, BigInt(`0x${peer.serialNumber}`).toString(), body.data.csr));
       } catch (err) {
         next(err);
       }

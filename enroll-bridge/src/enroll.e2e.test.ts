@@ -71,7 +71,7 @@ beforeAll(async () => {
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   const admin = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   bridgeAdmin = await tb.actAs(admin.id!.id);
-  server = createApi({ enroller: bridge.enroller, logger, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }).listen(0, '127.0.0.1');
+  server = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

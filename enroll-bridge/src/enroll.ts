@@ -57,6 +57,31 @@ export class Enroller {
     return this.serial(req.deviceId, () => this.doEnroll(req));
   }
 
+  /**
+   * Renewal for a device that proved (mTLS) it holds its current certificate: a new certificate for
+   * the CSR (same or new key), and ThingsBoard's X.509 credentials follow so MQTT keeps working.
+   */
+  renew(deviceId: string, presentedSerial: string, csr: string): Promise<{ chain: string; serial: string; notAfter: string }> {
+    return this.serial(deviceId, async () => {
+      const d = this.o.store.getDevice(deviceId);
+      if (!d || d.status !== 'active') throw new HttpError(403, `device ${deviceId} is not enrolled`);
+      if (d.certSerial !== presentedSerial) throw new HttpError(403, 'that is not the device\'s current certificate');
+      const facts = await checkCsr(csr, deviceId).catch((err: unknown) => {
+        throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
+      });
+      let next: DeviceRecord;
+      try {
+        next = await this.step('certificate', d, csr);
+        next = this.o.store.update(deviceId, { keySha256: facts.keySha256 });
+        next = await this.step('thingsboard', next, undefined);
+      } catch (err) {
+        throw toHttp('certificate', err);
+      }
+      this.o.logger.info({ deviceId, serial: next.certSerial, notAfter: next.certNotAfter }, 'renewed');
+      return { chain: next.certPem!, serial: next.certSerial!, notAfter: next.certNotAfter! };
+    });
+  }
+
   decommission(deviceId: string): Promise<DeviceRecord> {
     return this.serial(deviceId, () => this.doDecommission(deviceId));
   }

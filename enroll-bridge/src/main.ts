@@ -33,9 +33,10 @@ if (command === 'daemon') {
       },
       gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse() }),
     });
-    const app = createApi({ enroller, logger, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM });
+    const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM });
     const api = config.API_TLS_CERT_FILE
-      ? https.createServer({ cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!) }, app)
+      ? // Client certificates are asked for but optional: enrollment has none yet, renewal must have one.
+        https.createServer({ cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), requestCert: true, rejectUnauthorized: false, ca: clients.stepca.rootPem }, app)
       : http.createServer(app);
     await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
     if (!cron.validate(config.REPAIR_SCHEDULE)) throw new Error(`REPAIR_SCHEDULE "${config.REPAIR_SCHEDULE}" is not a valid cron expression`);

@@ -5,3 +5,4 @@ export { startBridge } from './run.ts';
 export type { Endpoint, StackContext } from './types.ts';
 export { up } from './cli.ts';
 export { PORTS, repoDir } from './paths.ts';
+export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';

@@ -79,8 +79,9 @@ export class StepCaClient {
   }
 
   /** Signs a PEM CSR for `subject` (the device id); the token allows exactly that name. */
-  async sign(csrPem: string, subject: string, validity?: { notAfter?: string }): Promise<SignResponse> {
-    const ott = await this.token('sign', subject, [subject]);
+  async sign(csrPem: string, subject: string, validity?: { notAfter?: string; sans?: string[] }): Promise<SignResponse> {
+    // The token must list every name the CSR asks for; a device CSR asks for its id only.
+    const ott = await this.token('sign', subject, validity?.sans ?? [subject]);
     return this.http.requireRequest('POST /1.0/sign', {
       method: 'POST',
       url: '/1.0/sign',

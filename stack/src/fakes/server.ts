@@ -12,6 +12,8 @@ export interface FakeRequest<P = unknown> {
   query: Record<string, string | undefined>;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body as received, for binary uploads (multipart) that text decoding would corrupt. */
+  raw: Buffer;
   principal: P;
 }
 
@@ -140,6 +142,7 @@ export function createFakeApp<P>(def: FakeDefinition<P>) {
         query: req.query as Record<string, string | undefined>,
         headers: req.headers,
         body,
+        raw,
         principal,
       });
       send(reply, mo);

@@ -31,6 +31,7 @@ const keyFile = (ctx: StackContext) => path.join(ctx.stateDir, 'wireguard', 'ser
 
 async function teardown(): Promise<void> {
   await run('ip', ['route', 'del', HUB.pool], { quiet: true });
+  await run('ip', ['route', 'del', HUB.lanCidr], { quiet: true });
   await run('ip', ['link', 'del', HUB.hostVeth], { quiet: true });
   await run('ip', ['netns', 'del', HUB.netns], { quiet: true });
 }
@@ -59,6 +60,10 @@ export const wireguard: Service = {
       { bin: 'wg', pkg: 'wireguard-tools' },
       { bin: 'wireguard-go', pkg: 'wireguard-go' },
       { bin: 'ip', pkg: 'iproute2' },
+      // Simulated devices check their tunnel with ping and run device/enroll.sh (curl, jq).
+      { bin: 'ping', pkg: 'iputils-ping' },
+      { bin: 'curl', pkg: 'curl' },
+      { bin: 'jq', pkg: 'jq' },
     ]);
   },
   async start(ctx) {
@@ -88,11 +93,14 @@ export const wireguard: Service = {
     // Forwarding only inside the hub namespace: root namespace → hub → device tunnels.
     await inNs(HUB.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await run('ip', ['route', 'add', HUB.pool, 'via', HUB.nsIp]);
+    // Device namespaces on br-dev reach services in the root namespace (the bridges) through the hub.
+    await run('ip', ['route', 'add', HUB.lanCidr, 'via', HUB.nsIp]);
   },
   async healthy(ctx) {
     if (!readPid(ctx, 'wireguard') || !(await nsExists(HUB.netns))) return false;
     const show = await inNs(HUB.netns, 'wg', ['show', HUB.iface, 'listen-port'], { quiet: true });
-    return show.trim() === String(HUB.port);
+    const lanRoute = await run('ip', ['route', 'show', HUB.lanCidr], { quiet: true });
+    return show.trim() === String(HUB.port) && lanRoute.includes(HUB.nsIp);
   },
   endpoint: (ctx) => ({
     url: `udp://${HUB.lanIp}:${HUB.port}`,

@@ -57,6 +57,22 @@ function term(t: string): Predicate {
 
 /** hawkBit's FIQL field names are the lower-case forms of the entity fields. */
 function fieldName(k: string): string {
-  const map: Record<string, string> = { controllerid: 'controllerId', lastmodifiedat: 'lastModifiedAt', createdat: 'createdAt', updatestatus: 'updateStatus', name: 'name', id: 'id', version: 'version', description: 'description', status: 'status' };
+  const map: Record<string, string> = {
+    controllerid: 'controllerId',
+    lastmodifiedat: 'lastModifiedAt',
+    createdat: 'createdAt',
+    updatestatus: 'updateStatus',
+    name: 'name',
+    id: 'id',
+    version: 'version',
+    description: 'description',
+    status: 'status',
+    detailstatus: 'detailStatus',
+    laststatuscode: 'lastStatusCode',
+    lastcontrollerrequestat: 'lastControllerRequestAt',
+    distributionset: 'distributionSet',
+    assignedds: 'assignedDs',
+    installedds: 'installedDs',
+  };
   return map[k.toLowerCase()] ?? k;
 }

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# cdm device enrollment, baked into device images. Zero-touch: at first boot it derives the device
+# id from the hardware serial, makes its keys here (they never leave the device), checks the CA
+# root against the fingerprint shipped in the image, enrolls with the tenant claim and brings the
+# WireGuard tunnel up.
+#
+#   enroll.sh [enroll]   enroll if not yet enrolled, then bring the tunnel up (first boot, every boot)
+#   enroll.sh renew      renew the certificate over mTLS when it expires within RENEW_BEFORE_DAYS
+#                        (--force: now); the systemd timer in device/systemd runs this daily
+#   enroll.sh up         bring the tunnel up from what is installed
+#
+# Needs: bash, openssl, curl (>= 7.55), jq, wg (wireguard-tools), ip; wireguard-go if the kernel
+# has no WireGuard module. Configuration: $CDM_ETC/device-config (shell KEY=value lines).
+set -euo pipefail
+umask 077
+
+CDM_ETC=${CDM_ETC:-/etc/cdm}
+CDM_STATE=${CDM_STATE:-/var/lib/cdm}
+CONFIG=${CDM_CONFIG:-$CDM_ETC/device-config}
+WG_IF=${CDM_WG_IF:-cdm0}
+
+log() { printf 'cdm-enroll: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ -r "$CONFIG" ] || die "no configuration at $CONFIG (BRIDGE_API_URL, ROOT_FINGERPRINT, ...)"
+# shellcheck disable=SC1090
+. "$CONFIG"
+: "${BRIDGE_API_URL:?BRIDGE_API_URL missing in $CONFIG}"
+: "${ROOT_FINGERPRINT:?ROOT_FINGERPRINT missing in $CONFIG}"
+SERIAL_SOURCE=${SERIAL_SOURCE:-/sys/class/dmi/id/product_serial}
+CLAIM_FILE=${CLAIM_FILE:-$CDM_ETC/claim}
+# Renew when less than a third of the certificate's lifetime is left (or RENEW_BEFORE_DAYS, if set).
+RENEW_BEFORE_DAYS=${RENEW_BEFORE_DAYS:-}
+ATTEMPTS=${ATTEMPTS:-8}
+
+for bin in openssl curl jq wg ip; do command -v "$bin" >/dev/null || die "$bin not installed"; done
+mkdir -p "$CDM_STATE"
+
+device_id() {
+  local src raw
+  for src in $SERIAL_SOURCE /proc/device-tree/serial-number; do
+    [ -r "$src" ] || continue
+    raw=$(tr -d '\000\r\n\t ' < "$src")
+    [ -n "$raw" ] && break
+  done
+  [ -n "${raw:-}" ] || die "no hardware serial in $SERIAL_SOURCE or /proc/device-tree/serial-number"
+  raw="${DEVICE_ID_PREFIX:-}$raw"
+  [[ $raw =~ ^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$ ]] || die "serial \"$raw\" has characters outside [A-Za-z0-9._-] or a bad length"
+  printf '%s' "$raw"
+}
+
+# The root is fetched without trust, then trusted only if its SHA-256 matches the image's fingerprint.
+trusted_root() {
+  local root=$CDM_STATE/root_ca.crt tmp fp
+  if [ -s "$root" ]; then printf '%s' "$root"; return; fi
+  tmp=$(mktemp)
+  curl -fsS --insecure --max-time 20 "$BRIDGE_API_URL/v1/root.pem" -o "$tmp" || die "cannot fetch the CA root from $BRIDGE_API_URL"
+  fp=$(openssl x509 -in "$tmp" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+  [ "$fp" = "$(tr 'A-F' 'a-f' <<<"${ROOT_FINGERPRINT//:/}")" ] || { rm -f "$tmp"; die "CA root fingerprint $fp does not match ROOT_FINGERPRINT: refusing to trust it"; }
+  mv "$tmp" "$root"
+  printf '%s' "$root"
+}
+
+# POST JSON with retries (network errors, 429, 5xx); 4xx other than 429 is final. $1 path, $2 body
+# file, rest: extra curl arguments. Prints the response body; fails with the bridge's reason.
+post() {
+  local path=$1 body=$2; shift 2
+  local out code attempt=1 wait=2
+  out=$(mktemp)
+  while :; do
+    code=$(curl -sS --max-time 60 --cacert "$ROOT" -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$body" "$@" "$BRIDGE_API_URL$path" || echo 000)
+    if [ "$code" = 200 ]; then cat "$out"; rm -f "$out"; return 0; fi
+    local reason; reason=$(jq -r '.error // empty' "$out" 2>/dev/null || true)
+    if [[ $code =~ ^4 && $code != 429 ]] || [ "$attempt" -ge "$ATTEMPTS" ]; then
+      rm -f "$out"; die "bridge answered $code${reason:+: $reason}"
+    fi
+    log "bridge answered $code${reason:+ ($reason)}; retrying in ${wait}s ($attempt/$ATTEMPTS)"
+    sleep "$wait"; attempt=$((attempt + 1)); wait=$((wait * 2 > 60 ? 60 : wait * 2))
+  done
+}
+
+# Writes the files of an enrollment answer into a new directory, then swaps it in: a crash leaves
+# either the old state or the new one.
+install_answer() {
+  local answer=$1 new=$CDM_STATE/.new
+  rm -rf "$new"; mkdir -p "$new"
+  jq -r '.certificate.chain' "$answer" > "$new/device.crt"
+  jq -r '.hawkbit.securityToken // empty' "$answer" > "$new/hawkbit.token"
+  jq '{org: .influxdb.org, bucket: .influxdb.bucket, token: .influxdb.token}' "$answer" > "$new/influxdb.json"
+  jq '{deviceId, tenantId, address: .wireguard.address, endpoint: .wireguard.endpoint, serverPublicKey: .wireguard.serverPublicKey, allowedIps: .wireguard.allowedIps, serial: .certificate.serial, notAfter: .certificate.notAfter}' "$answer" > "$new/enrollment.json"
+  openssl verify -CAfile "$ROOT" -untrusted "$new/device.crt" "$new/device.crt" >/dev/null || die "the issued certificate does not chain to the trusted root"
+  for f in device.crt hawkbit.token influxdb.json enrollment.json; do mv -f "$new/$f" "$CDM_STATE/$f"; done
+  rmdir "$new"
+}
+
+enroll() {
+  local id; id=$(device_id)
+  if [ -s "$CDM_STATE/enrollment.json" ] && [ "$(jq -r .deviceId "$CDM_STATE/enrollment.json")" = "$id" ]; then
+    log "$id already enrolled"; return 0
+  fi
+  [ -r "$CLAIM_FILE" ] || die "no enrollment claim at $CLAIM_FILE"
+  [ -s "$CDM_STATE/device.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$CDM_STATE/device.key" 2>/dev/null
+  [ -s "$CDM_STATE/wg.key" ] || wg genkey > "$CDM_STATE/wg.key"
+  local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$id" -out "$work/csr.pem"
+  jq -n --arg d "$id" --rawfile csr "$work/csr.pem" --arg wg "$(wg pubkey < "$CDM_STATE/wg.key")" '{deviceId: $d, csr: $csr, wgPublicKey: $wg}' > "$work/body.json"
+  # The claim goes in a header file, never on a command line (visible in ps) or in a URL.
+  printf 'Authorization: Bearer %s\n' "$(tr -d '\r\n ' < "$CLAIM_FILE")" > "$work/auth"
+  log "enrolling $id with $BRIDGE_API_URL"
+  post /v1/enroll "$work/body.json" -H "@$work/auth" > "$work/answer.json"
+  install_answer "$work/answer.json"
+  log "enrolled $id: $(jq -r .address "$CDM_STATE/enrollment.json"), certificate until $(jq -r .notAfter "$CDM_STATE/enrollment.json")"
+}
+
+up() {
+  [ -s "$CDM_STATE/enrollment.json" ] || die "not enrolled"
+  local e=$CDM_STATE/enrollment.json conf
+  if ! ip link show "$WG_IF" >/dev/null 2>&1; then
+    ip link add "$WG_IF" type wireguard 2>/dev/null || {
+      command -v wireguard-go >/dev/null || die "no WireGuard kernel module and no wireguard-go"
+      wireguard-go "$WG_IF" >/dev/null 2>&1
+      for _ in $(seq 50); do ip link show "$WG_IF" >/dev/null 2>&1 && break; sleep 0.1; done
+    }
+  fi
+  conf=$(mktemp)
+  {
+    printf '[Interface]\nPrivateKey = %s\n\n[Peer]\n' "$(cat "$CDM_STATE/wg.key")"
+    printf 'PublicKey = %s\nEndpoint = %s\nAllowedIPs = %s\nPersistentKeepalive = 25\n' \
+      "$(jq -r .serverPublicKey "$e")" "$(jq -r .endpoint "$e")" "$(jq -r '.allowedIps | join(",")' "$e")"
+  } > "$conf"
+  wg setconf "$WG_IF" "$conf"; rm -f "$conf"
+  ip addr replace "$(jq -r .address "$e")" dev "$WG_IF"
+  ip link set "$WG_IF" up
+  for net in $(jq -r '.allowedIps[]' "$e"); do ip route replace "$net" dev "$WG_IF"; done
+  log "tunnel $WG_IF up as $(jq -r .address "$e")"
+}
+
+renew() {
+  local force=${1:-} e=$CDM_STATE/enrollment.json
+  [ -s "$e" ] || die "not enrolled"
+  local start end window
+  start=$(date -d "$(openssl x509 -in "$CDM_STATE/device.crt" -noout -startdate | cut -d= -f2)" +%s)
+  end=$(date -d "$(openssl x509 -in "$CDM_STATE/device.crt" -noout -enddate | cut -d= -f2)" +%s)
+  window=$(( ${RENEW_BEFORE_DAYS:-0} > 0 ? RENEW_BEFORE_DAYS * 86400 : (end - start) / 3 ))
+  if [ "$force" != --force ] && openssl x509 -in "$CDM_STATE/device.crt" -noout -checkend "$window" >/dev/null; then
+    log "certificate valid until $(date -u -d "@$end" +%FT%TZ), renewal due in the last $((window / 3600)) h; nothing to do"; return 0
+  fi
+  local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$(jq -r .deviceId "$e")" -out "$work/csr.pem"
+  jq -n --rawfile csr "$work/csr.pem" '{csr: $csr}' > "$work/body.json"
+  post /v1/renew "$work/body.json" --cert "$CDM_STATE/device.crt" --key "$CDM_STATE/device.key" > "$work/answer.json"
+  jq -r .chain "$work/answer.json" > "$work/device.crt"
+  openssl verify -CAfile "$ROOT" -untrusted "$work/device.crt" "$work/device.crt" >/dev/null || die "the renewed certificate does not chain to the trusted root"
+  jq --slurpfile a "$work/answer.json" '.serial = $a[0].serial | .notAfter = $a[0].notAfter' "$e" > "$work/enrollment.json"
+  mv -f "$work/device.crt" "$CDM_STATE/device.crt"
+  mv -f "$work/enrollment.json" "$e"
+  log "renewed: certificate until $(jq -r .notAfter "$e")"
+}
+
+ROOT=$(trusted_root)
+case "${1:-enroll}" in
+  enroll) enroll; up ;;
+  up) up ;;
+  renew) renew "${2:-}" ;;
+  *) die "usage: enroll.sh [enroll|up|renew [--force]]" ;;
+esac

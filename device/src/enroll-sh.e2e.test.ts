@@ -1,0 +1,131 @@
+import { execFile, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { HawkbitClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+/**
+ * device/enroll.sh itself, in its own network namespace on the hub's LAN as a device would run it,
+ * against the enrollment API over TLS (certificate from the real step-ca), the real WireGuard hub
+ * and the ThingsBoard and hawkBit contract fakes.
+ */
+const stack = inject('stack');
+const ctx = defaultContext();
+const run = crypto.randomBytes(3).toString('hex');
+const tenant = `e2e-sh-${run}`;
+const serial = `SN${run.toUpperCase()}0042`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-enroll-sh-'));
+const script = path.resolve(import.meta.dirname, '..', 'enroll.sh');
+const exec = promisify(execFile);
+const DEV = 201;
+const ns = `cdm-dev-${DEV}`;
+
+fs.mkdirSync(path.join(tmp, 'tokens'));
+fs.writeFileSync(path.join(tmp, 'tokens', `${tenant}.json`), JSON.stringify({ cdmId: tenant, org: 'cdm', bucket: `cdm-${tenant}`, authId: 'a', token: 'tok' }));
+const config = loadConfig(enrollBridgeConfig, { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: path.join(tmp, 'tokens'), LOG_LEVEL: 'warn' });
+const bridge = await composeEnrollBridge(config, createLogger('enroll-sh-e2e', { level: 'silent' }));
+const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
+let server: https.Server;
+let admin: ThingsBoardClient;
+const etc = path.join(tmp, 'etc');
+const state = path.join(tmp, 'state');
+
+function sh(args: string[], env: Record<string, string> = {}) {
+  return exec('ip', ['netns', 'exec', ns, 'bash', script, ...args], { env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state, ...env }, timeout: 120_000 }).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
+}
+
+beforeAll(async () => {
+  // The bridge's own TLS certificate from step-ca, for the address devices reach it on.
+  const key = path.join(tmp, 'api.key');
+  const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const cert = await bridge.clients.stepca.sign(csr, HOST_FROM_DEVICES, { sans: [HOST_FROM_DEVICES] });
+  const app = createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 });
+  server = https.createServer({ cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), requestCert: true, rejectUnauthorized: false, ca: bridge.clients.stepca.rootPem }, app);
+  await new Promise<void>((r) => server.listen(0, HOST_FROM_DEVICES, r));
+
+  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
+  const u = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  admin = await tb.actAs(u.id!.id);
+
+  await addDeviceNs(DEV);
+  fs.mkdirSync(etc, { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'product_serial'), `${serial}\n`);
+  fs.writeFileSync(
+    path.join(etc, 'device-config'),
+    [`BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}`, `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`, `SERIAL_SOURCE=${path.join(tmp, 'product_serial')}`, 'ATTEMPTS=2', ''].join('\n'),
+  );
+  fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: tenant, uses: 1, expires: '1h' }).token);
+});
+
+afterAll(async () => {
+  await removeDeviceNs(DEV);
+  await bridge.enroller.decommission(serial).catch(() => undefined);
+  server?.close();
+  bridge.store.close();
+});
+
+describe('device/enroll.sh in a device namespace', () => {
+  it('refuses a CA root whose fingerprint does not match the image', async () => {
+    const r = await sh(['enroll'], { CDM_CONFIG: writeConfig({ ROOT_FINGERPRINT: 'a'.repeat(64) }) });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('does not match ROOT_FINGERPRINT: refusing to trust it');
+    expect(fs.existsSync(path.join(state, 'root_ca.crt'))).toBe(false);
+    expect(bridge.store.getDevice(serial)).toBeUndefined();
+  });
+
+  it('enrolls with no human step: chain verifies, tunnel pings the hub, device in ThingsBoard and hawkBit', async () => {
+    const r = await sh(['enroll']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain(`enrolled ${serial}`);
+    expect(execFileSync('openssl', ['verify', '-CAfile', stack.stepca!.extra!.rootCert!, '-untrusted', path.join(state, 'device.crt'), path.join(state, 'device.crt')]).toString()).toContain(': OK');
+    expect(fs.statSync(path.join(state, 'device.key')).mode & 0o777).toBe(0o600);
+    const ping = execFileSync('ip', ['netns', 'exec', ns, 'ping', '-c', '3', '-W', '2', '10.77.0.1']).toString();
+    expect(ping).toMatch(/3 received/);
+    const d = await admin.findDeviceByName(serial);
+    expect(d?.type).toBe('cdm-x509');
+    expect((await hawkbit.getTarget(serial))?.controllerId).toBe(serial);
+    // The private keys never left the device: the bridge knows only the public halves.
+    const rec = bridge.store.getDevice(serial)!;
+    expect(rec.wgPublicKey).toBe(execFileSync('wg', ['pubkey'], { input: fs.readFileSync(path.join(state, 'wg.key')) }).toString().trim());
+  });
+
+  it('is idempotent on the next boot', async () => {
+    const r = await sh(['enroll']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('already enrolled');
+  });
+
+  it('renews over mTLS with its current certificate; ThingsBoard follows the new certificate', async () => {
+    const before = bridge.store.getDevice(serial)!;
+    expect((await sh(['renew'])).out).toContain('nothing to do');
+    const r = await sh(['renew', '--force']);
+    expect(r.code, r.out).toBe(0);
+    const after = bridge.store.getDevice(serial)!;
+    expect(after.certSerial).not.toBe(before.certSerial);
+    const installed = fs.readFileSync(path.join(state, 'device.crt'), 'utf8');
+    const creds = await admin.getDeviceCredentials((await admin.findDeviceByName(serial))!.id!.id);
+    expect(creds?.credentialsValue?.trim()).toBe(installed.split(/(?<=-----END CERTIFICATE-----)/)[0]!.trim());
+    // The old certificate no longer renews: only the current one is accepted.
+    fs.writeFileSync(path.join(tmp, 'old.crt'), before.certPem!);
+    const old = await exec('ip', ['netns', 'exec', ns, 'curl', '-sS', '--cacert', path.join(state, 'root_ca.crt'), '--cert', path.join(tmp, 'old.crt'), '--key', path.join(state, 'device.key'), '-H', 'content-type: application/json', '--data', '{"csr":"x"}', `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`]);
+    expect(old.stdout).toContain("not the device's current certificate");
+  });
+});
+
+function writeConfig(over: Record<string, string>): string {
+  const base = fs.readFileSync(path.join(etc, 'device-config'), 'utf8');
+  const f = path.join(tmp, `config-${crypto.randomBytes(3).toString('hex')}`);
+  fs.writeFileSync(f, `${base}${Object.entries(over).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  return f;
+}
