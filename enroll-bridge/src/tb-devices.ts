@@ -13,7 +13,7 @@ export class TenantNotReady extends Error {}
  */
 export class ThingsBoardDevices {
   private readonly actors = new Map<string, Promise<ThingsBoardClient>>();
-  private readonly profiles = new Map<string, string>();
+  private readonly profiles = new Map<string, Promise<string>>();
 
   constructor(private readonly sys: ThingsBoardClient) {}
 
@@ -41,21 +41,30 @@ export class ThingsBoardDevices {
     throw new TenantNotReady(`no ThingsBoard tenant for ${cdmId} yet — tenant-sync creates it from the Keycloak group; retry after its next pass`);
   }
 
-  private async profileId(as: ThingsBoardClient, cdmId: string): Promise<string> {
-    const known = this.profiles.get(cdmId);
-    if (known) return known;
-    const p =
-      (await as.findDeviceProfile(DEVICE_PROFILE)) ??
-      (await as.saveDeviceProfile({
-        name: DEVICE_PROFILE,
-        description: 'cdm devices: MQTT with X.509 client certificates from step-ca',
-        type: 'DEFAULT',
-        transportType: 'MQTT',
-        provisionType: 'DISABLED',
-        profileData: { configuration: { type: 'DEFAULT' }, transportConfiguration: { type: 'MQTT' } },
-      }));
-    this.profiles.set(cdmId, p.id!.id);
-    return p.id!.id;
+  /** One lookup-or-create per tenant at a time: concurrent first enrollments must not both create it. */
+  private profileId(as: ThingsBoardClient, cdmId: string): Promise<string> {
+    let p = this.profiles.get(cdmId);
+    if (!p) {
+      p = (async () => {
+        const found = await as.findDeviceProfile(DEVICE_PROFILE);
+        if (found?.id) return found.id.id;
+        const made = await as
+          .saveDeviceProfile({
+            name: DEVICE_PROFILE,
+            description: 'cdm devices: MQTT with X.509 client certificates from step-ca',
+            type: 'DEFAULT',
+            transportType: 'MQTT',
+            provisionType: 'DISABLED',
+            profileData: { configuration: { type: 'DEFAULT' }, transportConfiguration: { type: 'MQTT' } },
+          })
+          // Another bridge instance made it in between: use theirs.
+          .catch(async (err: unknown) => (await as.findDeviceProfile(DEVICE_PROFILE)) ?? Promise.reject(err));
+        return made.id!.id;
+      })();
+      this.profiles.set(cdmId, p);
+      p.catch(() => this.profiles.delete(cdmId));
+    }
+    return p;
   }
 
   /** Creates the device, or brings an existing one's certificate and attributes up to date. */
