@@ -194,6 +194,19 @@ describe('enrollment API on the local stack', () => {
     expect(bridge.store.getClaim(bridge.store.listClaims(tenant).find((x) => x.maxUses === 500)!.id)?.usesLeft).toBe(0);
   }, 300_000);
 
+  it('lets the first devices of a brand-new tenant enroll at the same time (one device profile made)', async () => {
+    const fresh = `${tenant}-new`;
+    const t = await tb.saveTenant({ title: fresh, additionalInfo: { cdmId: fresh } });
+    const u = await tb.saveUser({ email: `cdm-bridge+${fresh}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+    fs.writeFileSync(path.join(tokenDir, `${fresh}.json`), JSON.stringify({ cdmId: fresh, org: 'cdm', bucket: `cdm-${fresh}`, token: 't2' }));
+    const c = createClaim(bridge.store, { tenantId: fresh, uses: 20, expires: '1h' }).token;
+    const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => enroll({ deviceId: `dev-${run}-n${i}`, csr: await csr(`dev-${run}-n${i}`), wgPublicKey: wgPub() }, c)));
+    expect(results.filter((r) => r.status !== 200).map((r) => r.body.error)).toEqual([]);
+    const as = await tb.actAs(u.id!.id);
+    expect((await as.findDeviceProfile('cdm-x509'))?.name).toBe('cdm-x509');
+    for (const d of bridge.store.listDevices({ tenantId: fresh })) await bridge.enroller.decommission(d.deviceId);
+  });
+
   it('decommissions: certificate revoked, peer, target and device gone, address free; re-enrolment needs a new claim use', async () => {
     const d = bridge.store.getDevice(device)!;
     const r = await bridge.enroller.decommission(device);
