@@ -54,7 +54,7 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
   }
   if (cmd === 'repair') {
     const r = await d.enroller.repair();
-    out(`repair: ${r.completed.length} completed, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join(', ')})` : ''}`);
+    out(`repair: ${r.completed.length} completed, ${r.rolledBack.length} abandoned enrollments rolled back, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join(', ')})` : ''}`);
     return r.failed.length ? 1 : 0;
   }
   process.stderr.write(`${USAGE}\n`);

@@ -183,6 +183,43 @@ describe('enrollment API on the local stack', () => {
     });
   }
 
+  it('repair completes an enrollment the device abandoned after signing, and rolls back one that never got a certificate', async () => {
+    const signed = `dev-${run}-abandoned-signed`;
+    faults.set(signed, 'hawkbit');
+    expect((await enroll({ deviceId: signed, csr: await csr(signed), wgPublicKey: wgPub() }, claim(1))).status).toBe(502);
+    const unsigned = `dev-${run}-abandoned-unsigned`;
+    faults.set(unsigned, 'certificate');
+    expect((await enroll({ deviceId: unsigned, csr: await csr(unsigned), wgPublicKey: wgPub() }, claim(1))).status).toBe(502);
+    const r = await bridge.enroller.repair(0);
+    expect(r.completed).toContain(signed);
+    expect(r.rolledBack).toContain(unsigned);
+    expect(bridge.store.getDevice(signed)).toMatchObject({ status: 'active' });
+    expect((await hawkbit.getTarget(signed))?.controllerId).toBe(signed);
+    expect(bridge.store.getDevice(unsigned)).toMatchObject({ status: 'decommissioned', wgIp: '' });
+  });
+
+  it('rate-limits per source address with a 429 and a reason', async () => {
+    const limited = createApi({ enroller: bridge.enroller, logger, rootPem: '', perAddressPerMinute: 2, perClaimPerMinute: 100 }).listen(0, '127.0.0.1');
+    await new Promise((r) => limited.once('listening', r));
+    const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/v1/enroll`;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status);
+    const last = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    limited.close();
+    expect(statuses).toEqual([400, 400, 429]);
+    expect(((await last.json()) as { error: string }).error).toContain('too many enrollment requests');
+  });
+
+  it('creates claims from the command line, naming the tenant by its ThingsBoard title', async () => {
+    const cli = path.resolve(import.meta.dirname, 'main.ts');
+    const outText = execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', tenant, '--uses', '3', '--expires', '2h'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } }).toString();
+    const token = /token \(shown once[^)]*\): (cdm_claim_\S+)/.exec(outText)?.[1];
+    expect(outText).toContain(`for tenant ${tenant}: 3 use(s)`);
+    const id = `dev-${run}-cli`;
+    expect((await enroll({ deviceId: id, csr: await csr(id), wgPublicKey: wgPub() }, token)).status).toBe(200);
+    expect(() => execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', 'no-such-tenant'], { env: { ...process.env, ...env }, stdio: 'pipe' })).toThrow(/no cdm tenant "no-such-tenant"/);
+  });
+
   it('gives 500 concurrent enrollments 500 distinct addresses', async () => {
     const c = claim(500);
     const bodies = await Promise.all(Array.from({ length: 500 }, async (_, i) => ({ deviceId: `dev-${run}-m${i}`, csr: await csr(`dev-${run}-m${i}`), wgPublicKey: wgPub() })));

@@ -86,14 +86,22 @@ export class Enroller {
     return this.serial(deviceId, () => this.doDecommission(deviceId));
   }
 
-  /** Completes enrollments a device abandoned half-way and decommissions that stopped half-way. */
-  async repair(): Promise<{ completed: string[]; failed: string[] }> {
-    const out = { completed: [] as string[], failed: [] as string[] };
+  /**
+   * Completes enrollments a device abandoned half-way (once signed, the rest needs nothing from the
+   * device), rolls back those that never got a certificate within `abandonAfterMs` (their address
+   * returns to the pool), and finishes decommissions that stopped half-way.
+   */
+  async repair(abandonAfterMs = 24 * 3600_000): Promise<{ completed: string[]; rolledBack: string[]; failed: string[] }> {
+    const out = { completed: [] as string[], rolledBack: [] as string[], failed: [] as string[] };
     for (const d of [...this.o.store.listDevices({ status: 'enrolling' }), ...this.o.store.listDevices({ status: 'decommissioning' })]) {
       try {
         if (d.status === 'decommissioning') await this.decommission(d.deviceId);
         else if (d.certPem) await this.serial(d.deviceId, () => this.runSteps(this.o.store.getDevice(d.deviceId)!, undefined));
-        else continue; // no certificate yet: only the device's CSR can finish it; it retries on its own
+        else if (Date.now() - Date.parse(d.updatedAt) > abandonAfterMs) {
+          await this.decommission(d.deviceId);
+          out.rolledBack.push(d.deviceId);
+          continue;
+        } else continue; // no certificate yet: only the device's CSR can finish it; it retries on its own
         out.completed.push(d.deviceId);
       } catch (err) {
         out.failed.push(d.deviceId);
