@@ -41,6 +41,9 @@ export interface FakeDefinition<P> {
   reset(): void;
 }
 
+/** Requests kept for /__fake/requests: enough for any test, bounded for long-running stacks. */
+const MAX_LOG = 50_000;
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -91,6 +94,7 @@ export function createFakeApp<P>(def: FakeDefinition<P>) {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const entry: RecordedRequest = { method: req.method, path: req.path, status: 0 };
     log.push(entry);
+    if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
     const send = (reply: FakeReply, mo?: MatchedOperation) => {
       entry.status = reply.status;
       if (mo && !reply.text && reply.body !== undefined) {
@@ -130,7 +134,8 @@ export function createFakeApp<P>(def: FakeDefinition<P>) {
           }
         } else body = text;
       }
-      entry.body = body;
+      // Tests read JSON bodies back; uploads stay out of the log so a long run does not hoard them.
+      if ((contentType ?? '').includes('json') && raw.length <= 64 * 1024) entry.body = body;
       def.contract.validateRequest(mo, { query: req.query as Record<string, unknown>, headers: req.headers, contentType, body, rawLength: raw.length });
       const handler = def.handlers[`${req.method} ${mo.template}`];
       if (!handler) return send({ status: 501, body: def.errorBody(501, `${def.name} fake does not implement ${req.method} ${mo.template} yet`) });

@@ -39,7 +39,7 @@ export class Deployments {
    * cancelled (or closed when auto-close is on). Returns undefined when already assigned.
    */
   assign(t: Target, ds: DistributionSet, o: { actionType: ActionType; forceTime?: number; weight?: number; user: string }): Action | undefined {
-    if (t.assignedDs === ds.id && this.s.targetActions(t.controllerId).some((a) => a.active && a.dsId === ds.id)) return undefined;
+    if (t.assignedDs === ds.id && !this.s.config('multi.assignments.enabled')) return undefined;
     const a = this.newAction(t, ds, o.actionType, o.user, { forceTime: o.forceTime, weight: o.weight });
     this.activate(a, o.user, `Assignment initiated by user '${o.user}'`);
     return a;

@@ -48,6 +48,7 @@ export function targetHandlers(c: Ctx): Record<string, H> {
     return a;
   };
   const keyInvalid = (key: string | undefined) => ex(400, 'hawkbit.server.error.configKeyInvalid', `The given configuration key ${key} does not exist.`, 'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationKeyException');
+  // No set: hawkBit answers 204 without a body (the spec lists only 200).
   const optionalDs = (id: number | undefined) => (id ? reply(200, v.ds(s.distributionSets.get(id)!)) : reply(204));
 
   return {
