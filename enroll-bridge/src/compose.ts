@@ -1,4 +1,4 @@
-import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type Logger } from '@cdm/common';
+import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type HawkbitClient, type Logger } from '@cdm/common';
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
 import { Store } from './store.ts';
@@ -22,4 +22,12 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
     ...hooks,
   });
   return { store, clients, thingsboard, enroller };
+}
+
+/**
+ * Devices authenticate to hawkBit's DDI API with the target security token enrollment hands them;
+ * hawkBit accepts those only while the tenant setting is on (off by default). Idempotent.
+ */
+export async function enableTargetTokens(hawkbit: HawkbitClient): Promise<void> {
+  if ((await hawkbit.getConfig('authentication.targettoken.enabled')) !== true) await hawkbit.setConfig('authentication.targettoken.enabled', true);
 }

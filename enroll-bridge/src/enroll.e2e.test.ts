@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { HawkbitClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { HawkbitClient, HawkbitDdiClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { bridgeEnv, defaultContext } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi } from './api.ts';
 import { createClaim } from './claims.ts';
-import { composeEnrollBridge } from './compose.ts';
+import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig } from './config.ts';
 import type { Step } from './store.ts';
 
@@ -107,6 +107,11 @@ describe('enrollment API on the local stack', () => {
     expect(Object.fromEntries(attrs.map((a) => [a.key, a.value]))).toMatchObject({ serial: device, wg_ip: r.body.wireguard.address.replace('/32', ''), tenant });
     expect((await hawkbit.getTarget(device))?.controllerId).toBe(device);
     expect(r.body.influxdb).toEqual({ org: 'cdm', bucket: `cdm-${tenant}`, token: 'influx-write-token-e2e' });
+    // The security token in the answer lets the device poll hawkBit's DDI API as itself.
+    await enableTargetTokens(hawkbit);
+    const ddi = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: device, securityToken: r.body.hawkbit.securityToken });
+    expect((await ddi.poll()).sleepMs).toBeGreaterThan(0);
+    await expect(new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: device, securityToken: 'wrong' }).poll()).rejects.toThrow(/401/);
   });
 
   it('answers a retry with the same keys with the same identity, without using up the claim', async () => {

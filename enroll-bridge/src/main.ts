@@ -5,7 +5,7 @@ import cron from 'node-cron';
 import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
 import { createApi } from './api.ts';
 import { runCli, USAGE } from './cli.ts';
-import { composeEnrollBridge } from './compose.ts';
+import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig, enrollBridgeEnv } from './config.ts';
 
 /** Composition root: config → logger → store and clients (compose.ts) → API + repair, or one command. */
@@ -19,6 +19,7 @@ if (command === 'daemon') {
     const config = loadConfig(enrollBridgeConfig);
     const logger = createLogger('enroll-bridge', { level: config.LOG_LEVEL });
     const { store, clients, thingsboard, enroller } = await composeEnrollBridge(config, logger);
+    await enableTargetTokens(clients.hawkbit).catch((err: Error) => logger.warn({ err: err.message }, 'hawkBit: could not enable target-token authentication; devices cannot poll until it is on'));
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
