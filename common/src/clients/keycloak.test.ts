@@ -65,6 +65,23 @@ describe('KeycloakClient', () => {
     expect(await client().getGroupByPath('/tenants')).toBeUndefined();
   });
 
+  it('gives a token renewal its own deadline, not the long-fired one of the last call', async () => {
+    let tokens = 0;
+    server.use(
+      http.post(`${base}/realms/cdm/protocol/openid-connect/token`, async () => {
+        tokens++;
+        // Inside the refresh margin: every call has to authenticate again.
+        return HttpResponse.json({ access_token: await token(5), expires_in: 5, token_type: 'Bearer' });
+      }),
+      http.get(`${base}/admin/realms/cdm`, () => HttpResponse.json({ realm: 'cdm' })),
+    );
+    const kc = new KeycloakClient({ baseURL: base, realm: 'cdm', clientId: 'c', clientSecret: 's', timeoutMs: 100 });
+    await kc.ping();
+    await new Promise((r) => setTimeout(r, 250));
+    await kc.ping();
+    expect(tokens).toBe(2);
+  });
+
   it('reports bad client credentials as an UpstreamError without the secret', async () => {
     server.use(
       http.post(`${base}/realms/cdm/protocol/openid-connect/token`, () =>

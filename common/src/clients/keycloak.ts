@@ -208,6 +208,9 @@ export class KeycloakClient {
     if (this.exp - REFRESH_MARGIN_SEC > Date.now() / 1000) return;
     this.authing ??= (async () => {
       const { clientId, clientSecret, username, password } = this.opts;
+      // The token request reads the same requestOptions as admin calls: without a fresh deadline here it
+      // would reuse the last call's signal, which has long fired when the token expires (CI saw instant aborts).
+      this.freshDeadline();
       try {
         await this.kc.auth(
           username
@@ -224,13 +227,17 @@ export class KeycloakClient {
     await this.authing;
   }
 
+  /** The admin client reads requestOptions per request, so each request gets its own deadline. */
+  private freshDeadline(): void {
+    this.kc.setConfig({ requestOptions: { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) } });
+  }
+
   /** Reads are retried on network errors and 5xx with backoff; writes are not (they may have applied). */
   private async call<T>(call: string, fn: () => Promise<T>): Promise<T | undefined> {
     const attempts = call.startsWith('GET ') ? 1 + this.retries : 1;
     for (let i = 1; ; i++) {
       await this.ensureAuth();
-      // The admin client reads requestOptions per request, so each call gets its own deadline.
-      this.kc.setConfig({ requestOptions: { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) } });
+      this.freshDeadline();
       try {
         return await fn();
       } catch (err) {
