@@ -29,6 +29,10 @@ die() { log "error: $*"; exit 1; }
 : "${ROOT_FINGERPRINT:?ROOT_FINGERPRINT missing in $CONFIG}"
 SERIAL_SOURCE=${SERIAL_SOURCE:-/sys/class/dmi/id/product_serial}
 CLAIM_FILE=${CLAIM_FILE:-$CDM_ETC/claim}
+# Second claim method: a factory (bootstrap) certificate, CN = device id, presented as TLS client
+# certificate; used when there is no claim file. Its key never leaves the device either.
+FACTORY_CERT=${FACTORY_CERT:-$CDM_ETC/factory.crt}
+FACTORY_KEY=${FACTORY_KEY:-$CDM_ETC/factory.key}
 # Renew when less than a third of the certificate's lifetime is left (or RENEW_BEFORE_DAYS, if set).
 RENEW_BEFORE_DAYS=${RENEW_BEFORE_DAYS:-}
 ATTEMPTS=${ATTEMPTS:-8}
@@ -98,16 +102,23 @@ enroll() {
   if [ -s "$CDM_STATE/enrollment.json" ] && [ "$(jq -r .deviceId "$CDM_STATE/enrollment.json")" = "$id" ]; then
     log "$id already enrolled"; return 0
   fi
-  [ -r "$CLAIM_FILE" ] || die "no enrollment claim at $CLAIM_FILE"
+  local voucher=()
+  if [ -r "$CLAIM_FILE" ]; then voucher=(claim)
+  elif [ -r "$FACTORY_CERT" ] && [ -r "$FACTORY_KEY" ]; then voucher=(--cert "$FACTORY_CERT" --key "$FACTORY_KEY")
+  else die "no enrollment claim at $CLAIM_FILE and no factory certificate at $FACTORY_CERT"
+  fi
   [ -s "$CDM_STATE/device.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$CDM_STATE/device.key" 2>/dev/null
   [ -s "$CDM_STATE/wg.key" ] || wg genkey > "$CDM_STATE/wg.key"
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
   openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$id" -out "$work/csr.pem"
   jq -n --arg d "$id" --rawfile csr "$work/csr.pem" --arg wg "$(wg pubkey < "$CDM_STATE/wg.key")" '{deviceId: $d, csr: $csr, wgPublicKey: $wg}' > "$work/body.json"
-  # The claim goes in a header file, never on a command line (visible in ps) or in a URL.
-  printf 'Authorization: Bearer %s\n' "$(tr -d '\r\n ' < "$CLAIM_FILE")" > "$work/auth"
-  log "enrolling $id with $BRIDGE_API_URL"
-  post /v1/enroll "$work/body.json" -H "@$work/auth" > "$work/answer.json"
+  if [ "${voucher[0]}" = claim ]; then
+    # The claim goes in a header file, never on a command line (visible in ps) or in a URL.
+    printf 'Authorization: Bearer %s\n' "$(tr -d '\r\n ' < "$CLAIM_FILE")" > "$work/auth"
+    voucher=(-H "@$work/auth")
+  fi
+  log "enrolling $id with $BRIDGE_API_URL ($([ "${voucher[0]}" = --cert ] && echo 'factory certificate' || echo 'claim'))"
+  post /v1/enroll "$work/body.json" "${voucher[@]}" > "$work/answer.json"
   install_answer "$work/answer.json"
   log "enrolled $id: $(jq -r .address "$CDM_STATE/enrollment.json"), certificate until $(jq -r .notAfter "$CDM_STATE/enrollment.json")"
 }

@@ -1,15 +1,15 @@
 import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HawkbitClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
-import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
+import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig, registerFactoryCa } from '@cdm/enroll-bridge';
 import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeFactoryPki } from '../../enroll-bridge/src/factory.test-helpers.ts';
 
 /**
  * device/enroll.sh itself, in its own network namespace on the hub's LAN as a device would run it,
@@ -33,7 +33,7 @@ const config = loadConfig(enrollBridgeConfig, { ...bridgeEnv(stack, ctx.stateDir
 const bridge = await composeEnrollBridge(config, createLogger('enroll-sh-e2e', { level: 'silent' }));
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
 const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
-let server: https.Server;
+let server: ReturnType<typeof createApiServer>;
 let admin: ThingsBoardClient;
 const etc = path.join(tmp, 'etc');
 const state = path.join(tmp, 'state');
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const cert = await bridge.clients.stepca.sign(csr, HOST_FROM_DEVICES, { sans: [HOST_FROM_DEVICES] });
   const app = createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 });
-  server = https.createServer({ cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), requestCert: true, rejectUnauthorized: false, ca: bridge.clients.stepca.rootPem }, app);
+  server = createApiServer(app, { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem });
   await new Promise<void>((r) => server.listen(0, HOST_FROM_DEVICES, r));
 
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
@@ -70,7 +70,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeDeviceNs(DEV);
+  await removeDeviceNs(DEV + 1);
   await bridge.enroller.decommission(serial).catch(() => undefined);
+  await bridge.enroller.decommission(`${serial}F`).catch(() => undefined);
   server?.close();
   bridge.store.close();
 });
@@ -120,6 +122,30 @@ describe('device/enroll.sh in a device namespace', () => {
     fs.writeFileSync(path.join(tmp, 'old.crt'), before.certPem!);
     const old = await exec('ip', ['netns', 'exec', ns, 'curl', '-sS', '--cacert', path.join(state, 'root_ca.crt'), '--cert', path.join(tmp, 'old.crt'), '--key', path.join(state, 'device.key'), '-H', 'content-type: application/json', '--data', '{"csr":"x"}', `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`]);
     expect(old.stdout).toContain("not the device's current certificate");
+  });
+
+  it('enrolls with its factory certificate when it has no claim (second claim method, mTLS)', async () => {
+    const pki = makeFactoryPki(`Factory ${run}`);
+    registerFactoryCa(bridge.store, tenant, pki.rootPem);
+    const id = `${serial}F`;
+    const f = pki.device(id);
+    const fEtc = path.join(tmp, 'etc-f');
+    fs.mkdirSync(fEtc);
+    fs.copyFileSync(f.cert, path.join(fEtc, 'factory.crt'));
+    fs.copyFileSync(f.key, path.join(fEtc, 'factory.key'));
+    fs.writeFileSync(path.join(tmp, 'serial-f'), `${id}\n`);
+    fs.writeFileSync(path.join(fEtc, 'device-config'), fs.readFileSync(path.join(etc, 'device-config'), 'utf8').replace(/^SERIAL_SOURCE=.*$/m, `SERIAL_SOURCE=${path.join(tmp, 'serial-f')}`));
+    await addDeviceNs(DEV + 1);
+    // Another interface name only because both test devices share one filesystem, where wireguard-go
+    // keeps its control socket per name (/var/run/wireguard/<if>.sock).
+    const r = await exec('ip', ['netns', 'exec', `cdm-dev-${DEV + 1}`, 'bash', script, 'enroll'], { env: { PATH: process.env.PATH!, CDM_ETC: fEtc, CDM_STATE: path.join(tmp, 'state-f'), CDM_WG_IF: 'cdm1' }, timeout: 120_000 }).then(
+      (x) => ({ code: 0, out: x.stdout + x.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('(factory certificate)');
+    expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', tenantId: tenant });
+    expect(execFileSync('ip', ['netns', 'exec', `cdm-dev-${DEV + 1}`, 'ping', '-c', '2', '-W', '2', '10.77.0.1']).toString()).toMatch(/2 received/);
   });
 });
 

@@ -1,8 +1,11 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Logger } from '@cdm/common';
+import { adminRouter, type AdminApiOptions } from './admin-api.ts';
 import { hashClaimToken } from './claim-token.ts';
 import { MAX_CSR_BYTES } from './csr.ts';
 import type { Enroller } from './enroll.ts';
@@ -24,9 +27,35 @@ export interface ApiOptions {
   /** Requests per minute per source address and per claim. */
   perAddressPerMinute: number;
   perClaimPerMinute: number;
+  /** The admin API at /v1/admin; off when no token issuer is configured. */
+  admin?: AdminApiOptions;
 }
 
 const claimOf = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+
+/**
+ * The certificate chain a TLS client presented, leaf first (DER). The handshake proved the client
+ * holds the leaf's key; whether the chain is trusted is for the caller to decide.
+ */
+export function peerChain(req: Request): Buffer[] {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted) return [];
+  const chain: Buffer[] = [];
+  let c = socket.getPeerCertificate(true);
+  while (c?.raw && !chain.some((x) => x.equals(c.raw)) && chain.length < 8) {
+    chain.push(c.raw);
+    c = c.issuerCertificate;
+  }
+  return chain;
+}
+
+/** Rate-limit key of the voucher: the claim token's hash, or the factory certificate. */
+const voucherKey = (req: Request) => {
+  const token = claimOf(req);
+  if (token) return `claim:${hashClaimToken(token)}`;
+  const socket = req.socket as TLSSocket;
+  return `factory:${(socket.encrypted && socket.getPeerCertificate().fingerprint256) || '-'}`;
+};
 
 /**
  * The device-facing API. The claim travels in the Authorization header (never in a URL or a
@@ -48,7 +77,7 @@ export function createApi(o: ApiOptions): express.Express {
   app.post(
     '/v1/enroll',
     limited(o.perAddressPerMinute, (req) => `ip:${req.socket.remoteAddress ?? '?'}`),
-    limited(o.perClaimPerMinute, (req) => `claim:${hashClaimToken(claimOf(req) ?? '')}`),
+    limited(o.perClaimPerMinute, voucherKey),
     (req, res, next) => (req.is('application/json') ? next() : next(new HttpError(415, 'send the enrollment as Content-Type: application/json'))),
     express.json({ limit: 16 * 1024, strict: true }),
     async (req, res, next) => {
@@ -57,9 +86,10 @@ export function createApi(o: ApiOptions): express.Express {
         const body = EnrollBody.safeParse(req.body);
         if (!body.success) throw new HttpError(400, `invalid enrollment: ${body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
         const claimToken = claimOf(req);
-        if (!claimToken) throw new HttpError(401, 'send the enrollment claim as Authorization: Bearer <claim>');
-        const result = await o.enroller.enroll({ ...body.data, claimToken });
-        o.logger.info({ deviceId: result.deviceId, tenant: result.tenantId, wgIp: result.wireguard.address, ms: Date.now() - started }, 'enrolled');
+        const factoryChain = claimToken ? undefined : peerChain(req);
+        if (!claimToken && !factoryChain?.length) throw new HttpError(401, 'send the enrollment claim as Authorization: Bearer <claim>, or present the factory certificate as TLS client certificate');
+        const result = await o.enroller.enroll({ ...body.data, claimToken, factoryChain });
+        o.logger.info({ deviceId: result.deviceId, tenant: result.tenantId, via: claimToken ? 'claim' : 'factory-certificate', wgIp: result.wireguard.address, ms: Date.now() - started }, 'enrolled');
         res.status(200).json(result);
       } catch (err) {
         next(err);
@@ -87,6 +117,7 @@ export function createApi(o: ApiOptions): express.Express {
       }
     },
   );
+  if (o.admin) app.use('/v1/admin', adminRouter(o.admin));
   app.use((_req, res) => void res.status(404).json({ error: 'no such endpoint; devices POST /v1/enroll' }));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
@@ -101,4 +132,14 @@ export function createApi(o: ApiOptions): express.Express {
     res.status(500).json({ error: 'internal error; the bridge logged it' });
   });
   return app;
+}
+
+/**
+ * The API's server: HTTPS when given a certificate, asking for (not requiring) a client certificate —
+ * enrollment with a claim token has none, enrollment with a factory certificate and renewal need one.
+ * `authorized` is set only for chains to step-ca's root (renewal); factory chains are checked by the
+ * enroller against the registered factory CAs.
+ */
+export function createApiServer(app: express.Express, tls?: { cert: Buffer | string; key: Buffer | string; rootPem: string }): http.Server {
+  return tls ? https.createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, ca: tls.rootPem }, app) : http.createServer(app);
 }

@@ -2,6 +2,8 @@ import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type HawkbitCl
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
 import { Store } from './store.ts';
+import { TenantDirectory } from './tenant-directory.ts';
+import type { AdminApiOptions } from './admin-api.ts';
 import { ThingsBoardDevices } from './tb-devices.ts';
 import { TenantTokenFiles } from './tenant-tokens.ts';
 
@@ -21,7 +23,10 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
     logger,
     ...hooks,
   });
-  return { store, clients, thingsboard, enroller };
+  const tenants = new TenantDirectory(clients.thingsboard);
+  const admin = (verifier?: AdminApiOptions['verifier']): AdminApiOptions | undefined =>
+    verifier ? { verifier, tenants, store, enroller, logger, tenantParent: config.TENANT_PARENT_GROUP } : undefined;
+  return { store, clients, thingsboard, enroller, tenants, admin };
 }
 
 /**

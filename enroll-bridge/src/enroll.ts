@@ -5,6 +5,7 @@ import { UpstreamError, isWgKey, type HawkbitClient, type Logger, type StepCaCli
 import { hashClaimToken, wellFormedClaimToken } from './claim-token.ts';
 import { BadCsr, checkCsr, DEVICE_ID } from './csr.ts';
 import { HttpError } from './errors.ts';
+import { verifyFactoryChain } from './factory.ts';
 import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store } from './store.ts';
 import { TenantNotReady, type ThingsBoardDevices } from './tb-devices.ts';
 
@@ -12,7 +13,20 @@ export interface EnrollRequest {
   deviceId: string;
   csr: string;
   wgPublicKey: string;
-  claimToken: string;
+  /** A claim token (Authorization: Bearer) … */
+  claimToken?: string;
+  /** … or the factory certificate chain (DER, leaf first) the device presented as TLS client. */
+  factoryChain?: Buffer[];
+}
+
+/** Who vouches for an enrollment: a claim token or a factory certificate, resolved to a tenant. */
+interface Voucher {
+  tenantId: string;
+  /** Set when the voucher is scoped to one device: only then may a known device change keys. */
+  deviceId?: string;
+  factory: boolean;
+  /** Takes one use (inside the transaction that creates the device); false when none is left. */
+  consume(): boolean;
 }
 
 export interface EnrollResult {
@@ -126,12 +140,7 @@ export class Enroller {
     const { store } = this.o;
     if (!DEVICE_ID.test(req.deviceId)) throw new HttpError(400, `deviceId must match ${DEVICE_ID.source}`);
     if (!isWgKey(req.wgPublicKey)) throw new HttpError(400, 'wgPublicKey must be a WireGuard public key (44 characters of base64)');
-    if (!wellFormedClaimToken(req.claimToken)) throw new HttpError(401, 'no valid enrollment claim');
-    const claim = store.findClaimByHash(hashClaimToken(req.claimToken));
-    if (!claim) throw new HttpError(401, 'no valid enrollment claim');
-    if (claim.revoked) throw new HttpError(403, 'enrollment claim revoked');
-    if (Date.parse(claim.expiresAt) <= Date.now()) throw new HttpError(403, 'enrollment claim expired');
-    if (claim.deviceId && claim.deviceId !== req.deviceId) throw new HttpError(403, 'enrollment claim is for another device');
+    const claim = this.voucher(req);
     const facts = await checkCsr(req.csr, req.deviceId).catch((err: unknown) => {
       throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
     });
@@ -140,12 +149,13 @@ export class Enroller {
     let device: DeviceRecord;
     const consume = <T>(fn: () => T): T =>
       store.atomically(() => {
-        if (!store.consumeClaim(claim.id)) throw new HttpError(403, 'enrollment claim has no uses left');
+        if (!claim.consume()) throw new HttpError(403, 'enrollment claim has no uses left');
         return fn();
       });
     const fresh = { deviceId: req.deviceId, tenantId: claim.tenantId, keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey };
     try {
       if (!existing) device = consume(() => store.createDevice(fresh));
+      else if (existing.status === 'decommissioned' && claim.factory) throw new HttpError(403, 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
       else if (existing.status === 'decommissioned') device = consume(() => store.restartDevice(fresh));
       else if (existing.status === 'decommissioning') throw new HttpError(409, 'device is being decommissioned; retry when that has finished');
       else if (existing.tenantId !== claim.tenantId) throw new HttpError(403, 'device is enrolled in another tenant');
@@ -162,6 +172,22 @@ export class Enroller {
     }
     device = await this.runSteps(device, req.csr);
     return this.result(device);
+  }
+
+  private voucher(req: EnrollRequest): Voucher {
+    const { store } = this.o;
+    if (req.claimToken === undefined) {
+      const f = verifyFactoryChain(req.factoryChain ?? [], store.listFactoryCas());
+      if (f.deviceId !== req.deviceId) throw new HttpError(403, `the factory certificate is for device ${f.deviceId}, not ${req.deviceId}`);
+      return { tenantId: f.ca.tenantId, factory: true, consume: () => true };
+    }
+    if (!wellFormedClaimToken(req.claimToken)) throw new HttpError(401, 'no valid enrollment claim');
+    const claim = store.findClaimByHash(hashClaimToken(req.claimToken));
+    if (!claim) throw new HttpError(401, 'no valid enrollment claim');
+    if (claim.revoked) throw new HttpError(403, 'enrollment claim revoked');
+    if (Date.parse(claim.expiresAt) <= Date.now()) throw new HttpError(403, 'enrollment claim expired');
+    if (claim.deviceId && claim.deviceId !== req.deviceId) throw new HttpError(403, 'enrollment claim is for another device');
+    return { tenantId: claim.tenantId, deviceId: claim.deviceId, factory: false, consume: () => store.consumeClaim(claim.id) };
   }
 
   private async runSteps(device: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {

@@ -1,4 +1,5 @@
 export * from './config.ts';
 export { composeEnrollBridge } from './compose.ts';
-export { createApi } from './api.ts';
+export { createApi, createApiServer } from './api.ts';
+export { registerFactoryCa } from './factory-cas.ts';
 export { createClaim } from './claims.ts';

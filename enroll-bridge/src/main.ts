@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import cron from 'node-cron';
-import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
-import { createApi } from './api.ts';
+import { createLogger, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
+import { createApi, createApiServer } from './api.ts';
 import { runCli, USAGE } from './cli.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig, enrollBridgeEnv } from './config.ts';
@@ -18,7 +16,7 @@ if (command === 'daemon') {
   runMain('enroll-bridge', async () => {
     const config = loadConfig(enrollBridgeConfig);
     const logger = createLogger('enroll-bridge', { level: config.LOG_LEVEL });
-    const { store, clients, thingsboard, enroller } = await composeEnrollBridge(config, logger);
+    const { store, clients, thingsboard, enroller, admin } = await composeEnrollBridge(config, logger);
     await enableTargetTokens(clients.hawkbit).catch((err: Error) => logger.warn({ err: err.message }, 'hawkBit: could not enable target-token authentication; devices cannot poll until it is on'));
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
@@ -34,17 +32,16 @@ if (command === 'daemon') {
       },
       gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse() }),
     });
-    const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM });
-    const api = config.API_TLS_CERT_FILE
-      ? // Client certificates are asked for but optional: enrollment has none yet, renewal must have one.
-        https.createServer({ cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), requestCert: true, rejectUnauthorized: false, ca: clients.stepca.rootPem }, app)
-      : http.createServer(app);
+    const verifier = config.ADMIN_OIDC_ISSUER ? new KeycloakTokenVerifier({ issuer: config.ADMIN_OIDC_ISSUER, audience: config.ADMIN_OIDC_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
+    const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM, admin: admin(verifier) });
+    const api = createApiServer(app, config.API_TLS_CERT_FILE ? { cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), rootPem: clients.stepca.rootPem } : undefined);
     await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
     if (!cron.validate(config.REPAIR_SCHEDULE)) throw new Error(`REPAIR_SCHEDULE "${config.REPAIR_SCHEDULE}" is not a valid cron expression`);
     const repair = cron.schedule(config.REPAIR_SCHEDULE, async () => {
       const r = await enroller.repair();
       if (r.completed.length || r.failed.length) logger.info(r, 'repair pass');
     }, { noOverlap: true });
+    if (!verifier) logger.info('admin API off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
     logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
     if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');
     return { logger, servers: [health, api], stop: async () => void (await repair.stop(), store.close()) };
@@ -53,9 +50,9 @@ if (command === 'daemon') {
   (async () => {
     const config = loadConfig(enrollBridgeConfig);
     const logger = createLogger('enroll-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
-    const { store, clients, enroller } = await composeEnrollBridge(config, logger);
+    const { store, enroller, tenants } = await composeEnrollBridge(config, logger);
     try {
-      return await runCli(argv, { store, enroller, tbSys: clients.thingsboard });
+      return await runCli(argv, { store, enroller, tenants });
     } finally {
       store.close();
     }

@@ -41,6 +41,22 @@ export interface ClaimRecord {
   createdAt: string;
 }
 
+/**
+ * A factory CA registered for a tenant (like an enrollment group): a device whose factory
+ * (bootstrap) certificate chains to it may enroll into that tenant without a claim token.
+ */
+export interface FactoryCaRecord {
+  id: string;
+  tenantId: string;
+  /** The CA certificate (PEM, public). */
+  pem: string;
+  /** SHA-256 of its DER, lowercase hex: the same CA cannot be registered twice. */
+  sha256: string;
+  subject: string;
+  revoked: boolean;
+  createdAt: string;
+}
+
 export class PoolExhausted extends Error {}
 
 const SCHEMA = `
@@ -70,6 +86,15 @@ CREATE TABLE IF NOT EXISTS claims (
   uses_left INTEGER NOT NULL,
   max_uses INTEGER NOT NULL,
   expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS factory_cas (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  pem TEXT NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  subject TEXT NOT NULL,
   revoked INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL
 );
@@ -201,6 +226,25 @@ export class Store {
     return this.db.prepare('UPDATE claims SET revoked = 1 WHERE id = ?').run(id).changes === 1;
   }
 
+  // ---- factory CAs
+  addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): FactoryCaRecord {
+    const existing = this.db.prepare('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
+    if (existing) throw new Error(`that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
+    this.db
+      .prepare('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
+    return this.listFactoryCas().find((x) => x.id === c.id)!;
+  }
+
+  /** Active and revoked registrations, oldest first (revoked ones stay as a record). */
+  listFactoryCas(tenantId?: string): FactoryCaRecord[] {
+    return (this.db.prepare('SELECT * FROM factory_cas WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at, id').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toFactoryCa);
+  }
+
+  revokeFactoryCa(id: string): boolean {
+    return this.db.prepare('UPDATE factory_cas SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+  }
+
   /** Runs fn in one transaction (e.g. consume a claim and create the device together). */
   atomically<T>(fn: () => T): T {
     return this.db.transaction(fn)();
@@ -240,6 +284,18 @@ function toClaim(r: Row): ClaimRecord {
     usesLeft: Number(r.uses_left),
     maxUses: Number(r.max_uses),
     expiresAt: String(r.expires_at),
+    revoked: r.revoked === 1,
+    createdAt: String(r.created_at),
+  };
+}
+
+function toFactoryCa(r: Row): FactoryCaRecord {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    pem: String(r.pem),
+    sha256: String(r.sha256),
+    subject: String(r.subject),
     revoked: r.revoked === 1,
     createdAt: String(r.created_at),
   };

@@ -53,6 +53,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       TENANT_TOKEN_DIR: path.join(stateDir, 'tenant-tokens'),
       API_HOST: '127.0.0.1',
       API_PORT: '19443',
+      ADMIN_OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
       HEALTH_PORT: '19102',
     },
     'ota-bridge': { ...hawkbit, ...thingsboard, ...influx, DATA_DIR: data('ota-bridge'), HEALTH_PORT: '19103' },

@@ -78,7 +78,11 @@ export function requireRoleInTenant(user: TokenUser, role: string, tenantName: s
 
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `${err.claim} claim invalid`;
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'not issued for this service (aud: the audience is wrong; sign in through this service’s Keycloak client)';
+    if (err.claim === 'iss') return 'issued by another realm (iss)';
+    return `${err.claim} claim invalid`;
+  }
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
   if (err instanceof errors.JWKSNoMatchingKey) return 'signed by an unknown key';
   if (err instanceof errors.JOSEError) return err.code.replace(/^ERR_/, '').toLowerCase().replace(/_/g, ' ');

@@ -1,0 +1,165 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import { AuthError, requireRoleInTenant, type Logger, type TokenUser } from '@cdm/common';
+import { createClaim, MAX_CLAIM_USES } from './claims.ts';
+import type { Enroller } from './enroll.ts';
+import { HttpError } from './errors.ts';
+import { registerFactoryCa } from './factory-cas.ts';
+import type { DeviceRecord, Store } from './store.ts';
+import type { TenantDirectory, TenantRef } from './tenant-directory.ts';
+
+export interface AdminApiOptions {
+  verifier: { verify(token: string | undefined): Promise<TokenUser> };
+  tenants: TenantDirectory;
+  store: Store;
+  enroller: Enroller;
+  logger: Logger;
+  tenantParent: string;
+}
+
+const ADMIN_ROLE = 'cdm-admin';
+const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+const ClaimBody = z
+  .object({ tenant: z.string().min(1).max(200), uses: z.number().int().min(1).max(MAX_CLAIM_USES).default(1), expires: z.string().max(10).default('7d'), deviceId: z.string().max(64).optional() })
+  .strict();
+const FactoryCaBody = z.object({ tenant: z.string().min(1).max(200), pem: z.string().min(1).max(16 * 1024) }).strict();
+
+/** A device as admins see it: identity and state, not the certificate body. */
+const view = (d: DeviceRecord) => ({
+  deviceId: d.deviceId,
+  tenantId: d.tenantId,
+  status: d.status,
+  wgIp: d.wgIp || undefined,
+  certSerial: d.certSerial,
+  certNotAfter: d.certNotAfter,
+  done: d.done,
+  lastError: d.lastError,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+});
+
+/**
+ * The admin API (mounted at /v1/admin): the CLI's claim, factory-CA, device and decommission
+ * commands for tenant admins. Each call needs a Keycloak access token for this API's audience with
+ * the cdm-admin role and membership of the tenant concerned; a device or claim of a tenant the caller
+ * is not admin of answers 404, as if it did not exist. Every change is logged with who made it.
+ */
+export function adminRouter(o: AdminApiOptions): express.Router {
+  const r = express.Router();
+  const userOf = (req: Request) => (req as Request & { user: TokenUser }).user;
+  const audit = (req: Request, action: string, fields: object) => o.logger.info({ admin: userOf(req).username, action, ...fields }, 'admin action');
+
+  r.use(rateLimit({ windowMs: 60_000, limit: 120, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many admin requests; retry in a minute' }) }));
+  r.use(async (req, _res, next) => {
+    try {
+      (req as Request & { user: TokenUser }).user = await o.verifier.verify(bearer(req));
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
+  // Bare POSTs (revoke, decommission) carry no body and often no type; a typed body must be JSON.
+  r.use((req, _res, next) => (req.get('content-type') && !req.is('application/json') ? next(new HttpError(415, 'send JSON (Content-Type: application/json)')) : next()));
+  r.use(express.json({ limit: 32 * 1024, strict: true }));
+
+  /** The tenant, if the caller is its admin; 404 for unknown tenants, 403 for others' (named by the caller). */
+  const tenantFor = async (req: Request, idOrName: string | undefined): Promise<TenantRef> => {
+    if (!idOrName) throw new HttpError(400, 'name the tenant (tenant=<name or id>)');
+    const t = await o.tenants.find(idOrName);
+    if (!t) throw new HttpError(404, `no tenant "${idOrName}"`);
+    requireRoleInTenant(userOf(req), ADMIN_ROLE, t.name, o.tenantParent);
+    return t;
+  };
+  /** Hides what belongs to tenants the caller does not administer. */
+  const mayAdminister = async (req: Request, cdmId: string): Promise<boolean> => {
+    const t = await o.tenants.find(cdmId);
+    if (!t) return false;
+    try {
+      requireRoleInTenant(userOf(req), ADMIN_ROLE, t.name, o.tenantParent);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
+
+  r.get('/devices', wrap(async (req, s) => {
+    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+    s.json({ tenant: t, devices: o.store.listDevices({ tenantId: t.cdmId }).map(view) });
+  }));
+  r.get('/devices/:id', wrap(async (req, s) => {
+    const d = o.store.getDevice(String(req.params.id));
+    if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${String(req.params.id)} in a tenant you administer`);
+    s.json(view(d));
+  }));
+  r.post('/devices/:id/decommission', wrap(async (req, s) => {
+    const id = String(req.params.id);
+    const d = o.store.getDevice(id);
+    if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${id} in a tenant you administer`);
+    audit(req, 'decommission', { deviceId: id, tenantId: d.tenantId });
+    try {
+      s.json(view(await o.enroller.decommission(id)));
+    } catch (err) {
+      // The store keeps the device in 'decommissioning'; the repair pass or a repeat of this call resumes.
+      throw new HttpError(502, `decommission of ${id} stopped half-way (${(err as Error).message}); it resumes on the next repair pass or when you repeat the call`);
+    }
+  }));
+
+  r.get('/claims', wrap(async (req, s) => {
+    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+    s.json({ tenant: t, claims: o.store.listClaims(t.cdmId) });
+  }));
+  r.post('/claims', wrap(async (req, s) => {
+    const body = ClaimBody.safeParse(req.body);
+    if (!body.success) throw new HttpError(400, `invalid claim: ${issues(body.error)}`);
+    const t = await tenantFor(req, body.data.tenant);
+    let made: ReturnType<typeof createClaim>;
+    try {
+      made = createClaim(o.store, { tenantId: t.cdmId, uses: body.data.uses, expires: body.data.expires, deviceId: body.data.deviceId });
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.data.uses, deviceId: body.data.deviceId });
+    // The token is shown once, here; only its hash is kept.
+    s.status(201).json({ claim: made.claim, token: made.token });
+  }));
+  r.post('/claims/:id/revoke', wrap(async (req, s) => {
+    const c = o.store.getClaim(String(req.params.id));
+    if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no claim ${String(req.params.id)} in a tenant you administer`);
+    o.store.revokeClaim(c.id);
+    audit(req, 'claim revoke', { claimId: c.id, tenantId: c.tenantId });
+    s.json(o.store.getClaim(c.id));
+  }));
+
+  r.get('/factory-cas', wrap(async (req, s) => {
+    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+    s.json({ tenant: t, factoryCas: o.store.listFactoryCas(t.cdmId) });
+  }));
+  r.post('/factory-cas', wrap(async (req, s) => {
+    const body = FactoryCaBody.safeParse(req.body);
+    if (!body.success) throw new HttpError(400, `invalid factory CA: ${issues(body.error)}`);
+    const t = await tenantFor(req, body.data.tenant);
+    let ca;
+    try {
+      ca = registerFactoryCa(o.store, t.cdmId, body.data.pem);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
+    s.status(201).json(ca);
+  }));
+  r.post('/factory-cas/:id/revoke', wrap(async (req, s) => {
+    const c = o.store.listFactoryCas().find((x) => x.id === String(req.params.id));
+    if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no factory CA ${String(req.params.id)} in a tenant you administer`);
+    o.store.revokeFactoryCa(c.id);
+    audit(req, 'factory-ca revoke', { factoryCaId: c.id, tenantId: c.tenantId });
+    s.json({ ...c, revoked: true });
+  }));
+
+  r.use((_req, s) => void s.status(404).json({ error: 'no such admin endpoint' }));
+  r.use((err: unknown, _req: Request, s: Response, next: NextFunction) => (err instanceof AuthError ? void s.status(err.status).json({ error: err.message }) : next(err)));
+  return r;
+}
+
+const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
