@@ -141,5 +141,11 @@ export function createApi(o: ApiOptions): express.Express {
  * enroller against the registered factory CAs.
  */
 export function createApiServer(app: express.Express, tls?: { cert: Buffer | string; key: Buffer | string; rootPem: string }): http.Server {
-  return tls ? https.createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, ca: tls.rootPem }, app) : http.createServer(app);
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, ca: tls.rootPem }, app) : http.createServer(app);
+  // Node closes idle keep-alive connections after 5 s; a client or TLS proxy (nginx, load balancers:
+  // 60 s) reusing one at that moment gets ECONNRESET — seen here when 500 enrollments stalled the
+  // event loop. Outlive the proxies' idle timeouts instead.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }

@@ -9,7 +9,7 @@ import * as x509 from '@peculiar/x509';
 import { HawkbitClient, HawkbitDdiClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { bridgeEnv, defaultContext } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createApi } from './api.ts';
+import { createApi, createApiServer } from './api.ts';
 import { createClaim } from './claims.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig } from './config.ts';
@@ -43,7 +43,7 @@ const bridge = await composeEnrollBridge(config, logger, {
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
 const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
 let base = '';
-let server: ReturnType<ReturnType<typeof createApi>['listen']>;
+let server: ReturnType<typeof createApiServer>;
 let bridgeAdmin: ThingsBoardClient;
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -71,8 +71,8 @@ beforeAll(async () => {
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   const admin = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   bridgeAdmin = await tb.actAs(admin.id!.id);
-  server = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+  server = createApiServer(createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
