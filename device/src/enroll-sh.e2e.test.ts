@@ -38,8 +38,8 @@ let admin: ThingsBoardClient;
 const etc = path.join(tmp, 'etc');
 const state = path.join(tmp, 'state');
 
-function sh(args: string[], env: Record<string, string> = {}) {
-  return exec('ip', ['netns', 'exec', ns, 'bash', script, ...args], { env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state, ...env }, timeout: 120_000 }).then(
+function sh(args: string[], env: Record<string, string> = {}, netns = ns) {
+  return exec('ip', ['netns', 'exec', netns, 'bash', script, ...args], { env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state, ...env }, timeout: 120_000 }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
@@ -138,10 +138,7 @@ describe('device/enroll.sh in a device namespace', () => {
     await addDeviceNs(DEV + 1);
     // Another interface name only because both test devices share one filesystem, where wireguard-go
     // keeps its control socket per name (/var/run/wireguard/<if>.sock).
-    const r = await exec('ip', ['netns', 'exec', `cdm-dev-${DEV + 1}`, 'bash', script, 'enroll'], { env: { PATH: process.env.PATH!, CDM_ETC: fEtc, CDM_STATE: path.join(tmp, 'state-f'), CDM_WG_IF: 'cdm1' }, timeout: 120_000 }).then(
-      (x) => ({ code: 0, out: x.stdout + x.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
+    const r = await sh(['enroll'], { CDM_ETC: fEtc, CDM_STATE: path.join(tmp, 'state-f'), CDM_WG_IF: 'cdm1' }, `cdm-dev-${DEV + 1}`);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('(factory certificate)');
     expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', tenantId: tenant });
