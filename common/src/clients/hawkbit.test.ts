@@ -27,6 +27,17 @@ describe('HawkbitClient', () => {
     expect(seen?.body).toEqual([{ controllerId: 'dev-1', name: 'dev-1' }]);
   });
 
+  it('reads target attributes: {} for 204 (none reported yet), undefined for an unknown target', async () => {
+    server.use(
+      http.get(`${base}/rest/v1/targets/quiet/attributes`, () => new HttpResponse(null, { status: 204 })),
+      http.get(`${base}/rest/v1/targets/chatty/attributes`, () => HttpResponse.json({ sw_version: '1.2.0' })),
+      http.get(`${base}/rest/v1/targets/gone/attributes`, () => HttpResponse.json({ errorCode: 'hawkbit.server.error.repo.entitiyNotFound' }, { status: 404 })),
+    );
+    expect(await client.getTargetAttributes('quiet')).toEqual({});
+    expect(await client.getTargetAttributes('chatty')).toEqual({ sw_version: '1.2.0' });
+    expect(await client.getTargetAttributes('gone')).toBeUndefined();
+  });
+
   it('lists targets by pages with the FIQL filter on every page', async () => {
     const calls: string[] = [];
     server.use(

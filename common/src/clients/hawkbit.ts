@@ -87,10 +87,12 @@ export class HawkbitClient {
     return collect(this.targetPages(query));
   }
 
-  getTargetAttributes(controllerId: string): Promise<Record<string, string> | undefined> {
-    return this.http.request('GET /rest/v1/targets/{id}/attributes', {
+  async getTargetAttributes(controllerId: string): Promise<Record<string, string> | undefined> {
+    const attrs = await this.http.request<Record<string, string> | ''>('GET /rest/v1/targets/{id}/attributes', {
       url: `/rest/v1/targets/${enc(controllerId)}/attributes`,
     });
+    // hawkBit answers 204 with no body for a target that has not reported attributes yet.
+    return attrs === undefined ? undefined : attrs || {};
   }
 
   getInstalledDistributionSet(controllerId: string): Promise<MgmtDistributionSet | undefined> {

@@ -39,7 +39,7 @@ export const thingsboardFake = fake('thingsboard', PORTS.thingsboardFake, 'contr
 export const grafanaFake = fake('grafana', PORTS.grafanaFake, 'contract: Grafana HTTP API (9.5.0-pre)', {
   credentials: { username: 'admin', password: 'admin' },
 });
-export const hawkbitFake = fake('hawkbit', PORTS.hawkbit, 'contract: hawkBit Management API v1 (2025-03-13)', {
+export const hawkbitFake = fake('hawkbit', PORTS.hawkbit, 'contract: hawkBit Management API v1 and DDI API v1 (2025-03-13)', {
   credentials: { username: 'admin', password: 'admin' },
   extra: { tenant: 'DEFAULT' },
 });
