@@ -10,6 +10,7 @@ export * from './clients/stepca.ts';
 export * from './clients/wireguard.ts';
 export * from './clients/paging.ts';
 export * from './clients/thingsboard.ts';
+export * from './clients/thingsboard-tenants.ts';
 export * from './clients/keycloak.ts';
 export * from './clients/grafana.ts';
 export * from './clients/influxdb.ts';

@@ -1,44 +1,23 @@
-import type { ThingsBoardClient } from '@cdm/common';
+import { TenantActors, TenantNotReady, type ThingsBoardClient } from '@cdm/common';
+
+export { TenantNotReady };
 
 export const DEVICE_PROFILE = 'cdm-x509';
-/** The tenant admin tenant-sync creates in every tenant for the bridges (see tenant-sync). */
-const bridgeAdminEmail = (cdmId: string) => `cdm-bridge+${cdmId}@cdm.invalid`;
-
-export class TenantNotReady extends Error {}
-
 /**
  * ThingsBoard side of a device: the device in its tenant with X.509 credentials (its current
  * certificate) and server attributes. ThingsBoard lets only a tenant admin create devices, so
  * this acts as the tenant's bridge admin. Every call is idempotent (found by name first).
  */
 export class ThingsBoardDevices {
-  private readonly actors = new Map<string, Promise<ThingsBoardClient>>();
   private readonly profiles = new Map<string, Promise<string>>();
+  private readonly tenants: TenantActors;
 
-  constructor(private readonly sys: ThingsBoardClient) {}
-
-  private actor(cdmId: string): Promise<ThingsBoardClient> {
-    let p = this.actors.get(cdmId);
-    if (!p) {
-      p = this.resolve(cdmId);
-      this.actors.set(cdmId, p);
-      p.catch(() => this.actors.delete(cdmId)); // not cached on failure: the next call looks again
-    }
-    return p;
+  constructor(private readonly sys: ThingsBoardClient) {
+    this.tenants = new TenantActors(sys);
   }
 
-  private async resolve(cdmId: string): Promise<ThingsBoardClient> {
-    for await (const page of this.sys.tenantPages()) {
-      const t = page.find((x) => (x.additionalInfo as { cdmId?: string } | undefined)?.cdmId === cdmId);
-      if (!t?.id) continue;
-      if ((t.additionalInfo as { cdmDisabled?: boolean }).cdmDisabled) throw new TenantNotReady(`tenant ${cdmId} is disabled (its Keycloak group was deleted)`);
-      for await (const users of this.sys.tenantUserPages(t.id.id)) {
-        const admin = users.find((u) => u.email.toLowerCase() === bridgeAdminEmail(cdmId));
-        if (admin?.id) return this.sys.actAs(admin.id.id);
-      }
-      throw new TenantNotReady(`ThingsBoard tenant ${cdmId} has no bridge admin yet — tenant-sync creates it; retry after its next pass`);
-    }
-    throw new TenantNotReady(`no ThingsBoard tenant for ${cdmId} yet — tenant-sync creates it from the Keycloak group; retry after its next pass`);
+  private actor(cdmId: string): Promise<ThingsBoardClient> {
+    return this.tenants.actor(cdmId);
   }
 
   /** One lookup-or-create per tenant at a time: concurrent first enrollments must not both create it. */

@@ -1,3 +1,4 @@
+import { bridgeAdminEmail } from '@cdm/common';
 import type { DesiredTenant, Person } from './model.ts';
 
 /** What ThingsBoard holds for one cdm tenant (read by listings). */
@@ -13,7 +14,7 @@ export interface TbTenantState {
 
 export const OPERATORS_CUSTOMER = 'Operators';
 /** Tenant admin the bridges act as inside the tenant (ThingsBoard lets only tenant admins create devices). */
-export const bridgeAdminEmail = (cdmId: string) => `cdm-bridge+${cdmId}@cdm.invalid`;
+export { bridgeAdminEmail };
 
 export type TbAction =
   | { kind: 'create-tenant'; cdmId: string; title: string }
