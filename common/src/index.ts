@@ -11,6 +11,7 @@ export * from './clients/wireguard.ts';
 export * from './clients/paging.ts';
 export * from './clients/thingsboard.ts';
 export * from './clients/thingsboard-tenants.ts';
+export * from './clients/tenant-directory.ts';
 export * from './clients/keycloak.ts';
 export * from './clients/grafana.ts';
 export * from './clients/influxdb.ts';

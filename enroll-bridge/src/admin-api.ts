@@ -7,7 +7,7 @@ import type { Enroller } from './enroll.ts';
 import { HttpError } from './errors.ts';
 import { registerFactoryCa } from './factory-cas.ts';
 import type { DeviceRecord, Store } from './store.ts';
-import type { TenantDirectory, TenantRef } from './tenant-directory.ts';
+import type { TenantDirectory, TenantRef } from '@cdm/common';
 
 export interface AdminApiOptions {
   verifier: { verify(token: string | undefined): Promise<TokenUser> };

@@ -4,7 +4,7 @@ import { createClaim } from './claims.ts';
 import { registerFactoryCa } from './factory-cas.ts';
 import type { Enroller } from './enroll.ts';
 import type { Store } from './store.ts';
-import type { TenantDirectory } from './tenant-directory.ts';
+import type { TenantDirectory } from '@cdm/common';
 
 export interface CliDeps {
   store: Store;

@@ -2,7 +2,7 @@ import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type HawkbitCl
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
 import { Store } from './store.ts';
-import { TenantDirectory } from './tenant-directory.ts';
+import { TenantDirectory } from '@cdm/common';
 import type { AdminApiOptions } from './admin-api.ts';
 import { ThingsBoardDevices } from './tb-devices.ts';
 import { TenantTokenFiles } from './tenant-tokens.ts';

@@ -8,7 +8,10 @@ export const otaBridgeEnv = {
   ...influxdbEnv,
   ...healthEnv(19103),
   POLL_SCHEDULE: z.string().default('*/30 * * * * *').describe('node-cron schedule of the hawkBit poll (with seconds)'),
-  DATA_DIR: z.string().min(1).describe('durable poll cursor'),
+  DATA_DIR: z.string().min(1).describe('durable state: poll cursor, mirrored changes, boot checks'),
+  BOOT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900).describe('after hawkBit reports success, how long the device has to report the new sw_version itself before "OTA Boot Mismatch"'),
+  GATE_THRESHOLD_PERCENT: z.coerce.number().min(0).max(100).default(10).describe('pause a running rollout when more than this share of the devices in its started groups has an OTA Failure or Boot Mismatch alarm'),
+  RAUC_KEYRING: z.string().optional().describe('CA bundle (PEM) that signs RAUC bundles; when set, publish refuses a bundle whose signature does not verify against it'),
 };
 
 export const otaBridgeConfig = z.object(otaBridgeEnv);

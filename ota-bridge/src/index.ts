@@ -1,1 +1,3 @@
 export * from './config.ts';
+export { composeOtaBridge } from './compose.ts';
+export { publish, rolloutBody } from './publish.ts';

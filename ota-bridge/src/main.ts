@@ -1,27 +1,64 @@
-import fs from 'node:fs';
-import { createLogger, hawkbitFrom, influxFrom, loadConfig, printHelpIfAsked, runMain, startHealthServer, thingsboardFrom } from '@cdm/common';
+import cron from 'node-cron';
+import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
+import { runPublish, USAGE } from './cli.ts';
+import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
 
-/** Composition root: config → logger → clients → health endpoint (the poll loop plugs in here). */
-printHelpIfAsked('ota-bridge', 'hawkBit rollouts → ThingsBoard and Grafana', otaBridgeEnv);
+/** Composition root: config → logger → store, clients and mirror (compose.ts) → poll loop, or one command. */
+printHelpIfAsked('ota-bridge', `hawkBit rollouts → ThingsBoard and Grafana\n\n${USAGE}`, otaBridgeEnv);
 
-runMain('ota-bridge', async () => {
-  const config = loadConfig(otaBridgeConfig);
-  const logger = createLogger('ota-bridge', { level: config.LOG_LEVEL });
-  fs.mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
-  const hawkbit = hawkbitFrom(config);
-  const thingsboard = thingsboardFrom(config);
-  const influx = influxFrom(config);
-  const health = await startHealthServer({
-    host: config.HEALTH_HOST,
-    port: config.HEALTH_PORT,
-    logger,
-    checks: {
-      hawkbit: () => hawkbit.ping(),
-      thingsboard: () => thingsboard.ping(),
-      influxdb: () => influx.ping(),
-    },
+const argv = process.argv.slice(2);
+const command = argv[0] ?? 'daemon';
+
+if (command === 'daemon') {
+  runMain('ota-bridge', async () => {
+    const config = loadConfig(otaBridgeConfig);
+    const logger = createLogger('ota-bridge', { level: config.LOG_LEVEL });
+    if (!cron.validate(config.POLL_SCHEDULE)) throw new Error(`POLL_SCHEDULE "${config.POLL_SCHEDULE}" is not a valid cron expression`);
+    const { store, clients, mirror } = composeOtaBridge(config, logger);
+    let last: { at: number; failed: number } | undefined;
+    const tick = async () => {
+      const r = await mirror.pass();
+      last = { at: Date.now(), failed: r.failed };
+    };
+    const health = await startHealthServer({
+      host: config.HEALTH_HOST,
+      port: config.HEALTH_PORT,
+      logger,
+      checks: {
+        hawkbit: () => clients.hawkbit.ping(),
+        thingsboard: () => clients.thingsboard.ping(),
+        influxdb: () => clients.influx.ping(),
+      },
+      gauges: () => ({ cdm_ota_cursor_ms: store.cursor(), cdm_ota_last_pass_failures: last?.failed ?? 0, cdm_ota_last_pass_age_seconds: last ? Math.round((Date.now() - last.at) / 1000) : -1 }),
+    });
+    void tick().catch((err: Error) => logger.error({ err: err.message }, 'first pass failed'));
+    const job = cron.schedule(config.POLL_SCHEDULE, tick, { noOverlap: true });
+    logger.info({ schedule: config.POLL_SCHEDULE, bootWindowSeconds: config.BOOT_WINDOW_SECONDS, gatePercent: config.GATE_THRESHOLD_PERCENT }, 'ota-bridge started');
+    return { logger, servers: [health], stop: async () => void (await job.stop(), store.close()) };
   });
-  logger.info({ schedule: config.POLL_SCHEDULE }, 'ota-bridge started');
-  return { logger, servers: [health] };
-});
+} else {
+  (async () => {
+    const config = loadConfig(otaBridgeConfig);
+    const logger = createLogger('ota-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
+    const { store, clients, mirror } = composeOtaBridge(config, logger);
+    try {
+      if (command === 'publish') return await runPublish(argv.slice(1), { hawkbit: clients.hawkbit, tenants: new TenantDirectory(clients.thingsboard), keyring: config.RAUC_KEYRING });
+      if (command === 'poll') {
+        const r = await mirror.pass();
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return r.failed ? 1 : 0;
+      }
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    } finally {
+      store.close();
+    }
+  })().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`ota-bridge ${command}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

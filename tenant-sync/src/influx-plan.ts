@@ -1,6 +1,6 @@
 import type { DesiredTenant } from './model.ts';
 
-export const bucketName = (cdmId: string) => `cdm-${cdmId}`;
+export { tenantBucket as bucketName } from '@cdm/common';
 export const writeTokenDescription = (cdmId: string) => `cdm:${cdmId}:device-write`;
 /** Marks tokens switched off because the tenant was deleted, so re-creating it switches back only those. */
 export const disabledTokenDescription = (cdmId: string) => `cdm:${cdmId}:device-write:tenant-disabled`;

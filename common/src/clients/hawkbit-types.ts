@@ -108,6 +108,7 @@ export interface MgmtRolloutCreate {
 export interface MgmtRollout {
   id: number;
   name: string;
+  description?: string;
   status: string;
   totalTargets: number;
   totalGroups?: number;

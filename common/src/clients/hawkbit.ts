@@ -108,6 +108,20 @@ export class HawkbitClient {
     return this.paged<MgmtAction>('GET /rest/v1/actions', '/rest/v1/actions', query);
   }
 
+  /**
+   * One page of actions modified at or after `sinceMs`, oldest first (ties by id), in full
+   * representation (links name the target and the distribution set). Callers page by key — the next
+   * call starts at the last `lastModifiedAt` seen — so actions modified meanwhile cannot shift an
+   * offset past one not yet read.
+   */
+  async changedActions(sinceMs: number, o: { offset?: number; limit?: number } = {}): Promise<MgmtAction[]> {
+    const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', {
+      url: '/rest/v1/actions',
+      params: { q: `lastModifiedAt=ge=${Math.max(0, Math.floor(sinceMs))}`, sort: 'lastModifiedAt:ASC,id:ASC', offset: o.offset ?? 0, limit: o.limit ?? this.pageSize, representation: 'full' },
+    });
+    return page.content;
+  }
+
   targetActions(controllerId: string, query: ListQuery = {}): Promise<MgmtAction[]> {
     return collect(
       this.paged<MgmtAction>('GET /rest/v1/targets/{id}/actions', `/rest/v1/targets/${enc(controllerId)}/actions`, query),

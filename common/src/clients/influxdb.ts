@@ -2,6 +2,9 @@ import { InfluxDB, type Point, type WriteApi } from '@influxdata/influxdb-client
 import { HttpClient } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
 
+/** Each tenant's bucket (tenant-sync makes it; devices and ota-bridge write to it). */
+export const tenantBucket = (cdmId: string) => `cdm-${cdmId}`;
+
 export interface InfluxOrg {
   id: string;
   name: string;

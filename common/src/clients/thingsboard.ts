@@ -217,6 +217,15 @@ export class ThingsBoardClient {
     );
   }
 
+  /** Saves time-series values as ThingsBoard stores device telemetry (tests stand in for a device this way). */
+  async saveTelemetry(entity: EntityId, values: Record<string, unknown>): Promise<void> {
+    await this.call('POST /api/plugins/telemetry/{entityType}/{entityId}/timeseries/{scope}', {
+      method: 'POST',
+      url: `/api/plugins/telemetry/${entity.entityType}/${enc(entity.id)}/timeseries/ANY`,
+      data: values,
+    });
+  }
+
   async getLatestTelemetry(entity: EntityId, keys: string[]): Promise<Record<string, { ts: number; value: unknown }[]>> {
     return (
       (await this.optional<Record<string, { ts: number; value: unknown }[]>>('GET /api/plugins/telemetry/{type}/{id}/values/timeseries', {

@@ -1,4 +1,4 @@
-import type { ThingsBoardClient } from '@cdm/common';
+import type { ThingsBoardClient } from './thingsboard.ts';
 
 export interface TenantRef {
   cdmId: string;

@@ -1,0 +1,23 @@
+import { hawkbitFrom, influxFrom, TenantActors, thingsboardFrom, type Logger } from '@cdm/common';
+import type { OtaBridgeConfig } from './config.ts';
+import { OtaMirror } from './mirror.ts';
+import { OtaStore } from './store.ts';
+import { ThingsBoardOta } from './tb-ota.ts';
+
+/** Store, clients and mirror from a validated config: used by main.ts and by the e2e tests. */
+export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } = {}) {
+  const store = new OtaStore(config.DATA_DIR);
+  const clients = { hawkbit: hawkbitFrom(config), thingsboard: thingsboardFrom(config), influx: influxFrom(config) };
+  const mirror = new OtaMirror({
+    store,
+    hawkbit: clients.hawkbit,
+    tb: new ThingsBoardOta(new TenantActors(clients.thingsboard)),
+    influx: clients.influx,
+    influxOrg: config.INFLUXDB_ORG,
+    logger,
+    bootWindowMs: config.BOOT_WINDOW_SECONDS * 1000,
+    gateThresholdPct: config.GATE_THRESHOLD_PERCENT,
+    now: o.now,
+  });
+  return { store, clients, mirror };
+}

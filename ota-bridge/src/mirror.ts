@@ -1,0 +1,240 @@
+import crypto from 'node:crypto';
+import { tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
+import { gateDecision, STARTED_GROUP } from './health-gate.ts';
+import { rolloutPoints } from './metrics.ts';
+import { otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
+import type { DeviceOta, OtaStore } from './store.ts';
+import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH, type ThingsBoardOta } from './tb-ota.ts';
+
+export interface MirrorOptions {
+  store: OtaStore;
+  hawkbit: HawkbitClient;
+  tb: ThingsBoardOta;
+  influx: InfluxClient;
+  influxOrg: string;
+  logger: Logger;
+  /** How long after hawkBit's success the device has to report the new version itself. */
+  bootWindowMs: number;
+  /** Pause a running rollout when more than this share (%) of its started targets is unhealthy. */
+  gateThresholdPct: number;
+  /** Re-read this far behind the cursor: changes stamped in the same millisecond, clock steps. */
+  overlapMs?: number;
+  pageSize?: number;
+  now?: () => number;
+}
+
+export interface PassResult {
+  runId: string;
+  changes: number;
+  skipped: number;
+  failed: number;
+  bootMismatches: number;
+  paused: number[];
+}
+
+/** Rollouts created by `ota-bridge publish` carry their tenant like targets do. */
+const tenantOfRollout = (r: MgmtRollout) => tenantOfTarget(r.description);
+
+/**
+ * One poll of hawkBit (the owner of update state) projected onto ThingsBoard and InfluxDB: the
+ * actions changed since the durable cursor, read by key so the cost follows the number of changes;
+ * then the boot checks that are due, the health gate and the metrics of the rollouts concerned.
+ * Each change is marked done only after its writes, and ThingsBoard keeps one active alarm per
+ * device and type, so a crash or restart repeats at most one change's idempotent writes.
+ */
+export class OtaMirror {
+  private running?: Promise<PassResult>;
+
+  constructor(private readonly o: MirrorOptions) {}
+
+  /** Passes never overlap: a tick during a pass gets that pass's result. */
+  pass(): Promise<PassResult> {
+    this.running ??= this.doPass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  private async doPass(): Promise<PassResult> {
+    const runId = crypto.randomBytes(4).toString('hex');
+    const log = this.o.logger.child({ runId });
+    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, paused: [] };
+    const rollouts = new Map<number, string | undefined>(); // touched rollout → a tenant seen in it
+    await this.readChanges(log, res, rollouts);
+    await this.checkBoots(log, res);
+    await this.rollouts(log, res, rollouts);
+    if (res.changes || res.failed || res.bootMismatches || res.paused.length) log.info(res, 'ota pass');
+    else log.debug(res, 'ota pass: nothing changed');
+    return res;
+  }
+
+  private async readChanges(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
+    const { store, hawkbit } = this.o;
+    const limit = this.o.pageSize ?? 100;
+    let since = Math.max(0, store.cursor() - (this.o.overlapMs ?? 2000));
+    let offset = 0;
+    let newest = store.cursor();
+    let oldestFailed: number | undefined;
+    for (;;) {
+      let page: MgmtAction[];
+      try {
+        page = await hawkbit.changedActions(since, { offset, limit });
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'hawkBit: cannot list changed actions; the next pass retries');
+        res.failed++;
+        return;
+      }
+      for (const a of page) {
+        if (a.lastModifiedAt === undefined) continue;
+        if (store.isProcessed(a.id, a.lastModifiedAt)) {
+          res.skipped++;
+          continue;
+        }
+        try {
+          const cdmId = await this.apply(a, log);
+          if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
+          store.markProcessed(a.id, a.lastModifiedAt);
+          newest = Math.max(newest, a.lastModifiedAt);
+          res.changes++;
+        } catch (err) {
+          res.failed++;
+          oldestFailed = Math.min(oldestFailed ?? Infinity, a.lastModifiedAt);
+          log.warn({ actionId: a.id, err: (err as Error).message }, 'cannot mirror action; the next pass retries it');
+        }
+      }
+      if (page.length < limit) break;
+      // By key: continue at the last timestamp read; skip what this pass already read at it.
+      const last = page[page.length - 1]!.lastModifiedAt!;
+      if (last === since) offset += page.length;
+      else {
+        offset = page.filter((a) => a.lastModifiedAt === last).length;
+        since = last;
+      }
+    }
+    // Never move the cursor past a change that failed: the next pass reads it again.
+    store.setCursor(oldestFailed === undefined ? newest : Math.min(newest, oldestFailed));
+    store.prune(store.cursor() - 2 * (this.o.overlapMs ?? 2000));
+  }
+
+  /** Mirrors one action onto its device; returns the device's tenant (undefined: not a cdm device). */
+  private async apply(a: MgmtAction, log: Logger): Promise<string | undefined> {
+    const { store, hawkbit, tb } = this.o;
+    const c = toChange(a);
+    if (!c) {
+      log.debug({ actionId: a.id }, 'skip: action without target or distribution set');
+      return undefined;
+    }
+    const prev = store.getDevice(c.controllerId);
+    if (prev && c.actionId < prev.actionId) {
+      log.debug({ actionId: c.actionId, current: prev.actionId }, 'skip: an older action than the one mirrored');
+      return prev.cdmId;
+    }
+    const cdmId = prev?.cdmId ?? tenantOfTarget((await hawkbit.getTarget(c.controllerId))?.description);
+    if (!cdmId) {
+      log.debug({ controllerId: c.controllerId }, 'skip: not a cdm device (no tenant in the target description)');
+      return undefined;
+    }
+    const tbDeviceId = prev?.tbDeviceId ?? (await tb.findDevice(cdmId, c.controllerId));
+    if (!tbDeviceId) throw new Error(`ThingsBoard has no device ${c.controllerId} in tenant ${cdmId} yet`);
+
+    const next: DeviceOta = { failureAlarm: false, mismatchAlarm: false, ...prev, controllerId: c.controllerId, cdmId, tbDeviceId, actionId: c.actionId, version: c.version, rollout: c.rollout ?? '', status: c.status };
+    const attrs: Record<string, unknown> = otaAttributes(c);
+    if (c.status === 'success' && !c.cancel) {
+      attrs.sw_version = (await hawkbit.getInstalledDistributionSet(c.controllerId))?.version ?? c.version;
+      if (next.failureAlarm) await tb.clearOnDevice(cdmId, tbDeviceId, ALARM_FAILURE);
+      next.failureAlarm = false;
+      // hawkBit says success before the reboot; the device must confirm by reporting the version.
+      next.bootVersion = c.version;
+      next.bootDueAt = this.now() + this.o.bootWindowMs;
+    } else {
+      next.bootVersion = undefined;
+      next.bootDueAt = undefined;
+    }
+    if (c.status === 'failure' && !(prev?.failureAlarm && prev.actionId === c.actionId)) {
+      const statuses = await hawkbit.actionStatuses(c.controllerId, c.actionId, 5);
+      const messages = (statuses?.content ?? []).flatMap((s) => s.messages ?? []).slice(0, 10);
+      await tb.raiseOnDevice(cdmId, tbDeviceId, ALARM_FAILURE, 'MAJOR', { rollout: c.rollout ?? null, version: c.version, distributionSet: c.distributionSet, actionId: c.actionId, hawkbitStatus: c.detailStatus, messages });
+      next.failureAlarm = true;
+    }
+    await tb.setAttributes(cdmId, tbDeviceId, attrs);
+    store.putDevice(next);
+    return cdmId;
+  }
+
+  private async checkBoots(log: Logger, res: PassResult): Promise<void> {
+    const { store, tb } = this.o;
+    for (const d of store.bootChecks()) {
+      try {
+        const reported = await tb.reportedVersion(d.cdmId, d.tbDeviceId);
+        if (reported === d.bootVersion) {
+          if (d.mismatchAlarm) {
+            await tb.clearOnDevice(d.cdmId, d.tbDeviceId, ALARM_MISMATCH);
+            await tb.setAttributes(d.cdmId, d.tbDeviceId, { ota_status: 'success', ota_updated_at: new Date(this.now()).toISOString() });
+          }
+          store.putDevice({ ...d, status: 'success', mismatchAlarm: false, bootVersion: undefined, bootDueAt: undefined });
+        } else if (!d.mismatchAlarm && this.now() >= (d.bootDueAt ?? 0)) {
+          await tb.raiseOnDevice(d.cdmId, d.tbDeviceId, ALARM_MISMATCH, 'CRITICAL', {
+            expected: d.bootVersion,
+            reported: reported ?? null,
+            rollout: d.rollout || null,
+            hint: 'hawkBit reported success but the device runs another version: RAUC probably fell back to the previous slot',
+          });
+          await tb.setAttributes(d.cdmId, d.tbDeviceId, { ota_status: 'boot_mismatch', ota_updated_at: new Date(this.now()).toISOString() });
+          // Still watched: a device that reports the version later clears the alarm.
+          store.putDevice({ ...d, status: 'boot_mismatch', mismatchAlarm: true });
+          res.bootMismatches++;
+        }
+      } catch (err) {
+        res.failed++;
+        log.warn({ controllerId: d.controllerId, err: (err as Error).message }, 'boot check failed; the next pass retries');
+      }
+    }
+  }
+
+  /** Metrics for every running or touched rollout; the health gate for running ones. */
+  private async rollouts(log: Logger, res: PassResult, touched: Map<number, string | undefined>): Promise<void> {
+    const { hawkbit, store, tb } = this.o;
+    let running: MgmtRollout[] = [];
+    try {
+      running = await hawkbit.listRollouts({ q: 'status==running' });
+    } catch (err) {
+      res.failed++;
+      log.warn({ err: (err as Error).message }, 'hawkBit: cannot list running rollouts; the next pass retries');
+    }
+    const ids = new Set([...running.map((r) => r.id), ...touched.keys()]);
+    for (const id of ids) {
+      try {
+        const r = running.find((x) => x.id === id) ?? (await hawkbit.getRollout(id));
+        if (!r) continue;
+        const cdmId = tenantOfRollout(r) ?? touched.get(id);
+        const groups = await hawkbit.rolloutGroups(id);
+        if (cdmId) await this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), rolloutPoints(r, groups, new Date(this.now())));
+        if (r.status !== 'running' || !cdmId) continue;
+        const started = groups.filter((g) => STARTED_GROUP.has((g.status ?? '').toLowerCase()));
+        const targets = (await Promise.all(started.map((g) => hawkbit.rolloutGroupTargets(id, g.id)))).flat().map((t) => t.controllerId);
+        const unhealthy = store.unhealthy(targets);
+        const gate = gateDecision({ started: targets.length, unhealthy: unhealthy.length, thresholdPct: this.o.gateThresholdPct, pausedAt: store.gate(id)?.unhealthy });
+        if (!gate.pause) continue;
+        await hawkbit.pauseRollout(id);
+        store.recordPause(id, unhealthy.length);
+        await tb.raiseOnTenant(cdmId, ALARM_GATE, 'CRITICAL', {
+          rollout: r.name,
+          rolloutId: id,
+          unhealthy: unhealthy.length,
+          started: targets.length,
+          sharePct: Math.round(gate.sharePct * 10) / 10,
+          thresholdPct: this.o.gateThresholdPct,
+          devices: unhealthy.slice(0, 20),
+          hint: 'paused by ota-bridge; resume it in hawkBit once the cause is understood',
+        });
+        res.paused.push(id);
+        log.warn({ rollout: r.name, unhealthy: unhealthy.length, started: targets.length }, 'health gate: rollout paused');
+      } catch (err) {
+        res.failed++;
+        log.warn({ rolloutId: id, err: (err as Error).message }, 'rollout metrics or gate failed; the next pass retries');
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { AlarmSeverity, EntityId, TenantActors } from '@cdm/common';
+
+export const ALARM_FAILURE = 'OTA Failure';
+export const ALARM_MISMATCH = 'OTA Boot Mismatch';
+export const ALARM_GATE = 'OTA Rollout Paused';
+
+const device = (id: string): EntityId => ({ id, entityType: 'DEVICE' }) as EntityId;
+
+/**
+ * ThingsBoard side of OTA state: server attributes and alarms on a tenant's devices, read as the
+ * tenant's bridge admin. ThingsBoard keeps one active alarm per originator and type, so raising
+ * again updates the same alarm rather than adding one.
+ */
+export class ThingsBoardOta {
+  constructor(private readonly tenants: TenantActors) {}
+
+  async findDevice(cdmId: string, name: string): Promise<string | undefined> {
+    return (await (await this.tenants.actor(cdmId)).findDeviceByName(name))?.id?.id;
+  }
+
+  async setAttributes(cdmId: string, tbDeviceId: string, values: Record<string, unknown>): Promise<void> {
+    await (await this.tenants.actor(cdmId)).saveAttributes(device(tbDeviceId), 'SERVER_SCOPE', values);
+  }
+
+  async raiseOnDevice(cdmId: string, tbDeviceId: string, type: string, severity: AlarmSeverity, details: Record<string, unknown>): Promise<void> {
+    await this.raise(cdmId, device(tbDeviceId), type, severity, details);
+  }
+
+  /** A rollout-level alarm: its originator is the tenant itself. */
+  async raiseOnTenant(cdmId: string, type: string, severity: AlarmSeverity, details: Record<string, unknown>): Promise<void> {
+    await this.raise(cdmId, { id: await this.tenants.tenantId(cdmId), entityType: 'TENANT' } as EntityId, type, severity, details);
+  }
+
+  async clearOnDevice(cdmId: string, tbDeviceId: string, type: string): Promise<void> {
+    const as = await this.tenants.actor(cdmId);
+    for await (const page of as.alarmPages(device(tbDeviceId), { searchStatus: 'ACTIVE' })) {
+      for (const a of page) if (a.type === type && a.id) await as.clearAlarm(a.id.id);
+    }
+  }
+
+  /** The version the device itself reports: client attribute `sw_version`, else its latest telemetry. */
+  async reportedVersion(cdmId: string, tbDeviceId: string): Promise<string | undefined> {
+    const as = await this.tenants.actor(cdmId);
+    const attr = (await as.getAttributes(device(tbDeviceId), 'CLIENT_SCOPE', ['sw_version']))[0];
+    if (attr?.value !== undefined && attr.value !== null && attr.value !== '') return String(attr.value);
+    const ts = (await as.getLatestTelemetry(device(tbDeviceId), ['sw_version'])).sw_version?.[0];
+    return ts?.value === undefined || ts.value === null ? undefined : String(ts.value);
+  }
+
+  private async raise(cdmId: string, originator: EntityId, type: string, severity: AlarmSeverity, details: Record<string, unknown>): Promise<void> {
+    await (await this.tenants.actor(cdmId)).saveAlarm({ type, name: type, originator, severity, status: 'ACTIVE_UNACK', acknowledged: false, cleared: false, details });
+  }
+}
