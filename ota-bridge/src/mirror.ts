@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
+import { TenantNotReady, tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
 import { rolloutPoints } from './metrics.ts';
 import { otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
@@ -136,8 +136,19 @@ export class OtaMirror {
       log.debug({ controllerId: c.controllerId }, 'skip: not a cdm device (no tenant in the target description)');
       return undefined;
     }
-    const tbDeviceId = prev?.tbDeviceId ?? (await tb.findDevice(cdmId, c.controllerId));
-    if (!tbDeviceId) throw new Error(`ThingsBoard has no device ${c.controllerId} in tenant ${cdmId} yet`);
+    let tbDeviceId: string | undefined;
+    try {
+      tbDeviceId = prev?.tbDeviceId ?? (await tb.findDevice(cdmId, c.controllerId));
+    } catch (err) {
+      if (!(err instanceof TenantNotReady)) throw err;
+      log.info({ controllerId: c.controllerId, cdmId, why: err.message }, 'skip: tenant disabled or gone');
+      return undefined;
+    }
+    // enroll-bridge makes the ThingsBoard device before the hawkBit target, so a missing one was removed.
+    if (!tbDeviceId) {
+      log.info({ controllerId: c.controllerId, cdmId }, 'skip: no ThingsBoard device (decommissioned?)');
+      return undefined;
+    }
 
     const next: DeviceOta = { failureAlarm: false, mismatchAlarm: false, ...prev, controllerId: c.controllerId, cdmId, tbDeviceId, actionId: c.actionId, version: c.version, rollout: c.rollout ?? '', status: c.status };
     const attrs: Record<string, unknown> = otaAttributes(c);

@@ -95,6 +95,15 @@ export class HawkbitClient {
     return attrs === undefined ? undefined : attrs || {};
   }
 
+  /** Assigns a distribution set to one target outside any rollout (hawkBit makes an action). */
+  async assignDistributionSet(controllerId: string, distributionSetId: number, type: 'soft' | 'forced' | 'downloadonly' = 'soft'): Promise<void> {
+    await this.http.requireRequest('POST /rest/v1/targets/{id}/assignedDS', {
+      method: 'POST',
+      url: `/rest/v1/targets/${enc(controllerId)}/assignedDS`,
+      data: [{ id: distributionSetId, type }],
+    });
+  }
+
   getInstalledDistributionSet(controllerId: string): Promise<MgmtDistributionSet | undefined> {
     return this.optionalBody('GET /rest/v1/targets/{id}/installedDS', `/rest/v1/targets/${enc(controllerId)}/installedDS`);
   }

@@ -222,7 +222,9 @@ export class ThingsBoardClient {
     await this.call('POST /api/plugins/telemetry/{entityType}/{entityId}/timeseries/{scope}', {
       method: 'POST',
       url: `/api/plugins/telemetry/${entity.entityType}/${enc(entity.id)}/timeseries/ANY`,
-      data: values,
+      // As for attributes, the spec declares the JSON document as text/plain.
+      data: JSON.stringify(values),
+      headers: { 'Content-Type': 'text/plain' },
     });
   }
 

@@ -49,6 +49,11 @@ describe('ThingsBoard fake through the real client', () => {
     const admin2 = await sys.saveUser({ email: 'admin@beta.example', authority: 'TENANT_ADMIN', tenantId: t2.id });
     const beta = await sys.actAs(admin2.id!.id);
     expect(await beta.findDeviceByName('dev-0001')).toBeUndefined();
+    // A tenant's own entity may carry tenant-wide alarms; another tenant's may not.
+    const own = await beta.saveAlarm({ type: 'OTA Rollout Paused', name: 'OTA Rollout Paused', status: 'ACTIVE_UNACK', originator: t2.id! as never, severity: 'CRITICAL', acknowledged: false, cleared: false });
+    expect(own.originator).toEqual(t2.id);
+    const acmeId = (await first(sys.tenantPages({ textSearch: 'acme' })))!.id!;
+    await expect(beta.saveAlarm({ type: 'x', name: 'x', status: 'ACTIVE_UNACK', originator: acmeId as never, severity: 'MINOR', acknowledged: false, cleared: false })).rejects.toThrow(/HTTP 403/);
   });
 
   it('refuses what real ThingsBoard refuses: sysadmin creating a device, duplicate names', async () => {

@@ -349,7 +349,7 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
         .filter((a) => a.originator.id === params.entityId)
         .filter((a) => status === 'ANY' || (status === 'ACTIVE' && !a.cleared) || (status === 'CLEARED' && a.cleared) || (status === 'ACK' && a.acknowledged) || (status === 'UNACK' && !a.acknowledged))
         .filter((a) => !query.status || a.status === query.status)
-        .map((a) => ({ ...a, originatorName: String(state.devices.get(a.originator.id)?.name ?? '') }));
+        .map((a) => ({ ...a, originatorName: String(state.devices.get(a.originator.id)?.name ?? state.tenants.get(a.originator.id)?.title ?? '') }));
       return reply(200, tbPage(list, { sortProperty: 'createdTime', sortOrder: 'DESC', ...query }, (a) => a.type));
     },
   };
@@ -392,7 +392,12 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
 
   function entity(params: Record<string, string | undefined>, principal: Principal) {
     if (principal.authority === 'SYS_ADMIN') throw denied();
-    if (params.entityType !== 'DEVICE') throw fail(501, `ThingsBoard fake supports DEVICE entities for telemetry and alarms, not ${params.entityType}`);
+    // A tenant's own users may use the tenant entity itself (e.g. as originator of tenant-wide alarms).
+    if (params.entityType === 'TENANT') {
+      if (params.entityId !== principal.tenantId) throw denied();
+      return;
+    }
+    if (params.entityType !== 'DEVICE') throw fail(501, `ThingsBoard fake supports DEVICE and the own TENANT entity for telemetry and alarms, not ${params.entityType}`);
     getOwned(state.devices, params.entityId!, principal);
   }
 
