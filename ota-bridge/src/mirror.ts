@@ -176,7 +176,8 @@ export class OtaMirror {
 
   private async checkBoots(log: Logger, res: PassResult): Promise<void> {
     const { store, tb } = this.o;
-    for (const d of store.bootChecks()) {
+    // Only checks that are due, and open mismatches (to clear them): an idle pass costs nothing per updated device.
+    for (const d of store.bootChecks().filter((x) => x.mismatchAlarm || this.now() >= (x.bootDueAt ?? 0))) {
       try {
         const reported = await tb.reportedVersion(d.cdmId, d.tbDeviceId);
         if (reported === d.bootVersion) {

@@ -1,0 +1,126 @@
+/**
+ * ota-bridge's poll at fleet scale: N hawkBit targets (all with an update action), N ThingsBoard
+ * devices, in fresh hawkBit and ThingsBoard contract fakes (own processes and ports). Measures the
+ * first pass (catching up on all N actions), then one pass after 100 devices reported, then a pass
+ * with nothing changed: wall time and requests per upstream. Run for 1,000 and 10,000 targets.
+ *
+ *   npm run bench:ota [-- --sizes 1000,10000 --changed 100]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HawkbitClient, HawkbitDdiClient, TenantActors, ThingsBoardClient, createLogger, type InfluxClient } from '@cdm/common';
+import { repoDir } from '@cdm/stack';
+import { OtaMirror } from '../../ota-bridge/src/mirror.ts';
+import { OtaStore } from '../../ota-bridge/src/store.ts';
+import { ThingsBoardOta } from '../../ota-bridge/src/tb-ota.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+};
+const SIZES = arg('sizes', '1000,10000').split(',').map(Number);
+const CHANGED = Number(arg('changed', '100'));
+const PORTS = { hawkbit: 28081, thingsboard: 28091 } as const;
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+
+async function startFake(name: keyof typeof PORTS): Promise<{ url: string; child: ChildProcess }> {
+  const url = `http://127.0.0.1:${PORTS[name]}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(PORTS[name])], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return { url, child };
+  }
+  throw new Error(`${name} fake did not start on ${url}`);
+}
+async function stop(child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+/** Requests a fake saw since the last call, as reads/writes; fails on any call outside the contract. */
+async function calls(url: string): Promise<{ reads: number; writes: number }> {
+  const log = (await (await fetch(`${url}/__fake/requests`)).json()) as { requests: { method: string }[]; violations: string[] };
+  if (log.violations.length) throw new Error(`calls outside the contract: ${log.violations[0]}`);
+  await fetch(`${url}/__fake/requests`, { method: 'DELETE' });
+  return { reads: log.requests.filter((r) => r.method === 'GET').length, writes: log.requests.filter((r) => r.method !== 'GET').length };
+}
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+async function measure(size: number) {
+  const hb = await startFake('hawkbit');
+  const tbFake = await startFake('thingsboard');
+  const hawkbit = new HawkbitClient({ baseURL: hb.url, username: 'admin', password: 'admin', pageSize: 100 });
+  const sys = new ThingsBoardClient({ baseURL: tbFake.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin' });
+  const cdmId = `bench-ota-${size}`;
+  const t0 = Date.now();
+  const t = await sys.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
+  const admin = await sys.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  const as = await sys.actAs(admin.id!.id);
+  const ids = Array.from({ length: size }, (_, i) => `dev-${String(i).padStart(6, '0')}`);
+  await hawkbit.setConfig('authentication.targettoken.enabled', true);
+  const tokens = new Map<string, string>();
+  for (let i = 0; i < size; i += 500) {
+    for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens.set(x.controllerId, x.securityToken!);
+  }
+  await pool(ids, 16, async (id) => void (await as.saveDevice({ name: id, type: 'default' })));
+  const sm = await hawkbit.createSoftwareModule({ name: 'rauc-bench', version: '2.0.0', type: 'os' });
+  const ds = await hawkbit.createDistributionSet({ name: 'firmware-bench', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
+  const rollout = await hawkbit.createRollout({ name: `bench ${size}`, description: `cdm tenant ${cdmId}`, distributionSetId: ds.id, targetFilterQuery: `description=="cdm tenant ${cdmId}"`, amountGroups: 1 });
+  for (let s = rollout.status; s !== 'ready'; s = (await hawkbit.getRollout(rollout.id))!.status) await new Promise((r) => setTimeout(r, 200));
+  await hawkbit.startRollout(rollout.id);
+  process.stderr.write(`  ${size}: fleet of ${size} targets and devices with one update action each made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-ota-'));
+  const store = new OtaStore(dir);
+  let influxWrites = 0;
+  const influx = { write: async () => void influxWrites++ } as unknown as InfluxClient;
+  const mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100 });
+  const pass = async () => {
+    await calls(hb.url);
+    await calls(tbFake.url);
+    const started = process.hrtime.bigint();
+    const r = await mirror.pass();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    return { ms: Math.round(ms), changes: r.changes, failed: r.failed, hawkbit: await calls(hb.url), thingsboard: await calls(tbFake.url) };
+  };
+  const first = await pass();
+  // 100 devices report: download, then success (two changes each, as a device sends them).
+  for (const id of ids.slice(0, CHANGED)) {
+    const ddi = new HawkbitDdiClient({ baseURL: hb.url, controllerId: id, securityToken: tokens.get(id) });
+    const action = (await ddi.poll()).deploymentActionId!;
+    await ddi.sendFeedback(action, { execution: 'proceeding', finished: 'none' });
+    await ddi.sendFeedback(action, { execution: 'closed', finished: 'success' });
+  }
+  const changed = await pass();
+  const idle = await pass();
+  store.close();
+  await stop(hb.child);
+  await stop(tbFake.child);
+  return { size, first, changed, idle, influxWrites };
+}
+
+const results = [];
+for (const size of SIZES) results.push(await measure(size));
+const line = (label: string, p: { ms: number; changes: number; failed: number; hawkbit: { reads: number; writes: number }; thingsboard: { reads: number; writes: number } }) =>
+  `${label.padEnd(28)} ${String(p.ms).padStart(7)} ms  ${String(p.changes).padStart(6)} changes  hawkBit ${p.hawkbit.reads} reads/${p.hawkbit.writes} writes  ThingsBoard ${p.thingsboard.reads} reads/${p.thingsboard.writes} writes${p.failed ? `  FAILED ${p.failed}` : ''}`;
+for (const r of results) {
+  console.log(`\n${r.size} targets (${CHANGED} changed)`);
+  console.log(line('  first pass (catch up)', r.first));
+  console.log(line(`  pass after ${CHANGED} changed`, r.changed));
+  console.log(line('  pass, nothing changed', r.idle));
+}
+if (results.length >= 2) {
+  const [a, b] = [results[0]!, results.at(-1)!];
+  const req = (p: typeof a.changed) => p.hawkbit.reads + p.hawkbit.writes + p.thingsboard.reads + p.thingsboard.writes;
+  console.log(`\n${a.size} → ${b.size} targets (×${b.size / a.size}): pass after ${CHANGED} changes: requests ${req(a.changed)} → ${req(b.changed)} (×${(req(b.changed) / req(a.changed)).toFixed(2)}), time ${a.changed.ms} → ${b.changed.ms} ms (×${(b.changed.ms / a.changed.ms).toFixed(2)}); idle pass requests ${req(a.idle)} → ${req(b.idle)}`);
+}
+process.exit(0);
