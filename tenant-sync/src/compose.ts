@@ -1,5 +1,6 @@
 import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type Logger } from '@cdm/common';
 import type { TenantSyncConfig } from './config.ts';
+import { loadAlertRules } from './alert-rules.ts';
 import { loadDashboards } from './dashboards.ts';
 import { GrafanaSync } from './grafana-sync.ts';
 import { HawkbitAccessSync } from './hawkbit-sync.ts';
@@ -25,6 +26,7 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger) {
     influxUrl: config.GRAFANA_INFLUXDB_URL ?? config.INFLUXDB_URL,
     influxOrg: config.INFLUXDB_ORG,
     dashboards: loadDashboards(config.DASHBOARDS_DIR),
+    alertRules: loadAlertRules(config.DASHBOARDS_DIR),
   });
   const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT });
   // InfluxDB before Grafana: a tenant's data source needs its bucket.

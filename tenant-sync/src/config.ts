@@ -16,7 +16,7 @@ export const tenantSyncEnv = {
   SYNC_SCHEDULE: z.string().default('*/5 * * * *').describe('node-cron schedule of the full reconcile'),
   EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15).describe('how often Keycloak admin events are checked for changes (a change starts a pass)'),
   TOKEN_STORE_DIR: z.string().min(1).describe('directory of device InfluxDB write tokens, one file per tenant (secret; enroll-bridge mounts it too)'),
-  DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org'),
+  DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org, and alert rules (alerts/*.json) created in each'),
   GRAFANA_INFLUXDB_URL: z.string().url().optional().describe('InfluxDB URL as Grafana reaches it (default INFLUXDB_URL)'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
   HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),

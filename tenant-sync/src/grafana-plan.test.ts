@@ -71,6 +71,24 @@ describe('planGrafana', () => {
     ]);
   });
 
+  it('creates the alert rules in a new org and updates those whose file changed, keeping their Grafana uid', () => {
+    const rules = [
+      { uid: 'battery', title: 'Battery', ruleGroup: 'g', sha: 's1', rule: {} as never },
+      { uid: 'signal', title: 'Signal', ruleGroup: 'g', sha: 's2', rule: {} as never },
+    ];
+    const withRules = { ...ctx, alertRules: rules };
+    const fresh = planGrafana([acme], { tenants: [], unclaimed: [], readTokens: new Map() }, withRules);
+    expect(fresh.filter((a) => a.kind === 'save-alert-rule')).toEqual([
+      { kind: 'save-alert-rule', cdmId: 'g-acme', rule: 'battery', title: 'Battery' },
+      { kind: 'save-alert-rule', cdmId: 'g-acme', rule: 'signal', title: 'Signal' },
+    ]);
+    const s = inLine();
+    s.tenants[0]!.alertRules = { battery: { uid: 'battery-o7', sha: 's1' }, signal: { uid: 'signal-o7', sha: 'old' } };
+    expect(planGrafana([acme], s, withRules)).toEqual([{ kind: 'save-alert-rule', cdmId: 'g-acme', rule: 'signal', title: 'Signal', existingUid: 'signal-o7' }]);
+    s.tenants[0]!.alertRules = {};
+    expect(planGrafana([acme], s, withRules).map((a) => a.kind === 'save-alert-rule' && 'existingUid' in a)).toEqual([false, false]);
+  });
+
   it('removes the people of a deleted tenant but keeps its org and dashboards', () => {
     const plan = planGrafana([], inLine(), ctx);
     expect(plan.map((a) => a.kind)).toEqual(['remove-user', 'remove-user', 'remove-user']);

@@ -1,4 +1,5 @@
 import type { OrgRole } from '@cdm/common';
+import type { AlertRuleFile } from './alert-rules.ts';
 import type { DashboardFile } from './dashboards.ts';
 import { bucketName } from './influx-plan.ts';
 import type { DesiredTenant, Person } from './model.ts';
@@ -14,6 +15,8 @@ export interface GrafanaTenantState {
   users: { userId: number; login: string; email: string; role: OrgRole }[];
   /** Imported dashboards: uid → the file sha they were imported from (undefined: not ours or edited tag). */
   dashboards: Record<string, string | undefined>;
+  /** Our alert rules: file rule uid → Grafana uid and the sha it was made from. */
+  alertRules?: Record<string, { uid: string; sha?: string }>;
 }
 
 export interface GrafanaState {
@@ -31,6 +34,8 @@ export interface GrafanaPlanContext {
   influxUrl: string;
   influxOrg: string;
   dashboards: DashboardFile[];
+  /** grafana-dashboards/alerts: created in every tenant org (folder cdm), updated when the file changes. */
+  alertRules?: AlertRuleFile[];
 }
 
 export type GrafanaPerson = { login: string; email: string; name: string };
@@ -44,6 +49,7 @@ export type GrafanaAction =
   | { kind: 'set-role'; cdmId: string; userId: number; email: string; role: OrgRole }
   | { kind: 'remove-user'; cdmId: string; userId: number; email: string; why: string }
   | { kind: 'save-dashboard'; cdmId: string; uid: string; title: string }
+  | { kind: 'save-alert-rule'; cdmId: string; rule: string; title: string; existingUid?: string }
   | { kind: 'delete-org'; cdmId: string; orgId: number; name: string };
 
 /** cdm-admin → Admin, cdm-operator → Editor, cdm-oncall only → Viewer (dashboards while on call). */
@@ -73,6 +79,7 @@ export function planGrafana(desired: DesiredTenant[], actual: GrafanaState, ctx:
       plan.push({ kind: 'set-datasource', cdmId: d.cdmId, mintToken: true, why: 'new org' });
       for (const [, r] of roles) plan.push({ kind: 'add-user', cdmId: d.cdmId, person: grafanaPerson(r.person), role: r.role });
       for (const f of ctx.dashboards) plan.push({ kind: 'save-dashboard', cdmId: d.cdmId, uid: f.uid, title: f.title });
+      for (const r of ctx.alertRules ?? []) plan.push({ kind: 'save-alert-rule', cdmId: d.cdmId, rule: r.uid, title: r.title });
       continue;
     }
     if (a.name !== d.name) plan.push({ kind: 'rename-org', cdmId: d.cdmId, orgId: a.orgId, name: d.name });
@@ -89,6 +96,11 @@ export function planGrafana(desired: DesiredTenant[], actual: GrafanaState, ctx:
     for (const [email, u] of have) if (!roles.has(email)) plan.push({ kind: 'remove-user', cdmId: d.cdmId, userId: u.userId, email, why: 'no cdm role in this tenant' });
     for (const f of ctx.dashboards) {
       if (a.dashboards[f.uid] !== f.sha) plan.push({ kind: 'save-dashboard', cdmId: d.cdmId, uid: f.uid, title: f.title });
+    }
+    for (const r of ctx.alertRules ?? []) {
+      // An operator's edit to a rule stays until the file changes, as with dashboards.
+      const have = a.alertRules?.[r.uid];
+      if (have?.sha !== r.sha) plan.push({ kind: 'save-alert-rule', cdmId: d.cdmId, rule: r.uid, title: r.title, ...(have ? { existingUid: have.uid } : {}) });
     }
   }
   const wanted = new Set(desired.map((d) => d.cdmId));

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { GrafanaClient } from '@cdm/common';
+import { ourRules, ruleForOrg } from './alert-rules.ts';
 import { importable, SHA_TAG, type DashboardFile } from './dashboards.ts';
 import {
   DATASOURCE_NAME,
@@ -38,7 +39,11 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
       const ds = await grafana.getDataSourceByUid(org.id, DATASOURCE_UID);
       const j = (ds?.jsonData ?? {}) as { cdmTenantId?: string; cdmTokenId?: string; organization?: string; defaultBucket?: string };
       if (!ds || !j.cdmTenantId) return { unclaimed: { orgId: org.id, name: org.name } };
-      const [users, dashboards] = await Promise.all([grafana.orgUsers(org.id), grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 })]);
+      const [users, dashboards, rules] = await Promise.all([
+        grafana.orgUsers(org.id),
+        grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 }),
+        this.o.alertRules?.length ? grafana.listAlertRules(org.id) : Promise.resolve([]),
+      ]);
       const t: GrafanaTenantState = {
         cdmId: j.cdmTenantId,
         orgId: org.id,
@@ -46,6 +51,7 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         datasource: { url: ds.url, organization: j.organization, defaultBucket: j.defaultBucket, tokenId: j.cdmTokenId },
         users: users.map((u) => ({ userId: u.userId, login: u.login, email: u.email.toLowerCase(), role: u.role })),
         dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.tags?.find((x) => x.startsWith(SHA_TAG))?.slice(SHA_TAG.length)])),
+        alertRules: ourRules(rules),
       };
       return { tenant: t };
     });
@@ -79,6 +85,8 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         return { action: a.kind, email: a.email, why: a.why };
       case 'save-dashboard':
         return { action: a.kind, uid: a.uid, title: a.title };
+      case 'save-alert-rule':
+        return { action: a.kind, rule: a.rule, title: a.title, update: !!a.existingUid };
     }
   }
 
@@ -123,6 +131,18 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         if (!file) throw new Error(`dashboard ${a.uid} not in DASHBOARDS_DIR`);
         await this.ensureFolder(orgId);
         await grafana.saveDashboard(orgId, importable(file), { folderUid: DASHBOARD_FOLDER.uid, overwrite: true, message: `cdm ${file.sha}` });
+        return;
+      }
+      case 'save-alert-rule': {
+        const orgId = this.org(a.cdmId);
+        const file = this.o.alertRules?.find((r) => r.uid === a.rule);
+        if (!file) throw new Error(`alert rule ${a.rule} not in DASHBOARDS_DIR/alerts`);
+        await this.ensureFolder(orgId);
+        const rule = ruleForOrg(file, orgId, DASHBOARD_FOLDER.uid);
+        // A rule created by a pass that crashed before reading it back is found by its uid and updated.
+        const uid = a.existingUid ?? ((await grafana.getAlertRule(orgId, rule.uid!)) ? rule.uid : undefined);
+        if (uid) await grafana.updateAlertRule(orgId, uid, { ...rule, uid });
+        else await grafana.createAlertRule(orgId, rule);
         return;
       }
       case 'delete-org':

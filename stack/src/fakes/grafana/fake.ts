@@ -8,8 +8,8 @@ export const GRAFANA_SPEC = 'grafana-9.5.0-pre-05191d0-openapi3.json';
 export const GRAFANA_RELAXATIONS = [
   {
     schema: 'Duration',
-    replace: { type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' },
-    why: 'alert rule "for" is a Prometheus model.Duration: its JSON form is a string like "5m"; the generator typed it as int64',
+    replace: { anyOf: [{ type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' }, { type: 'integer', minimum: 0 }] },
+    why: 'the generator merged two Go types into "Duration": alert rule "for" is a Prometheus model.Duration (JSON: a string like "5m"), while a query\'s relativeTimeRange from/to is ngalert models.Duration (JSON: seconds as a number)',
   },
 ];
 
