@@ -224,10 +224,11 @@ export class OtaMirror {
         const groups = await hawkbit.rolloutGroups(id);
         if (cdmId) await this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), rolloutPoints(r, groups, new Date(this.now())));
         if (r.status !== 'running' || !cdmId) continue;
-        const started = groups.filter((g) => STARTED_GROUP.has((g.status ?? '').toLowerCase()));
-        const targets = (await Promise.all(started.map((g) => hawkbit.rolloutGroupTargets(id, g.id)))).flat().map((t) => t.controllerId);
-        const unhealthy = store.unhealthy(targets);
-        const gate = gateDecision({ started: targets.length, unhealthy: unhealthy.length, thresholdPct: this.o.gateThresholdPct, pausedAt: store.gate(id)?.unhealthy });
+        // Sizes from the group listing and alarms from the store: no per-target listing, so the gate
+        // costs the same for 100 or 100,000 devices.
+        const started = groups.filter((g) => STARTED_GROUP.has((g.status ?? '').toLowerCase())).reduce((n, g) => n + (g.totalTargets ?? 0), 0);
+        const unhealthy = store.unhealthyInRollout(r.name);
+        const gate = gateDecision({ started, unhealthy: unhealthy.length, thresholdPct: this.o.gateThresholdPct, pausedAt: store.gate(id)?.unhealthy });
         if (!gate.pause) continue;
         await hawkbit.pauseRollout(id);
         store.recordPause(id, unhealthy.length);
@@ -235,14 +236,14 @@ export class OtaMirror {
           rollout: r.name,
           rolloutId: id,
           unhealthy: unhealthy.length,
-          started: targets.length,
+          started,
           sharePct: Math.round(gate.sharePct * 10) / 10,
           thresholdPct: this.o.gateThresholdPct,
           devices: unhealthy.slice(0, 20),
           hint: 'paused by ota-bridge; resume it in hawkBit once the cause is understood',
         });
         res.paused.push(id);
-        log.warn({ rollout: r.name, unhealthy: unhealthy.length, started: targets.length }, 'health gate: rollout paused');
+        log.warn({ rollout: r.name, unhealthy: unhealthy.length, started }, 'health gate: rollout paused');
       } catch (err) {
         res.failed++;
         log.warn({ rolloutId: id, err: (err as Error).message }, 'rollout metrics or gate failed; the next pass retries');

@@ -107,12 +107,12 @@ export class OtaStore {
     return (this.db.prepare('SELECT * FROM devices WHERE boot_version IS NOT NULL ORDER BY boot_due_at').all() as Row[]).map(toDevice);
   }
 
-  /** Devices with an active OTA alarm, among those given. */
-  unhealthy(controllerIds: readonly string[]): string[] {
-    const out: string[] = [];
-    const q = this.db.prepare('SELECT controller_id FROM devices WHERE controller_id = ? AND (failure_alarm = 1 OR mismatch_alarm = 1)');
-    for (const id of controllerIds) if (q.get(id)) out.push(id);
-    return out;
+  /**
+   * Devices whose current action belongs to the rollout and that have an active OTA alarm. A device
+   * only fails or boots wrong once its group has started, so these are all in started groups.
+   */
+  unhealthyInRollout(rolloutName: string): string[] {
+    return (this.db.prepare('SELECT controller_id FROM devices WHERE rollout = ? AND (failure_alarm = 1 OR mismatch_alarm = 1) ORDER BY controller_id').all(rolloutName) as { controller_id: string }[]).map((r) => r.controller_id);
   }
 
   gate(rolloutId: number): { pausedAt: number; unhealthy: number } | undefined {
