@@ -43,6 +43,10 @@ describe('InfluxDB fake through the real client', () => {
     const w = seen.find((s) => s.url?.startsWith('/api/v2/write'))!;
     expect(w.url).toContain(`bucket=${encodeURIComponent(`${dbOf(bucket.id)}/autogen`)}`);
     expect(w.body).toBe('health,device=d1 battery=80i 1700000000000');
+    // Over 1 KB the client gzips the body; the backend gets it inflated.
+    const many = Array.from({ length: 100 }, (_, i) => `health,device=d${i} battery=80i 1700000000000`);
+    await device.write('cdm', 'acme', many);
+    expect(seen.filter((s) => s.url?.startsWith('/api/v2/write')).at(-1)!.body).toBe(many.join('\n'));
     const rows = await op.query<{ _value: number }>('cdm', 'from(bucket: "acme") |> range(start: -1h)');
     expect(rows[0]?._value).toBe(42);
     expect(JSON.parse(seen.find((s) => s.url?.startsWith('/api/v2/query'))!.body).query).toContain(`from(bucket: "${dbOf(bucket.id)}/autogen")`);

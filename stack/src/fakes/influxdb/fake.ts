@@ -174,7 +174,9 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       need(principal, 'write', 'buckets', b.id, b.orgID);
       const res = await backend(`/api/v2/write?bucket=${encodeURIComponent(`${dbOf(b.id)}/autogen`)}&precision=${query.precision ?? 'ns'}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'text/plain; charset=utf-8', ...(headers['content-encoding'] ? { 'Content-Encoding': String(headers['content-encoding']) } : {}) },
+        // express.raw has already inflated a gzipped body: forwarding its Content-Encoding made influxd
+        // try to inflate plain text ("gzip: invalid header" for every write over 1 KB).
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
         body: String(body ?? ''),
       });
       if (res.status === 204) return reply(204);
