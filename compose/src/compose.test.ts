@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
+import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
+import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
+import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
+
+/**
+ * The compose file ops run, checked without a Docker engine: Debian's docker-compose validates it,
+ * then every bridge gets every variable its configuration requires, pointing at services that
+ * exist and are healthy before it starts, and no secret is left without a CHANGE_ME flag.
+ */
+const dir = path.resolve(import.meta.dirname, '..');
+const file = path.join(dir, 'docker-compose.yml');
+const envExample = path.join(dir, '.env.example');
+type Service = { image?: string; build?: unknown; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }>; network_mode?: string; ports?: string[] };
+const compose = parse(fs.readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const example = Object.fromEntries(
+  fs.readFileSync(envExample, 'utf8').split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv } as const;
+/** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
+const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
+
+describe('compose/', () => {
+  it('is valid for docker-compose (Debian docker-compose, no engine needed)', async () => {
+    const r = await promisify(execFile)('docker-compose', ['-f', file, '--env-file', envExample, 'config', '-q']).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
+      if (e.code === 'ENOENT') throw new Error('docker-compose is not installed: apt-get install -y docker-compose (.ci/run installs it)');
+      throw new Error(`docker-compose config refused compose/docker-compose.yml: ${e.stderr}`);
+    });
+    expect(r.stderr).toBe('');
+  });
+
+  it('gives each bridge every variable its configuration requires, naming hosts that are services', () => {
+    for (const [name, shape] of Object.entries(BRIDGES)) {
+      const s = services[name];
+      expect(s, `service ${name}`).toBeDefined();
+      const env = s!.environment ?? {};
+      const required = Object.entries(shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)
+        .filter(([, schema]) => !schema.safeParse(undefined).success)
+        .map(([k]) => k);
+      expect(required.filter((k) => !(k in env) || (env[k] === '' && !DERIVED.has(k))), `${name}: required variables missing`).toEqual([]);
+      expect(Object.keys(env).filter((k) => !(k in shape) && !['STEPCA_ROOT_CERT_FILE'].includes(k)), `${name}: variables it does not read`).toEqual([]);
+      for (const [k, v] of Object.entries(env)) {
+        if (!/^https?:\/\//.test(v) || v.includes('${')) continue;
+        const host = new URL(v).hostname;
+        expect(Object.keys(services), `${name}.${k} points at ${host}`).toContain(host);
+        // It waits for what it talks to.
+        expect(s!.depends_on?.[host]?.condition, `${name} waits for ${host} to be healthy`).toBe('service_healthy');
+      }
+    }
+  });
+
+  it('has a healthcheck for every service (built images carry theirs in the Dockerfile) and pinned image tags', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const dockerfile = (s.build as { dockerfile?: string } | undefined)?.dockerfile;
+      const hasCheck = s.healthcheck !== undefined || (dockerfile !== undefined && /^HEALTHCHECK /m.test(fs.readFileSync(path.join(dir, '..', dockerfile), 'utf8')));
+      expect(hasCheck, `${name} has a healthcheck`).toBe(true);
+      if (s.image) expect(s.image, `${name} pins an exact tag`).toMatch(/:[0-9][\w.-]*$/);
+    }
+  });
+
+  it('documents every ${VAR} in .env.example, and flags every secret there with CHANGE_ME', () => {
+    const used = new Set([...fs.readFileSync(file, 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!));
+    expect([...used].filter((v) => !(v in example))).toEqual([]);
+    const secrets = Object.keys(example).filter((k) => /PASSWORD|SECRET|TOKEN/.test(k));
+    expect(secrets.length).toBeGreaterThan(10);
+    expect(secrets.filter((k) => example[k] !== 'CHANGE_ME')).toEqual([]);
+  });
+
+  it('refuses to start a bridge with a CHANGE_ME left (entrypoint)', async () => {
+    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH!, INFLUXDB_TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' } }).catch((e: { code: number; stderr: string }) => e);
+    expect(r).toMatchObject({ code: 78, stderr: expect.stringContaining('INFLUXDB_TOKEN is still CHANGE_ME') });
+  });
+
+  it('builds images as non-root, multi-stage, from pinned bases and packages', () => {
+    for (const f of ['Dockerfile', 'wireguard/Dockerfile']) {
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      for (const from of text.matchAll(/^FROM (\S+)/gm)) expect(from[1], `${f}: ${from[1]}`).toMatch(/:[0-9][\w.-]*$/);
+      for (const pkgs of text.matchAll(/apt-get install -y --no-install-recommends ([^\\\n]+)/g)) for (const p of pkgs[1]!.trim().split(/\s+/)) expect(p, `${f}: apt package pinned`).toMatch(/=/);
+    }
+    const bridge = fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
+    expect(bridge.match(/^FROM /gm)).toHaveLength(2);
+    expect(bridge).toMatch(/^USER node$/m);
+    expect(bridge).toMatch(/^HEALTHCHECK /m);
+  });
+
+  it('imports a realm derived from the dev realm: no dev people, secrets as placeholders (regenerate: npx tsx compose/src/realm.ts)', () => {
+    expect(fs.readFileSync(COMPOSE_REALM, 'utf8')).toBe(renderComposeRealm());
+    const realm = JSON.parse(fs.readFileSync(COMPOSE_REALM, 'utf8')) as { users: { username: string }[]; clients: { clientId: string; secret?: string }[] };
+    expect(realm.users.map((u) => u.username).sort()).toEqual(['service-account-cdm-bridge', 'service-account-cdm-tenant-sync']);
+    for (const c of realm.clients) if (c.secret !== undefined) expect(c.secret).toMatch(/^\$\{CDM_[A-Z_]+_CLIENT_SECRET\}$/);
+    for (const v of ['CDM_TENANT_SYNC_CLIENT_SECRET', 'CDM_BRIDGE_CLIENT_SECRET', 'CDM_PUBLIC_URL']) expect(services.keycloak!.environment).toHaveProperty(v);
+  });
+});

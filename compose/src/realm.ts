@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+type Realm = { users?: { username: string; serviceAccountClientId?: string }[]; groups?: { name: string; subGroups?: unknown[] }[]; clients: { clientId: string; secret?: string; redirectUris?: string[]; webOrigins?: string[] }[]; sslRequired?: string };
+
+const here = import.meta.dirname;
+export const DEV_REALM = path.join(here, '..', '..', 'stack', 'keycloak', 'cdm-realm.json');
+export const COMPOSE_REALM = path.join(here, '..', 'keycloak', 'cdm-realm.json');
+
+/** Environment variable that carries a confidential client's secret in compose (.env). */
+export const secretVar = (clientId: string) => `CDM_${clientId.replace(/^cdm-/, '').replace(/-/g, '_').toUpperCase()}_CLIENT_SECRET`;
+
+/**
+ * The realm compose imports, derived from the local stack's dev realm so both keep the same roles,
+ * clients and mappers: no dev people, no dev tenant, client secrets as Keycloak import placeholders
+ * (`${VAR}`, resolved from the container environment), browser clients bound to CDM_PUBLIC_URL,
+ * TLS required for external requests.
+ */
+export function composeRealm(dev: Realm): Realm {
+  const r = structuredClone(dev);
+  r.sslRequired = 'external';
+  r.users = (r.users ?? []).filter((u) => u.serviceAccountClientId);
+  r.groups = (r.groups ?? []).map((g) => ({ ...g, subGroups: [] }));
+  for (const c of r.clients) {
+    if (c.secret !== undefined) c.secret = `\${${secretVar(c.clientId)}}`;
+    if (c.redirectUris) c.redirectUris = ['${CDM_PUBLIC_URL}/*'];
+    if (c.webOrigins) c.webOrigins = ['${CDM_PUBLIC_URL}'];
+  }
+  return r;
+}
+
+export const renderComposeRealm = () => `${JSON.stringify(composeRealm(JSON.parse(fs.readFileSync(DEV_REALM, 'utf8')) as Realm), null, 2)}\n`;
+
+// `npx tsx compose/src/realm.ts` rewrites compose/keycloak/cdm-realm.json after a change to the dev realm.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.join(here, 'realm.ts')) fs.writeFileSync(COMPOSE_REALM, renderComposeRealm());
