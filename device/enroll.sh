@@ -33,6 +33,9 @@ CLAIM_FILE=${CLAIM_FILE:-$CDM_ETC/claim}
 # certificate; used when there is no claim file. Its key never leaves the device either.
 FACTORY_CERT=${FACTORY_CERT:-$CDM_ETC/factory.crt}
 FACTORY_KEY=${FACTORY_KEY:-$CDM_ETC/factory.key}
+# Remote terminal: the host key the gateway pins, and where the gateway's key is authorised.
+SSH_HOST_KEY_FILE=${SSH_HOST_KEY_FILE:-/etc/ssh/ssh_host_ed25519_key.pub}
+AUTHORIZED_KEYS_FILE=${AUTHORIZED_KEYS_FILE:-/root/.ssh/authorized_keys}
 # Renew when less than a third of the certificate's lifetime is left (or RENEW_BEFORE_DAYS, if set).
 RENEW_BEFORE_DAYS=${RENEW_BEFORE_DAYS:-}
 ATTEMPTS=${ATTEMPTS:-8}
@@ -95,6 +98,23 @@ install_answer() {
   openssl verify -CAfile "$ROOT" -untrusted "$new/device.crt" "$new/device.crt" >/dev/null || die "the issued certificate does not chain to the trusted root"
   for f in device.crt hawkbit.token influxdb.json enrollment.json; do mv -f "$new/$f" "$CDM_STATE/$f"; done
   rmdir "$new"
+  install_terminal_key "$answer"
+}
+
+# The terminal gateway's key, allowed only from the hub's address and only for a terminal; replaces
+# an earlier cdm line, keeps everything else in the file.
+install_terminal_key() {
+  local key from tmp
+  key=$(jq -r '.terminal.authorizedKey // empty' "$1"); from=$(jq -r '.terminal.from // empty' "$1")
+  [ -n "$key" ] || return 0
+  printf '%s' "$from" | grep -Eq '^[0-9.]+$' || die "bad terminal.from in the answer"
+  printf '%s' "$key" | grep -Eq '^(ssh-ed25519|ecdsa-sha2-nistp(256|384)) [A-Za-z0-9+/=]+( [!-~]+)?$' || die "bad terminal.authorizedKey in the answer"
+  mkdir -p "$(dirname "$AUTHORIZED_KEYS_FILE")"; chmod 700 "$(dirname "$AUTHORIZED_KEYS_FILE")"
+  tmp=$(mktemp "$AUTHORIZED_KEYS_FILE.XXXX")
+  { grep -v ' cdm-terminal-gateway$' "$AUTHORIZED_KEYS_FILE" 2>/dev/null || true
+    printf 'from="%s",restrict,pty %s cdm-terminal-gateway\n' "$from" "$(printf '%s' "$key" | cut -d' ' -f1-2)"; } > "$tmp"
+  chmod 600 "$tmp"; mv -f "$tmp" "$AUTHORIZED_KEYS_FILE"
+  log "terminal gateway key authorised from $from"
 }
 
 enroll() {
@@ -111,7 +131,10 @@ enroll() {
   [ -s "$CDM_STATE/wg.key" ] || wg genkey > "$CDM_STATE/wg.key"
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
   openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$id" -out "$work/csr.pem"
-  jq -n --arg d "$id" --rawfile csr "$work/csr.pem" --arg wg "$(wg pubkey < "$CDM_STATE/wg.key")" '{deviceId: $d, csr: $csr, wgPublicKey: $wg}' > "$work/body.json"
+  local hostkey=''
+  [ -r "$SSH_HOST_KEY_FILE" ] && hostkey=$(cut -d' ' -f1-2 < "$SSH_HOST_KEY_FILE")
+  jq -n --arg d "$id" --rawfile csr "$work/csr.pem" --arg wg "$(wg pubkey < "$CDM_STATE/wg.key")" --arg hk "$hostkey" \
+    '{deviceId: $d, csr: $csr, wgPublicKey: $wg} + (if $hk == "" then {} else {sshHostKey: $hk} end)' > "$work/body.json"
   if [ "${voucher[0]}" = claim ]; then
     # The claim goes in a header file, never on a command line (visible in ps) or in a URL.
     printf 'Authorization: Bearer %s\n' "$(tr -d '\r\n ' < "$CLAIM_FILE")" > "$work/auth"

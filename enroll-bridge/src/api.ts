@@ -16,6 +16,7 @@ const EnrollBody = z
     deviceId: z.string().max(64),
     csr: z.string().max(MAX_CSR_BYTES),
     wgPublicKey: z.string().max(64),
+    sshHostKey: z.string().max(600).optional(),
   })
   .strict();
 

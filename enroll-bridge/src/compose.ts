@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type HawkbitClient, type Logger } from '@cdm/common';
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
@@ -6,6 +7,9 @@ import { TenantDirectory } from '@cdm/common';
 import type { AdminApiOptions } from './admin-api.ts';
 import { ThingsBoardDevices } from './tb-devices.ts';
 import { TenantTokenFiles } from './tenant-tokens.ts';
+
+/** The hub's own tunnel address: the first host of the pool. */
+const hubAddress = (pool: { base: number }) => [24, 16, 8, 0].map((sh) => ((pool.base + 1) >>> sh) & 255).join('.');
 
 /** Clients, store and enroller from a validated config: used by main.ts and by the e2e tests. */
 export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep'> = {}) {
@@ -20,6 +24,9 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
     wireguard: clients.wireguard,
     tokens: new TenantTokenFiles(config.TENANT_TOKEN_DIR),
     wgEndpoint: config.WG_ENDPOINT,
+    terminalKey: config.TERMINAL_GATEWAY_PUBLIC_KEY_FILE
+      ? { authorizedKey: fs.readFileSync(config.TERMINAL_GATEWAY_PUBLIC_KEY_FILE, 'utf8').trim(), from: config.TERMINAL_GATEWAY_FROM ?? hubAddress(store.pool) }
+      : undefined,
     logger,
     ...hooks,
   });

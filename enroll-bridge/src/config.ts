@@ -20,6 +20,8 @@ export const enrollBridgeEnv = {
   ADMIN_OIDC_AUDIENCE: z.string().default('cdm-enroll').describe('audience the admin API requires in those tokens'),
   ADMIN_OIDC_JWKS_URL: z.string().url().optional().describe("where the realm's signing keys are, if not <issuer>/protocol/openid-connect/certs"),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants (as tenant-sync)'),
+  TERMINAL_GATEWAY_PUBLIC_KEY_FILE: z.string().optional().describe("the terminal gateway's SSH public key (OpenSSH line); devices install it at enrollment, restricted to TERMINAL_GATEWAY_FROM. Unset: no remote terminal"),
+  TERMINAL_GATEWAY_FROM: z.string().regex(/^[0-9.]+$/).optional().describe("address the gateway's SSH connections come from (default: the hub's address, the first of WG_POOL_CIDR)"),
   REPAIR_SCHEDULE: z.string().default('*/10 * * * *').describe('node-cron schedule of the repair pass (finishes half-done enrollments and decommissions)'),
 };
 

@@ -9,10 +9,15 @@ import { verifyFactoryChain } from './factory.ts';
 import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store } from './store.ts';
 import { TenantNotReady, type ThingsBoardDevices } from './tb-devices.ts';
 
+/** A host key line as OpenSSH writes it (type, base64 blob, optional comment), nothing else. */
+export const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384) [A-Za-z0-9+/]{60,400}={0,2}( [\x21-\x7e]{1,64})?$/;
+
 export interface EnrollRequest {
   deviceId: string;
   csr: string;
   wgPublicKey: string;
+  /** The device's SSH host key, pinned by the terminal gateway (optional: devices without sshd). */
+  sshHostKey?: string;
   /** A claim token (Authorization: Bearer) … */
   claimToken?: string;
   /** … or the factory certificate chain (DER, leaf first) the device presented as TLS client. */
@@ -36,6 +41,8 @@ export interface EnrollResult {
   wireguard: { address: string; serverPublicKey: string; endpoint: string; allowedIps: string[] };
   hawkbit: { controllerId: string; securityToken?: string };
   influxdb: { org: string; bucket: string; token: string };
+  /** The terminal gateway's SSH key and the address it connects from, for authorized_keys. */
+  terminal?: { authorizedKey: string; from: string };
 }
 
 export interface TenantTokens {
@@ -50,6 +57,8 @@ export interface EnrollerOptions {
   wireguard: WireGuardClient;
   tokens: TenantTokens;
   wgEndpoint: string;
+  /** The terminal gateway's public key (OpenSSH line), handed to devices at enrollment; unset: no terminal. */
+  terminalKey?: { authorizedKey: string; from: string };
   logger: Logger;
   /** Test hook: runs before each step, so a test can crash an enrollment between any two steps. */
   beforeStep?: (step: Step, deviceId: string) => void | Promise<void>;
@@ -140,6 +149,7 @@ export class Enroller {
     const { store } = this.o;
     if (!DEVICE_ID.test(req.deviceId)) throw new HttpError(400, `deviceId must match ${DEVICE_ID.source}`);
     if (!isWgKey(req.wgPublicKey)) throw new HttpError(400, 'wgPublicKey must be a WireGuard public key (44 characters of base64)');
+    if (req.sshHostKey !== undefined && !SSH_HOST_KEY.test(req.sshHostKey)) throw new HttpError(400, 'sshHostKey must be one OpenSSH public key line (ssh-ed25519 or ecdsa-sha2-nistp256/384)');
     const claim = this.voucher(req);
     const facts = await checkCsr(req.csr, req.deviceId).catch((err: unknown) => {
       throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
@@ -170,6 +180,7 @@ export class Enroller {
       if (err instanceof PoolExhausted) throw new HttpError(503, err.message);
       throw err;
     }
+    if (req.sshHostKey !== undefined && device.sshHostKey !== req.sshHostKey) device = store.update(req.deviceId, { sshHostKey: req.sshHostKey });
     device = await this.runSteps(device, req.csr);
     return this.result(device);
   }
@@ -289,6 +300,7 @@ export class Enroller {
       },
       hawkbit: { controllerId: d.deviceId, securityToken: target?.securityToken },
       influxdb: { org: influx.org, bucket: influx.bucket, token: influx.token },
+      ...(this.o.terminalKey ? { terminal: this.o.terminalKey } : {}),
     };
   }
 

@@ -18,6 +18,8 @@ export interface DeviceRecord {
   keySha256: string;
   wgPublicKey: string;
   wgIp: string;
+  /** The device's SSH host key (OpenSSH public key line) the terminal gateway pins; sent at enrollment. */
+  sshHostKey?: string;
   certSerial?: string;
   certNotAfter?: string;
   /** The issued chain (public), returned again to a device that retries with the same key. */
@@ -118,6 +120,8 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    // Added after the first release: databases made before get the column on open.
+    if (!(this.db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).some((c) => c.name === 'ssh_host_key')) this.db.exec('ALTER TABLE devices ADD COLUMN ssh_host_key TEXT');
     this.pool = parseCidr(poolCidr);
   }
 
@@ -166,8 +170,8 @@ export class Store {
     })();
   }
 
-  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey'>>): DeviceRecord {
-    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key' };
+  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey'>>): DeviceRecord {
+    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key', sshHostKey: 'ssh_host_key' };
     const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
     this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
     return this.getDevice(deviceId)!;
@@ -265,6 +269,7 @@ function toDevice(r: Row): DeviceRecord {
     keySha256: String(r.key_sha256),
     wgPublicKey: String(r.wg_public_key),
     wgIp: r.wg_ip === null ? '' : String(r.wg_ip),
+    sshHostKey: r.ssh_host_key === null || r.ssh_host_key === undefined ? undefined : String(r.ssh_host_key),
     certSerial: r.cert_serial === null ? undefined : String(r.cert_serial),
     certNotAfter: r.cert_not_after === null ? undefined : String(r.cert_not_after),
     certPem: r.cert_pem === null ? undefined : String(r.cert_pem),

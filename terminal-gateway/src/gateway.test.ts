@@ -1,0 +1,162 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeycloakTokenVerifier, createLogger } from '@cdm/common';
+import { AuditLog } from './audit.ts';
+import { CLOSE, TerminalGateway } from './gateway.ts';
+import { createTerminalServer } from './server.ts';
+
+/**
+ * The gateway against a real OpenSSH server (Debian openssh-server on a loopback port, the
+ * gateway's key authorised only from 127.0.0.1, host key pinned) and a local JWKS signing tokens
+ * the way Keycloak does. The full path over WireGuard with a browser is the e2e test.
+ */
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-term-'));
+const auditFile = path.join(tmp, 'audit.jsonl');
+const sshdBin = '/usr/sbin/sshd';
+let sshd: ChildProcess;
+let sshPort = 0;
+let jwks: http.Server;
+let issuer = '';
+let signKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let gatewayUrl = '';
+let server: http.Server;
+let gateway: TerminalGateway;
+
+const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
+async function token(o: { aud?: string; roles?: string[]; groups?: string[]; exp?: number; sub?: string } = {}): Promise<string> {
+  return new SignJWT({ preferred_username: o.sub ?? 'oscar', realm_access: { roles: o.roles ?? ['cdm-oncall'] }, groups: o.groups ?? ['/tenants/acme'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(issuer)
+    .setAudience(o.aud ?? 'cdm-terminal')
+    .setSubject(o.sub ?? 'u-oscar')
+    .setExpirationTime(o.exp ?? Math.floor(Date.now() / 1000) + 300)
+    .sign(signKey);
+}
+/** A browser's side of the protocol: open, authenticate, collect output until closed or told to stop. */
+function connect(auth: Record<string, unknown>, url = `${gatewayUrl}/v1/terminal`) {
+  const ws = new WebSocket(url);
+  let output = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', deviceId: 'dev-0001', reason: 'investigating alarm 42', cols: 80, rows: 24, ...auth })));
+    ws.on('message', (m, binary) => {
+      if (binary) output += m.toString();
+      else if (JSON.parse(m.toString()).type === 'ready') resolve('ready');
+    });
+    ws.on('error', reject);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return { ws, ready, closed, output: () => output, send: (data: string) => ws.send(JSON.stringify({ type: 'input', data })) };
+}
+const audit = () => fs.readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+async function until(fn: () => boolean, ms = 10_000) {
+  for (const end = Date.now() + ms; !fn(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error('timed out');
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(sshdBin)) throw new Error('openssh-server is not installed: apt-get install -y openssh-server (.ci/run installs it)');
+  for (const k of ['host', 'gateway']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(tmp, k)]);
+  fs.writeFileSync(path.join(tmp, 'authorized_keys'), `from="127.0.0.1",restrict,pty ${fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').split(' ').slice(0, 2).join(' ')} cdm-terminal-gateway\n`, { mode: 0o600 });
+  sshPort = await freePort();
+  fs.writeFileSync(
+    path.join(tmp, 'sshd_config'),
+    [`Port ${sshPort}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(tmp, 'host')}`, `AuthorizedKeysFile ${path.join(tmp, 'authorized_keys')}`, `PidFile ${path.join(tmp, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', ''].join('\n'),
+  );
+  fs.mkdirSync('/run/sshd', { recursive: true });
+  sshd = spawn(sshdBin, ['-D', '-e', '-f', path.join(tmp, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await until(() => { try { execFileSync('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { stdio: 'pipe' }); return true; } catch { return false; } });
+
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  signKey = privateKey;
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  jwks = http.createServer((_req, res) => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }))).listen(0, '127.0.0.1');
+  await new Promise((r) => jwks.once('listening', r));
+  issuer = `http://127.0.0.1:${(jwks.address() as net.AddressInfo).port}/realms/cdm`;
+
+  const hostKey = fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').trim();
+  const devices: Record<string, { deviceId: string; tenantId: string; wgIp: string; sshHostKey?: string }> = {
+    'dev-0001': { deviceId: 'dev-0001', tenantId: 'g-acme', wgIp: '127.0.0.1', sshHostKey: hostKey },
+    'dev-beta': { deviceId: 'dev-beta', tenantId: 'g-beta', wgIp: '127.0.0.1', sshHostKey: hostKey },
+    'dev-fake': { deviceId: 'dev-fake', tenantId: 'g-acme', wgIp: '127.0.0.1', sshHostKey: fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').trim() },
+  };
+  gateway = new TerminalGateway({
+    verifier: new KeycloakTokenVerifier({ issuer, audience: 'cdm-terminal' }),
+    devices: { find: (id) => devices[id] },
+    tenantName: async (id) => ({ 'g-acme': 'acme', 'g-beta': 'beta' })[id],
+    tenantParent: '/tenants',
+    audit: new AuditLog(auditFile),
+    logger: createLogger('terminal-test', { level: 'silent' }),
+    ssh: { user: os.userInfo().username, port: sshPort, privateKey: fs.readFileSync(path.join(tmp, 'gateway')) },
+    idleTimeoutMs: 1500,
+    maxSessionMs: 60_000,
+    maxSessionsPerUser: 1,
+    transcriptDir: tmp,
+  });
+  server = createTerminalServer(gateway, { issuer, clientId: 'cdm-terminal' });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  gatewayUrl = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}, 60_000);
+
+afterAll(() => {
+  gateway?.close();
+  server?.close();
+  jwks?.close();
+  sshd?.kill();
+});
+
+describe('terminal gateway', () => {
+  it('opens a shell on the device: typed command echoes back, resize applies, audit has who/what/bytes/reason', async () => {
+    const s = connect({ token: await token() });
+    await s.ready;
+    s.ws.send(JSON.stringify({ type: 'resize', cols: 120, rows: 40 }));
+    s.send('stty size; echo cdm-$((6*7))-ok\r');
+    await until(() => s.output().includes('cdm-42-ok') && s.output().includes('40 120'));
+    s.send('exit\r');
+    expect((await s.closed).code).toBe(1000);
+    await until(() => audit().some((r) => r.event === 'session'));
+    const rec = audit().find((r) => r.event === 'session')!;
+    expect(rec).toMatchObject({ user: 'oscar', deviceId: 'dev-0001', tenant: 'acme', reason: 'investigating alarm 42', closedBy: 'device' });
+    expect(rec.bytesIn).toBeGreaterThan(10);
+    expect(rec.bytesOut).toBeGreaterThan(10);
+    expect(fs.readFileSync(String(rec.transcript), 'utf8')).toContain('cdm-42-ok');
+    expect(fs.readFileSync(auditFile, 'utf8')).not.toMatch(/eyJ/); // no token in the audit log
+  });
+
+  it.each([
+    ['an expired token', async () => ({ token: await token({ exp: Math.floor(Date.now() / 1000) - 120 }) }), CLOSE.unauthenticated, /expired/],
+    ['a token for another audience', async () => ({ token: await token({ aud: 'cdm-enroll' }) }), CLOSE.unauthenticated, /aud/],
+    ['a user of another tenant', async () => ({ token: await token({ groups: ['/tenants/beta'] }) }), CLOSE.unknownDevice, /no device dev-0001/],
+    ['a user without a terminal role', async () => ({ token: await token({ roles: ['cdm-admin'] }) }), CLOSE.forbidden, /role required/],
+    ['an unknown device', async () => ({ token: await token(), deviceId: 'dev-none' }), CLOSE.unknownDevice, /no device dev-none/],
+    ['no reason given', async () => ({ token: await token(), reason: '' }), CLOSE.badRequest, /reason/],
+  ])('refuses %s, and audits it', async (_what, auth, code, why) => {
+    const s = connect(await auth());
+    const c = await s.closed;
+    expect(c.code).toBe(code);
+    expect(c.reason).toMatch(why);
+    expect(audit().at(-1)).toMatchObject({ event: 'denied', status: code - 4000 });
+  });
+
+  it('refuses a token in the URL before upgrading, and a device whose host key does not match the pinned one', async () => {
+    const s = connect({ token: await token() }, `${gatewayUrl}/v1/terminal?access_token=abc`);
+    await expect(s.ready).rejects.toThrow(/400/);
+    expect(audit().at(-1)).toMatchObject({ event: 'denied', status: 400, why: 'token in URL' });
+    const spoofed = connect({ token: await token(), deviceId: 'dev-fake' });
+    expect((await spoofed.closed).code).toBe(CLOSE.deviceUnreachable);
+  });
+
+  it('limits sessions per person and closes idle sessions', async () => {
+    const first = connect({ token: await token() });
+    await first.ready;
+    const second = connect({ token: await token() });
+    expect((await second.closed).code).toBe(CLOSE.tooMany);
+    const c = await first.closed; // nothing typed: idle timeout (1.5 s here)
+    expect(c).toMatchObject({ code: CLOSE.timeout, reason: 'idle timeout' });
+  });
+});

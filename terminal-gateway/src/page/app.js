@@ -1,0 +1,59 @@
+// The terminal page: signs the engineer in with Keycloak (authorization code + PKCE, public client),
+// keeps the access token in memory only, and sends it in the first WebSocket message — never in a URL.
+(async () => {
+  const $ = (id) => document.getElementById(id);
+  const status = (s) => ($('status').textContent = s);
+  const cfg = await (await fetch('/config.json')).json();
+  const oidc = `${cfg.issuer}/protocol/openid-connect`;
+  const redirectUri = location.origin + location.pathname;
+  const params = new URLSearchParams(location.search);
+  const b64url = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+  if (params.get('device')) sessionStorage.setItem('cdm.device', params.get('device'));
+  const device = sessionStorage.getItem('cdm.device');
+  $('device').textContent = device || '(no device: open /?device=<id>)';
+
+  let token;
+  if (params.get('code') && params.get('state') === sessionStorage.getItem('cdm.state')) {
+    const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: cfg.clientId, code: params.get('code'), redirect_uri: redirectUri, code_verifier: sessionStorage.getItem('cdm.verifier') });
+    const res = await fetch(`${oidc}/token`, { method: 'POST', body });
+    token = (await res.json()).access_token;
+    sessionStorage.removeItem('cdm.verifier');
+    history.replaceState(null, '', redirectUri); // the code leaves the address bar
+  }
+  if (!token) {
+    const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+    const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+    sessionStorage.setItem('cdm.verifier', verifier);
+    sessionStorage.setItem('cdm.state', state);
+    const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+    location.assign(`${oidc}/auth?${new URLSearchParams({ response_type: 'code', client_id: cfg.clientId, redirect_uri: redirectUri, scope: 'openid', state, code_challenge: challenge, code_challenge_method: 'S256' })}`);
+    return;
+  }
+  status('signed in');
+
+  const term = new Terminal({ cursorBlink: true, convertEol: false });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open($('term'));
+  fit.fit();
+  window.cdmTerminal = term; // for tests and support: the buffer is readable
+
+  $('connect').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const reason = new FormData(e.target).get('reason');
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/terminal`);
+    ws.binaryType = 'arraybuffer';
+    status('connecting…');
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token, deviceId: device, reason, cols: term.cols, rows: term.rows }));
+    ws.onmessage = (m) => {
+      if (typeof m.data !== 'string') return term.write(new Uint8Array(m.data));
+      const msg = JSON.parse(m.data);
+      if (msg.type === 'ready') { status(`connected (session ${msg.sessionId})`); term.focus(); }
+      else if (msg.type === 'error') status(msg.message);
+    };
+    ws.onclose = (e) => status(`closed: ${e.code} ${e.reason}`);
+    term.onData((data) => ws.readyState === 1 && ws.send(JSON.stringify({ type: 'input', data })));
+    new ResizeObserver(() => { fit.fit(); if (ws.readyState === 1) ws.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows })); }).observe($('term'));
+  });
+})();
