@@ -11,6 +11,7 @@ export const terminalGatewayEnv = {
   OIDC_AUDIENCE: z.string().default('cdm-terminal').describe('audience required in the tokens'),
   OIDC_CLIENT_ID: z.string().default('cdm-terminal').describe('public client the web page signs in with'),
   OIDC_JWKS_URL: z.string().url().optional().describe("where the realm's signing keys are, if not <issuer>/protocol/openid-connect/certs"),
+  OIDC_TOKEN_URL: z.string().url().optional().describe('where the gateway exchanges the page\'s authorization code, if not <issuer>/protocol/openid-connect/token (e.g. Keycloak\'s internal address)'),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   LISTEN_HOST: z.string().default('127.0.0.1').describe('address of the web page and WebSocket (put TLS in front)'),
   LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8444).describe('port of the web page and WebSocket'),

@@ -151,6 +151,17 @@ describe('terminal gateway', () => {
     expect((await spoofed.closed).code).toBe(CLOSE.deviceUnreachable);
   });
 
+  it('serves the page with a strict CSP, and refuses a code exchange for another page', async () => {
+    const base = gatewayUrl.replace('ws:', 'http:');
+    const page = await fetch(`${base}/?device=dev-0001`);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('/xterm/xterm.js');
+    expect((await fetch(`${base}/xterm/xterm.js`)).status).toBe(200);
+    const exchange = (body: unknown) => fetch(`${base}/v1/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await exchange({ code: 'c', codeVerifier: 'v'.repeat(43), redirectUri: 'https://evil.example/' })).status).toBe(400);
+    expect((await exchange({ code: 'c' })).status).toBe(400);
+  });
+
   it('limits sessions per person and closes idle sessions', async () => {
     const first = connect({ token: await token() });
     await first.ready;

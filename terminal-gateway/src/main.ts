@@ -29,7 +29,7 @@ runMain('terminal-gateway', async () => {
     maxSessionsPerUser: config.MAX_SESSIONS_PER_USER,
     transcriptDir: config.TRANSCRIPT_DIR,
   });
-  const server = createTerminalServer(gateway, { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID });
+  const server = createTerminalServer(gateway, { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, tokenUrl: config.OIDC_TOKEN_URL });
   await new Promise<void>((resolve, reject) => server.listen(config.LISTEN_PORT, config.LISTEN_HOST, resolve).on('error', reject));
   const health = await startHealthServer({ host: config.HEALTH_HOST, port: config.HEALTH_PORT, logger, checks: { thingsboard: () => thingsboard.ping(), enrollStore: async () => void devices.find('health-check') } });
   logger.info({ url: `http://${config.LISTEN_HOST}:${config.LISTEN_PORT}/?device=<id>` }, 'terminal gateway started');

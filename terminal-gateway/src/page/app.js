@@ -15,9 +15,10 @@
 
   let token;
   if (params.get('code') && params.get('state') === sessionStorage.getItem('cdm.state')) {
-    const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: cfg.clientId, code: params.get('code'), redirect_uri: redirectUri, code_verifier: sessionStorage.getItem('cdm.verifier') });
-    const res = await fetch(`${oidc}/token`, { method: 'POST', body });
-    token = (await res.json()).access_token;
+    const res = await fetch('/v1/oidc/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: params.get('code'), codeVerifier: sessionStorage.getItem('cdm.verifier'), redirectUri }) });
+    const answer = await res.json();
+    if (!res.ok) return status(answer.error);
+    token = answer.accessToken;
     sessionStorage.removeItem('cdm.verifier');
     history.replaceState(null, '', redirectUri); // the code leaves the address bar
   }

@@ -1,0 +1,185 @@
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { KeycloakClient, KeycloakTokenVerifier, TenantDirectory, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AuditLog } from './audit.ts';
+import { EnrollStoreDevices } from './devices.ts';
+import { TerminalGateway } from './gateway.ts';
+import { createTerminalServer } from './server.ts';
+
+/**
+ * The whole path an on-call engineer takes: headless Chromium signs in to the real Keycloak, opens
+ * the terminal page, the gateway dials the device's WireGuard address from the real hub namespace,
+ * and a real sshd inside the device's network namespace — a device enrolled by device/enroll.sh,
+ * which sent its host key and installed the gateway's key — runs the command.
+ */
+const stack = inject('stack');
+const ctx = defaultContext();
+const run = crypto.randomBytes(3).toString('hex');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-term-e2e-'));
+const exec = promisify(execFile);
+const DEV = 205;
+const ns = `cdm-dev-${DEV}`;
+const deviceId = `TERM${run.toUpperCase()}01`;
+const group = `e2e-term-${run}`;
+const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
+const kcUrl = stack.keycloak!.url;
+const kcAdmin = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
+const people: string[] = [];
+let groupId = '';
+let sshd: ChildProcess | undefined;
+let browser: Browser | undefined;
+let gatewayUrl = '';
+const auditFile = path.join(tmp, 'audit.jsonl');
+const closers: (() => unknown)[] = [];
+/** What the test reads in the page. */
+type Page = {
+  document: { getElementById(id: string): { textContent: string | null } | null };
+  cdmTerminal: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } };
+};
+
+for (const k of ['gateway', 'host']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(tmp, k)]);
+fs.mkdirSync(path.join(tmp, 'tokens'));
+const env = {
+  ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'],
+  DATA_DIR: path.join(tmp, 'data'),
+  TENANT_TOKEN_DIR: path.join(tmp, 'tokens'),
+  TERMINAL_GATEWAY_PUBLIC_KEY_FILE: path.join(tmp, 'gateway.pub'),
+  LOG_LEVEL: 'warn',
+};
+const config = loadConfig(enrollBridgeConfig, env);
+const bridge = await composeEnrollBridge(config, createLogger('term-e2e', { level: 'silent' }));
+const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+
+async function person(username: string, role: string): Promise<void> {
+  const id = await kcAdmin.createUser({ username, email: `${username}@e2e.example`, firstName: 'E2e', lastName: 'Engineer', password });
+  people.push(id);
+  await kcAdmin.assignRealmRole(id, role);
+  await kcAdmin.addUserToGroup(id, groupId);
+}
+
+beforeAll(async () => {
+  // The tenant as tenant-sync leaves it, and an on-call engineer in it.
+  groupId = await kcAdmin.createGroup(group, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
+  await person(`oncall-${run}`, 'cdm-oncall');
+  const t = await tb.saveTenant({ title: group, additionalInfo: { cdmId: groupId } });
+  await tb.saveUser({ email: `cdm-bridge+${groupId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  fs.writeFileSync(path.join(tmp, 'tokens', `${groupId}.json`), JSON.stringify({ cdmId: groupId, org: 'cdm', bucket: `cdm-${groupId}`, token: 't' }));
+
+  // enroll-bridge's API over TLS on the devices' LAN, as in device/src/enroll-sh.e2e.test.ts.
+  const key = path.join(tmp, 'api.key');
+  const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const cert = await bridge.clients.stepca.sign(csr, HOST_FROM_DEVICES, { sans: [HOST_FROM_DEVICES] });
+  const api = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 }), { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem });
+  await new Promise<void>((r) => api.listen(0, HOST_FROM_DEVICES, r));
+  closers.push(() => api.close());
+
+  // The device: enroll.sh sends its host key and authorises the gateway's key, then sshd runs.
+  await addDeviceNs(DEV);
+  const etc = path.join(tmp, 'etc');
+  fs.mkdirSync(etc);
+  fs.writeFileSync(path.join(tmp, 'serial'), `${deviceId}\n`);
+  fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: groupId, uses: 1, expires: '1h' }).token);
+  fs.writeFileSync(
+    path.join(etc, 'device-config'),
+    [`BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(api.address() as AddressInfo).port}`, `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`, `SERIAL_SOURCE=${path.join(tmp, 'serial')}`, `SSH_HOST_KEY_FILE=${path.join(tmp, 'host.pub')}`, `AUTHORIZED_KEYS_FILE=${path.join(tmp, 'ssh', 'authorized_keys')}`, ''].join('\n'),
+  );
+  const enrolled = await exec('ip', ['netns', 'exec', ns, 'bash', path.resolve(import.meta.dirname, '..', '..', 'device', 'enroll.sh'), 'enroll'], { env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: path.join(tmp, 'state'), CDM_WG_IF: `cdm${DEV}` }, timeout: 120_000 });
+  expect(enrolled.stderr).toContain('terminal gateway key authorised from 10.77.0.1');
+  fs.writeFileSync(
+    path.join(tmp, 'sshd_config'),
+    ['Port 22', `HostKey ${path.join(tmp, 'host')}`, `AuthorizedKeysFile ${path.join(tmp, 'ssh', 'authorized_keys')}`, `PidFile ${path.join(tmp, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', ''].join('\n'),
+  );
+  fs.mkdirSync('/run/sshd', { recursive: true });
+  sshd = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-e', '-f', path.join(tmp, 'sshd_config')], { stdio: 'ignore' });
+
+  // The gateway beside the hub: it dials from the hub's namespace, so the device sees 10.77.0.1.
+  const devices = new EnrollStoreDevices(config.DATA_DIR);
+  const tenants = new TenantDirectory(tb, 0);
+  const gateway = new TerminalGateway({
+    verifier: new KeycloakTokenVerifier({ issuer: `${kcUrl}/realms/cdm`, audience: 'cdm-terminal' }),
+    devices,
+    tenantName: async (id) => (await tenants.find(id))?.name,
+    tenantParent: '/tenants',
+    audit: new AuditLog(auditFile),
+    logger: createLogger('gateway', { level: 'silent' }),
+    ssh: { user: 'root', port: 22, privateKey: fs.readFileSync(path.join(tmp, 'gateway')), netns: config.WG_NETNS },
+    idleTimeoutMs: 60_000,
+    maxSessionMs: 300_000,
+    maxSessionsPerUser: 2,
+  });
+  const server = createTerminalServer(gateway, { issuer: `${kcUrl}/realms/cdm`, clientId: 'cdm-terminal' });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closers.push(() => gateway.close(), () => server.close(), () => devices.close());
+  browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  sshd?.kill();
+  for (const c of closers) await c();
+  await bridge.enroller.decommission(deviceId).catch(() => undefined);
+  bridge.store.close();
+  await removeDeviceNs(DEV);
+  for (const id of people) await kcAdmin.deleteUser(id).catch(() => undefined);
+  if (groupId) await kcAdmin.deleteGroup(groupId).catch(() => undefined);
+});
+
+describe('remote terminal in a browser', () => {
+  it('signs in with Keycloak, opens a shell on the device over WireGuard, runs echo cdm-$RANDOM, and audits the session', async () => {
+    expect(bridge.store.getDevice(deviceId)?.sshHostKey).toBe(fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' '));
+    const page = await browser!.newPage();
+    // A failure says what the page saw (console, errors, status line, address), not just "timeout".
+    const seen: string[] = [];
+    page.on('console', (m) => seen.push(`console: ${m.text()}`));
+    page.on('pageerror', (e) => seen.push(`error: ${e.message}`));
+    const explain = async (err: unknown) => {
+      const status = await page.locator('#status').textContent().catch(() => '?');
+      throw new Error(`${(err as Error).message}\npage: ${page.url().replace(/code=[^&]+/, 'code=…')}\nstatus: ${status}\n${seen.join('\n')}`);
+    };
+    await page.goto(`${gatewayUrl}/?device=${deviceId}`);
+    await page.waitForSelector('#username', { timeout: 30_000 }); // Keycloak's login form
+    await page.fill('#username', `oncall-${run}`);
+    await page.fill('#password', password);
+    await page.click('#kc-login');
+    // These functions run in the page (under its CSP: no string eval); this file has no DOM types.
+    await page.waitForFunction(() => (globalThis as unknown as Page).document.getElementById('status')?.textContent === 'signed in', undefined, { timeout: 30_000 }).catch(explain);
+    expect(page.url()).not.toContain('code='); // the authorization code left the address bar
+    await page.fill('input[name=reason]', 'e2e: checking the device after alarm');
+    await page.click('button');
+    await page.waitForFunction(() => (globalThis as unknown as Page).document.getElementById('status')?.textContent?.startsWith('connected'), undefined, { timeout: 30_000 }).catch(explain);
+    await page.keyboard.type('echo cdm-$RANDOM\n');
+    // The output line (not the typed command): exactly cdm-<digits>.
+    const line = await page.waitForFunction(
+      () => {
+        const b = (globalThis as unknown as Page).cdmTerminal.buffer.active;
+        for (let i = 0; i < b.length; i++) {
+          const m = /^cdm-\d+$/.exec((b.getLine(i)?.translateToString(true) ?? '').trim());
+          if (m) return m[0];
+        }
+        return false;
+      },
+      undefined,
+      { timeout: 30_000 },
+    ).catch(explain);
+    const echoed = await line.jsonValue();
+    expect(echoed).toMatch(/^cdm-\d+$/);
+    await page.close();
+    for (const end = Date.now() + 10_000; !fs.existsSync(auditFile) || !fs.readFileSync(auditFile, 'utf8').includes('"event":"session"'); await new Promise((r) => setTimeout(r, 100))) {
+      if (Date.now() > end) throw new Error('no session in the audit log');
+    }
+    const rec = fs.readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'session');
+    expect(rec).toMatchObject({ user: `oncall-${run}`, deviceId, tenant: group, reason: 'e2e: checking the device after alarm', closedBy: 'browser' });
+    expect(Number(rec!.bytesIn)).toBeGreaterThan(0);
+    expect(fs.readFileSync(auditFile, 'utf8')).not.toContain('eyJ');
+  }, 180_000);
+});
