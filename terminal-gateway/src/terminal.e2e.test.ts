@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { KeycloakClient, KeycloakTokenVerifier, TenantDirectory, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
 import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
@@ -59,17 +60,21 @@ const config = loadConfig(enrollBridgeConfig, env);
 const bridge = await composeEnrollBridge(config, createLogger('term-e2e', { level: 'silent' }));
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
 
-async function person(username: string, role: string): Promise<void> {
+let otherGroupId = '';
+async function person(username: string, role: string, inGroup = groupId): Promise<void> {
   const id = await kcAdmin.createUser({ username, email: `${username}@e2e.example`, firstName: 'E2e', lastName: 'Engineer', password });
   people.push(id);
   await kcAdmin.assignRealmRole(id, role);
-  await kcAdmin.addUserToGroup(id, groupId);
+  await kcAdmin.addUserToGroup(id, inGroup);
 }
 
 beforeAll(async () => {
   // The tenant as tenant-sync leaves it, and an on-call engineer in it.
   groupId = await kcAdmin.createGroup(group, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
   await person(`oncall-${run}`, 'cdm-oncall');
+  await person(`admin-${run}`, 'cdm-admin'); // in the tenant, but no terminal role
+  otherGroupId = await kcAdmin.createGroup(`${group}-other`, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
+  await person(`other-${run}`, 'cdm-oncall', otherGroupId); // on call, for another tenant
   const t = await tb.saveTenant({ title: group, additionalInfo: { cdmId: groupId } });
   await tb.saveUser({ email: `cdm-bridge+${groupId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   fs.writeFileSync(path.join(tmp, 'tokens', `${groupId}.json`), JSON.stringify({ cdmId: groupId, org: 'cdm', bucket: `cdm-${groupId}`, token: 't' }));
@@ -131,10 +136,30 @@ afterAll(async () => {
   bridge.store.close();
   await removeDeviceNs(DEV);
   for (const id of people) await kcAdmin.deleteUser(id).catch(() => undefined);
-  if (groupId) await kcAdmin.deleteGroup(groupId).catch(() => undefined);
+  for (const g of [groupId, otherGroupId]) if (g) await kcAdmin.deleteGroup(g).catch(() => undefined);
 });
 
+/** A real Keycloak token by password grant (both public clients allow it in the dev realm). */
+async function tokenFor(username: string, clientId: string): Promise<string> {
+  const r = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: clientId, username, password }) });
+  const t = (await r.json()) as { access_token?: string; error_description?: string };
+  if (!t.access_token) throw new Error(`Keycloak refused ${username}: ${t.error_description}`);
+  return t.access_token;
+}
+function refusal(token: string, device = deviceId): Promise<{ code: number; reason: string }> {
+  const ws = new WebSocket(`${gatewayUrl.replace('http:', 'ws:')}/v1/terminal`);
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token, deviceId: device, reason: 'e2e refusal', cols: 80, rows: 24 })));
+  return new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
 describe('remote terminal in a browser', () => {
+  it('refuses real Keycloak tokens for another audience, without a terminal role, of another tenant, for an unknown device', async () => {
+    expect(await refusal(await tokenFor(`oncall-${run}`, 'cdm-console'))).toMatchObject({ code: 4401, reason: expect.stringMatching(/aud/) });
+    expect(await refusal(await tokenFor(`admin-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4403, reason: expect.stringMatching(/role required/) });
+    expect(await refusal(await tokenFor(`other-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4404 });
+    expect(await refusal(await tokenFor(`oncall-${run}`, 'cdm-terminal'), 'NO-SUCH-DEVICE')).toMatchObject({ code: 4404 });
+  });
+
   it('signs in with Keycloak, opens a shell on the device over WireGuard, runs echo cdm-$RANDOM, and audits the session', async () => {
     expect(bridge.store.getDevice(deviceId)?.sshHostKey).toBe(fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' '));
     const page = await browser!.newPage();
