@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
 import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
+import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
 import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
 import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
 
@@ -23,7 +24,7 @@ const services = compose.services;
 const example = Object.fromEntries(
   fs.readFileSync(envExample, 'utf8').split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
-const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv } as const;
+const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv, 'terminal-gateway': terminalGatewayEnv } as const;
 /** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
 const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
 
