@@ -35,3 +35,14 @@ export function runMain(name: string, main: () => Promise<{ logger: Logger; serv
     },
   );
 }
+
+/** Runs a one-shot command (a bridge CLI): exits with its code, or 1 with the reason on stderr (no stack). */
+export function runCommand(name: string, command: () => Promise<number>): void {
+  command().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
-import { createLogger, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
+import { createLogger, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
 import { createApi, createApiServer } from './api.ts';
 import { runCli, USAGE } from './cli.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
@@ -47,7 +47,7 @@ if (command === 'daemon') {
     return { logger, servers: [health, api], stop: async () => void (await repair.stop(), store.close()) };
   });
 } else {
-  (async () => {
+  runCommand(`enroll-bridge ${command}`, async () => {
     const config = loadConfig(enrollBridgeConfig);
     const logger = createLogger('enroll-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
     const { store, enroller, tenants } = await composeEnrollBridge(config, logger);
@@ -56,11 +56,5 @@ if (command === 'daemon') {
     } finally {
       store.close();
     }
-  })().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`enroll-bridge ${command}: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
+  });
 }

@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
+import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
 import { runPublish, USAGE } from './cli.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
@@ -38,7 +38,7 @@ if (command === 'daemon') {
     return { logger, servers: [health], stop: async () => void (await job.stop(), store.close()) };
   });
 } else {
-  (async () => {
+  runCommand(`ota-bridge ${command}`, async () => {
     const config = loadConfig(otaBridgeConfig);
     const logger = createLogger('ota-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
     const { store, clients, mirror } = composeOtaBridge(config, logger);
@@ -54,11 +54,5 @@ if (command === 'daemon') {
     } finally {
       store.close();
     }
-  })().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`ota-bridge ${command}: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
+  });
 }

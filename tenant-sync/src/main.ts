@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, printHelpIfAsked, runMain, startHealthServer } from '@cdm/common';
+import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
 import { runCli } from './cli.ts';
 import { composeTenantSync } from './compose.ts';
 import { tenantSyncConfig, tenantSyncEnv } from './config.ts';
@@ -52,11 +52,5 @@ if (command === 'daemon') {
     return { logger, servers: [health], stop: async () => triggers.stop() };
   });
 } else {
-  runCli(command, process.argv.slice(3), USAGE, build).then(
-    (code: number) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`tenant-sync ${command}: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
+  runCommand(`tenant-sync ${command}`, () => runCli(command, process.argv.slice(3), USAGE, build));
 }
