@@ -35,6 +35,7 @@ let summary: RunSummary;
 const updates: { device: string; ok: boolean }[] = [];
 let telemetrySeen = 0;
 let telemetrySample: unknown;
+let updateStateSeen = 0;
 
 beforeAll(async () => {
   // The tenant's bucket and tokens as tenant-sync makes them: devices write, Grafana reads.
@@ -78,7 +79,10 @@ describe(`fleet simulator: ${DEVICES} devices × 2 min on the local stack`, () =
     await watcher.subscribeAsync('v1/devices/+/telemetry');
     watcher.on('message', (_t, m) => {
       telemetrySeen++;
-      telemetrySample ??= JSON.parse(m.toString());
+      // Health aggregates share the topic with update-state reports (sw_state): sample the first aggregate.
+      const msg = JSON.parse(m.toString()) as { values?: Record<string, unknown> };
+      if (msg.values && 'battery_pct' in msg.values) telemetrySample ??= msg;
+      else if (msg.values && 'sw_state' in msg.values) updateStateSeen++;
     });
     while (!fleet || fleet.stats().connected < DEVICES) await new Promise((r) => setTimeout(r, 500));
     fleet.on('update', ({ device, outcome }) => updates.push({ device, ok: outcome.ok }));
@@ -97,6 +101,7 @@ describe(`fleet simulator: ${DEVICES} devices × 2 min on the local stack`, () =
     expect(summary.pointsPerS).toBeGreaterThan((DEVICES / 10) * 0.9);
     expect(telemetrySeen).toBeGreaterThan(DEVICES);
     expect(telemetrySample).toMatchObject({ ts: expect.any(Number), values: { battery_pct: expect.any(Number), signal_dbm: expect.any(Number), samples: expect.any(Number), error_rate: expect.any(Number) } });
+    expect(updateStateSeen).toBeGreaterThan(0); // the two told to update reported UPDATING/UPDATED/FAILED
     // The hook the OTA tests use: told fail_update, the device reports a failed boot and keeps its version.
     expect(updates).toEqual(expect.arrayContaining([{ device: failing, ok: false }, { device: healthy, ok: true }]));
     expect(fleet.device(failing)?.swVersion).not.toBe('2.0.0');
