@@ -6,8 +6,8 @@ import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 import { repoDir } from '../paths.ts';
 
-/** Where the official upstream specs live: ../shared/specs beside the repo (CDM_SPECS_DIR overrides). */
-export const specsDir = () => process.env.CDM_SPECS_DIR ?? path.resolve(repoDir, '..', 'shared', 'specs');
+/** The official upstream specs, kept in the repository (stack/specs); CDM_SPECS_DIR overrides. */
+export const specsDir = () => process.env.CDM_SPECS_DIR ?? path.join(repoDir, 'stack', 'specs');
 
 type Json = Record<string, unknown>;
 interface Parameter {
