@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { http, HttpResponse, delay } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { UpstreamError } from './errors.ts';
-import { HttpClient } from './http.ts';
+import { HttpClient, RequestCounts } from './http.ts';
 import { useMsw } from './clients/testing.ts';
 
 const base = 'http://upstream.test';
@@ -12,6 +12,22 @@ const client = (opts: Partial<ConstructorParameters<typeof HttpClient>[0]> = {})
   new HttpClient({ upstream: 'Example', baseURL: base, retries: 2, timeoutMs: 2000, headers: { Authorization: 'Bearer s3cr3t-token' }, ...opts });
 
 describe('HttpClient', () => {
+  it('tells its observer of every request sent, retries included; RequestCounts splits reads and writes', async () => {
+    let n = 0;
+    server.use(
+      http.get(`${base}/thing`, () => (++n < 2 ? new HttpResponse(null, { status: 503 }) : HttpResponse.json({}))),
+      http.post(`${base}/thing`, () => HttpResponse.json({})),
+      http.post(`${base}/api/auth/login`, () => HttpResponse.json({})),
+    );
+    const counts = new RequestCounts();
+    const c = client({ observer: counts.observer });
+    await c.request('GET /thing', { url: '/thing' });
+    await c.request('POST /thing', { method: 'POST', url: '/thing', data: {} });
+    await c.request('POST /api/auth/login', { method: 'POST', url: '/api/auth/login', data: {} });
+    expect(counts.take()).toEqual({ Example: { reads: 3, writes: 1 } }); // the 503, its retry, the login
+    expect(counts.take()).toEqual({});
+  });
+
   it('retries a GET that got 503 and returns the later success', async () => {
     let n = 0;
     server.use(http.get(`${base}/thing`, () => (++n < 3 ? new HttpResponse(null, { status: 503 }) : HttpResponse.json({ ok: true }))));

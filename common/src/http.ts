@@ -12,6 +12,33 @@ export interface HttpOptions {
   auth?: { username: string; password: string };
   /** Extra axios config (e.g. httpsAgent for mTLS / a private CA). */
   axios?: AxiosRequestConfig;
+  /** Told of every request sent (retries included), e.g. a {@link RequestCounts}. */
+  observer?: RequestObserver;
+}
+
+/** One request as sent on the wire: which upstream, which method, what came back (undefined: no answer). */
+export type RequestObserver = (e: { upstream: string; method: string; url: string; status?: number }) => void;
+
+/**
+ * Requests per upstream, split into reads (GET/HEAD) and writes, as cdm's own clients sent them:
+ * how benchmarks and tests count what a pass costs, against real servers as against fakes.
+ */
+export class RequestCounts {
+  readonly byUpstream = new Map<string, { reads: number; writes: number }>();
+  readonly observer: RequestObserver = ({ upstream, method, url }) => {
+    const c = this.byUpstream.get(upstream) ?? { reads: 0, writes: 0 };
+    // A login or token refresh (ThingsBoard's POST /api/auth/...) changes nothing upstream.
+    if (['GET', 'HEAD'].includes(method.toUpperCase()) || /\/api\/auth\/(login|token)$/.test(url)) c.reads++;
+    else c.writes++;
+    this.byUpstream.set(upstream, c);
+  };
+
+  /** Counts so far, then starts again from zero. */
+  take(): Record<string, { reads: number; writes: number }> {
+    const out = Object.fromEntries(this.byUpstream);
+    this.byUpstream.clear();
+    return out;
+  }
 }
 
 /**
@@ -34,6 +61,23 @@ export class HttpClient {
       validateStatus: () => true,
       ...opts.axios,
     });
+    if (opts.observer) {
+      const observe = opts.observer;
+      const upstream = opts.upstream;
+      const seen = (config: AxiosRequestConfig | undefined, status: number | undefined) =>
+        observe({ upstream, method: (config?.method ?? 'get').toUpperCase(), url: config?.url ?? '', status });
+      // First in the chain: every attempt is seen once, before the retry logic rejects or repeats it.
+      this.axios.interceptors.response.use(
+        (res) => {
+          seen(res.config, res.status);
+          return res;
+        },
+        (err: AxiosError) => {
+          seen(err.config, err.response?.status);
+          return Promise.reject(err);
+        },
+      );
+    }
     // validateStatus accepts everything, so turn retryable statuses into errors for axios-retry on
     // idempotent methods only; the final response is still returned to request().
     this.axios.interceptors.response.use((res) => {

@@ -1,5 +1,5 @@
 import type { AxiosRequestConfig } from 'axios';
-import { HttpClient } from '../http.ts';
+import { HttpClient, type RequestObserver } from '../http.ts';
 
 export type OrgRole = 'Viewer' | 'Editor' | 'Admin';
 
@@ -54,6 +54,8 @@ export interface AlertRule {
 }
 
 export interface GrafanaOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
   baseURL: string;
   /** Server admin (basic auth), or a service-account token. */
   username?: string;
@@ -77,6 +79,7 @@ export class GrafanaClient {
       baseURL: `${opts.baseURL.replace(/\/$/, '')}/api`,
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
+      observer: opts.observer,
       ...(opts.token
         ? { headers: { Authorization: `Bearer ${opts.token}` } }
         : { auth: { username: opts.username ?? '', password: opts.password ?? '' } }),

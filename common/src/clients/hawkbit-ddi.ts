@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { UpstreamError } from '../errors.ts';
-import { HttpClient } from '../http.ts';
+import { HttpClient, type RequestObserver } from '../http.ts';
 
 /** Shapes from the hawkBit DDI API v1 spec (the device side). */
 export interface DdiLink {
@@ -79,6 +79,8 @@ export interface DownloadedArtifact {
 }
 
 export interface HawkbitDdiOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
   baseURL: string;
   tenant?: string;
   controllerId: string;
@@ -119,6 +121,7 @@ export class HawkbitDdiClient {
       baseURL: opts.baseURL.replace(/\/$/, ''),
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
+      observer: opts.observer,
       headers: { Accept: 'application/json', ...(auth ? { Authorization: auth } : {}) },
     });
     this.base = `/${enc(opts.tenant ?? 'DEFAULT')}/controller/v1/${enc(opts.controllerId)}`;

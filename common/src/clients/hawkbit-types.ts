@@ -30,8 +30,11 @@ export interface MgmtTargetCreate {
 export interface MgmtAction {
   id: number;
   type?: string; // update | cancel | ...
-  status?: string; // finished | pending | ...
-  detailStatus?: string; // finished | error | running | download | ...
+  /** hawkBit 1.x: the action's state (running, download, retrieved, finished, error, canceled...). */
+  status?: string;
+  /** Servers that send `status` as pending/finished put the state here instead (the published spec). */
+  detailStatus?: string;
+  active?: boolean;
   createdAt?: number;
   lastModifiedAt?: number;
   rollout?: number;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { HttpClient } from '../http.ts';
+import { HttpClient, type RequestObserver } from '../http.ts';
 import { collect, pages } from './paging.ts';
 import type {
   MgmtAction,
@@ -19,6 +19,8 @@ import type {
 export * from './hawkbit-types.ts';
 
 export interface HawkbitOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
   baseURL: string;
   username: string;
   password: string;
@@ -34,6 +36,8 @@ export interface ListQuery {
 }
 
 const enc = encodeURIComponent;
+/** hawkBit's largest page (MgmtRestConstants; a larger limit is clamped to it without notice). */
+export const MAX_PAGE = 500;
 
 /** hawkBit Management API v1 (HTTP Basic). I/O only. */
 export class HawkbitClient {
@@ -47,9 +51,11 @@ export class HawkbitClient {
       auth: { username: opts.username, password: opts.password },
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
+      observer: opts.observer,
       headers: { Accept: 'application/json' },
     });
-    this.pageSize = opts.pageSize ?? 100;
+    // hawkBit silently clamps larger pages to 500, which would end a walk after the first page.
+    this.pageSize = Math.min(opts.pageSize ?? 100, MAX_PAGE);
   }
 
   // ---- targets
@@ -129,6 +135,43 @@ export class HawkbitClient {
       params: { q: `lastModifiedAt=ge=${Math.max(0, Math.floor(sinceMs))}`, sort: 'lastModifiedAt:ASC,id:ASC', offset: o.offset ?? 0, limit: o.limit ?? this.pageSize, representation: 'full' },
     });
     return page.content;
+  }
+
+  /** How many actions match a FIQL filter (one request: hawkBit's page total). */
+  async countActions(q: string): Promise<number> {
+    const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', { url: '/rest/v1/actions', params: { q, limit: 1 } });
+    return page.total ?? page.content.length;
+  }
+
+  /**
+   * Every active action in full representation, by id keyset (`id=gt=<last>`), in pages of up to
+   * 500: actions that finish meanwhile cannot shift a page past one not yet read.
+   */
+  async *activeActionPages(): AsyncGenerator<MgmtAction[]> {
+    for (let after = 0; ; ) {
+      const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', {
+        url: '/rest/v1/actions',
+        params: { q: `active==true;id=gt=${after}`, sort: 'id:ASC', limit: MAX_PAGE, representation: 'full' },
+      });
+      if (page.content.length) yield page.content;
+      if (page.content.length < MAX_PAGE) return;
+      after = page.content[page.content.length - 1]!.id;
+    }
+  }
+
+  /** The given actions in full representation (absent ones, e.g. of deleted targets, are left out). */
+  async actionsByIds(ids: number[]): Promise<MgmtAction[]> {
+    const out: MgmtAction[] = [];
+    // Short enough for any URL limit; FIQL's =in= takes the ids as a list.
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', {
+        url: '/rest/v1/actions',
+        params: { q: `id=in=(${chunk.join(',')})`, limit: chunk.length, representation: 'full' },
+      });
+      out.push(...page.content);
+    }
+    return out;
   }
 
   targetActions(controllerId: string, query: ListQuery = {}): Promise<MgmtAction[]> {

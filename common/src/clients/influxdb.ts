@@ -1,5 +1,5 @@
 import { InfluxDB, type Point, type WriteApi } from '@influxdata/influxdb-client';
-import { HttpClient } from '../http.ts';
+import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
 
 /** Each tenant's bucket (tenant-sync makes it; devices and ota-bridge write to it). */
@@ -34,6 +34,8 @@ export interface InfluxAuthorization {
 }
 
 export interface InfluxOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
   baseURL: string;
   token: string;
   timeoutMs?: number;
@@ -57,6 +59,7 @@ export class InfluxClient {
       baseURL: `${url}/api/v2`,
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
+      observer: opts.observer,
       headers: { Authorization: `Token ${opts.token}` },
     });
     this.influx = new InfluxDB({ url, token: opts.token, timeout: opts.timeoutMs ?? 10_000 });

@@ -99,3 +99,13 @@ export interface AttributeKv {
 }
 
 export type AttributeScope = 'SERVER_SCOPE' | 'SHARED_SCOPE' | 'CLIENT_SCOPE';
+
+export interface AuditLog {
+  id?: EntityId;
+  createdTime?: number;
+  entityId?: EntityId;
+  entityName?: string;
+  userName?: string;
+  actionType: string;
+  actionStatus?: string;
+}

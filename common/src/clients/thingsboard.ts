@@ -1,11 +1,12 @@
 import { decodeJwt } from 'jose';
 import type { AxiosRequestConfig } from 'axios';
-import { HttpClient } from '../http.ts';
+import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError } from '../errors.ts';
 import type {
   Alarm,
   AttributeKv,
   AttributeScope,
+  AuditLog,
   Customer,
   Device,
   DeviceCredentials,
@@ -19,7 +20,17 @@ import type {
 
 export * from './thingsboard-types.ts';
 
+/**
+ * An X.509 credential as ThingsBoard keeps it: the certificate without its PEM armour and line
+ * breaks (it stores that, not the PEM it was given), so compare credentials in this form.
+ */
+export function x509CredentialsValue(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/[\r\n]/g, '').trim();
+}
+
 export interface ThingsBoardOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
   baseURL: string;
   username: string;
   password: string;
@@ -60,6 +71,7 @@ export class ThingsBoardClient {
       baseURL: opts.baseURL.replace(/\/$/, ''),
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
+      observer: opts.observer,
     });
     this.pageSize = opts.pageSize ?? 100;
   }
@@ -126,8 +138,8 @@ export class ThingsBoardClient {
 
   /** A client acting as the given user; ThingsBoard lets only tenant admins create devices. */
   async actAs(userId: string): Promise<ThingsBoardClient> {
-    const { baseURL, timeoutMs, retries, pageSize } = this.opts;
-    return ThingsBoardClient.fromTokens({ baseURL, timeoutMs, retries, pageSize }, await this.userToken(userId));
+    const { baseURL, timeoutMs, retries, pageSize, observer } = this.opts;
+    return ThingsBoardClient.fromTokens({ baseURL, timeoutMs, retries, pageSize, observer }, await this.userToken(userId));
   }
 
   // ---- customers (tenant administrator)
@@ -255,6 +267,11 @@ export class ThingsBoardClient {
 
   async clearAlarm(id: string): Promise<void> {
     await this.call('POST /api/alarm/{id}/clear', { method: 'POST', url: `/api/alarm/${enc(id)}/clear` });
+  }
+
+  /** The tenant's audit log (tenant admins): who changed which entity, e.g. `actionTypes: 'ADDED,DELETED'`. */
+  auditLogPages(q: { startTime?: number; actionTypes?: string } = {}): AsyncGenerator<AuditLog[]> {
+    return this.pages<AuditLog>('GET /api/audit/logs', '/api/audit/logs', q);
   }
 
   /** For /healthz: an authenticated cheap call. */
