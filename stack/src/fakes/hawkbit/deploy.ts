@@ -121,7 +121,7 @@ export class Deployments {
       Object.assign(t, { updateStatus: 'in_sync', requestAttributes: true });
     }
     a.lastStatusCode = code;
-    a.lastModifiedAt = Date.now();
+    // No lastModifiedAt: hawkBit does not stamp what a controller changes (AbstractJpaBaseEntity).
   }
 
   /** Management cancel (soft): the device gets a cancelAction link and must confirm. */
@@ -151,7 +151,7 @@ export class Deployments {
       a.status = 'running'; // cancellation rejected: back to running
     }
     this.addStatus(a, status, messages, { code, timestamp });
-    a.lastModifiedAt = Date.now();
+    // No lastModifiedAt: hawkBit does not stamp what a controller changes (AbstractJpaBaseEntity).
   }
 
   /** successCancellation: the target falls back to its next open action or its installed set. */

@@ -17,11 +17,14 @@ const auth = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
 const mgmt = (p: string, init: RequestInit = {}) => fetch(`${url}${p}`, { ...init, headers: { Authorization: auth, 'Content-Type': 'application/json', ...init.headers } });
 const ddi = (id: string, token: string) => new HawkbitDdiClient({ baseURL: url, controllerId: id, securityToken: token, retries: 0 });
 
+let fake: ReturnType<typeof createHawkbitFake>;
 beforeAll(async () => {
-  ({ server, url } = await listen(createHawkbitFake().app));
+  fake = createHawkbitFake({ schedulerMs: 25 });
+  ({ server, url } = await listen(fake.app));
   hb = new HawkbitClient({ baseURL: url, username: 'admin', password: 'admin', retries: 0, pageSize: 2 });
 });
 afterAll(() => {
+  fake.stop();
   server.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -42,12 +45,22 @@ async function release(ids: string[], bytes = crypto.randomBytes(300_000)) {
   return { bytes, sha256, sm, art, ds, tokens: Object.fromEntries(targets.map((t) => [t.controllerId, t.securityToken!])) };
 }
 
+/** Waits for what hawkBit's rollout scheduler does on its next runs (every 25 ms here). */
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (const deadline = Date.now() + 5000; ; await new Promise((r) => setTimeout(r, 10))) {
+    const v = await read();
+    if (ok(v) || Date.now() > deadline) return v;
+  }
+}
+const rolloutStatus = async (id: number) => (await hb.getRollout(id))?.status;
+const eventually = (id: number, status: string) => until(() => rolloutStatus(id), (s) => s === status);
+
 async function startedRollout(body: MgmtRolloutCreate) {
   const r = await hb.createRollout(body);
   expect(r.status).toBe('creating');
-  expect((await hb.getRollout(r.id))?.status).toBe('ready');
+  expect(await eventually(r.id, 'ready')).toBe('ready');
   await hb.startRollout(r.id);
-  expect((await hb.getRollout(r.id))?.status).toBe('running');
+  expect(await eventually(r.id, 'running')).toBe('running');
   return r;
 }
 
@@ -120,9 +133,10 @@ describe('hawkBit fake OTA through DDI', () => {
     expect((await hb.getRollout(r.id))?.totalTargetsPerStatus).toMatchObject({ running: 1, finished: 0 });
     expect(await dev.sendFeedback(poll.deploymentActionId!, { execution: 'closed', finished: 'success', code: 0 })).toBe(true);
 
+    expect(await eventually(r.id, 'finished')).toBe('finished');
     expect(await hb.getRollout(r.id)).toMatchObject({ status: 'finished', totalTargetsPerStatus: { finished: 1, running: 0 } });
     const [action] = await hb.targetActions('ota-1');
-    expect(action).toMatchObject({ id: poll.deploymentActionId, status: 'finished', detailStatus: 'finished', rollout: r.id, lastStatusCode: 0 });
+    expect(action).toMatchObject({ id: poll.deploymentActionId, status: 'finished', active: false, rollout: r.id, lastStatusCode: 0 });
     const history = (await hb.actionStatuses('ota-1', action!.id, 20))!.content.map((s) => s.type);
     expect(history.slice(0, 2)).toEqual(['finished', 'running']);
     expect(history).toContain('download');
@@ -142,12 +156,12 @@ describe('hawkBit fake OTA through DDI', () => {
     const dev = ddi('bad-1', tokens['bad-1']!);
     const id = (await dev.poll()).deploymentActionId!;
     await dev.sendFeedback(id, { execution: 'closed', finished: 'failure', details: ['signature check failed'], code: 42 });
-    expect((await hb.targetActions('bad-1'))[0]).toMatchObject({ status: 'finished', detailStatus: 'error', lastStatusCode: 42 });
+    expect((await hb.targetActions('bad-1'))[0]).toMatchObject({ status: 'error', active: false, lastStatusCode: 42 });
     expect((await hb.getTarget('bad-1'))?.updateStatus).toBe('error');
-    expect((await hb.getRollout(r.id))?.status).toBe('paused');
+    expect(await eventually(r.id, 'paused')).toBe('paused');
     expect((await hb.rolloutGroups(r.id))[0]).toMatchObject({ status: 'error', totalTargetsPerStatus: { error: 1 } });
     await hb.resumeRollout(r.id);
-    expect((await hb.getRollout(r.id))?.status).toBe('finished');
+    expect(await eventually(r.id, 'finished')).toBe('finished');
     expect(await violations()).toEqual([]);
   });
 
@@ -159,7 +173,7 @@ describe('hawkBit fake OTA through DDI', () => {
     const first = await hb.rolloutGroupTargets(r.id, groups[0]!.id);
     const dev = ddi(first[0]!.controllerId, tokens[first[0]!.controllerId]!);
     await dev.sendFeedback((await dev.poll()).deploymentActionId!, { execution: 'closed', finished: 'success' });
-    expect((await hb.rolloutGroups(r.id)).map((g) => g.status)).toEqual(['running', 'running']);
+    expect((await until(() => hb.rolloutGroups(r.id), (gs) => gs[1]?.status === 'running')).map((g) => g.status)).toEqual(['running', 'running']);
     const second = await hb.rolloutGroupTargets(r.id, groups[1]!.id);
     expect((await ddi(second[0]!.controllerId, tokens[second[0]!.controllerId]!).poll()).deploymentActionId).toBeGreaterThan(0);
   });
@@ -176,7 +190,7 @@ describe('hawkBit fake OTA through DDI', () => {
     expect(await dev.getDeploymentBase(id)).toBeUndefined();
     expect(await dev.getCancelAction(id)).toEqual({ id: String(id), cancelAction: { stopId: String(id) } });
     await dev.sendCancelFeedback(id, { execution: 'closed', finished: 'success' });
-    expect((await hb.targetActions('c-1'))[0]).toMatchObject({ type: 'cancel', status: 'finished', detailStatus: 'canceled' });
+    expect((await hb.targetActions('c-1'))[0]).toMatchObject({ type: 'cancel', status: 'canceled', active: false });
     expect((await dev.poll()).cancelActionId).toBeUndefined();
     expect(await violations()).toEqual([]);
   });
@@ -185,18 +199,19 @@ describe('hawkBit fake OTA through DDI', () => {
     const { ds } = await release(['v-1', 'v-2']);
     await hb.setConfig('rollout.approval.enabled', true);
     const r = await hb.createRollout({ name: 'r-v', distributionSetId: ds.id, targetFilterQuery: 'controllerId==v-*', amountGroups: 2 });
-    expect((await hb.getRollout(r.id))?.status).toBe('waiting_for_approval');
+    expect(await eventually(r.id, 'waiting_for_approval')).toBe('waiting_for_approval');
     await expect(hb.startRollout(r.id)).rejects.toThrow(/HTTP 400.*state ready/);
     expect((await mgmt(`/rest/v1/rollouts/${r.id}/approve?remark=ok`, { method: 'POST' })).status).toBe(204);
     expect(await hb.getRollout(r.id)).toMatchObject({ status: 'ready', approvalRemark: 'ok', approveDecidedBy: 'admin' });
     await hb.startRollout(r.id);
+    expect(await eventually(r.id, 'running')).toBe('running');
     await hb.pauseRollout(r.id);
     expect((await hb.getRollout(r.id))?.status).toBe('paused');
     await expect(hb.pauseRollout(r.id)).rejects.toThrow(/HTTP 400/);
     await hb.resumeRollout(r.id);
     expect((await hb.listRollouts({ q: 'name==r-v' })).map((x) => x.status)).toEqual(['running']);
     expect((await mgmt(`/rest/v1/rollouts/${r.id}/triggerNextGroup`, { method: 'POST' })).status).toBe(204);
-    expect((await hb.rolloutGroups(r.id)).map((g) => g.status)).toEqual(['running', 'running']);
+    expect((await until(() => hb.rolloutGroups(r.id), (gs) => gs[1]?.status === 'running')).map((g) => g.status)).toEqual(['running', 'running']);
   });
 
   it('a gateway token polls for a device hawkBit does not know yet and registers it', async () => {
@@ -264,6 +279,15 @@ describe('parseFiql', () => {
     expect(parseFiql('controllerId!=dev-7')(e)).toBe(false);
     expect(parseFiql('attribute.hw==rev-*')(e)).toBe(true);
     expect(() => parseFiql('(a==b)')).toThrow(/parentheses/);
+  });
+
+  it('supports =in= and =out= value lists, alone and joined', () => {
+    const e = { id: 7, active: true };
+    expect(parseFiql('id=in=(3,7,9)')(e)).toBe(true);
+    expect(parseFiql('id=in=(3,9)')(e)).toBe(false);
+    expect(parseFiql('id=out=(3,9);active==true')(e)).toBe(true);
+    expect(parseFiql('active==false,id=in=(7)')(e)).toBe(true);
+    expect(() => parseFiql('id=in=(1,2);(active==true)')).toThrow(/parentheses/);
   });
 });
 

@@ -18,7 +18,7 @@ export { HAWKBIT_DDI_RELAXATIONS, HAWKBIT_DDI_SPEC, HAWKBIT_MGMT_SPEC, HAWKBIT_R
  * DDI API devices use (TargetToken / GatewayToken), on one port as hawkBit serves them. Both are
  * checked against their official specs. The tenant is DEFAULT.
  */
-export function createHawkbitFake(opts: { username?: string; password?: string; tenant?: string } = {}) {
+export function createHawkbitFake(opts: { username?: string; password?: string; tenant?: string; schedulerMs?: number } = {}) {
   const user = opts.username ?? 'admin';
   const pass = opts.password ?? 'admin';
   const tenant = opts.tenant ?? 'DEFAULT';
@@ -28,17 +28,12 @@ export function createHawkbitFake(opts: { username?: string; password?: string; 
   const d = new Deployments(s);
   const c: Ctx = { s, v, d, r: new Rollouts(s, d, v) };
 
-  const all: Record<string, H> = { ...targetHandlers(c), ...repoHandlers(c), ...rolloutHandlers(c), ...ddiHandlers(c) };
-  // The rollout scheduler runs before each call, so a call sees everything it would have done since.
-  const handlers = Object.fromEntries(
-    Object.entries(all).map(([k, fn]): [string, H] => [
-      k,
-      (req) => {
-        c.r.tick();
-        return fn(req);
-      },
-    ]),
-  );
+  const handlers: Record<string, H> = { ...targetHandlers(c), ...repoHandlers(c), ...rolloutHandlers(c), ...ddiHandlers(c) };
+  // hawkBit's rollout scheduler runs on its own, every 2 s by default (hawkbit.rollout.scheduler.
+  // fixedDelay): a rollout is 'creating' and then 'starting' for a while, and a client must wait
+  // for 'ready' and 'running' as it must with the real server.
+  const scheduler = setInterval(() => c.r.tick(), opts.schedulerMs ?? 2000);
+  scheduler.unref();
 
   const def: FakeDefinition<Principal> = {
     name: 'hawkBit',
@@ -58,5 +53,5 @@ export function createHawkbitFake(opts: { username?: string; password?: string; 
       return { kind: 'user', name: u };
     },
   };
-  return { app: createFakeApp(def), state: s };
+  return { app: createFakeApp(def), state: s, tick: () => c.r.tick(), stop: () => clearInterval(scheduler) };
 }

@@ -1,13 +1,14 @@
 /**
  * The subset of FIQL that hawkBit clients use: `field==value` (with * wildcards), `!=`, `=ge=`,
- * `=gt=`, `=le=`, `=lt=`, joined by `;` (and) or `,` (or). Parentheses are not supported and are
- * refused, so a test relying on them fails instead of passing on a wrong filter.
+ * `=gt=`, `=le=`, `=lt=`, `=in=(a,b)`, `=out=(a,b)`, joined by `;` (and) or `,` (or). Grouping
+ * parentheses are not supported and are refused, so a test relying on them fails instead of passing
+ * on a wrong filter.
  */
 export type Predicate = (entity: Record<string, unknown>) => boolean;
 
 export function parseFiql(q: string | undefined): Predicate {
   if (!q) return () => true;
-  if (/[()]/.test(q)) throw new Error('FIQL grouping with parentheses is not supported by the hawkBit fake');
+  if (/[()]/.test(q.replace(/=(in|out)=\([^()]*\)/g, ''))) throw new Error('FIQL grouping with parentheses is not supported by the hawkBit fake');
   const ors = splitTop(q, ',').map((part) => splitTop(part, ';').map(term));
   return (e) => ors.some((ands) => ands.every((t) => t(e)));
 }
@@ -16,9 +17,12 @@ function splitTop(s: string, sep: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;
+  let list = 0; // inside an =in=(...) value list
   for (const ch of s) {
     if (ch === '"') quoted = !quoted;
-    if (ch === sep && !quoted) {
+    if (!quoted && ch === '(') list++;
+    if (!quoted && ch === ')') list--;
+    if (ch === sep && !quoted && !list) {
       out.push(cur);
       cur = '';
     } else cur += ch;
@@ -50,6 +54,13 @@ function term(t: string): Predicate {
       return (e) => num(get(e)) <= Number(value);
     case '=lt=':
       return (e) => num(get(e)) < Number(value);
+    case '=in=':
+    case '=out=': {
+      if (!/^\(.*\)$/.test(rawValue)) throw new Error(`invalid FIQL list: ${rawValue}`);
+      const items = new Set(splitTop(rawValue.slice(1, -1), ',').map((v) => v.trim().replace(/^"(.*)"$/, '$1').toLowerCase()));
+      const inList = (e: Record<string, unknown>) => items.has(String(get(e) ?? '').toLowerCase());
+      return op === '=in=' ? inList : (e) => !inList(e);
+    }
     default:
       throw new Error(`FIQL operator ${op} is not supported by the hawkBit fake`);
   }
@@ -67,7 +78,6 @@ function fieldName(k: string): string {
     version: 'version',
     description: 'description',
     status: 'status',
-    detailstatus: 'detailStatus',
     laststatuscode: 'lastStatusCode',
     lastcontrollerrequestat: 'lastControllerRequestAt',
     distributionset: 'distributionSet',

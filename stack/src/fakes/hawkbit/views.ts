@@ -103,8 +103,10 @@ export class Views {
     return {
       id: a.id,
       type: a.status === 'canceling' || a.status === 'canceled' ? 'cancel' : 'update',
-      status: a.active ? 'pending' : 'finished',
-      detailStatus: a.status,
+      // As hawkBit 1.0.4 answers (seen on the real server): the state itself and `active`; the
+      // published spec's pending/finished + detailStatus shape is not what the server sends.
+      active: a.active,
+      status: a.status,
       forceType: a.actionType,
       ...(a.actionType === 'timeforced' && a.forceTime !== undefined ? { forceTime: a.forceTime } : {}),
       ...(a.weight !== undefined ? { weight: a.weight } : {}),
@@ -125,11 +127,11 @@ export class Views {
     };
   }
 
-  /** What FIQL on actions sees (ActionFields: status is pending/finished, detailStatus the Action.Status). */
+  /** What FIQL on actions sees (ActionFields: `status` is the Action.Status, `active` the flag). */
   actionFields(a: Action): Record<string, unknown> {
     const t = this.s.targets.get(a.controllerId);
     const r = a.rolloutId ? this.s.rollouts.get(a.rolloutId) : undefined;
-    return { ...a, status: a.active ? 'pending' : 'finished', detailStatus: a.status, target: t && { controllerId: t.controllerId, name: t.name }, distributionSet: this.s.distributionSets.get(a.dsId), rollout: r && { id: r.id, name: r.name } };
+    return { ...a, target: t && { controllerId: t.controllerId, name: t.name }, distributionSet: this.s.distributionSets.get(a.dsId), rollout: r && { id: r.id, name: r.name } };
   }
 
   actionStatus(e: ActionStatusEntry) {

@@ -244,9 +244,6 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     },
     'POST /api/device-with-credentials': ({ body, principal }) => {
       const { device, credentials } = body as { device: DeviceIn; credentials: { credentialsType: string; credentialsId?: string; credentialsValue?: string } };
-      if (credentials.credentialsType === 'X509_CERTIFICATE' && !credentials.credentialsValue?.includes('BEGIN CERTIFICATE')) {
-        return fail(400, 'Device credentials value should be a PEM certificate!');
-      }
       const d = saveDevice(device, principal);
       setCredentials(d.id.id, credentials);
       return reply(200, d);
@@ -379,13 +376,16 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
   }
 
   function setCredentials(deviceId: string, c: { credentialsType: string; credentialsId?: string; credentialsValue?: string }) {
-    // ThingsBoard identifies X.509 devices by a hash of their certificate.
-    const credentialsId =
-      c.credentialsType === 'X509_CERTIFICATE' ? crypto.createHash('sha256').update(c.credentialsValue ?? '').digest('hex') : (c.credentialsId ?? crypto.randomBytes(10).toString('base64url'));
+    // As DeviceCredentialsServiceImpl.formatCertData: the PEM armour and line breaks are stripped
+    // (not parsed or checked) and the id is the SHA3-256 of what is left, which MQTT matches
+    // against the leaf certificate a device presents.
+    const x509 = c.credentialsType === 'X509_CERTIFICATE';
+    const value = x509 ? (c.credentialsValue ?? '').replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/[\r\n]/g, '') : c.credentialsValue;
+    const credentialsId = x509 ? crypto.createHash('sha3-256').update(value ?? '').digest('hex') : (c.credentialsId ?? crypto.randomBytes(10).toString('base64url'));
     const clash = [...state.credentials.values()].find((x) => x.credentialsId === credentialsId && x.deviceId.id !== deviceId);
     if (clash) throw fail(400, 'Device credentials are already assigned to another device!');
     const prev = state.credentials.get(deviceId);
-    const rec = { id: prev?.id ?? { id: crypto.randomUUID() }, createdTime: prev?.createdTime ?? ts(), deviceId: { id: deviceId, entityType: 'DEVICE' as const }, credentialsType: c.credentialsType, credentialsId, credentialsValue: c.credentialsValue };
+    const rec = { id: prev?.id ?? { id: crypto.randomUUID() }, createdTime: prev?.createdTime ?? ts(), deviceId: { id: deviceId, entityType: 'DEVICE' as const }, credentialsType: c.credentialsType, credentialsId, credentialsValue: value };
     state.credentials.set(deviceId, rec);
     return rec;
   }
