@@ -1,13 +1,14 @@
-import { hawkbitFrom, influxFrom, TenantActors, thingsboardFrom, type Logger } from '@cdm/common';
+import { hawkbitFrom, influxFrom, TenantActors, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import type { OtaBridgeConfig } from './config.ts';
 import { OtaMirror } from './mirror.ts';
 import { OtaStore } from './store.ts';
 import { ThingsBoardOta } from './tb-ota.ts';
 
 /** Store, clients and mirror from a validated config: used by main.ts and by the e2e tests. */
-export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } = {}) {
+export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
   const store = new OtaStore(config.DATA_DIR);
-  const clients = { hawkbit: hawkbitFrom(config), thingsboard: thingsboardFrom(config), influx: influxFrom(config) };
+  const extras = { observer: o.observer };
+  const clients = { hawkbit: hawkbitFrom(config, extras), thingsboard: thingsboardFrom(config, extras), influx: influxFrom(config, extras) };
   const mirror = new OtaMirror({
     store,
     hawkbit: clients.hawkbit,
@@ -17,6 +18,7 @@ export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { n
     logger,
     bootWindowMs: config.BOOT_WINDOW_SECONDS * 1000,
     gateThresholdPct: config.GATE_THRESHOLD_PERCENT,
+    sweepIntervalMs: config.SWEEP_SECONDS * 1000,
     now: o.now,
   });
   return { store, clients, mirror };

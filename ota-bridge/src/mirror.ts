@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { TenantNotReady, tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
 import { rolloutPoints } from './metrics.ts';
-import { otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
+import { actionState, otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
 import type { DeviceOta, OtaStore } from './store.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH, type ThingsBoardOta } from './tb-ota.ts';
 
@@ -20,6 +20,8 @@ export interface MirrorOptions {
   /** Re-read this far behind the cursor: changes stamped in the same millisecond, clock steps. */
   overlapMs?: number;
   pageSize?: number;
+  /** Open actions are listed at least this often, for progress that does not close them. */
+  sweepIntervalMs?: number;
   now?: () => number;
 }
 
@@ -30,6 +32,8 @@ export interface PassResult {
   failed: number;
   bootMismatches: number;
   paused: number[];
+  /** Whether this pass listed hawkBit's open actions (their count changed, or the sweep was due). */
+  swept: boolean;
 }
 
 /** Rollouts created by `ota-bridge publish` carry their tenant like targets do. */
@@ -60,9 +64,10 @@ export class OtaMirror {
   private async doPass(): Promise<PassResult> {
     const runId = crypto.randomBytes(4).toString('hex');
     const log = this.o.logger.child({ runId });
-    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, paused: [] };
+    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, paused: [], swept: false };
     const rollouts = new Map<number, string | undefined>(); // touched rollout → a tenant seen in it
     await this.readChanges(log, res, rollouts);
+    await this.watchActive(log, res, rollouts);
     await this.checkBoots(log, res);
     await this.rollouts(log, res, rollouts);
     if (res.changes || res.failed || res.bootMismatches || res.paused.length) log.info(res, 'ota pass');
@@ -70,6 +75,10 @@ export class OtaMirror {
     return res;
   }
 
+  /**
+   * Changes a user or hawkBit's scheduler made (new actions, cancels, rollout groups starting):
+   * these stamp `lastModifiedAt`, so they are read since the durable cursor, by key.
+   */
   private async readChanges(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
     const { store, hawkbit } = this.o;
     const limit = this.o.pageSize ?? 100;
@@ -88,21 +97,8 @@ export class OtaMirror {
       }
       for (const a of page) {
         if (a.lastModifiedAt === undefined) continue;
-        if (store.isProcessed(a.id, a.lastModifiedAt)) {
-          res.skipped++;
-          continue;
-        }
-        try {
-          const cdmId = await this.apply(a, log);
-          if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
-          store.markProcessed(a.id, a.lastModifiedAt);
-          newest = Math.max(newest, a.lastModifiedAt);
-          res.changes++;
-        } catch (err) {
-          res.failed++;
-          oldestFailed = Math.min(oldestFailed ?? Infinity, a.lastModifiedAt);
-          log.warn({ actionId: a.id, err: (err as Error).message }, 'cannot mirror action; the next pass retries it');
-        }
+        if (await this.take(a, log, res, rollouts)) newest = Math.max(newest, a.lastModifiedAt);
+        else oldestFailed = Math.min(oldestFailed ?? Infinity, a.lastModifiedAt);
       }
       if (page.length < limit) break;
       // By key: continue at the last timestamp read; skip what this pass already read at it.
@@ -116,6 +112,63 @@ export class OtaMirror {
     // Never move the cursor past a change that failed: the next pass reads it again.
     store.setCursor(oldestFailed === undefined ? newest : Math.min(newest, oldestFailed));
     store.prune(store.cursor() - 2 * (this.o.overlapMs ?? 2000));
+  }
+
+  /**
+   * What devices report: hawkBit changes an action's state on DDI feedback without stamping
+   * `lastModifiedAt` (by design: controller writes are not audited), so no cursor sees a device's
+   * success or failure. Every such ending closes the action, though: when hawkBit's count of active
+   * actions differs from the ones the store watches, the active actions are listed (keyset pages of
+   * 500) and the watched ones that are gone are read by id. An idle pass costs one request; a sweep
+   * also runs every `sweepIntervalMs` to pick up progress (downloading, installing) of open actions.
+   */
+  private async watchActive(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
+    const { store, hawkbit } = this.o;
+    const lastSweep = Number(store.meta('sweptAt') ?? 0);
+    try {
+      const due = this.now() - lastSweep >= (this.o.sweepIntervalMs ?? 60_000);
+      if (!due && (await hawkbit.countActions('active==true')) === store.activeActionCount()) return;
+      const open = new Set<number>();
+      let failed = false;
+      for await (const page of hawkbit.activeActionPages()) {
+        for (const a of page) {
+          open.add(a.id);
+          failed = !(await this.take(a, log, res, rollouts)) || failed;
+        }
+      }
+      const closed = store.activeActionIds().filter((id) => !open.has(id));
+      const found = await hawkbit.actionsByIds(closed);
+      for (const a of found) failed = !(await this.take(a, log, res, rollouts)) || failed;
+      for (const id of closed) if (!found.some((a) => a.id === id)) store.forgetAction(id);
+      res.swept = true;
+      // A failed change keeps the count apart from hawkBit's, so the next pass sweeps again.
+      if (!failed) store.setMeta('sweptAt', String(this.now()));
+    } catch (err) {
+      res.failed++;
+      log.warn({ err: (err as Error).message }, 'hawkBit: cannot read open actions; the next pass retries');
+    }
+  }
+
+  /** Applies an action whose state differs from what was last applied; false when that failed. */
+  private async take(a: MgmtAction, log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<boolean> {
+    const { store } = this.o;
+    const state = { ...actionState(a), lastModifiedAt: a.lastModifiedAt ?? 0 };
+    const seen = store.seenAction(a.id);
+    if (seen && seen.active === state.active && seen.status === state.status) {
+      res.skipped++;
+      return true;
+    }
+    try {
+      const cdmId = await this.apply(a, log);
+      if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
+      store.recordAction(a.id, state);
+      res.changes++;
+      return true;
+    } catch (err) {
+      res.failed++;
+      log.warn({ actionId: a.id, err: (err as Error).message }, 'cannot mirror action; the next pass retries it');
+      return false;
+    }
   }
 
   /** Mirrors one action onto its device; returns the device's tenant (undefined: not a cdm device). */
@@ -151,7 +204,7 @@ export class OtaMirror {
     }
 
     const next: DeviceOta = { failureAlarm: false, mismatchAlarm: false, ...prev, controllerId: c.controllerId, cdmId, tbDeviceId, actionId: c.actionId, version: c.version, rollout: c.rollout ?? '', status: c.status };
-    const attrs: Record<string, unknown> = otaAttributes(c);
+    const attrs: Record<string, unknown> = otaAttributes(c, this.now());
     if (c.status === 'success' && !c.cancel) {
       attrs.sw_version = (await hawkbit.getInstalledDistributionSet(c.controllerId))?.version ?? c.version;
       if (next.failureAlarm) await tb.clearOnDevice(cdmId, tbDeviceId, ALARM_FAILURE);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gateDecision } from './health-gate.ts';
-import { otaAttributes, otaStatusOf, tenantOfTarget, toChange } from './ota-status.ts';
+import { actionState, otaAttributes, otaStatusOf, tenantOfTarget, toChange } from './ota-status.ts';
 
 const full = (over: object = {}) => ({
   id: 7,
@@ -23,7 +23,16 @@ describe('hawkBit action → ThingsBoard OTA state', () => {
   it('reads target, version and rollout from the full representation', () => {
     expect(toChange(full() as never)).toEqual({ actionId: 7, controllerId: 'SN/42', status: 'success', detailStatus: 'finished', version: '2.1.0:rc1', distributionSet: 'firmware-acme', rollout: 'acme 2.1.0', lastModifiedAt: 1_700_000_000_123, cancel: false });
     expect(toChange(full({ _links: {} }) as never)).toBeUndefined();
-    expect(otaAttributes(toChange(full({ detailStatus: 'error' }) as never)!)).toEqual({ ota_status: 'failure', ota_target_version: '2.1.0:rc1', ota_rollout: 'acme 2.1.0', ota_action_id: 7, ota_updated_at: '2023-11-14T22:13:20.123Z' });
+    expect(otaAttributes(toChange(full({ detailStatus: 'error' }) as never)!, Date.UTC(2026, 10, 28))).toEqual({ ota_status: 'failure', ota_target_version: '2.1.0:rc1', ota_rollout: 'acme 2.1.0', ota_action_id: 7, ota_updated_at: '2026-11-28T00:00:00.000Z' });
+  });
+
+  it('reads the state from both shapes: hawkBit 1.x (status + active) and the published spec (pending/finished + detailStatus)', () => {
+    const real = { id: 1, status: 'retrieved', active: true, lastModifiedAt: 1 };
+    expect(actionState(real as never)).toEqual({ status: 'retrieved', active: true });
+    expect(actionState({ ...real, status: 'error', active: false } as never)).toEqual({ status: 'error', active: false });
+    expect(actionState({ id: 1, status: 'pending', detailStatus: 'download' } as never)).toEqual({ status: 'download', active: true });
+    expect(actionState({ id: 1, status: 'finished', detailStatus: 'canceled' } as never)).toEqual({ status: 'canceled', active: false });
+    expect(toChange(full({ status: 'error', detailStatus: undefined, active: false }) as never)?.status).toBe('failure');
   });
 
   it('finds the tenant only in descriptions enroll-bridge writes', () => {

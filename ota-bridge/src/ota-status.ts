@@ -44,6 +44,14 @@ export interface ActionChange {
   cancel: boolean;
 }
 
+/**
+ * An action's state and whether hawkBit still has it open. hawkBit 1.x sends the state in `status`
+ * and `active`; the published spec's shape puts it in `detailStatus` with `status` pending/finished.
+ */
+export function actionState(a: MgmtAction): { status: string; active: boolean } {
+  return { status: (a.detailStatus ?? a.status ?? '').toLowerCase(), active: a.active ?? a.status === 'pending' };
+}
+
 /** undefined when the action lacks what the mirror needs (then it is logged and skipped). */
 export function toChange(a: MgmtAction): ActionChange | undefined {
   const target = (a._links?.target as { href?: string } | undefined)?.href;
@@ -55,8 +63,8 @@ export function toChange(a: MgmtAction): ActionChange | undefined {
   return {
     actionId: a.id,
     controllerId,
-    status: otaStatusOf(a.detailStatus),
-    detailStatus: a.detailStatus ?? '',
+    status: otaStatusOf(actionState(a).status),
+    detailStatus: actionState(a).status,
     version: i < 0 ? ds : ds.slice(i + 1),
     distributionSet: i < 0 ? ds : ds.slice(0, i),
     rollout: a.rolloutName,
@@ -65,14 +73,17 @@ export function toChange(a: MgmtAction): ActionChange | undefined {
   };
 }
 
-/** The ThingsBoard server attributes for an action's state. */
-export function otaAttributes(c: ActionChange, status: OtaStatus = c.status): Record<string, unknown> {
+/**
+ * The ThingsBoard server attributes for an action's state. `ota_updated_at` is when the mirror saw
+ * the state: hawkBit does not stamp the action when a device reports (lastModifiedAt stays put).
+ */
+export function otaAttributes(c: ActionChange, observedAt: number, status: OtaStatus = c.status): Record<string, unknown> {
   return {
     ota_status: status,
     ota_target_version: c.version,
     ota_rollout: c.rollout ?? '',
     ota_action_id: c.actionId,
-    ota_updated_at: new Date(c.lastModifiedAt).toISOString(),
+    ota_updated_at: new Date(observedAt).toISOString(),
   };
 }
 

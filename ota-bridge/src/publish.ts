@@ -93,16 +93,22 @@ export async function publish(req: PublishRequest, d: PublishDeps): Promise<{ so
   say(`rollout "${rollout.name}" (id ${rollout.id}) over the devices of ${req.tenant.name}: groups ${req.groups.join('/')} %, next group at ${req.successPct} % success, pause at ${req.errorPct} % errors`);
   let status = rollout.status;
   if (req.start) {
-    // hawkBit builds the groups asynchronously; a rollout starts only once it is 'ready'.
+    // hawkBit's rollout scheduler (every 2 s by default) builds the groups ('creating' → 'ready')
+    // and, after start, schedules the actions and starts the first group ('starting' →
+    // 'running'): wait for each, so the rollout runs when publish returns.
     const deadline = Date.now() + (d.readyTimeoutMs ?? 120_000);
-    while (status === 'creating' || status === 'starting') {
-      if (Date.now() > deadline) throw new PublishError(`rollout ${rollout.id} still ${status} in hawkBit; start it there when it is ready`);
-      await new Promise((r) => setTimeout(r, 500));
-      status = (await d.hawkbit.getRollout(rollout.id))?.status ?? status;
-    }
+    const settle = async (passing: string) => {
+      while (status === passing) {
+        if (Date.now() > deadline) throw new PublishError(`rollout ${rollout.id} still ${status} in hawkBit after ${Math.round((d.readyTimeoutMs ?? 120_000) / 1000)} s: is its rollout scheduler running? Start it in hawkBit when it is ready`);
+        await new Promise((r) => setTimeout(r, 500));
+        status = (await d.hawkbit.getRollout(rollout.id))?.status ?? status;
+      }
+    };
+    await settle('creating');
     if (status !== 'ready') throw new PublishError(`rollout ${rollout.id} is ${status} in hawkBit (approval needed?); start it there`);
     await d.hawkbit.startRollout(rollout.id);
-    status = (await d.hawkbit.getRollout(rollout.id))?.status ?? 'starting';
+    status = 'starting';
+    await settle('starting');
     say(`rollout started (${status})`);
   }
   return { softwareModuleId: sm.id, distributionSetId: ds.id, rolloutId: rollout.id, rolloutName: rollout.name, status };

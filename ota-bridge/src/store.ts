@@ -21,8 +21,9 @@ export interface DeviceOta {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS processed (action_key TEXT PRIMARY KEY, last_modified_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS processed_ts ON processed(last_modified_at);
+DROP TABLE IF EXISTS processed;
+CREATE TABLE IF NOT EXISTS actions (action_id INTEGER PRIMARY KEY, active INTEGER NOT NULL, status TEXT NOT NULL, last_modified_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS actions_active ON actions(active);
 CREATE TABLE IF NOT EXISTS devices (
   controller_id TEXT PRIMARY KEY,
   cdm_id TEXT NOT NULL,
@@ -40,6 +41,13 @@ CREATE TABLE IF NOT EXISTS gate (rollout_id INTEGER PRIMARY KEY, paused_at INTEG
 `;
 
 type Row = Record<string, string | number | null>;
+
+/** An action as hawkBit last showed it to the mirror. */
+export interface SeenAction {
+  active: boolean;
+  status: string;
+  lastModifiedAt: number;
+}
 
 /**
  * ota-bridge's durable state (SQLite, WAL, synchronous=FULL): the poll cursor, the action changes
@@ -62,27 +70,52 @@ export class OtaStore {
   }
 
   cursor(): number {
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'cursor'").get() as { value: string } | undefined;
-    return r ? Number(r.value) : 0;
+    return Number(this.meta('cursor') ?? 0);
   }
 
-  isProcessed(actionId: number, lastModifiedAt: number): boolean {
-    return this.db.prepare('SELECT 1 FROM processed WHERE action_key = ?').get(`${actionId}:${lastModifiedAt}`) !== undefined;
+  /** hawkBit's state of an action when the mirror last applied it. */
+  seenAction(actionId: number): SeenAction | undefined {
+    const r = this.db.prepare('SELECT active, status, last_modified_at FROM actions WHERE action_id = ?').get(actionId) as Row | undefined;
+    return r ? { active: r.active === 1, status: String(r.status), lastModifiedAt: Number(r.last_modified_at) } : undefined;
   }
 
-  /** Marks one change (an action at one modification time) mirrored. */
-  markProcessed(actionId: number, lastModifiedAt: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO processed (action_key, last_modified_at) VALUES (?, ?)').run(`${actionId}:${lastModifiedAt}`, lastModifiedAt);
+  /** Records an action's state as applied; an active one is watched until hawkBit closes it. */
+  recordAction(actionId: number, a: SeenAction): void {
+    this.db
+      .prepare('INSERT INTO actions (action_id, active, status, last_modified_at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET active = excluded.active, status = excluded.status, last_modified_at = excluded.last_modified_at')
+      .run(actionId, a.active ? 1 : 0, a.status, a.lastModifiedAt);
+  }
+
+  /** Actions the mirror believes active: their number is compared with hawkBit's each pass. */
+  activeActionIds(): number[] {
+    return (this.db.prepare('SELECT action_id FROM actions WHERE active = 1 ORDER BY action_id').all() as { action_id: number }[]).map((r) => r.action_id);
+  }
+
+  activeActionCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM actions WHERE active = 1').get() as { n: number }).n;
+  }
+
+  /** An action hawkBit no longer has (its target was deleted): nothing left to watch. */
+  forgetAction(actionId: number): void {
+    this.db.prepare('DELETE FROM actions WHERE action_id = ?').run(actionId);
+  }
+
+  meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** Where the next poll starts (minus the overlap). May move back to re-read a change that failed. */
   setCursor(ms: number): void {
-    this.db.prepare("INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(ms));
+    this.setMeta('cursor', String(ms));
   }
 
-  /** Forgets changes older than what a poll can see again (cursor minus the overlap). */
+  /** Forgets closed actions older than what a poll can read again (cursor minus the overlap). */
   prune(beforeMs: number): void {
-    this.db.prepare('DELETE FROM processed WHERE last_modified_at < ?').run(beforeMs);
+    this.db.prepare('DELETE FROM actions WHERE active = 0 AND last_modified_at < ?').run(beforeMs);
   }
 
   getDevice(controllerId: string): DeviceOta | undefined {
