@@ -51,8 +51,11 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       WG_ENDPOINT: wg.x.deviceEndpoint!,
       DATA_DIR: data('enroll-bridge'),
       TENANT_TOKEN_DIR: path.join(stateDir, 'tenant-tokens'),
-      API_HOST: '127.0.0.1',
+      // Where device namespaces reach the root namespace, over TLS from the stack's step-ca.
+      API_HOST: wg.x.hostFromDevices!,
       API_PORT: '19443',
+      API_TLS_CERT_FILE: wg.x.enrollApiCert!,
+      API_TLS_KEY_FILE: wg.x.enrollApiKey!,
       ADMIN_OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
       HEALTH_PORT: '19102',
     },

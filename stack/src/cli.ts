@@ -9,8 +9,13 @@ const usage = `usage: stack <command> [service...]
   up        install, start on loopback, wait until healthy, print URLs and credentials
   down      stop everything the stack started
   status    show which services are healthy
-  env       print the stack endpoints as shell variables for the bridges
-  run       up, then run the three bridges in the foreground against the stack`;
+  env <bridge>  print one bridge's variables for the local stack (tenant-sync|enroll-bridge|ota-bridge)
+  run       up, then run the three bridges in the foreground against the stack
+  device <n> enroll --tenant <t> | shell | remove
+            a simulated device in its own network namespace, enrolled by device/enroll.sh`;
+
+/** POSIX single quotes: safe for any value under eval/source (JSON.stringify leaves $ and ` live). */
+export const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
 function pick(names: string[]): Service[] {
   if (names.length === 0) return services;
@@ -28,33 +33,48 @@ export async function install(ctx: StackContext, list: Service[]): Promise<void>
   }
 }
 
-/** Starts what is not already healthy (a running stack is reused) and waits for each. */
+/**
+ * Starts what is not already healthy (a running stack is reused) and waits for each. A service
+ * starts as soon as the ones it needs are healthy, so the slow JVMs start side by side.
+ */
 export async function up(ctx: StackContext, list: Service[] = services): Promise<Record<string, Endpoint>> {
   await install(ctx, list);
-  for (const s of list) {
-    if (await s.healthy(ctx)) {
-      ctx.log(`[up] ${s.name} already running, reused`);
-    } else {
-      const t = Date.now();
-      ctx.log(`[up] starting ${s.name} ...`);
-      await s.start(ctx);
-      const deadline = Date.now() + s.startTimeoutSec * 1000;
-      while (!(await s.healthy(ctx))) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${s.name} did not become healthy within ${s.startTimeoutSec} s. Last log lines:\n${tailLog(ctx, s.name)}`,
-          );
-        }
-        await sleep(500);
-      }
-      ctx.log(`[up] ${s.name} healthy (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  const started = new Map<string, Promise<void>>();
+  const bring = (s: Service): Promise<void> => {
+    let p = started.get(s.name);
+    if (!p) {
+      p = (async () => {
+        await Promise.all((s.needs ?? []).map((n) => list.find((x) => x.name === n)).filter((x): x is Service => !!x).map(bring));
+        await startOne(ctx, s);
+      })();
+      started.set(s.name, p);
     }
-    await s.afterStart?.(ctx);
-  }
+    return p;
+  };
+  await Promise.all(list.map(bring));
   const endpoints = Object.fromEntries(services.map((s) => [s.name, s.endpoint(ctx)]));
   fs.mkdirSync(ctx.stateDir, { recursive: true });
   fs.writeFileSync(stackJsonPath(ctx), JSON.stringify(endpoints, null, 2));
   return endpoints;
+}
+
+async function startOne(ctx: StackContext, s: Service): Promise<void> {
+  if (await s.healthy(ctx)) {
+    ctx.log(`[up] ${s.name} already running, reused`);
+  } else {
+    const t = Date.now();
+    ctx.log(`[up] starting ${s.name} ...`);
+    await s.start(ctx);
+    const deadline = Date.now() + s.startTimeoutSec * 1000;
+    while (!(await s.healthy(ctx))) {
+      if (Date.now() > deadline) {
+        throw new Error(`${s.name} did not become healthy within ${s.startTimeoutSec} s. Last log lines:\n${tailLog(ctx, s.name)}`);
+      }
+      await sleep(500);
+    }
+    ctx.log(`[up] ${s.name} healthy (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  await s.afterStart?.(ctx);
 }
 
 export async function down(ctx: StackContext, list: Service[] = services): Promise<void> {
@@ -93,9 +113,9 @@ async function main(argv: string[]): Promise<number> {
         if (!ok) bad++;
         const rss = await groupRssMiB(ctx, s.name);
         total += rss ?? 0;
-        console.log(`${s.name.padEnd(14)} ${ok ? 'healthy' : 'DOWN   '}  ${(rss === undefined ? '-' : `${rss} MiB`).padStart(8)}  ${s.endpoint(ctx).url}`);
+        console.log(`${s.name.padEnd(12)} ${(s.real ? 'real' : 'fake').padEnd(5)} ${ok ? 'healthy' : 'DOWN   '}  ${(rss === undefined ? '-' : `${rss} MiB`).padStart(8)}  ${s.endpoint(ctx).url.padEnd(42)} ${s.version}`);
       }
-      console.log(`${'total'.padEnd(14)}          ${`${total} MiB`.padStart(8)}`);
+      console.log(`${'total'.padEnd(12)}                ${`${total} MiB`.padStart(8)}`);
       return bad ? 1 : 0;
     }
     case 'run': {
@@ -104,13 +124,22 @@ async function main(argv: string[]): Promise<number> {
       const external = ['KEYCLOAK_URL', 'THINGSBOARD_URL', 'HAWKBIT_URL'].some((v) => process.env[v]);
       return runBridges(ctx, external ? undefined : await up(ctx));
     }
+    case 'device': {
+      const { deviceCommand } = await import('./device-cli.ts');
+      return deviceCommand(ctx, rest);
+    }
     case 'env': {
-      const { bridgeEnv } = await import('./bridge-env.ts');
-      const endpoints = JSON.parse(fs.readFileSync(stackJsonPath(ctx), 'utf8')) as Record<string, Endpoint>;
-      for (const [bridge, env] of Object.entries(bridgeEnv(endpoints, ctx.stateDir))) {
-        console.log(`# ${bridge}`);
-        for (const [k, v] of Object.entries(env)) console.log(`export ${k}=${JSON.stringify(v)}`);
+      // One bridge per call: the bridges share variable names (DATA_DIR, HEALTH_PORT...) with
+      // different values, so sourcing all of them would leave each bridge another one's.
+      const { BRIDGES, bridgeEnv } = await import('./bridge-env.ts');
+      const bridge = rest[0] as (typeof BRIDGES)[number] | undefined;
+      if (!bridge || !BRIDGES.includes(bridge)) {
+        console.error(`usage: stack env <${BRIDGES.join('|')}>   e.g.  eval "$(npm run --silent stack -- env ota-bridge)"`);
+        return 2;
       }
+      if (!fs.existsSync(stackJsonPath(ctx))) throw new Error('the local stack has not been started: run "npm run stack -- up" first');
+      const endpoints = JSON.parse(fs.readFileSync(stackJsonPath(ctx), 'utf8')) as Record<string, Endpoint>;
+      for (const [k, v] of Object.entries(bridgeEnv(endpoints, ctx.stateDir)[bridge])) console.log(`export ${k}=${shellQuote(v)}`);
       return 0;
     }
     default:

@@ -44,4 +44,4 @@ export async function removeDeviceNs(index: number): Promise<void> {
 }
 
 /** The address of the root namespace as devices reach it (the bridges listen there). */
-export const HOST_FROM_DEVICES = HUB.hostIp.split('/')[0]!;
+export { HOST_FROM_DEVICES } from './services/wireguard.ts';

@@ -6,3 +6,4 @@ export type { Endpoint, StackContext } from './types.ts';
 export { up } from './cli.ts';
 export { PORTS, repoDir } from './paths.ts';
 export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';
+export { ensureTestTools, type TestTool } from './test-tools.ts';

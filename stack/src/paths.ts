@@ -23,7 +23,10 @@ export const PORTS = {
   influxdbFake: 18087, // InfluxDB 2 management fake, proxies write/query to 18086
   mosquitto: 18883,
   mosquittoTls: 18884,
-  thingsboardFake: 18090,
+  thingsboard: 18090,
+  thingsboardMqtt: 18893, // ThingsBoard's own MQTT transport, plain (access tokens; development only)
+  thingsboardMqtts: 18894, // ThingsBoard MQTT over TLS: devices authenticate with their X.509 certificate
+  postgres: 18432, // private cluster for ThingsBoard
   grafanaFake: 18030,
   wireguard: 51820,
 } as const;

@@ -31,6 +31,8 @@ export interface Service {
   healthy(ctx: StackContext): Promise<boolean>;
   /** Seconds to wait for healthy() after start before failing loudly. */
   startTimeoutSec: number;
+  /** Services that must be healthy before this one starts; the others start alongside. */
+  needs?: string[];
   /** Runs after healthy() for the first time (e.g. provisioning). Idempotent. */
   afterStart?(ctx: StackContext): Promise<void>;
   endpoint(ctx: StackContext): Endpoint;

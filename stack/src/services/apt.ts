@@ -22,14 +22,15 @@ export async function ensureDebian(log: (m: string) => void, wanted: { bin: stri
   }
   log(`[install] apt-get install ${missing.join(' ')}`);
   const install = () =>
-    execFileP('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    // Waits for the dpkg lock: test files running in parallel may install their tools at once.
+    execFileP('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', ...missing], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
       maxBuffer: 64 * 1024 * 1024,
     });
   try {
     await install();
   } catch {
-    await execFileP('apt-get', ['update'], { maxBuffer: 64 * 1024 * 1024 });
+    await execFileP('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], { maxBuffer: 64 * 1024 * 1024 });
     await install();
   }
 }

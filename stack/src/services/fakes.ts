@@ -6,13 +6,14 @@ import { spawnDetached, stopDetached } from '../proc.ts';
 import type { Endpoint, Service } from '../types.ts';
 
 /** A contract fake as a background process of the stack (tsx runs the TypeScript directly). */
-function fake(name: string, port: number, version: string, endpoint: Omit<Endpoint, 'url'>): Service {
+function fake(name: string, port: number, version: string, endpoint: Omit<Endpoint, 'url'>, needs: string[] = []): Service {
   const url = `http://127.0.0.1:${port}`;
   return {
     name,
     real: false,
     version,
     startTimeoutSec: 30,
+    needs,
     async install() {},
     async start(ctx) {
       await stopDetached(ctx, name, 5000); // an outdated fake may still hold the port
@@ -33,17 +34,10 @@ function fake(name: string, port: number, version: string, endpoint: Omit<Endpoi
   };
 }
 
-export const thingsboardFake = fake('thingsboard', PORTS.thingsboardFake, 'contract: ThingsBoard CE 4.3.1 OpenAPI', {
-  credentials: { username: 'sysadmin@thingsboard.org', password: 'sysadmin' },
-});
 export const grafanaFake = fake('grafana', PORTS.grafanaFake, 'contract: Grafana HTTP API (9.5.0-pre)', {
   credentials: { username: 'admin', password: 'admin' },
-});
-export const hawkbitFake = fake('hawkbit', PORTS.hawkbit, 'contract: hawkBit Management API v1 and DDI API v1 (2025-03-13)', {
-  credentials: { username: 'admin', password: 'admin' },
-  extra: { tenant: 'DEFAULT' },
 });
 export const influxdbV2Fake = fake('influxdb2', PORTS.influxdbFake, 'contract: InfluxDB OSS 2.7 API, data proxied to influxd 1.8', {
   credentials: { token: OPERATOR_TOKEN },
   extra: { org: 'cdm' },
-});
+}, ['influxdb']);

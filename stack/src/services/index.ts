@@ -4,13 +4,16 @@ import { stepca } from './stepca.ts';
 import { influxdb } from './influxdb.ts';
 import { mosquitto } from './mosquitto.ts';
 import { wireguard } from './wireguard.ts';
-import { grafanaFake, hawkbitFake, influxdbV2Fake, thingsboardFake } from './fakes.ts';
+import { postgres } from './postgres.ts';
+import { thingsboard } from './thingsboard.ts';
+import { hawkbit } from './hawkbit.ts';
+import { grafanaFake, influxdbV2Fake } from './fakes.ts';
 
 /**
  * The local stack, in start order. Each module owns one upstream: pinned version, install from a
- * registry this machine reaches (cached outside the repo), start on loopback, health, endpoint.
- * Mosquitto comes after step-ca: its TLS listener uses a certificate from it; the InfluxDB 2 fake
- * after influxd, which it proxies to. ThingsBoard, Grafana and hawkBit cannot be obtained from the
- * registries this project's machines reach, so they are contract fakes (see README).
+ * registry this machine reaches or from the pinned source (cached outside the repo), start on
+ * loopback, health, endpoint. Mosquitto and ThingsBoard come after step-ca (their TLS listeners use
+ * its certificates), ThingsBoard after its PostgreSQL, the InfluxDB 2 fake after influxd, which it
+ * proxies to. Grafana and InfluxDB 2's management API cannot be obtained here: contract fakes.
  */
-export const services: Service[] = [keycloak, stepca, influxdb, mosquitto, wireguard, thingsboardFake, grafanaFake, hawkbitFake, influxdbV2Fake];
+export const services: Service[] = [keycloak, stepca, influxdb, mosquitto, wireguard, postgres, thingsboard, hawkbit, grafanaFake, influxdbV2Fake];

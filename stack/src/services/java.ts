@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileP } from '../proc.ts';
+import { ensureDebian } from './apt.ts';
 
-/** First JDK under /usr/lib/jvm whose major version is at least `min` (Temurin 25 or Debian's 17 here). */
-export function findJdk(min: number): string {
+/**
+ * The newest JDK under /usr/lib/jvm whose major version is at least `min` (Temurin 25 or Debian's
+ * 17 here), or with `exact` one of exactly that version (what an upstream is built and tested on).
+ */
+export function findJdk(min: number, o: { exact?: boolean } = {}): string {
   const root = '/usr/lib/jvm';
   const candidates = fs.existsSync(root) ? fs.readdirSync(root) : [];
   const scored = candidates
     .map((d) => ({ dir: path.join(root, d), major: Number(/(\d+)/.exec(d.replace(/^java-1\./, 'java-'))?.[1] ?? 0) }))
-    .filter((c) => c.major >= min && fs.existsSync(path.join(c.dir, 'bin', 'java')))
+    .filter((c) => (o.exact ? c.major === min : c.major >= min) && fs.existsSync(path.join(c.dir, 'bin', 'java')))
     .sort((a, b) => b.major - a.major);
-  if (!scored[0]) throw new Error(`no JDK >= ${min} under /usr/lib/jvm: install one (e.g. apt-get install openjdk-17-jdk-headless)`);
+  if (!scored[0]) throw new Error(`no JDK ${o.exact ? '' : '>= '}${min} under /usr/lib/jvm: install one (e.g. apt-get install openjdk-${min}-jdk-headless)`);
   return scored[0].dir;
 }
 
@@ -39,4 +43,14 @@ export async function mavenArtifact(log: (m: string) => void, coords: { group: s
     throw new Error(`Maven could not fetch ${coords.artifact} ${coords.version}: is Maven installed and Maven Central reachable?\n${(err as { stdout?: string }).stdout ?? ''}`);
   }
   return file;
+}
+
+/** JDK 17 (Debian's), which hawkBit 1.0.4 and ThingsBoard 4.3 are built and run on; installed when missing. */
+export async function ensureJdk17(log: (m: string) => void): Promise<string> {
+  try {
+    return findJdk(17, { exact: true });
+  } catch {
+    await ensureDebian(log, [{ bin: '/usr/lib/jvm/java-17-openjdk-amd64/bin/javac', pkg: 'openjdk-17-jdk-headless' }]);
+    return findJdk(17, { exact: true });
+  }
 }

@@ -3,35 +3,19 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PORTS } from '../paths.ts';
-import { execFileP, spawnDetached, stopDetached } from '../proc.ts';
+import { spawnDetached, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { ensureDebian } from './apt.ts';
-import { stepca } from './stepca.ts';
+import { serverCertificate } from './stepca.ts';
 
 const dir = (ctx: StackContext) => path.join(ctx.stateDir, 'mosquitto');
-
-/** Server certificate from the stack's step-ca, so devices verify the broker with the same root. */
-async function serverCert(ctx: StackContext): Promise<{ cert: string; key: string; cafile: string }> {
-  const d = dir(ctx);
-  const out = { cert: path.join(d, 'server.crt'), key: path.join(d, 'server.key'), cafile: path.join(d, 'ca-chain.crt') };
-  const ca = stepca.endpoint(ctx).extra!;
-  if (!fs.existsSync(out.cert)) {
-    await execFileP(ca.stepBin!, [
-      'ca', 'certificate', '127.0.0.1', out.cert, out.key, '--san=127.0.0.1', '--san=localhost', '--not-after=720h',
-      `--provisioner=${ca.provisioner}`, `--password-file=${ca.provisionerPasswordFile}`, `--ca-url=${stepca.endpoint(ctx).url}`,
-      `--root=${ca.rootCert}`, '--force',
-    ], { env: { ...process.env, STEPPATH: ca.stepPath } });
-  }
-  // Client chains from step-ca end at the intermediate; trust root and intermediate.
-  fs.writeFileSync(out.cafile, fs.readFileSync(ca.rootCert!, 'utf8') + fs.readFileSync(ca.intermediateCert!, 'utf8'));
-  return out;
-}
 
 export const mosquitto: Service = {
   name: 'mosquitto',
   real: true,
   version: 'Debian 12 mosquitto 2.0.11',
   startTimeoutSec: 15,
+  needs: ['stepca'],
   async install(ctx) {
     await ensureDebian(ctx.log, [
       { bin: 'mosquitto', pkg: 'mosquitto' },
@@ -41,7 +25,8 @@ export const mosquitto: Service = {
   async start(ctx) {
     const d = dir(ctx);
     fs.mkdirSync(d, { recursive: true });
-    const tls = await serverCert(ctx);
+    // Server certificate from the stack's step-ca, so devices verify the broker with the same root.
+    const tls = await serverCertificate(ctx, d);
     const conf = path.join(d, 'mosquitto.conf');
     fs.writeFileSync(
       conf,

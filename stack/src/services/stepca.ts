@@ -95,3 +95,24 @@ export const stepca: Service = {
   },
   stop: (ctx) => stopDetached(ctx, 'stepca'),
 };
+
+/**
+ * A TLS server certificate for `host` from the stack's step-ca (for the servers devices connect
+ * to), in `dir`: server.crt (leaf + intermediate), server.key, and ca-chain.crt (root +
+ * intermediate, what client chains are checked against). Re-issued when under a week is left.
+ */
+export async function serverCertificate(ctx: StackContext, dir: string, host = '127.0.0.1'): Promise<{ cert: string; key: string; cafile: string }> {
+  const out = { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), cafile: path.join(dir, 'ca-chain.crt') };
+  const ca = stepca.endpoint(ctx).extra!;
+  const fresh = fs.existsSync(out.cert) && Date.parse(new crypto.X509Certificate(fs.readFileSync(out.cert)).validTo) - Date.now() > 7 * 86_400_000;
+  if (!fresh) {
+    fs.mkdirSync(dir, { recursive: true });
+    await execFileP(ca.stepBin!, [
+      'ca', 'certificate', host, out.cert, out.key, `--san=${host}`, ...(host === '127.0.0.1' ? ['--san=localhost'] : []), '--not-after=720h',
+      `--provisioner=${ca.provisioner}`, `--password-file=${ca.provisionerPasswordFile}`, `--ca-url=${url}`,
+      `--root=${ca.rootCert}`, '--force',
+    ], { env: { ...process.env, STEPPATH: ca.stepPath } });
+  }
+  fs.writeFileSync(out.cafile, fs.readFileSync(ca.rootCert!, 'utf8') + fs.readFileSync(ca.intermediateCert!, 'utf8'));
+  return out;
+}

@@ -5,6 +5,7 @@ import { readPid, spawnDetached, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { ensureDebian } from './apt.ts';
 import { inNs, nsExists, run, waitForLink } from './netns.ts';
+import { serverCertificate } from './stepca.ts';
 
 /**
  * The WireGuard hub: its own network namespace (the "server host"), joined to the root namespace
@@ -28,6 +29,9 @@ export const HUB = {
 } as const;
 
 const keyFile = (ctx: StackContext) => path.join(ctx.stateDir, 'wireguard', 'server.key');
+/** The root namespace's address as device namespaces reach it. */
+export const HOST_FROM_DEVICES = HUB.hostIp.split('/')[0]!;
+const enrollApiDir = (ctx: StackContext) => path.join(ctx.stateDir, 'wireguard', 'enroll-api');
 
 async function teardown(): Promise<void> {
   await run('ip', ['route', 'del', HUB.pool], { quiet: true });
@@ -55,6 +59,7 @@ export const wireguard: Service = {
   real: true,
   version: 'Debian 12 wireguard-tools 1.0.20210914, wireguard-go 0.0.20220316',
   startTimeoutSec: 15,
+  needs: ['stepca'],
   async install(ctx) {
     await ensureDebian(ctx.log, [
       { bin: 'wg', pkg: 'wireguard-tools' },
@@ -102,9 +107,19 @@ export const wireguard: Service = {
     const lanRoute = await run('ip', ['route', 'show', HUB.lanCidr], { quiet: true });
     return show.trim() === String(HUB.port) && lanRoute.includes(HUB.nsIp);
   },
+  /**
+   * Devices reach the root namespace (where the bridges run) at the hub's host address: the local
+   * enrollment API listens there with a certificate from the stack's step-ca.
+   */
+  async afterStart(ctx) {
+    await serverCertificate(ctx, enrollApiDir(ctx), HOST_FROM_DEVICES);
+  },
   endpoint: (ctx) => ({
     url: `udp://${HUB.lanIp}:${HUB.port}`,
     extra: {
+      hostFromDevices: HOST_FROM_DEVICES,
+      enrollApiCert: path.join(enrollApiDir(ctx), 'server.crt'),
+      enrollApiKey: path.join(enrollApiDir(ctx), 'server.key'),
       netns: HUB.netns,
       interface: HUB.iface,
       serverPublicKey: serverPublicKey(ctx),

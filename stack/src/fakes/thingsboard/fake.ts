@@ -159,6 +159,10 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       const u = state.users.get(params.userId!);
       if (!u || (principal.authority !== 'SYS_ADMIN' && u.tenantId.id !== principal.tenantId)) return notFound();
       need(principal, 'SYS_ADMIN', 'TENANT_ADMIN');
+      // SysAdminPermissions: the system administrator has no rights on a tenant's customer users.
+      if (principal.authority === 'SYS_ADMIN' && u.authority === 'CUSTOMER_USER') throw denied();
+      const admins = [...state.users.values()].filter((x) => x.authority === 'TENANT_ADMIN' && x.tenantId.id === u.tenantId.id);
+      if (u.authority === 'TENANT_ADMIN' && admins.length === 1) return fail(400, 'At least one tenant administrator must remain!');
       state.users.delete(params.userId!);
       return reply(200);
     },

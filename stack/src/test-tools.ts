@@ -1,0 +1,20 @@
+import { ensureDebian } from './services/apt.ts';
+
+/**
+ * Debian tools some tests drive besides the stack: each test installs what it uses in its own
+ * setup (as the stack installs Mosquitto), so `npm test` needs no step the README does not show.
+ */
+const TOOLS = {
+  /** validates compose/ without a Docker engine */
+  'docker-compose': { bin: 'docker-compose', pkg: 'docker-compose' },
+  /** the device side of the remote terminal */
+  sshd: { bin: '/usr/sbin/sshd', pkg: 'openssh-server' },
+  /** the on-call engineer's browser */
+  chromium: { bin: '/usr/lib/chromium/chromium', pkg: 'chromium' },
+} as const;
+
+export type TestTool = keyof typeof TOOLS;
+
+export async function ensureTestTools(...tools: TestTool[]): Promise<void> {
+  await ensureDebian((m) => process.stderr.write(`${m}\n`), tools.map((t) => TOOLS[t]));
+}
