@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureTestTools } from '../../stack/src/test-tools.ts';
 import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
 import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
 import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
@@ -16,6 +17,7 @@ import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
  * exist and are healthy before it starts, and no secret is left without a CHANGE_ME flag.
  */
 const dir = path.resolve(import.meta.dirname, '..');
+beforeAll(() => ensureTestTools('docker-compose'), 600_000);
 const file = path.join(dir, 'docker-compose.yml');
 const envExample = path.join(dir, '.env.example');
 type Service = { image?: string; build?: unknown; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }>; network_mode?: string; ports?: string[] };
@@ -31,7 +33,7 @@ const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
 describe('compose/', () => {
   it('is valid for docker-compose (Debian docker-compose, no engine needed)', async () => {
     const r = await promisify(execFile)('docker-compose', ['-f', file, '--env-file', envExample, 'config', '-q']).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
-      if (e.code === 'ENOENT') throw new Error('docker-compose is not installed: apt-get install -y docker-compose (.ci/run installs it)');
+      if (e.code === 'ENOENT') throw new Error('docker-compose is not installed: apt-get install -y docker-compose');
       throw new Error(`docker-compose config refused compose/docker-compose.yml: ${e.stderr}`);
     });
     expect(r.stderr).toBe('');

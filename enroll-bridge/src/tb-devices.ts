@@ -1,4 +1,4 @@
-import { TenantActors, TenantNotReady, type ThingsBoardClient } from '@cdm/common';
+import { TenantActors, TenantNotReady, x509CredentialsValue, type ThingsBoardClient } from '@cdm/common';
 
 export { TenantNotReady };
 
@@ -58,7 +58,7 @@ export class ThingsBoardDevices {
       );
     } else {
       const creds = await as.getDeviceCredentials(device.id!.id);
-      if (creds && (creds.credentialsType !== 'X509_CERTIFICATE' || creds.credentialsValue !== certPem)) {
+      if (creds && (creds.credentialsType !== 'X509_CERTIFICATE' || x509CredentialsValue(creds.credentialsValue ?? '') !== x509CredentialsValue(certPem))) {
         await as.updateDeviceCredentials({ ...creds, credentialsType: 'X509_CERTIFICATE', credentialsValue: certPem });
       }
     }

@@ -1,4 +1,4 @@
-import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type Logger } from '@cdm/common';
+import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import type { TenantSyncConfig } from './config.ts';
 import { loadAlertRules } from './alert-rules.ts';
 import { loadDashboards } from './dashboards.ts';
@@ -13,9 +13,9 @@ import { TokenStore } from './token-store.ts';
  * Clients and projections from a validated config; main.ts (the composition root) and the e2e
  * tests build tenant-sync through this, so tests run exactly the wiring ops run.
  */
-export function composeTenantSync(config: TenantSyncConfig, logger: Logger) {
+export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extras: ClientExtras = {}) {
   const keycloak = keycloakFrom(config);
-  const clients = { thingsboard: thingsboardFrom(config), grafana: grafanaFrom(config), influx: influxFrom(config) };
+  const clients = { thingsboard: thingsboardFrom(config, extras), grafana: grafanaFrom(config, extras), influx: influxFrom(config, extras) };
   const thingsboard = new ThingsBoardSync(clients.thingsboard);
   const store = new TokenStore(config.TOKEN_STORE_DIR);
   const influx = new InfluxSync({ influx: clients.influx, org: config.INFLUXDB_ORG, store, retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400 });

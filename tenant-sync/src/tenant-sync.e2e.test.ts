@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Point } from '@influxdata/influxdb-client';
-import { GrafanaClient, InfluxClient, KeycloakClient, ThingsBoardClient, createLogger, loadConfig, type Tenant } from '@cdm/common';
+import { GrafanaClient, InfluxClient, KeycloakClient, RequestCounts, ThingsBoardClient, createLogger, loadConfig, type Tenant } from '@cdm/common';
 import { bridgeEnv, defaultContext, startBridge } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeTenantSync } from './compose.ts';
@@ -16,8 +16,8 @@ import { bucketName } from './influx-plan.ts';
 import { bridgeAdminEmail, OPERATORS_CUSTOMER } from './thingsboard-plan.ts';
 
 /**
- * tenant-sync against the local stack: the real Keycloak (owner of tenants and people) and the
- * ThingsBoard, Grafana and InfluxDB 2 contract fakes (InfluxDB data through the real influxd 1.8).
+ * tenant-sync against the local stack: the real Keycloak (owner of tenants and people), the real
+ * ThingsBoard, and the Grafana and InfluxDB 2 contract fakes (InfluxDB data through the real influxd 1.8).
  * A test admin edits Keycloak as a person would; tenant-sync runs with the wiring main.ts uses.
  */
 const stack = inject('stack');
@@ -27,7 +27,8 @@ const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-tokens-'));
 const env = { ...bridgeEnv(stack, ctx.stateDir)['tenant-sync'], TOKEN_STORE_DIR: tokenDir, LOG_LEVEL: 'warn' };
 const config = loadConfig(tenantSyncConfig, env);
 const logger = createLogger('tenant-sync-e2e', { level: 'silent' });
-const ts = composeTenantSync(config, logger);
+const counts = new RequestCounts();
+const ts = composeTenantSync(config, logger, { observer: counts.observer });
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGTERM')));
 const kcAdmin = new KeycloakClient({ baseURL: stack.keycloak!.url, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
@@ -65,10 +66,10 @@ async function hawkbitRoles(userId: string): Promise<string[]> {
   const mapped = await kcAdmin.kc.users.listClientRoleMappings({ realm: 'cdm', id: userId, clientUniqueId: client!.id });
   return mapped.map((r) => r.name!).sort();
 }
-/** Non-GET requests the fakes saw since the last call (the fakes record every request). */
+/** Non-GET requests the Grafana and InfluxDB 2 fakes saw since the last call (they record every request). */
 async function fakeWrites(): Promise<string[]> {
   const out: string[] = [];
-  for (const name of ['thingsboard', 'grafana', 'influxdb2']) {
+  for (const name of ['grafana', 'influxdb2']) {
     const url = stack[name]!.url;
     const log = (await (await fetch(`${url}/__fake/requests`)).json()) as { requests: { method: string; path: string }[]; violations: string[] };
     expect(log.violations, `${name} fake saw a call outside its contract`).toEqual([]);
@@ -141,9 +142,20 @@ describe('tenant-sync on the local stack', () => {
 
   it('makes no write at all on a second pass with nothing changed', async () => {
     await fakeWrites();
+    counts.take();
     const before = (await kcAdmin.recentAdminEvents(1))[0]?.time ?? 0;
+    const since = Date.now();
     const r = await ts.sync.apply();
     expect(r).toMatchObject({ applied: 0, failed: [] });
+    // What tenant-sync sent, counted by its own clients (ThingsBoard, Grafana, InfluxDB 2)...
+    const sent = counts.take();
+    expect(Object.values(sent).reduce((n, c) => n + c.writes, 0), JSON.stringify(sent)).toBe(0);
+    expect(sent.ThingsBoard?.reads).toBeGreaterThan(0);
+    // ...and what the upstreams recorded: ThingsBoard's audit log of each tenant, the fakes' logs, Keycloak's admin events.
+    for (const cdmId of [ids.a!, ids.b!]) {
+      const as = await tb.actAs((await all(tb.tenantUserPages((await tbTenant(cdmId))!.id!.id))).find((u) => u.email === bridgeAdminEmail(cdmId))!.id!.id);
+      expect((await all(as.auditLogPages({ startTime: since, actionTypes: 'ADDED,UPDATED,DELETED,CREDENTIALS_UPDATED,ACTIVATED' }))).map((l) => `${l.actionType} ${l.entityName}`)).toEqual([]);
+    }
     expect(await fakeWrites()).toEqual([]);
     expect((await kcAdmin.recentAdminEvents(1))[0]?.time ?? 0).toBe(before);
   });

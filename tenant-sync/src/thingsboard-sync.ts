@@ -110,7 +110,9 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         return;
       }
       case 'delete-user':
-        await this.sys.deleteUser(a.userId);
+        // As the tenant's own admin: ThingsBoard's system administrator may not delete a tenant's
+        // customer users (403), and its tenant admins only while another one remains.
+        await (await this.actorFor(a.cdmId, tenants)).deleteUser(a.userId);
         return;
       case 'delete-tenant':
         // Only `purge`: ThingsBoard deletes the tenant's devices, telemetry and users with it.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTestTools } from '../../stack/src/test-tools.ts';
 import { KeycloakTokenVerifier, createLogger } from '@cdm/common';
 import { AuditLog } from './audit.ts';
 import { CLOSE, TerminalGateway } from './gateway.ts';
@@ -60,7 +61,7 @@ async function until(fn: () => boolean, ms = 10_000) {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(sshdBin)) throw new Error('openssh-server is not installed: apt-get install -y openssh-server (.ci/run installs it)');
+  await ensureTestTools('sshd');
   for (const k of ['host', 'gateway']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(tmp, k)]);
   fs.writeFileSync(path.join(tmp, 'authorized_keys'), `from="127.0.0.1",restrict,pty ${fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').split(' ').slice(0, 2).join(' ')} cdm-terminal-gateway\n`, { mode: 0o600 });
   sshPort = await freePort();
@@ -101,7 +102,7 @@ beforeAll(async () => {
   server = createTerminalServer(gateway, { issuer, clientId: 'cdm-terminal' });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   gatewayUrl = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-}, 60_000);
+}, 300_000);
 
 afterAll(() => {
   gateway?.close();

@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { KeycloakClient, KeycloakTokenVerifier, TenantDirectory, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
-import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, ensureTestTools, removeDeviceNs } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditLog } from './audit.ts';
 import { EnrollStoreDevices } from './devices.ts';
@@ -69,6 +69,7 @@ async function person(username: string, role: string, inGroup = groupId): Promis
 }
 
 beforeAll(async () => {
+  await ensureTestTools('sshd', 'chromium');
   // The tenant as tenant-sync leaves it, and an on-call engineer in it.
   groupId = await kcAdmin.createGroup(group, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
   await person(`oncall-${run}`, 'cdm-oncall');
