@@ -27,7 +27,7 @@ ${describeFlags(makeCertsOptions)}`;
 
 async function run(argv: string[]): Promise<void> {
   const o = parseOptions(runOptions, parseFlags(argv));
-  const stack = o.stack ? stackTargets(defaultContext().stateDir) : undefined;
+  const stack = o.stack ? stackTargets(defaultContext().stateDir, o.broker) : undefined;
   const pick = <T>(flag: T | undefined, fromStack: T | undefined, name: string): T => {
     const v = flag ?? fromStack;
     if (v === undefined) throw new Error(`--${name} is required (or --stack)`);
@@ -38,6 +38,7 @@ async function run(argv: string[]): Promise<void> {
     caPem: o.ca ? fs.readFileSync(o.ca, 'utf8') : pick(undefined, stack?.caPem, 'ca'),
     influxUrl: pick(o['influx-url'], stack?.influxUrl, 'influx-url'),
     enrollUrl: o['enroll-url'] ?? stack?.enrollUrl,
+    enrollCaPem: stack?.enrollCaPem,
   };
   log(`simulating ${o.devices} devices for ${o.duration / 1000}s (window ${o.window / 1000}s, sample ${o.sample / 1000}s) against ${targets.brokerUrl}`);
   const summary = await runSimulation(o, targets, log);

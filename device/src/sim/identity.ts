@@ -2,6 +2,8 @@
 import 'reflect-metadata';
 import crypto, { webcrypto } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { StepCaClient } from '@cdm/common';
@@ -44,19 +46,43 @@ const enrollAnswer = z.object({
   influxdb: z.object({ org: z.string(), bucket: z.string(), token: z.string() }),
 });
 
-/** Enrolls through enroll-bridge as enroll.sh does: claim as bearer token, CSR and WireGuard key. */
-export async function enroll(apiUrl: string, claim: string, deviceId: string): Promise<DeviceIdentity> {
+/**
+ * Enrolls through enroll-bridge as enroll.sh does: claim as bearer token, CSR and WireGuard key;
+ * over https the API's certificate must chain to `caPem` (the device's pinned root).
+ */
+export async function enroll(apiUrl: string, claim: string, deviceId: string, caPem?: string): Promise<DeviceIdentity> {
   const { keyPem, csrPem } = await keyAndCsr(deviceId);
-  const res = await fetch(`${apiUrl.replace(/\/$/, '')}/v1/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${claim}` },
-    body: JSON.stringify({ deviceId, csr: csrPem, wgPublicKey: wgPublicKey() }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
-  if (res.status !== 200) throw new Error(`enroll ${deviceId}: HTTP ${res.status} ${body.error ?? ''}`.trim());
+  const { status, body } = await postJson(`${apiUrl.replace(/\/$/, '')}/v1/enroll`, { deviceId, csr: csrPem, wgPublicKey: wgPublicKey() }, { authorization: `Bearer ${claim}` }, caPem);
+  if (status !== 200) throw new Error(`enroll ${deviceId}: HTTP ${status} ${(body as { error?: string }).error ?? ''}`.trim());
   const a = enrollAnswer.parse(body);
   return { id: deviceId, tenant: a.tenantId, certPem: a.certificate.chain, keyPem, influx: a.influxdb };
+}
+
+function postJson(url: string, payload: unknown, headers: Record<string, string>, caPem?: string): Promise<{ status: number; body: unknown }> {
+  const u = new URL(url);
+  const data = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? https : http).request(
+      u,
+      { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }, ...(caPem ? { ca: caPem } : {}), timeout: 60_000 },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => {
+          let body: unknown = {};
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON: the status says enough */
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${u.host} in 60 s`)));
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 /** `certs/` layout: fleet.json (tenant, InfluxDB target, device ids) and <id>.crt / <id>.key. */

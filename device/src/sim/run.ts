@@ -11,6 +11,8 @@ export interface Targets {
   caPem: string;
   influxUrl: string;
   enrollUrl?: string;
+  /** The CA the enrollment API's certificate chains to (the stack's step-ca root). */
+  enrollCaPem?: string;
 }
 
 export interface RunSummary {
@@ -48,7 +50,7 @@ async function enrollAll(o: RunOptions, t: Targets, claim: string, log: Progress
     Array.from({ length: Math.min(o['enroll-concurrency'], ids.length) }, async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        out.push(await enroll(t.enrollUrl!, claim, id));
+        out.push(await enroll(t.enrollUrl!, claim, id, t.enrollCaPem));
         if (out.length % 100 === 0 || out.length === ids.length) log(`enrolled ${out.length}/${ids.length}`);
       }
     }),
@@ -141,7 +143,7 @@ export async function runSimulation(o: RunOptions, t: Targets, log: Progress, ho
 const round = (x: number) => Math.round(x * 10) / 10;
 
 /** Broker, CA and URLs of the running local stack (its stack.json), for `--stack`. */
-export function stackTargets(stateDir: string): Targets {
+export function stackTargets(stateDir: string, broker: 'mosquitto' | 'thingsboard' = 'mosquitto'): Targets {
   const file = path.join(stateDir, 'stack.json');
   if (!fs.existsSync(file)) throw new Error(`${file} not found: start the local stack first (npm run stack -- up)`);
   const e = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { url: string; extra?: Record<string, string> }>;
@@ -149,12 +151,16 @@ export function stackTargets(stateDir: string): Targets {
     if (!e[name]) throw new Error(`the local stack has no ${name}`);
     return e[name];
   };
-  const mq = need('mosquitto');
+  // ThingsBoard's own MQTT transport authenticates devices by their X.509 credentials (made at
+  // enrollment); Mosquitto takes any certificate from the stack's CA.
+  const b = broker === 'thingsboard' ? { url: need('thingsboard').extra!.mqttsUrl!, ca: need('thingsboard').extra!.caChain! } : { url: need('mosquitto').extra!.mtlsUrl!, ca: need('mosquitto').extra!.caChain! };
+  const wg = need('wireguard').extra!;
   return {
-    brokerUrl: mq.extra!.mtlsUrl!,
-    caPem: fs.readFileSync(mq.extra!.caChain!, 'utf8'),
+    brokerUrl: b.url,
+    caPem: fs.readFileSync(b.ca, 'utf8'),
     influxUrl: need('influxdb2').url,
-    // enroll-bridge as `npm start` runs it (stack/src/bridge-env.ts).
-    enrollUrl: 'http://127.0.0.1:19443',
+    // enroll-bridge as `npm start` runs it (stack/src/bridge-env.ts): TLS from the stack's step-ca.
+    enrollUrl: `https://${wg.hostFromDevices}:19443`,
+    enrollCaPem: fs.readFileSync(need('stepca').extra!.rootCert!, 'utf8'),
   };
 }
