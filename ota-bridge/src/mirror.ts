@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { TenantNotReady, tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
+import { MAX_PAGE, TenantNotReady, tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
 import { rolloutPoints } from './metrics.ts';
 import { actionState, otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
@@ -81,10 +81,16 @@ export class OtaMirror {
    */
   private async readChanges(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
     const { store, hawkbit } = this.o;
-    const limit = this.o.pageSize ?? 100;
-    let since = Math.max(0, store.cursor() - (this.o.overlapMs ?? 2000));
+    const limit = this.o.pageSize ?? MAX_PAGE;
+    const cursor = store.cursor();
+    // The overlap catches a change committed after a later-stamped one was read. It is re-read
+    // once per cursor position: while nothing changes, a pass reads from the cursor itself (one
+    // short page), not the same overlap again and again (a 10k-target rollout stamps 10k actions
+    // within it).
+    const overlap = store.meta('overlapReadAt') === String(cursor) ? 0 : (this.o.overlapMs ?? 2000);
+    let since = Math.max(0, cursor - overlap);
     let offset = 0;
-    let newest = store.cursor();
+    let newest = cursor;
     let oldestFailed: number | undefined;
     for (;;) {
       let page: MgmtAction[];
@@ -111,6 +117,7 @@ export class OtaMirror {
     }
     // Never move the cursor past a change that failed: the next pass reads it again.
     store.setCursor(oldestFailed === undefined ? newest : Math.min(newest, oldestFailed));
+    if (store.cursor() === cursor && oldestFailed === undefined) store.setMeta('overlapReadAt', String(cursor));
     store.prune(store.cursor() - 2 * (this.o.overlapMs ?? 2000));
   }
 

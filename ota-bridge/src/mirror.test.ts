@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type EntityId, type InfluxClient } from '@cdm/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHawkbitFake } from '../../stack/src/fakes/hawkbit/fake.ts';
+import { listen } from '../../stack/src/fakes/server.ts';
+import { createThingsBoardFake } from '../../stack/src/fakes/thingsboard/fake.ts';
+import { OtaMirror } from './mirror.ts';
+import { OtaStore } from './store.ts';
+import { ThingsBoardOta } from './tb-ota.ts';
+
+/**
+ * The mirror's change detection against the in-process fakes, which behave as real hawkBit 1.0.4
+ * does (the parity tests hold them to it): a device's DDI feedback does not stamp lastModifiedAt.
+ */
+const hbFake = createHawkbitFake({ schedulerMs: 50 });
+const servers: Server[] = [];
+const counts = new RequestCounts();
+let hawkbit: HawkbitClient;
+let as: ThingsBoardClient;
+let mirror: OtaMirror;
+let store: OtaStore;
+let hbUrl = '';
+let now = Date.now();
+const cdmId = 'acme-id';
+const ids = ['dev-1', 'dev-2', 'dev-3'];
+const tbIds: Record<string, string> = {};
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  const hb = await listen(hbFake.app);
+  const tb = await listen(createThingsBoardFake().app);
+  servers.push(hb.server, tb.server);
+  hbUrl = hb.url;
+  hawkbit = new HawkbitClient({ baseURL: hb.url, username: 'admin', password: 'admin', retries: 0, observer: counts.observer });
+  const sys = new ThingsBoardClient({ baseURL: tb.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin', retries: 0 });
+  const t = await sys.saveTenant({ title: 'acme', additionalInfo: { cdmId } });
+  const admin = await sys.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  as = await sys.actAs(admin.id!.id);
+  await hawkbit.setConfig('authentication.targettoken.enabled', true);
+  for (const x of await hawkbit.createTargets(ids.map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens[x.controllerId] = x.securityToken!;
+  for (const id of ids) tbIds[id] = (await as.saveDevice({ name: id, type: 'default' })).id!.id;
+  const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.0.0', type: 'os' });
+  const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
+  // Stamped a few ms apart: only the newest sits at the cursor, which every pass reads again.
+  for (const id of ids) await hawkbit.assignDistributionSet(id, ds.id, 'forced').then(() => new Promise((r) => setTimeout(r, 5)));
+  store = new OtaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-mirror-')));
+  const influx = { write: async () => undefined } as unknown as InfluxClient;
+  mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('t', { level: 'silent' }), bootWindowMs: 60_000, gateThresholdPct: 100, sweepIntervalMs: 600_000, now: () => now });
+});
+afterAll(() => {
+  hbFake.stop();
+  servers.forEach((s) => s.close());
+  store.close();
+});
+
+const attrs = async (id: string) => Object.fromEntries((await as.getAttributes({ id: tbIds[id]!, entityType: 'DEVICE' } as EntityId, 'SERVER_SCOPE')).map((a) => [a.key, a.value]));
+async function report(id: string, finished: 'success' | 'failure') {
+  const ddi = new HawkbitDdiClient({ baseURL: hbUrl, controllerId: id, securityToken: tokens[id], retries: 0 });
+  const action = (await ddi.poll()).deploymentActionId!;
+  await ddi.sendFeedback(action, { execution: 'closed', finished });
+}
+const pass = async () => {
+  counts.take();
+  const r = await mirror.pass();
+  return { ...r, hawkbit: counts.take().hawkBit ?? { reads: 0, writes: 0 } };
+};
+
+describe('ota-bridge change detection', () => {
+  it('mirrors the assignments on the first pass', async () => {
+    const r = await pass();
+    expect(r).toMatchObject({ changes: 3, failed: 0 });
+    expect(await attrs('dev-1')).toMatchObject({ ota_status: 'installing', ota_target_version: '2.0.0' });
+  });
+
+  it('sees results devices report over DDI, although hawkBit does not stamp them', async () => {
+    expect(await pass()).toMatchObject({ changes: 0 }); // the overlap behind the cursor, read once
+    await report('dev-1', 'success');
+    await report('dev-2', 'failure');
+    now += 1000;
+    const r = await pass();
+    expect(r).toMatchObject({ changes: 2, failed: 0, swept: true });
+    expect(await attrs('dev-1')).toMatchObject({ ota_status: 'success', sw_version: '2.0.0' });
+    expect(await attrs('dev-2')).toMatchObject({ ota_status: 'failure' });
+    expect(store.activeActionCount()).toBe(1);
+  });
+
+  it('costs hawkBit two reads when nothing changed: the changes since the cursor and the count of open actions', async () => {
+    const idle = await pass();
+    expect(idle).toMatchObject({ changes: 0, swept: false });
+    expect(idle.hawkbit).toEqual({ reads: 2 + 1, writes: 0 }); // + the listing of running rollouts (none)
+  });
+
+  it('sweeps open actions when the interval is due, without writing what did not change', async () => {
+    now += 600_000;
+    const r = await pass();
+    expect(r).toMatchObject({ changes: 0, swept: true });
+  });
+});
