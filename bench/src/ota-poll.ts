@@ -1,17 +1,21 @@
 /**
- * ota-bridge's poll at fleet scale: N hawkBit targets (all with an update action), N ThingsBoard
- * devices, in fresh hawkBit and ThingsBoard contract fakes (own processes and ports). Measures the
- * first pass (catching up on all N actions), then one pass after 100 devices reported, then a pass
- * with nothing changed: wall time and requests per upstream. Run for 1,000 and 10,000 targets.
+ * ota-bridge's poll at fleet scale: N hawkBit targets (all with an update action from one started
+ * rollout) and N ThingsBoard devices. Measures the first pass (catching up on all N actions), one
+ * pass after 100 devices reported over DDI (download, then success), and a pass with nothing
+ * changed: wall time and requests per upstream, counted by the mirror's own clients.
  *
- *   npm run bench:ota [-- --sizes 1000,10000 --changed 100]
+ * --against real (default): a fresh real hawkBit per size (same jar as the stack's, in-memory
+ * database, own port) and the stack's real ThingsBoard (a tenant per size). --against fake: the
+ * contract fakes in their own processes, for comparison.
+ *
+ *   npm run bench:ota [-- --sizes 1000,10000 --changed 100 --against real|fake]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, TenantActors, ThingsBoardClient, createLogger, type InfluxClient } from '@cdm/common';
-import { repoDir } from '@cdm/stack';
+import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type InfluxClient } from '@cdm/common';
+import { defaultContext, repoDir, startFreshHawkbit, up } from '@cdm/stack';
 import { OtaMirror } from '../../ota-bridge/src/mirror.ts';
 import { OtaStore } from '../../ota-bridge/src/store.ts';
 import { ThingsBoardOta } from '../../ota-bridge/src/tb-ota.ts';
@@ -22,32 +26,37 @@ const arg = (name: string, dflt: string) => {
 };
 const SIZES = arg('sizes', '1000,10000').split(',').map(Number);
 const CHANGED = Number(arg('changed', '100'));
-const PORTS = { hawkbit: 28081, thingsboard: 28091 } as const;
+const AGAINST = arg('against', 'real');
+if (!['real', 'fake'].includes(AGAINST)) throw new Error('--against is real or fake');
+const FAKE_PORTS = { hawkbit: 28081, thingsboard: 28091 } as const;
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+const log = (m: string) => process.stderr.write(`  ${m}\n`);
 
-async function startFake(name: keyof typeof PORTS): Promise<{ url: string; child: ChildProcess }> {
-  const url = `http://127.0.0.1:${PORTS[name]}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(PORTS[name])], { stdio: ['ignore', 'ignore', 'inherit'] });
+async function startFake(name: keyof typeof FAKE_PORTS): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = `http://127.0.0.1:${FAKE_PORTS[name]}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(FAKE_PORTS[name])], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
+  const stop = () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')));
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return { url, child };
+    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return { url, stop };
   }
   throw new Error(`${name} fake did not start on ${url}`);
 }
-async function stop(child: ChildProcess): Promise<void> {
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+
+/** hawkBit and ThingsBoard for one size: fresh servers where that is possible. */
+async function upstreams(size: number) {
+  if (AGAINST === 'fake') {
+    const [hb, tb] = await Promise.all([startFake('hawkbit'), startFake('thingsboard')]);
+    return { hawkbitUrl: hb.url, thingsboardUrl: tb.url, stop: async () => void (await Promise.all([hb.stop(), tb.stop()])) };
+  }
+  const ctx = defaultContext(() => {});
+  const stack = await up(ctx);
+  log(`${size}: starting a fresh hawkBit ...`);
+  const hb = await startFreshHawkbit(ctx, 28081);
+  return { hawkbitUrl: hb.url, thingsboardUrl: stack.thingsboard!.url, stop: hb.stop };
 }
-/** Requests a fake saw since the last call, as reads/writes; fails on any call outside the contract. */
-async function calls(url: string): Promise<{ reads: number; writes: number }> {
-  const log = (await (await fetch(`${url}/__fake/requests`)).json()) as { requests: { method: string }[]; violations: string[] };
-  if (log.violations.length) throw new Error(`calls outside the contract: ${log.violations[0]}`);
-  await fetch(`${url}/__fake/requests`, { method: 'DELETE' });
-  return { reads: log.requests.filter((r) => r.method === 'GET').length, writes: log.requests.filter((r) => r.method !== 'GET').length };
-}
+
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: n }, async () => {
@@ -56,11 +65,11 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Prom
 }
 
 async function measure(size: number) {
-  const hb = await startFake('hawkbit');
-  const tbFake = await startFake('thingsboard');
-  const hawkbit = new HawkbitClient({ baseURL: hb.url, username: 'admin', password: 'admin', pageSize: 100 });
-  const sys = new ThingsBoardClient({ baseURL: tbFake.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin' });
-  const cdmId = `bench-ota-${size}`;
+  const u = await upstreams(size);
+  const counts = new RequestCounts();
+  const hawkbit = new HawkbitClient({ baseURL: u.hawkbitUrl, username: 'admin', password: 'admin', pageSize: 100, observer: counts.observer });
+  const sys = new ThingsBoardClient({ baseURL: u.thingsboardUrl, username: 'sysadmin@thingsboard.org', password: 'sysadmin', observer: counts.observer });
+  const cdmId = `bench-ota-${size}-${Date.now().toString(36)}`;
   const t0 = Date.now();
   const t = await sys.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
   const admin = await sys.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
@@ -71,31 +80,36 @@ async function measure(size: number) {
   for (let i = 0; i < size; i += 500) {
     for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens.set(x.controllerId, x.securityToken!);
   }
+  log(`${size}: ${size} hawkBit targets (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   await pool(ids, 16, async (id) => void (await as.saveDevice({ name: id, type: 'default' })));
+  log(`${size}: ${size} ThingsBoard devices (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const sm = await hawkbit.createSoftwareModule({ name: 'rauc-bench', version: '2.0.0', type: 'os' });
   const ds = await hawkbit.createDistributionSet({ name: 'firmware-bench', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
   const rollout = await hawkbit.createRollout({ name: `bench ${size}`, description: `cdm tenant ${cdmId}`, distributionSetId: ds.id, targetFilterQuery: `description=="cdm tenant ${cdmId}"`, amountGroups: 1 });
-  for (let s = rollout.status; s !== 'ready'; s = (await hawkbit.getRollout(rollout.id))!.status) await new Promise((r) => setTimeout(r, 200));
+  for (let s = rollout.status; s !== 'ready'; s = (await hawkbit.getRollout(rollout.id))!.status) await new Promise((r) => setTimeout(r, 500));
   await hawkbit.startRollout(rollout.id);
-  process.stderr.write(`  ${size}: fleet of ${size} targets and devices with one update action each made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  // Every target has its (active) action once the first group runs.
+  for (; (await hawkbit.countActions('active==true')) < size; ) await new Promise((r) => setTimeout(r, 500));
+  log(`${size}: fleet of ${size} targets and devices with one update action each made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-ota-'));
   const store = new OtaStore(dir);
   let influxWrites = 0;
   const influx = { write: async () => void influxWrites++ } as unknown as InfluxClient;
-  const mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100 });
+  // The sweep interval is long here so "idle" measures what every pass costs, not the periodic sweep.
+  const mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100, sweepIntervalMs: 3600_000 });
   const pass = async () => {
-    await calls(hb.url);
-    await calls(tbFake.url);
+    counts.take();
     const started = process.hrtime.bigint();
     const r = await mirror.pass();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    return { ms: Math.round(ms), changes: r.changes, failed: r.failed, hawkbit: await calls(hb.url), thingsboard: await calls(tbFake.url) };
+    const c = counts.take();
+    return { ms: Math.round(ms), changes: r.changes, failed: r.failed, swept: r.swept, hawkbit: c.hawkBit ?? { reads: 0, writes: 0 }, thingsboard: c.ThingsBoard ?? { reads: 0, writes: 0 } };
   };
   const first = await pass();
   // 100 devices report: download, then success (two changes each, as a device sends them).
   for (const id of ids.slice(0, CHANGED)) {
-    const ddi = new HawkbitDdiClient({ baseURL: hb.url, controllerId: id, securityToken: tokens.get(id) });
+    const ddi = new HawkbitDdiClient({ baseURL: u.hawkbitUrl, controllerId: id, securityToken: tokens.get(id) });
     const action = (await ddi.poll()).deploymentActionId!;
     await ddi.sendFeedback(action, { execution: 'proceeding', finished: 'none' });
     await ddi.sendFeedback(action, { execution: 'closed', finished: 'success' });
@@ -103,17 +117,17 @@ async function measure(size: number) {
   const changed = await pass();
   const idle = await pass();
   store.close();
-  await stop(hb.child);
-  await stop(tbFake.child);
+  await sys.deleteTenant(t.id!.id);
+  await u.stop();
   return { size, first, changed, idle, influxWrites };
 }
 
 const results = [];
 for (const size of SIZES) results.push(await measure(size));
-const line = (label: string, p: { ms: number; changes: number; failed: number; hawkbit: { reads: number; writes: number }; thingsboard: { reads: number; writes: number } }) =>
-  `${label.padEnd(28)} ${String(p.ms).padStart(7)} ms  ${String(p.changes).padStart(6)} changes  hawkBit ${p.hawkbit.reads} reads/${p.hawkbit.writes} writes  ThingsBoard ${p.thingsboard.reads} reads/${p.thingsboard.writes} writes${p.failed ? `  FAILED ${p.failed}` : ''}`;
+const line = (label: string, p: { ms: number; changes: number; failed: number; swept: boolean; hawkbit: { reads: number; writes: number }; thingsboard: { reads: number; writes: number } }) =>
+  `${label.padEnd(28)} ${String(p.ms).padStart(7)} ms  ${String(p.changes).padStart(6)} changes${p.swept ? ' (swept)' : '        '}  hawkBit ${p.hawkbit.reads} reads/${p.hawkbit.writes} writes  ThingsBoard ${p.thingsboard.reads} reads/${p.thingsboard.writes} writes${p.failed ? `  FAILED ${p.failed}` : ''}`;
 for (const r of results) {
-  console.log(`\n${r.size} targets (${CHANGED} changed)`);
+  console.log(`\n${r.size} targets (${CHANGED} changed), against ${AGAINST === 'real' ? 'real hawkBit 1.0.4 and ThingsBoard CE 4.3.1.3' : 'the contract fakes'}`);
   console.log(line('  first pass (catch up)', r.first));
   console.log(line(`  pass after ${CHANGED} changed`, r.changed));
   console.log(line('  pass, nothing changed', r.idle));

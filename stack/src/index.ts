@@ -7,3 +7,4 @@ export { up } from './cli.ts';
 export { PORTS, repoDir } from './paths.ts';
 export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';
 export { ensureTestTools, type TestTool } from './test-tools.ts';
+export { startFreshHawkbit } from './services/hawkbit.ts';

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PORTS } from '../paths.ts';
 import { spawnDetached, stopDetached } from '../proc.ts';
@@ -71,30 +73,52 @@ export const hawkbit: Service = {
   async start(ctx) {
     const d = dir(ctx);
     fs.mkdirSync(d, { recursive: true });
-    const jar = fs.readFileSync(jarRef(ctx), 'utf8').trim();
-    const javaHome = await ensureJdk17(ctx.log);
-    spawnDetached(
-      ctx,
-      'hawkbit',
-      path.join(javaHome, 'bin', 'java'),
-      [
-        '-Xms128m',
-        '-Xmx768m',
-        '-jar',
-        jar,
-        '--server.address=127.0.0.1',
-        `--server.port=${PORTS.hawkbit}`,
-        `--spring.datasource.url=jdbc:h2:file:${path.join(d, 'db', 'hawkbit')};MODE=LEGACY`,
-        `--org.eclipse.hawkbit.artifact.fs.path=${path.join(d, 'artifacts')}`,
-      ],
-      { cwd: d },
-    );
+    const { cmd, args } = await command(ctx, PORTS.hawkbit, `jdbc:h2:file:${path.join(d, 'db', 'hawkbit')};MODE=LEGACY`, path.join(d, 'artifacts'));
+    spawnDetached(ctx, 'hawkbit', cmd, args, { cwd: d });
   },
   // An authenticated management call: up, migrated, and the development user accepted.
   healthy: () => httpOkAuthed(`${url}/rest/v1/system/configs`),
   endpoint: () => ({ url, credentials: { username: 'admin', password: 'admin' }, extra: { tenant: 'DEFAULT' } }),
   stop: (ctx) => stopDetached(ctx, 'hawkbit', 30_000),
 };
+
+async function command(ctx: StackContext, port: number, datasource: string, artifacts: string): Promise<{ cmd: string; args: string[] }> {
+  if (!fs.existsSync(jarRef(ctx))) await hawkbit.install(ctx);
+  const jar = fs.readFileSync(jarRef(ctx), 'utf8').trim();
+  const javaHome = await ensureJdk17(ctx.log);
+  return {
+    cmd: path.join(javaHome, 'bin', 'java'),
+    args: ['-Xms128m', '-Xmx768m', '-jar', jar, '--server.address=127.0.0.1', `--server.port=${port}`, `--spring.datasource.url=${datasource}`, `--org.eclipse.hawkbit.artifact.fs.path=${artifacts}`],
+  };
+}
+
+/**
+ * A second, empty hawkBit from the same jar (in-memory database) on its own port, for benchmarks
+ * that must start from a clean server. Stopped with the returned function (or when this process exits).
+ */
+export async function startFreshHawkbit(ctx: StackContext, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hawkbit-'));
+  const { cmd, args } = await command(ctx, port, `jdbc:h2:mem:fresh${port};MODE=LEGACY;DB_CLOSE_DELAY=-1`, path.join(work, 'artifacts'));
+  const child = spawn(cmd, args, { cwd: work, stdio: 'ignore' });
+  const kill = () => child.kill('SIGTERM');
+  process.once('exit', kill);
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 240_000; !(await httpOkAuthed(`${url}/rest/v1/system/configs`)); await new Promise((r) => setTimeout(r, 500))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`a fresh hawkBit did not start on ${url} (exit ${child.exitCode})`);
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        process.removeListener('exit', kill);
+        child.once('exit', () => {
+          fs.rmSync(work, { recursive: true, force: true });
+          resolve();
+        });
+        kill();
+      }),
+  };
+}
 
 async function httpOkAuthed(u: string): Promise<boolean> {
   try {
