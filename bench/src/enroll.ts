@@ -1,13 +1,12 @@
 /**
  * Enrollment throughput: the same CSRs enrolled through enroll-bridge (HTTP API → step-ca →
  * ThingsBoard → hawkBit → WireGuard, with the durable store) and signed by bare step-ca, in one
- * run, same concurrency. Real step-ca and WireGuard hub; ThingsBoard and hawkBit are fresh contract
- * fakes on their own ports.
+ * run, same concurrency, on the local stack: real step-ca, ThingsBoard, hawkBit and WireGuard hub
+ * (a fresh tenant per run, removed afterwards with its devices, targets and peers).
  *
  *   npm run bench:enroll [-- --devices 300 --concurrency 16]
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto, { webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +15,7 @@ import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
-import { bridgeEnv, defaultContext, repoDir, up } from '@cdm/stack';
+import { bridgeEnv, defaultContext, up } from '@cdm/stack';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,19 +23,6 @@ const arg = (name: string, dflt: number) => {
 };
 const N = arg('devices', 300);
 const C = arg('concurrency', 16);
-const FAKES = { thingsboard: 28190, hawkbit: 28181 } as const;
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-
-async function startFake(name: keyof typeof FAKES): Promise<string> {
-  const url = `http://127.0.0.1:${FAKES[name]}`;
-  children.push(spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'stack', 'src', 'fakes', 'main.ts'), name, String(FAKES[name])], { stdio: ['ignore', 'ignore', 'inherit'] }));
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return url;
-  }
-  throw new Error(`${name} fake did not start`);
-}
-
 async function timed<T>(items: T[], fn: (t: T) => Promise<void>): Promise<{ ms: number; lat: number[] }> {
   const lat: number[] = [];
   let next = 0;
@@ -69,17 +55,16 @@ async function main(): Promise<void> {
   const ctx = defaultContext(() => {});
   console.log('local stack: starting or reusing…');
   const stack = await up(ctx);
-  const fakes = { thingsboard: await startFake('thingsboard'), hawkbit: await startFake('hawkbit') };
   const run = crypto.randomBytes(3).toString('hex');
   const tenant = `bench-${run}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-enroll-'));
   fs.mkdirSync(path.join(tmp, 'tokens'));
   fs.writeFileSync(path.join(tmp, 'tokens', `${tenant}.json`), JSON.stringify({ cdmId: tenant, org: 'cdm', bucket: `cdm-${tenant}`, token: 't' }));
-  const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], THINGSBOARD_URL: fakes.thingsboard, HAWKBIT_URL: fakes.hawkbit, DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: path.join(tmp, 'tokens'), LOG_LEVEL: 'warn' };
+  const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: path.join(tmp, 'tokens'), LOG_LEVEL: 'warn' };
   const config = loadConfig(enrollBridgeConfig, env);
   const logger = createLogger('bench', { level: 'silent' });
   const bridge = await composeEnrollBridge(config, logger);
-  const tb = new ThingsBoardClient({ baseURL: fakes.thingsboard, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+  const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   const server = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 1e6, perClaimPerMinute: 1e6 }).listen(0, '127.0.0.1');
@@ -109,8 +94,12 @@ async function main(): Promise<void> {
   console.log(`ratio enroll-bridge / bare step-ca throughput: ${(bare.ms / bridged.ms).toFixed(3)}`);
   console.log(`addresses in use: ${bridge.store.addressesInUse()}`);
 
-  process.stderr.write('cleaning up WireGuard peers…\n');
-  for (const d of devices) await bridge.clients.wireguard.removePeer(d.wgPublicKey).catch(() => undefined);
+  process.stderr.write('cleaning up: WireGuard peers, hawkBit targets, the ThingsBoard tenant…\n');
+  for (const d of devices) {
+    await bridge.clients.wireguard.removePeer(d.wgPublicKey).catch(() => undefined);
+    await bridge.clients.hawkbit.deleteTarget(d.deviceId).catch(() => undefined);
+  }
+  await tb.deleteTenant(t.id!.id);
   server.close();
   bridge.store.close();
 }

@@ -1,8 +1,9 @@
 /**
- * tenant-sync at fleet scale: 200 tenants × 20 people in the real Keycloak, ThingsBoard, Grafana
- * and InfluxDB 2 as fresh contract fakes (own processes and ports, so the dev stack's fakes stay
- * clean), InfluxDB data behind them in the real influxd. Prints, for a first full pass and a
- * no-op pass: wall time, calls per upstream (reads vs writes), changes applied, memory.
+ * tenant-sync at fleet scale: 200 tenants × 20 people in the real Keycloak; a second real
+ * ThingsBoard (same build, its own database and port, so the dev stack's tenants stay untouched;
+ * its tenants are removed before each run); Grafana and InfluxDB 2 as fresh contract fakes, InfluxDB
+ * data behind them in the real influxd. Prints, for a first full pass and two no-op passes: wall
+ * time, calls per upstream as tenant-sync's clients sent them (reads vs writes), changes, memory.
  *
  *   npm run bench -- tenant-sync [--tenants 200] [--people 20]
  */
@@ -10,8 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KeycloakClient, createLogger, loadConfig } from '@cdm/common';
-import { PORTS, bridgeEnv, defaultContext, repoDir, up } from '@cdm/stack';
+import { KeycloakClient, RequestCounts, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { PORTS, bridgeEnv, defaultContext, repoDir, startThingsBoardInstance, up } from '@cdm/stack';
 import { composeTenantSync, tenantSyncConfig } from '@cdm/tenant-sync';
 
 const arg = (name: string, dflt: number) => {
@@ -21,7 +22,8 @@ const arg = (name: string, dflt: number) => {
 const TENANTS = arg('tenants', 200);
 const PEOPLE = arg('people', 20);
 const PARENT = `bench-${TENANTS}x${PEOPLE}`;
-const FAKE_PORTS = { thingsboard: 28090, grafana: 28030, influxdb2: 28087 } as const;
+const FAKE_PORTS = { grafana: 28030, influxdb2: 28087 } as const;
+const TB_PORT = 28090;
 
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
@@ -54,18 +56,6 @@ async function startFake(name: keyof typeof FAKE_PORTS): Promise<string> {
     if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return url;
   }
   throw new Error(`${name} fake did not start on ${url}`);
-}
-
-/** Requests the fakes saw since the last call, as reads/writes per upstream. */
-async function fakeCalls(urls: Record<string, string>): Promise<Record<string, { reads: number; writes: number }>> {
-  const out: Record<string, { reads: number; writes: number }> = {};
-  for (const [name, url] of Object.entries(urls)) {
-    const log = (await (await fetch(`${url}/__fake/requests`)).json()) as { requests: { method: string }[]; violations: string[] };
-    if (log.violations.length) throw new Error(`${name} fake: calls outside the contract: ${log.violations[0]}`);
-    out[name] = { reads: log.requests.filter((r) => r.method === 'GET').length, writes: log.requests.filter((r) => r.method !== 'GET').length };
-    await fetch(`${url}/__fake/requests`, { method: 'DELETE' });
-  }
-  return out;
 }
 
 /** Keycloak is reached through fetch (keycloak-admin-client); count what tenant-sync sends it. */
@@ -134,11 +124,17 @@ async function main(): Promise<void> {
   await seedKeycloak(kcAdmin);
 
   await resetHawkbitRoles(kcAdmin);
-  const fakes = { thingsboard: await startFake('thingsboard'), grafana: await startFake('grafana'), influxdb2: await startFake('influxdb2') };
+  const fakes = { grafana: await startFake('grafana'), influxdb2: await startFake('influxdb2') };
+  console.log('ThingsBoard: starting a second instance for the bench (its schema is installed on the first run)…');
+  const tbBench = await startThingsBoardInstance(ctx, { port: TB_PORT, database: 'thingsboard_bench' });
+  const sys = new ThingsBoardClient({ baseURL: tbBench.url, username: stack.thingsboard!.credentials!.username!, password: stack.thingsboard!.credentials!.password! });
+  const old: string[] = [];
+  for await (const page of sys.tenantPages()) old.push(...page.filter((t) => (t.additionalInfo as { cdmId?: string } | undefined)?.cdmId).map((t) => t.id!.id));
+  await pool(old, 4, (id) => sys.deleteTenant(id), 'ThingsBoard tenants of an earlier run removed');
   const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-tokens-'));
   const env = {
     ...bridgeEnv(stack, ctx.stateDir)['tenant-sync'],
-    THINGSBOARD_URL: fakes.thingsboard,
+    THINGSBOARD_URL: tbBench.url,
     GRAFANA_URL: fakes.grafana,
     INFLUXDB_URL: fakes.influxdb2,
     TENANT_PARENT_GROUP: `/${PARENT}`,
@@ -146,19 +142,21 @@ async function main(): Promise<void> {
   };
   const config = loadConfig(tenantSyncConfig, env);
   const logger = createLogger('bench', { level: 'silent' });
-  const { sync } = composeTenantSync(config, logger);
-  await fakeCalls(fakes);
+  const counts = new RequestCounts();
+  const { sync } = composeTenantSync(config, logger, { observer: counts.observer });
 
   const rows: string[][] = [];
   for (const label of ['first full pass', 'no-op pass', 'no-op pass (again)']) {
     kcCalls.reads = kcCalls.writes = 0;
+    counts.take();
     kcCalls.on = true;
     const started = process.hrtime.bigint();
     const r = await sync.apply();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     kcCalls.on = false;
     if (r.failed.length) throw new Error(`${label}: ${r.failed.length} failures, first: ${JSON.stringify(r.failed[0])}`);
-    const calls = { keycloak: { reads: kcCalls.reads, writes: kcCalls.writes }, ...(await fakeCalls(fakes)) };
+    const sent = counts.take();
+    const calls = { keycloak: { reads: kcCalls.reads, writes: kcCalls.writes }, thingsboard: sent.ThingsBoard ?? { reads: 0, writes: 0 }, grafana: sent.Grafana ?? { reads: 0, writes: 0 }, influxdb2: sent.InfluxDB ?? { reads: 0, writes: 0 } };
     const total = Object.values(calls).reduce((n, c) => n + c.reads + c.writes, 0);
     const writes = Object.values(calls).reduce((n, c) => n + c.writes, 0);
     rows.push([
@@ -179,6 +177,7 @@ async function main(): Promise<void> {
   const noop = rows[1]!;
   console.log(`\nno-op pass: ${(Number(noop[3]) / TENANTS).toFixed(1)} calls per tenant, ${(Number(noop[3]) / people).toFixed(2)} per person (listings by page, never a GET per person)`);
   console.log(`no-op / first pass time: ${(parseFloat(noop[1]!) / parseFloat(rows[0]![1]!)).toFixed(3)}`);
+  await tbBench.stop();
 }
 
 main().then(

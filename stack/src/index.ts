@@ -8,3 +8,4 @@ export { PORTS, repoDir } from './paths.ts';
 export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';
 export { ensureTestTools, type TestTool } from './test-tools.ts';
 export { startFreshHawkbit } from './services/hawkbit.ts';
+export { startThingsBoardInstance } from './services/thingsboard.ts';

@@ -106,3 +106,35 @@ export async function groupRssMiB(ctx: StackContext, name: string): Promise<numb
     return undefined;
   }
 }
+
+/**
+ * A server process owned by the caller (benchmarks, tests), not by the stack: started, waited for
+ * until `ready()` answers true, stopped with the returned function or when this process exits.
+ */
+export async function startOwned(
+  name: string,
+  cmd: string,
+  args: string[],
+  o: { cwd?: string; env?: NodeJS.ProcessEnv; ready: () => Promise<boolean>; timeoutMs: number; onStop?: () => void },
+): Promise<{ stop: () => Promise<void> }> {
+  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const kill = () => child.kill('SIGTERM');
+  process.once('exit', kill);
+  for (const deadline = Date.now() + o.timeoutMs; !(await o.ready()); await sleep(500)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      kill();
+      throw new Error(`${name} did not start within ${o.timeoutMs / 1000} s (exit ${child.exitCode})`);
+    }
+  }
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        process.removeListener('exit', kill);
+        child.once('exit', () => {
+          o.onStop?.();
+          resolve();
+        });
+        kill();
+      }),
+  };
+}

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PORTS } from '../paths.ts';
-import { spawnDetached, stopDetached } from '../proc.ts';
+import { spawnDetached, startOwned, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { ensureJdk17, mavenArtifact } from './java.ts';
 import { buildFromSource, builtFromSource, type SourceBuild } from './source-build.ts';
@@ -32,9 +31,7 @@ export const hawkbitBuild: SourceBuild = {
   ],
   mvnArgs: ['-pl', 'hawkbit-monolith/hawkbit-update-server', '-am', 'package', '-DskipTests', '-Dspotless.skip=true', '-Dlicense.skip=true'],
   jdkMajor: 17,
-  collect(src, out) {
-    fs.copyFileSync(`${src}/hawkbit-monolith/hawkbit-update-server/target/hawkbit-update-server-0-SNAPSHOT.jar`, `${out}/hawkbit-update-server.jar`);
-  },
+  outputs: { 'hawkbit-monolith/hawkbit-update-server/target/hawkbit-update-server-0-SNAPSHOT.jar': jarName },
 };
 
 /**
@@ -96,33 +93,27 @@ async function command(ctx: StackContext, port: number, datasource: string, arti
  * A second, empty hawkBit from the same jar (in-memory database) on its own port, for benchmarks
  * that must start from a clean server. Stopped with the returned function (or when this process exits).
  */
-export async function startFreshHawkbit(ctx: StackContext, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startFreshHawkbit(
+  ctx: StackContext,
+  port: number,
+  o: { env?: Record<string, string>; credentials?: { username: string; password: string } } = {},
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hawkbit-'));
   const { cmd, args } = await command(ctx, port, `jdbc:h2:mem:fresh${port};MODE=LEGACY;DB_CLOSE_DELAY=-1`, path.join(work, 'artifacts'));
-  const child = spawn(cmd, args, { cwd: work, stdio: 'ignore' });
-  const kill = () => child.kill('SIGTERM');
-  process.once('exit', kill);
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 240_000; !(await httpOkAuthed(`${url}/rest/v1/system/configs`)); await new Promise((r) => setTimeout(r, 500))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`a fresh hawkBit did not start on ${url} (exit ${child.exitCode})`);
-  }
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        process.removeListener('exit', kill);
-        child.once('exit', () => {
-          fs.rmSync(work, { recursive: true, force: true });
-          resolve();
-        });
-        kill();
-      }),
-  };
+  const { stop } = await startOwned(`a fresh hawkBit on ${url}`, cmd, args, {
+    cwd: work,
+    env: o.env,
+    ready: () => httpOkAuthed(`${url}/rest/v1/system/configs`, o.credentials),
+    timeoutMs: 240_000,
+    onStop: () => fs.rmSync(work, { recursive: true, force: true }),
+  });
+  return { url, stop };
 }
 
-async function httpOkAuthed(u: string): Promise<boolean> {
+async function httpOkAuthed(u: string, c = { username: 'admin', password: 'admin' }): Promise<boolean> {
   try {
-    const res = await fetch(u, { headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` }, signal: AbortSignal.timeout(3000) });
+    const res = await fetch(u, { headers: { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` }, signal: AbortSignal.timeout(3000) });
     return res.status === 200;
   } catch {
     return false;

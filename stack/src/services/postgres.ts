@@ -18,6 +18,16 @@ export const PG_TB = { database: 'thingsboard', username: 'thingsboard', passwor
 const asPostgres = (cmd: string, args: string[]) => execFileP('runuser', ['-u', 'postgres', '--', cmd, ...args], { maxBuffer: 16 * 1024 * 1024 });
 const psql = (sql: string) => asPostgres('psql', ['-h', SOCKET_DIR, '-p', String(PORTS.postgres), '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-tAc', sql]);
 
+/** A database owned by ThingsBoard's role (and the role), created when missing. */
+export async function ensureDatabase(database: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`invalid database name ${database}`);
+  const { username, password } = PG_TB;
+  const role = await psql(`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`);
+  if (!role.stdout.trim()) await psql(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
+  const db = await psql(`SELECT 1 FROM pg_database WHERE datname = '${database}'`);
+  if (!db.stdout.trim()) await psql(`CREATE DATABASE ${database} OWNER ${username}`);
+}
+
 /** A private PostgreSQL 15 cluster (Debian's packages) on loopback, for ThingsBoard. */
 export const postgres: Service = {
   name: 'postgres',
@@ -51,13 +61,7 @@ export const postgres: Service = {
     }
   },
   /** Role and database for ThingsBoard, created once. */
-  async afterStart() {
-    const { database, username, password } = PG_TB;
-    const role = await psql(`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`);
-    if (!role.stdout.trim()) await psql(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
-    const db = await psql(`SELECT 1 FROM pg_database WHERE datname = '${database}'`);
-    if (!db.stdout.trim()) await psql(`CREATE DATABASE ${database} OWNER ${username}`);
-  },
+  afterStart: () => ensureDatabase(PG_TB.database),
   endpoint: () => ({
     url: `postgresql://127.0.0.1:${PORTS.postgres}/${PG_TB.database}`,
     credentials: { username: PG_TB.username, password: PG_TB.password },

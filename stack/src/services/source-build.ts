@@ -46,8 +46,8 @@ export interface SourceBuild {
   edits: SourceEdit[];
   mvnArgs: string[];
   jdkMajor: number;
-  /** Copies what the build produced from the source tree into `out`. */
-  collect(src: string, out: string): void;
+  /** What the build produced (file or folder, relative to the source tree) → its name in the cache. */
+  outputs: Record<string, string>;
 }
 
 function applyEdit(root: string, e: SourceEdit): void {
@@ -109,7 +109,7 @@ export async function buildFromSource(ctx: StackContext, b: SourceBuild): Promis
     await runMaven(ctx, b.name, src, ['-B', '-s', mavenSettings(work), `-Dmaven.repo.local=${repo}`, ...b.mvnArgs], javaHome);
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out, { recursive: true });
-    b.collect(src, out);
+    for (const [from, to] of Object.entries(b.outputs)) fs.cpSync(path.join(src, from), path.join(out, to), { recursive: true });
     fs.writeFileSync(stampFile, stamp);
     return out;
   } finally {
@@ -128,7 +128,7 @@ export function builtFromSource(ctx: StackContext, b: SourceBuild): string | und
 export function recipeStamp(b: SourceBuild): string {
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify({ v: b.version, a: b.archive, e: b.edits, m: b.mvnArgs, j: b.jdkMajor, c: b.collect.toString() }))
+    .update(JSON.stringify({ v: b.version, a: b.archive, e: b.edits, m: b.mvnArgs, j: b.jdkMajor, o: b.outputs }))
     .digest('hex');
 }
 

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PORTS } from '../paths.ts';
-import { execFileP, logFile, spawnDetached, stopDetached } from '../proc.ts';
+import { execFileP, logFile, spawnDetached, startOwned, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { ensureDebian } from './apt.ts';
 import { ensureJdk17 } from './java.ts';
-import { PG_TB } from './postgres.ts';
+import { ensureDatabase, PG_TB } from './postgres.ts';
 import { buildFromSource, builtFromSource, type SourceBuild } from './source-build.ts';
 import { serverCertificate } from './stepca.ts';
 
@@ -85,10 +85,7 @@ export const thingsboardBuild: SourceBuild = {
     '-Dskip.installyarn=true', '-Dskip.yarn=true', '-Dpkg.package.phase=none', '-Dtbel.version=1.2.9', '-Dwinsw.version=1.8',
   ],
   jdkMajor: 17,
-  collect(src, out) {
-    fs.copyFileSync(`${src}/application/target/thingsboard-4.3.1.3-boot.jar`, `${out}/thingsboard.jar`);
-    fs.cpSync(`${src}/application/target/data`, `${out}/data`, { recursive: true });
-  },
+  outputs: { 'application/target/thingsboard-4.3.1.3-boot.jar': 'thingsboard.jar', 'application/target/data': 'data' },
 };
 
 const RELEASE_DEB = `https://github.com/thingsboard/thingsboard/releases/download/v${TB_VERSION}/thingsboard-${TB_VERSION}.deb`;
@@ -131,21 +128,24 @@ async function fromRelease(ctx: StackContext): Promise<string | undefined> {
 }
 
 /** The environment ThingsBoard runs (and installs its schema) with: loopback only, no outbound calls. */
-async function environment(ctx: StackContext): Promise<Record<string, string>> {
+async function environment(ctx: StackContext, o: { port: number; database: string } = { port: PORTS.thingsboard, database: PG_TB.database }): Promise<Record<string, string>> {
   const tls = await serverCertificate(ctx, path.join(dir(ctx), 'tls'));
+  const extra = o.port !== PORTS.thingsboard;
   return {
-    SPRING_DATASOURCE_URL: `jdbc:postgresql://127.0.0.1:${PORTS.postgres}/${PG_TB.database}`,
+    SPRING_DATASOURCE_URL: `jdbc:postgresql://127.0.0.1:${PORTS.postgres}/${o.database}`,
     SPRING_DATASOURCE_USERNAME: PG_TB.username,
     SPRING_DATASOURCE_PASSWORD: PG_TB.password,
     DATABASE_TS_TYPE: 'sql',
     TB_QUEUE_TYPE: 'in-memory',
     CACHE_TYPE: 'caffeine',
     HTTP_BIND_ADDRESS: '127.0.0.1',
-    HTTP_BIND_PORT: String(PORTS.thingsboard),
+    HTTP_BIND_PORT: String(o.port),
+    // A second instance (benchmarks) serves REST only.
+    MQTT_ENABLED: String(!extra),
     MQTT_BIND_ADDRESS: '127.0.0.1',
     MQTT_BIND_PORT: String(PORTS.thingsboardMqtt),
     // Devices authenticate with their step-ca certificate (X.509 device credentials).
-    MQTT_SSL_ENABLED: 'true',
+    MQTT_SSL_ENABLED: String(!extra),
     MQTT_SSL_BIND_ADDRESS: '127.0.0.1',
     MQTT_SSL_BIND_PORT: String(PORTS.thingsboardMqtts),
     MQTT_SSL_CREDENTIALS_TYPE: 'PEM',
@@ -164,7 +164,7 @@ async function environment(ctx: StackContext): Promise<Record<string, string>> {
   };
 }
 
-async function installSchema(ctx: StackContext, javaHome: string, env: Record<string, string>): Promise<void> {
+async function installSchema(ctx: StackContext, javaHome: string, env: Record<string, string>, stamp = installedStamp(ctx)): Promise<void> {
   ctx.log('[up] thingsboard: installing the database schema and system data (about 2 minutes, once)');
   const started = Date.now();
   const tick = setInterval(() => ctx.log(`[up]   ... thingsboard schema install (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
@@ -186,8 +186,39 @@ async function installSchema(ctx: StackContext, javaHome: string, env: Record<st
     clearInterval(tick);
     fs.closeSync(log);
   }
-  fs.writeFileSync(installedStamp(ctx), new Date().toISOString());
+  fs.writeFileSync(stamp, new Date().toISOString());
   ctx.log(`[up] thingsboard: schema installed in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/**
+ * A second ThingsBoard (same build, REST only) on its own port and database in the stack's
+ * PostgreSQL, for benchmarks that must not touch the dev stack's tenants. The schema is installed
+ * the first time (minutes) and kept: callers remove what they made. Stopped with the returned
+ * function, or when this process exits.
+ */
+export async function startThingsBoardInstance(ctx: StackContext, o: { port: number; database: string }): Promise<{ url: string; stop: () => Promise<void> }> {
+  await ensureDatabase(o.database);
+  const javaHome = await ensureJdk17(ctx.log);
+  const env = await environment(ctx, o);
+  const stamp = path.join(dir(ctx), `schema-installed-${TB_VERSION}-${o.database}`);
+  if (!fs.existsSync(stamp)) await installSchema(ctx, javaHome, env, stamp);
+  const url = `http://127.0.0.1:${o.port}`;
+  const { stop } = await startOwned(`a second ThingsBoard on ${url}`, path.join(javaHome, 'bin', 'java'), ['-Xms256m', '-Xmx1536m', '-jar', path.join(home(ctx), 'thingsboard.jar')], {
+    cwd: dir(ctx),
+    env,
+    ready: () => loginOk(url),
+    timeoutMs: 360_000,
+  });
+  return { url, stop };
+}
+
+async function loginOk(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(SYSADMIN), signal: AbortSignal.timeout(5000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -217,19 +248,7 @@ export const thingsboard: Service = {
       env,
     });
   },
-  async healthy() {
-    try {
-      const res = await fetch(`${url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(SYSADMIN),
-        signal: AbortSignal.timeout(5000),
-      });
-      return res.status === 200;
-    } catch {
-      return false;
-    }
-  },
+  healthy: () => loginOk(url),
   endpoint: (ctx) => ({
     url,
     credentials: { ...SYSADMIN },
