@@ -5,6 +5,10 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestTools } from '../../stack/src/test-tools.ts';
+import { HAWKBIT_VERSION } from '../../stack/src/services/hawkbit.ts';
+import { KEYCLOAK_VERSION } from '../../stack/src/services/keycloak.ts';
+import { STEP_CA } from '../../stack/src/services/stepca.ts';
+import { TB_VERSION } from '../../stack/src/services/thingsboard.ts';
 import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
 import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
 import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
@@ -66,6 +70,16 @@ describe('compose/', () => {
       expect(hasCheck, `${name} has a healthcheck`).toBe(true);
       if (s.image) expect(s.image, `${name} pins an exact tag`).toMatch(/:[0-9][\w.-]*$/);
     }
+  });
+
+  it('runs the versions the tests run against for real (ThingsBoard, hawkBit, Keycloak, step-ca)', () => {
+    const tag = (service: string) => services[service]!.image!.split(':').pop();
+    expect({ thingsboard: tag('thingsboard'), hawkbit: tag('hawkbit'), keycloak: tag('keycloak'), 'step-ca': tag('step-ca') }).toEqual({
+      thingsboard: TB_VERSION,
+      hawkbit: HAWKBIT_VERSION,
+      keycloak: KEYCLOAK_VERSION,
+      'step-ca': STEP_CA.version.replace(/^v/, ''),
+    });
   });
 
   it('documents every ${VAR} in .env.example, and flags every secret there with CHANGE_ME', () => {

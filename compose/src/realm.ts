@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-type Realm = { users?: { username: string; serviceAccountClientId?: string }[]; groups?: { name: string; subGroups?: unknown[] }[]; clients: { clientId: string; secret?: string; redirectUris?: string[]; webOrigins?: string[] }[]; sslRequired?: string };
+type Realm = {
+  users?: { username: string; serviceAccountClientId?: string }[];
+  groups?: { name: string; subGroups?: unknown[] }[];
+  clients: { clientId: string; secret?: string; redirectUris?: string[]; webOrigins?: string[]; directAccessGrantsEnabled?: boolean }[];
+  sslRequired?: string;
+};
 
 const here = import.meta.dirname;
 export const DEV_REALM = path.join(here, '..', '..', 'stack', 'keycloak', 'cdm-realm.json');
@@ -14,7 +19,8 @@ export const secretVar = (clientId: string) => `CDM_${clientId.replace(/^cdm-/, 
  * The realm compose imports, derived from the local stack's dev realm so both keep the same roles,
  * clients and mappers: no dev people, no dev tenant, client secrets as Keycloak import placeholders
  * (`${VAR}`, resolved from the container environment), browser clients bound to CDM_PUBLIC_URL,
- * TLS required for external requests.
+ * TLS required for external requests, and no password grant (the dev realm allows it for tests:
+ * in production people sign in through the browser, where Keycloak's own login and policies apply).
  */
 export function composeRealm(dev: Realm): Realm {
   const r = structuredClone(dev);
@@ -25,6 +31,7 @@ export function composeRealm(dev: Realm): Realm {
     if (c.secret !== undefined) c.secret = `\${${secretVar(c.clientId)}}`;
     if (c.redirectUris) c.redirectUris = ['${CDM_PUBLIC_URL}/*'];
     if (c.webOrigins) c.webOrigins = ['${CDM_PUBLIC_URL}'];
+    if (c.directAccessGrantsEnabled) c.directAccessGrantsEnabled = false;
   }
   return r;
 }

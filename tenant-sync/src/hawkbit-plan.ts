@@ -1,12 +1,13 @@
 import type { DesiredTenant } from './model.ts';
 
 /**
- * hawkBit authorises by permission names (READ_TARGET, HANDLE_ROLLOUT, ...). With its OAuth2
- * resource server on, it reads them from the access token; Keycloak puts a client's roles there
- * (resource_access.<client>.roles). So hawkBit rights are client roles of the `hawkbit` client,
- * granted here per person.
+ * hawkBit authorises by permission names (SpPermission: READ_TARGET, HANDLE_ROLLOUT, ...). With its
+ * OAuth2 resource server on, it reads them verbatim from the access token's roles claim; Keycloak
+ * puts a client's roles there (resource_access.<client>.roles). So hawkBit rights are client roles
+ * of the `hawkbit` client, granted here per person. The names are hawkBit 1.0.4's own: a name it
+ * does not know grants nothing (compose/src/hawkbit.e2e.test.ts checks each against the server).
  */
-export const HAWKBIT_OPERATOR = ['READ_TARGET', 'READ_REPOSITORY', 'READ_ROLLOUT', 'HANDLE_ROLLOUT'] as const;
+export const HAWKBIT_OPERATOR = ['READ_TARGET', 'READ_DISTRIBUTION_SET', 'READ_SOFTWARE_MODULE', 'READ_ROLLOUT', 'HANDLE_ROLLOUT'] as const;
 export const HAWKBIT_ADMIN = [...HAWKBIT_OPERATOR, 'UPDATE_TARGET', 'CREATE_ROLLOUT', 'UPDATE_ROLLOUT', 'APPROVE_ROLLOUT'] as const;
 export const HAWKBIT_MANAGED: readonly string[] = HAWKBIT_ADMIN;
 

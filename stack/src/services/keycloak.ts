@@ -7,7 +7,8 @@ import type { Service, StackContext } from '../types.ts';
 import { ensureDebian } from './apt.ts';
 import { findJdk, mavenArtifact } from './java.ts';
 
-const VERSION = '26.4.7';
+export const KEYCLOAK_VERSION = '26.4.7';
+const VERSION = KEYCLOAK_VERSION;
 const url = `http://127.0.0.1:${PORTS.keycloak}`;
 const home = (ctx: StackContext) => path.join(ctx.stateDir, `keycloak-${VERSION}`);
 const realmFile = (ctx: StackContext) => path.join(ctx.repoDir, 'stack', 'keycloak', 'cdm-realm.json');

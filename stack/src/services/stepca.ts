@@ -7,7 +7,7 @@ import { execFileP, spawnDetached, stopDetached } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { binDir, ensureGoBinary } from './gobuild.ts';
 
-const STEP_CA = { name: 'step-ca', module: 'github.com/smallstep/certificates/cmd/step-ca', version: 'v0.30.2' };
+export const STEP_CA = { name: 'step-ca', module: 'github.com/smallstep/certificates/cmd/step-ca', version: 'v0.30.2' };
 const STEP = { name: 'step', module: 'github.com/smallstep/cli/cmd/step', version: 'v0.30.6' };
 export const PROVISIONER = 'cdm-bridge';
 const url = `https://127.0.0.1:${PORTS.stepca}`;
