@@ -303,9 +303,11 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       entity(params, principal);
       const latest = state.telemetry.get(params.entityId!) ?? new Map<string, { ts: number; value: unknown }>();
       const keys = query.keys?.split(',').filter(Boolean) ?? [...latest.keys()];
-      // ThingsBoard returns telemetry values as strings unless useStrictDataTypes=true.
+      // ThingsBoard returns telemetry values as strings unless useStrictDataTypes=true, and a key
+      // asked for that has no value as one entry with value null.
       const strict = query.useStrictDataTypes === 'true';
-      return reply(200, Object.fromEntries(keys.filter((k) => latest.has(k)).map((k) => [k, [{ ts: latest.get(k)!.ts, value: strict ? latest.get(k)!.value : String(latest.get(k)!.value) }]])));
+      const value = (k: string) => (latest.has(k) ? { ts: latest.get(k)!.ts, value: strict ? latest.get(k)!.value : String(latest.get(k)!.value) } : { ts: ts(), value: null });
+      return reply(200, Object.fromEntries(keys.map((k) => [k, [value(k)]])));
     },
 
     // ---- alarms

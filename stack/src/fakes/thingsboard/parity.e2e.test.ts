@@ -68,7 +68,7 @@ async function scenario(baseURL: string) {
     seen.clientScopeEmpty = await as.getAttributes(entity, 'CLIENT_SCOPE', ['sw_version']);
     seen.clientScopeWrite = await outcome(as.saveAttributes(entity, 'CLIENT_SCOPE' as never, { x: 1 }));
     await as.saveTelemetry(entity, { sw_version: '2.1.0', battery: 87 });
-    const latest = await as.getLatestTelemetry(entity, ['sw_version', 'battery']);
+    const latest = await as.getLatestTelemetry(entity, ['sw_version', 'battery', 'never_sent']);
     seen.telemetry = Object.fromEntries(Object.entries(latest).map(([k, v]) => [k, v[0]?.value]));
 
     // Alarms: one active alarm per originator and type; a new one only after clearing.
