@@ -30,10 +30,25 @@ const people: Record<string, string> = {};
 let hb: Awaited<ReturnType<typeof startFreshHawkbit>>;
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+const cdm = basic('cdm', secret);
+let dsId = 0;
+const send = (auth: string, method: string, p: string, body?: unknown) =>
+  fetch(`${hb.url}${p}`, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 async function call(auth: string, method: string, p: string, body?: unknown): Promise<number> {
-  const res = await fetch(`${hb.url}${p}`, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await send(auth, method, p, body);
   await res.arrayBuffer();
   return res.status;
+}
+async function json(auth: string, method: string, p: string, body?: unknown): Promise<unknown> {
+  const res = await send(auth, method, p, body);
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+const rolloutStatus = async (id: number) => ((await json(cdm, 'GET', `/rest/v1/rollouts/${id}`)) as { status: string }).status;
+async function until(id: number, status: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; (await rolloutStatus(id)) !== status; await new Promise((r) => setTimeout(r, 300))) {
+    if (Date.now() > deadline) throw new Error(`rollout ${id} not ${status} after 30 s`);
+  }
 }
 /** A person's access token, issued to a client by password grant (the dev realm allows it for tests). */
 async function token(who: string, clientId = 'hawkbit'): Promise<string> {
@@ -53,9 +68,12 @@ beforeAll(async () => {
     expect(missing, 'every role tenant-sync grants exists on the realm client').toEqual([]);
     if (grant.length) await kcAdmin.addClientRoles(people[who]!, client.id, roles.filter((r) => (grant as readonly string[]).includes(r.name!)).map((r) => ({ id: r.id!, name: r.name! })));
   }
-  // Something to look at and act on: a target, a distribution set, a rollout, made by the bridges' user.
-  const cdm = basic('cdm', secret);
+  // Something to look at and act on, made by the bridges' user: a target and a distribution set.
   expect(await call(cdm, 'POST', '/rest/v1/targets', [{ controllerId: `t-${run}`, name: `t-${run}`, description: 'compose e2e' }])).toBe(201);
+  const sm = (await json(cdm, 'POST', '/rest/v1/softwaremodules', [{ name: `fw-${run}`, version: '1.0.0', type: 'os' }])) as { id: number }[];
+  const ds = (await json(cdm, 'POST', '/rest/v1/distributionsets', [{ name: `fw-${run}`, version: '1.0.0', type: 'os', modules: [{ id: sm[0]!.id }] }])) as { id: number }[];
+  dsId = ds[0]!.id;
+  expect(await call(cdm, 'PUT', '/rest/v1/system/configs/authentication.gatewaytoken.key', { value: `gw-${run}` })).toBeLessThan(300);
 }, 300_000);
 afterAll(async () => {
   for (const id of Object.values(people)) await kcAdmin.deleteUser(id).catch(() => undefined);
@@ -70,28 +88,38 @@ describe("compose's hawkBit settings on the real hawkBit", () => {
     expect(await call(basic('cdm', 'wrong'), 'GET', '/rest/v1/targets')).toBe(401);
   });
 
-  it('an operator (tenant-sync role table) reads targets, sets and rollouts, but cannot change targets or create rollouts', async () => {
+  it('an operator (tenant-sync role table) reads targets, sets and rollouts, but changes no target and creates no rollout', async () => {
     const t = await token('operator');
     expect(await call(t, 'GET', '/rest/v1/targets')).toBe(200);
     expect(await call(t, 'GET', '/rest/v1/distributionsets')).toBe(200);
     expect(await call(t, 'GET', '/rest/v1/softwaremodules')).toBe(200);
     expect(await call(t, 'GET', '/rest/v1/rollouts')).toBe(200);
     expect(await call(t, 'POST', '/rest/v1/targets', [{ controllerId: `op-${run}`, name: 'x' }])).toBe(403);
-    expect(await call(t, 'PUT', `/rest/v1/targets/t-${run}`, { name: 'renamed by operator' })).toBe(403);
-    expect(await call(t, 'POST', '/rest/v1/rollouts', { name: `r-${run}`, distributionSetId: 1, targetFilterQuery: 'name==x' })).toBe(403);
-    expect(await call(t, 'GET', '/rest/v1/system/configs')).toBe(403);
+    expect(await call(t, 'PUT', `/rest/v1/targets/t-${run}`, { name: `t-${run}`, description: 'renamed by operator' })).toBe(403);
+    expect(await call(t, 'POST', '/rest/v1/rollouts', { name: `op-r-${run}`, distributionSetId: dsId, targetFilterQuery: `controllerId==t-${run}` })).toBe(403);
+    // hawkBit shows anyone its harmless settings, never the gateway token key.
+    expect(Object.keys((await json(t, 'GET', '/rest/v1/system/configs')) as object)).not.toContain('authentication.gatewaytoken.key');
+    expect(await call(t, 'PUT', '/rest/v1/system/configs/authentication.gatewaytoken.enabled', { value: true })).toBe(403);
   });
 
-  it('an admin also changes targets and creates rollouts (a rollout over nothing is refused for that, not for rights)', async () => {
-    const t = await token('admin');
-    expect(await call(t, 'PUT', `/rest/v1/targets/t-${run}`, { name: `t-${run}`, description: 'renamed by admin' })).toBe(200);
-    expect(await call(t, 'POST', '/rest/v1/targets', [{ controllerId: `adm-${run}`, name: 'x' }])).toBe(403); // no CREATE_TARGET: devices come from enroll-bridge
-    expect(await call(t, 'POST', '/rest/v1/rollouts', { name: `r-${run}`, distributionSetId: 999_999, targetFilterQuery: 'name==nothing' })).toBe(404);
+  it('an admin changes targets and creates a rollout; an operator starts and pauses it (HANDLE_ROLLOUT)', async () => {
+    const admin = await token('admin');
+    const operator = await token('operator');
+    expect(await call(admin, 'PUT', `/rest/v1/targets/t-${run}`, { name: `t-${run}`, description: 'renamed by admin' })).toBe(200);
+    expect(await call(admin, 'POST', '/rest/v1/targets', [{ controllerId: `adm-${run}`, name: 'x' }])).toBe(403); // targets come from enroll-bridge
+    const r = (await json(admin, 'POST', '/rest/v1/rollouts', { name: `r-${run}`, distributionSetId: dsId, targetFilterQuery: `controllerId==t-${run}` })) as { id: number };
+    await until(r.id, 'ready');
+    expect(await call(operator, 'POST', `/rest/v1/rollouts/${r.id}/start`)).toBe(204);
+    await until(r.id, 'running');
+    expect(await call(operator, 'POST', `/rest/v1/rollouts/${r.id}/pause`)).toBe(204);
+    expect(await rolloutStatus(r.id)).toBe('paused');
+    expect(await call(await token('nobody'), 'POST', `/rest/v1/rollouts/${r.id}/resume`)).toBe(403);
   });
 
   it('no role, another client’s token, or a forged token get nothing', async () => {
     expect(await call(await token('nobody'), 'GET', '/rest/v1/targets')).toBe(403);
-    // Same person, same roles, but a token issued to another client (audience cdm-terminal).
+    // Same person, but a token issued to another client: it carries neither the hawkBit roles nor
+    // hawkBit as audience (that client's scope holds only the realm roles it needs).
     expect(await call(await token('operator', 'cdm-terminal'), 'GET', '/rest/v1/targets')).toBe(401);
     const [h, p] = (await token('admin')).slice(7).split('.');
     expect(await call(`Bearer ${h}.${p}.${Buffer.from('forged').toString('base64url')}`, 'GET', '/rest/v1/targets')).toBe(401);

@@ -8,7 +8,8 @@ import type { DesiredTenant } from './model.ts';
  * does not know grants nothing (compose/src/hawkbit.e2e.test.ts checks each against the server).
  */
 export const HAWKBIT_OPERATOR = ['READ_TARGET', 'READ_DISTRIBUTION_SET', 'READ_SOFTWARE_MODULE', 'READ_ROLLOUT', 'HANDLE_ROLLOUT'] as const;
-export const HAWKBIT_ADMIN = [...HAWKBIT_OPERATOR, 'UPDATE_TARGET', 'CREATE_ROLLOUT', 'UPDATE_ROLLOUT', 'APPROVE_ROLLOUT'] as const;
+/** UPDATE_DISTRIBUTION_SET: hawkBit locks a set when a rollout first uses it, which needs it (seen on 1.0.4). */
+export const HAWKBIT_ADMIN = [...HAWKBIT_OPERATOR, 'UPDATE_TARGET', 'CREATE_ROLLOUT', 'UPDATE_DISTRIBUTION_SET', 'UPDATE_ROLLOUT', 'APPROVE_ROLLOUT'] as const;
 export const HAWKBIT_MANAGED: readonly string[] = HAWKBIT_ADMIN;
 
 export interface HawkbitState {
