@@ -34,12 +34,18 @@ export interface MatchedOperation {
  * Where a generated spec is stricter than the server it describes, a relaxation says so, with the
  * reason; everything else is enforced as written.
  */
-export interface Relaxation {
-  schema: string; // components/schemas name
-  optional?: string[]; // properties the spec lists as required but the server fills in
-  replace?: Json; // the schema as the server really reads it
-  why: string;
-}
+export type Relaxation =
+  | {
+      schema: string; // components/schemas name
+      optional?: string[]; // properties the spec lists as required but the server fills in
+      replace?: Json; // the schema as the server really reads it
+      why: string;
+    }
+  | {
+      operation: string; // "METHOD template" as in the spec, e.g. "PUT /rest/v1/system/configs/{keyName}"
+      status: number; // a status the real server answers that the spec does not document
+      why: string;
+    };
 
 export class ContractViolation extends Error {
   constructor(
@@ -78,6 +84,13 @@ export class Contract {
     this.spec = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Json;
     const schemas = ((this.spec.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
     for (const r of relaxations) {
+      if ('operation' in r) {
+        const [method, template] = r.operation.split(' ') as [string, string];
+        const op = ((this.spec.paths as Record<string, Json> | undefined)?.[template]?.[method.toLowerCase()]) as Operation | undefined;
+        if (!op) throw new Error(`relaxation for unknown operation ${r.operation}`);
+        op.responses = { ...op.responses, [String(r.status)]: { description: r.why } } as Operation['responses'];
+        continue;
+      }
       const target = schemas[r.schema];
       if (!target) throw new Error(`relaxation for unknown schema ${r.schema}`);
       if (r.replace) schemas[r.schema] = r.replace;

@@ -118,7 +118,7 @@ export function targetHandlers(c: Ctx): Record<string, H> {
       const value = json<{ value: unknown }>(body).value;
       if (typeof value !== typeof def) return ex(400, 'hawkbit.server.error.configValueInvalid', `The given configuration value is expected to be of type ${typeof def}.`, 'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationValueException');
       s.configs.set(params.keyName!, value);
-      return reply(200, { value, global: false, lastModifiedAt: Date.now(), lastModifiedBy: userOf(principal) });
+      return reply(204);
     },
   };
 }
