@@ -1,4 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TenantDirectory, ThingsBoardClient } from '@cdm/common';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BRIDGES, bridgeEnv } from './bridge-env.ts';
 import { defaultContext } from './paths.ts';
@@ -8,6 +12,7 @@ import { startBridge } from './run.ts';
 const stack = inject('stack');
 const ctx = defaultContext();
 const children: ChildProcess[] = [];
+const exec = promisify(execFile);
 afterAll(() => children.forEach((c) => c.kill('SIGTERM')));
 
 async function healthz(port: number, timeoutMs = 30_000): Promise<{ status: number; body: { status: string; checks: Record<string, { ok: boolean; error?: string }> } }> {
@@ -34,6 +39,30 @@ describe('bridges on the local stack', () => {
       expect(h.status).toBe(200);
     }
     expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'reconcile']);
+  });
+
+  it('a person enrolls a device by hand: stack device <n> enroll --tenant acme, then the device reaches the hub through its tunnel', async () => {
+    // tenant-sync's first pass makes the dev realm's tenant acme downstream.
+    const tb = new ThingsBoardClient({ baseURL: stack.thingsboard!.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin' });
+    const tenants = new TenantDirectory(tb, 0);
+    for (const deadline = Date.now() + 60_000; !(await tenants.find('acme')); await new Promise((r) => setTimeout(r, 500))) {
+      if (Date.now() > deadline) throw new Error('tenant-sync did not make acme in ThingsBoard within 60 s');
+    }
+    const serial = `HAND${crypto.randomBytes(3).toString('hex').toUpperCase()}`;
+    const cli = (...args: string[]) =>
+      exec(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'stack', 'src', 'cli.ts'), ...args], { cwd: ctx.repoDir, timeout: 120_000 }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+    try {
+      const r = await cli('device', '77', 'enroll', '--tenant', 'acme', '--serial', serial);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(new RegExp(`enrolled ${serial}: 10\\.77\\.`));
+      expect((await exec('ip', ['netns', 'exec', 'cdm-dev-77', 'ping', '-c', '1', '-W', '3', '10.77.0.1'])).stdout).toContain('1 received');
+    } finally {
+      await cli('device', '77', 'remove');
+      await exec(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge', 'src', 'main.ts'), 'decommission', serial], { cwd: ctx.repoDir, env: { ...process.env, ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'] } }).catch(() => undefined);
+    }
   });
 
   it('report a failing upstream by name (503), without leaking the secret', async () => {

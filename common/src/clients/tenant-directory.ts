@@ -3,6 +3,8 @@ import type { ThingsBoardClient } from './thingsboard.ts';
 export interface TenantRef {
   cdmId: string;
   name: string;
+  /** Its Keycloak group is gone (tenant-sync keeps the ThingsBoard tenant, disabled, with its data). */
+  disabled: boolean;
 }
 
 /**
@@ -23,18 +25,26 @@ export class TenantDirectory {
     const tenants: TenantRef[] = [];
     for await (const page of this.tb.tenantPages()) {
       for (const t of page) {
-        const cdmId = (t.additionalInfo as { cdmId?: unknown } | undefined)?.cdmId;
-        if (typeof cdmId === 'string' && cdmId) tenants.push({ cdmId, name: t.title });
+        const info = (t.additionalInfo ?? {}) as { cdmId?: unknown; cdmDisabled?: unknown };
+        if (typeof info.cdmId === 'string' && info.cdmId) tenants.push({ cdmId: info.cdmId, name: t.title, disabled: info.cdmDisabled === true });
       }
     }
     this.cache = { at: Date.now(), tenants };
     return tenants;
   }
 
-  /** A tenant given by cdm id or by name; undefined when tenant-sync has not made it. */
+  /**
+   * A tenant given by cdm id, or by the name of a live one (a deleted group's disabled tenant may
+   * still carry the name a new group got); undefined when tenant-sync has not made it. A name two
+   * live tenants share is refused: give the id.
+   */
   async find(idOrName: string): Promise<TenantRef | undefined> {
     const all = await this.all();
-    return all.find((t) => t.cdmId === idOrName) ?? all.find((t) => t.name === idOrName);
+    const byId = all.find((t) => t.cdmId === idOrName);
+    if (byId) return byId;
+    const named = all.filter((t) => t.name === idOrName && !t.disabled);
+    if (named.length > 1) throw new Error(`two cdm tenants are named "${idOrName}" (${named.map((t) => t.cdmId).join(', ')}): name it by its id`);
+    return named[0];
   }
 
   async require(idOrName: string): Promise<TenantRef> {
