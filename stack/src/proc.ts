@@ -117,7 +117,7 @@ export async function startOwned(
   args: string[],
   o: { cwd?: string; env?: NodeJS.ProcessEnv; ready: () => Promise<boolean>; timeoutMs: number; onStop?: () => void },
 ): Promise<{ stop: () => Promise<void> }> {
-  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', process.env.CDM_OWNED_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
   const kill = () => child.kill('SIGTERM');
   process.once('exit', kill);
   for (const deadline = Date.now() + o.timeoutMs; !(await o.ready()); await sleep(500)) {

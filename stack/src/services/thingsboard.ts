@@ -51,6 +51,10 @@ async function environment(ctx: StackContext, o: { port: number; database: strin
     IOT_HUB_BASE_URL: 'http://127.0.0.1:9',
     UI_HELP_BASE_URL: 'http://127.0.0.1:9',
     INSTALL_DATA_DIR: path.join(home(ctx), 'data'),
+    // Local RocksDB state (calculated fields, entity query cache) per instance under the state
+    // dir, not in ~/.rocksdb, where a second instance would find it locked.
+    TB_QUEUE_CF_ROCKS_DB_PATH: path.join(dir(ctx), `rocksdb-${o.database}`, 'cf_states'),
+    TB_EDQS_ROCKSDB_PATH: path.join(dir(ctx), `rocksdb-${o.database}`, 'edqs'),
   };
 }
 
