@@ -117,15 +117,24 @@ export async function startOwned(
   args: string[],
   o: { cwd?: string; env?: NodeJS.ProcessEnv; ready: () => Promise<boolean>; timeoutMs: number; onStop?: () => void },
 ): Promise<{ stop: () => Promise<void> }> {
-  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', process.env.CDM_OWNED_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
+  const child = spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The last lines it printed, to say why when it does not come up.
+  const tail: string[] = [];
+  const keep = (d: Buffer) => tail.push(...d.toString().split('\n').filter(Boolean)) > 40 && tail.splice(0, tail.length - 40);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const kill = () => child.kill('SIGTERM');
   process.once('exit', kill);
   for (const deadline = Date.now() + o.timeoutMs; !(await o.ready()); await sleep(500)) {
     if (Date.now() > deadline || child.exitCode !== null) {
       kill();
-      throw new Error(`${name} did not start within ${o.timeoutMs / 1000} s (exit ${child.exitCode})`);
+      const why = tail.filter((l) => /ERROR|Exception|Caused by/.test(l)).slice(-8);
+      throw new Error(`${name} did not start within ${o.timeoutMs / 1000} s (exit ${child.exitCode}). Last lines:\n${(why.length ? why : tail.slice(-15)).join('\n')}`);
     }
   }
+  // Running: stop keeping its output.
+  child.stdout?.removeListener('data', keep).resume();
+  child.stderr?.removeListener('data', keep).resume();
   return {
     stop: () =>
       new Promise<void>((resolve) => {
