@@ -20,7 +20,7 @@ describe('planHawkbit', () => {
   it('is empty when in line and revokes what a role no longer gives', () => {
     expect(planHawkbit([tenant('a', 'a', { operators: [alice] })], holders({ alice: HAWKBIT_OPERATOR }))).toEqual([]);
     expect(planHawkbit([tenant('a', 'a', { operators: [alice] })], holders({ alice: HAWKBIT_ADMIN }))).toEqual([
-      { kind: 'revoke', cdmId: '*', userId: 'alice', username: 'alice', roles: ['APPROVE_ROLLOUT', 'CREATE_ROLLOUT', 'UPDATE_ROLLOUT', 'UPDATE_TARGET'], why: 'fewer cdm roles' },
+      { kind: 'revoke', cdmId: '*', userId: 'alice', username: 'alice', roles: ['APPROVE_ROLLOUT', 'CREATE_ROLLOUT', 'UPDATE_DISTRIBUTION_SET', 'UPDATE_ROLLOUT', 'UPDATE_TARGET'], why: 'fewer cdm roles' },
     ]);
     expect(planHawkbit([], holders({ alice: ['READ_TARGET'] }))).toEqual([
       { kind: 'revoke', cdmId: '*', userId: 'alice', username: 'alice', roles: ['READ_TARGET'], why: 'no cdm-operator or cdm-admin role in any tenant' },
