@@ -18,3 +18,4 @@ export * from './clients/influxdb.ts';
 export * from './factories.ts';
 export * from './bridge.ts';
 export * from './auth/keycloak-jwt.ts';
+export * from './contracts/hawkbit-target.ts';

@@ -160,6 +160,31 @@ describe('enrollment API on the local stack', () => {
     expect(await hawkbit.getTarget(ok.deviceId)).toBeUndefined();
   });
 
+  it('attack: refuses another device’s WireGuard key (409), and that device keeps its tunnel', async () => {
+    const victim = `dev-${run}-wgv`;
+    const victimWg = wgPub();
+    const v = await enroll({ deviceId: victim, csr: await csr(victim), wgPublicKey: victimWg }, claim(1));
+    expect(v.status, JSON.stringify(v.body)).toBe(200);
+    const thief = `dev-${run}-wgt`;
+    const r = await enroll({ deviceId: thief, csr: await csr(thief), wgPublicKey: victimWg }, claim(1));
+    expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining('wgPublicKey belongs to another device') } });
+    expect(peers()).toContain(`${victimWg}\t${v.body.wireguard.address}`);
+    expect(bridge.store.getDevice(thief)).toBeUndefined();
+    expect(await hawkbit.getTarget(thief)).toBeUndefined();
+  });
+
+  it('attack: refuses to take over a hawkBit target that is not this tenant’s (409), creating nothing', async () => {
+    const serial = `dev-${run}-hbx`;
+    // Another tenant's device (or one made by hand) already has this controller id in hawkBit.
+    await hawkbit.createTargets([{ controllerId: serial, name: serial, description: 'cdm tenant some-other-tenant' }]);
+    const r = await enroll({ deviceId: serial, csr: await csr(serial), wgPublicKey: wgPub() }, claim(1));
+    expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining(`hawkBit already has a target ${serial} that is not this tenant's device`) } });
+    expect((await hawkbit.getTarget(serial))?.description).toBe('cdm tenant some-other-tenant');
+    expect(bridge.store.getDevice(serial)).toBeUndefined();
+    expect(await bridgeAdmin.findDeviceByName(serial)).toBeUndefined();
+    await hawkbit.deleteTarget(serial);
+  });
+
   it('refuses a claim replayed beyond its uses', async () => {
     const c = claim(1);
     expect((await enroll({ deviceId: `dev-${run}-r1`, csr: await csr(`dev-${run}-r1`), wgPublicKey: wgPub() }, c)).status).toBe(200);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import crypto from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
-import { UpstreamError, isWgKey, type HawkbitClient, type Logger, type StepCaClient, type WireGuardClient } from '@cdm/common';
+import { UpstreamError, isWgKey, targetDescription, tenantOfTarget, type HawkbitClient, type Logger, type StepCaClient, type WireGuardClient } from '@cdm/common';
 import { hashClaimToken, wellFormedClaimToken } from './claim-token.ts';
 import { BadCsr, checkCsr, DEVICE_ID } from './csr.ts';
 import { HttpError } from './errors.ts';
@@ -156,9 +156,19 @@ export class Enroller {
     });
 
     const existing = store.getDevice(req.deviceId);
+    // Before anything is written or signed, so a refused device leaves nothing behind.
+    if (!existing?.done.includes('hawkbit')) await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
+      throw toHttp('hawkbit', err);
+    });
     let device: DeviceRecord;
+    // Checked in the same transaction as the write: a WireGuard key is one tunnel, so a key another
+    // device holds would move that device's peer to this one (seen: device A's tunnel was gone).
+    const keyFree = () => {
+      if (store.wgKeyHolder(req.wgPublicKey, req.deviceId)) throw new HttpError(409, 'wgPublicKey belongs to another device: generate a key on the device (wg genkey)');
+    };
     const consume = <T>(fn: () => T): T =>
       store.atomically(() => {
+        keyFree();
         if (!claim.consume()) throw new HttpError(403, 'enrollment claim has no uses left');
         return fn();
       });
@@ -240,15 +250,26 @@ export class Enroller {
         return store.update(d.deviceId, { tbDeviceId: id });
       }
       case 'hawkbit': {
-        if (!(await this.o.hawkbit.getTarget(d.deviceId))) {
-          await this.o.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: `cdm tenant ${d.tenantId}` }]);
-        }
+        if (!(await this.ownTarget(d.deviceId, d.tenantId))) await this.o.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: targetDescription(d.tenantId) }]);
         return d;
       }
       case 'wireguard':
         await this.o.wireguard.setPeer({ publicKey: d.wgPublicKey, allowedIps: [`${d.wgIp}/32`] });
         return d;
     }
+  }
+
+  /**
+   * Whether hawkBit already has this tenant's target for the device. A target with this id that is
+   * not this tenant's (made by hand, or another tenant's) would put the device into someone else's
+   * rollouts: refused, not taken over.
+   */
+  private async ownTarget(deviceId: string, tenantId: string): Promise<boolean> {
+    const target = await this.o.hawkbit.getTarget(deviceId);
+    if (target && tenantOfTarget(target.description) !== tenantId) {
+      throw new HttpError(409, `hawkBit already has a target ${deviceId} that is not this tenant's device; an admin must remove it in hawkBit before this device can enroll`);
+    }
+    return target !== undefined;
   }
 
   private async doDecommission(deviceId: string): Promise<DeviceRecord> {

@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 -- An address belongs to at most one device that still holds it; freed on decommission.
 CREATE UNIQUE INDEX IF NOT EXISTS devices_wg_ip ON devices(wg_ip) WHERE wg_ip IS NOT NULL;
+-- So does a WireGuard key: a peer is its key, so two devices with one key would share one tunnel.
+CREATE UNIQUE INDEX IF NOT EXISTS devices_wg_key ON devices(wg_public_key) WHERE wg_ip IS NOT NULL;
 CREATE TABLE IF NOT EXISTS claims (
   id TEXT PRIMARY KEY,
   token_sha256 TEXT NOT NULL UNIQUE,
@@ -133,6 +135,12 @@ export class Store {
   getDevice(deviceId: string): DeviceRecord | undefined {
     const r = this.db.prepare('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
     return r ? toDevice(r) : undefined;
+  }
+
+  /** The device other than `deviceId` that holds this WireGuard key with an address, if any. */
+  wgKeyHolder(wgPublicKey: string, deviceId: string): string | undefined {
+    const r = this.db.prepare('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?').get(wgPublicKey, deviceId) as { device_id: string } | undefined;
+    return r?.device_id;
   }
 
   listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): DeviceRecord[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gateDecision } from './health-gate.ts';
-import { actionState, otaAttributes, otaStatusOf, tenantOfTarget, toChange } from './ota-status.ts';
+import { actionState, otaAttributes, otaStatusOf, toChange } from './ota-status.ts';
 
 const full = (over: object = {}) => ({
   id: 7,
@@ -33,13 +33,6 @@ describe('hawkBit action → ThingsBoard OTA state', () => {
     expect(actionState({ id: 1, status: 'pending', detailStatus: 'download' } as never)).toEqual({ status: 'download', active: true });
     expect(actionState({ id: 1, status: 'finished', detailStatus: 'canceled' } as never)).toEqual({ status: 'canceled', active: false });
     expect(toChange(full({ status: 'error', detailStatus: undefined, active: false }) as never)?.status).toBe('failure');
-  });
-
-  it('finds the tenant only in descriptions enroll-bridge writes', () => {
-    expect(tenantOfTarget('cdm tenant 4f1c-aa')).toBe('4f1c-aa');
-    expect(tenantOfTarget('cdm tenant ')).toBeUndefined();
-    expect(tenantOfTarget('a lab board')).toBeUndefined();
-    expect(tenantOfTarget(undefined)).toBeUndefined();
   });
 });
 

@@ -87,7 +87,4 @@ export function otaAttributes(c: ActionChange, observedAt: number, status: OtaSt
   };
 }
 
-/** Targets enroll-bridge made carry their tenant in the description: `cdm tenant <cdm id>`. */
-export function tenantOfTarget(description: string | undefined): string | undefined {
-  return /^cdm tenant (\S+)$/.exec(description ?? '')?.[1];
-}
+export { tenantOfTarget } from '@cdm/common';

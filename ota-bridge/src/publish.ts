@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fiqlValue, type HawkbitClient, type MgmtRolloutCreate } from '@cdm/common';
+import { fiqlValue, targetDescription, type HawkbitClient, type MgmtRolloutCreate } from '@cdm/common';
 import { verifyRaucBundle } from './rauc.ts';
 
 export type RolloutAction = 'soft' | 'forced' | 'downloadonly';
@@ -22,7 +22,7 @@ export interface PublishRequest {
 
 export interface PublishDeps {
   hawkbit: HawkbitClient;
-  /** RAUC keyring: when set, a bundle that does not verify is refused before any upload. */
+  /** RAUC keyring (the only CAs trusted): a bundle that does not verify is refused before any upload. */
   keyring?: string;
   onProgress?: (sent: number, total: number) => void;
   say?: (line: string) => void;
@@ -33,7 +33,7 @@ export interface PublishDeps {
 export class PublishError extends Error {}
 
 /** The tenant's devices: targets enroll-bridge created carry the tenant in their description. */
-export const tenantTargetFilter = (cdmId: string) => `description==${fiqlValue(`cdm tenant ${cdmId}`)}`;
+export const tenantTargetFilter = (cdmId: string) => `description==${fiqlValue(targetDescription(cdmId))}`;
 
 /** Pure: checks the options and builds hawkBit's rollout body. */
 export function rolloutBody(req: PublishRequest, distributionSetId: number, now = new Date()): MgmtRolloutCreate {
@@ -47,7 +47,7 @@ export function rolloutBody(req: PublishRequest, distributionSetId: number, now 
   const errorCondition = { condition: 'THRESHOLD' as const, expression: String(req.errorPct) };
   return {
     name: `${req.tenant.name} ${req.version} ${now.toISOString().slice(0, 16).replace('T', ' ')}`,
-    description: `cdm tenant ${req.tenant.cdmId}`,
+    description: targetDescription(req.tenant.cdmId),
     distributionSetId,
     targetFilterQuery: tenantTargetFilter(req.tenant.cdmId),
     type: req.action,
@@ -75,10 +75,10 @@ export async function publish(req: PublishRequest, d: PublishDeps): Promise<{ so
   const say = d.say ?? (() => undefined);
   if (!fs.existsSync(req.bundle)) throw new PublishError(`no bundle at ${req.bundle}`);
   const body = rolloutBody(req, 0); // options checked before anything is uploaded
-  if (d.keyring) {
-    await verifyRaucBundle(req.bundle, d.keyring);
-    say(`signature of ${path.basename(req.bundle)} verified against ${d.keyring}`);
-  }
+  // Devices install only what their keyring signed: an unchecked bundle would brick the rollout.
+  if (!d.keyring) throw new PublishError('RAUC_KEYRING is not set: publish verifies every bundle against the keyring your devices use before uploading it');
+  await verifyRaucBundle(req.bundle, d.keyring);
+  say(`signature of ${path.basename(req.bundle)} verified against ${d.keyring}`);
   const sha256 = await sha256Of(req.bundle);
   const smName = `rauc-${req.tenant.name}`;
   const sm = (await d.hawkbit.findSoftwareModule(smName, req.version)) ?? (await d.hawkbit.createSoftwareModule({ name: smName, version: req.version, type: 'os', description: `RAUC bundle for tenant ${req.tenant.name}` }));
