@@ -12,7 +12,7 @@ export const otaBridgeEnv = {
   SWEEP_SECONDS: z.coerce.number().int().min(1).default(60).describe("list hawkBit's open actions at least this often, for download/install progress (endings are found every pass)"),
   BOOT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900).describe('after hawkBit reports success, how long the device has to report the new sw_version itself before "OTA Boot Mismatch"'),
   GATE_THRESHOLD_PERCENT: z.coerce.number().min(0).max(100).default(10).describe('pause a running rollout when more than this share of the devices in its started groups has an OTA Failure or Boot Mismatch alarm'),
-  RAUC_KEYRING: z.string().optional().describe('CA bundle (PEM) that signs RAUC bundles; when set, publish refuses a bundle whose signature does not verify against it'),
+  RAUC_KEYRING: z.string().optional().describe('CA bundle (PEM) that signs RAUC bundles, as on the devices: publish needs it and refuses a bundle whose signature does not verify against it (nothing else is trusted)'),
 };
 
 export const otaBridgeConfig = z.object(otaBridgeEnv);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rolloutPoints } from './metrics.ts';
-import { PublishError, rolloutBody, type PublishRequest } from './publish.ts';
+import { publish, PublishError, rolloutBody, type PublishRequest } from './publish.ts';
 import { BadBundle, verifyRaucBundle } from './rauc.ts';
 
 const req: PublishRequest = { bundle: 'b.raucb', version: '2.1.0', tenant: { cdmId: 'g-1', name: 'acme' }, groups: [5, 25, 70], successPct: 95, errorPct: 5, action: 'soft', start: false };
@@ -52,5 +52,26 @@ describe('RAUC signature check', () => {
     await expect(verifyRaucBundle(bundle('vendor', 'tampered.raucb', true), path.join(dir, 'vendor.pem'))).rejects.toThrow(BadBundle);
     await expect(verifyRaucBundle(bundle('stranger', 'foreign.raucb'), path.join(dir, 'vendor.pem'))).rejects.toThrow(/does not verify/);
     await expect(verifyRaucBundle(path.join(dir, 'rootfs.img'), path.join(dir, 'vendor.pem'))).rejects.toThrow(/no RAUC signature/);
+  });
+
+  it('attack: a bundle signed by a CA the machine trusts, but not in the keyring, is refused', async () => {
+    // The "system" CA directory openssl reads by default (SSL_CERT_DIR) holds the stranger's CA.
+    const system = path.join(dir, 'system-cas');
+    fs.mkdirSync(system, { recursive: true });
+    fs.copyFileSync(path.join(dir, 'stranger.pem'), path.join(system, 'stranger.pem'));
+    ssl('rehash', system);
+    const before = process.env.SSL_CERT_DIR;
+    process.env.SSL_CERT_DIR = system;
+    try {
+      await expect(verifyRaucBundle(bundle('stranger', 'system-trusted.raucb'), path.join(dir, 'vendor.pem'))).rejects.toThrow(/does not verify/);
+    } finally {
+      if (before === undefined) delete process.env.SSL_CERT_DIR;
+      else process.env.SSL_CERT_DIR = before;
+    }
+  });
+
+  it('publish refuses to upload anything without a keyring', async () => {
+    const hawkbit = new Proxy({}, { get: () => () => Promise.reject(new Error('hawkBit must not be called')) }) as never;
+    await expect(publish({ ...req, bundle: bundle('vendor', 'unchecked.raucb') }, { hawkbit })).rejects.toThrow(/RAUC_KEYRING is not set/);
   });
 });
