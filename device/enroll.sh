@@ -42,6 +42,10 @@ ATTEMPTS=${ATTEMPTS:-8}
 
 for bin in openssl curl jq wg ip; do command -v "$bin" >/dev/null || die "$bin not installed"; done
 mkdir -p "$CDM_STATE"
+# Trust the pinned root and nothing else: curl and openssl would also read the system's CA
+# directory, where any public CA could vouch for a fake bridge.
+NO_CAPATH=$CDM_STATE/.no-ca-path
+mkdir -p "$NO_CAPATH"
 
 device_id() {
   local src raw
@@ -56,16 +60,24 @@ device_id() {
   printf '%s' "$raw"
 }
 
-# The root is fetched without trust, then trusted only if its SHA-256 matches the image's fingerprint.
+# The root is fetched without trust, then trusted only if its SHA-256 matches the image's
+# fingerprint — and only that one certificate is kept: anything else the answer carried (a second
+# certificate after the pinned one) is dropped, not trusted along with it.
 trusted_root() {
   local root=$CDM_STATE/root_ca.crt tmp fp
   if [ -s "$root" ]; then printf '%s' "$root"; return; fi
-  tmp=$(mktemp)
-  curl -fsS --insecure --max-time 20 "$BRIDGE_API_URL/v1/root.pem" -o "$tmp" || die "cannot fetch the CA root from $BRIDGE_API_URL"
-  fp=$(openssl x509 -in "$tmp" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
-  [ "$fp" = "$(tr 'A-F' 'a-f' <<<"${ROOT_FINGERPRINT//:/}")" ] || { rm -f "$tmp"; die "CA root fingerprint $fp does not match ROOT_FINGERPRINT: refusing to trust it"; }
-  mv "$tmp" "$root"
+  tmp=$(mktemp -d)
+  curl -fsS --insecure --max-time 20 --max-filesize 65536 "$BRIDGE_API_URL/v1/root.pem" -o "$tmp/fetched" || { rm -rf "$tmp"; die "cannot fetch the CA root from $BRIDGE_API_URL"; }
+  openssl x509 -in "$tmp/fetched" -out "$tmp/root.crt" 2>/dev/null || { rm -rf "$tmp"; die "the bridge's root.pem holds no certificate"; }
+  fp=$(openssl x509 -in "$tmp/root.crt" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+  [ "$fp" = "$(tr 'A-F' 'a-f' <<<"${ROOT_FINGERPRINT//:/}")" ] || { rm -rf "$tmp"; die "CA root fingerprint $fp does not match ROOT_FINGERPRINT: refusing to trust it"; }
+  mv "$tmp/root.crt" "$root"; rm -rf "$tmp"
   printf '%s' "$root"
+}
+
+# A certificate (chain in $1) verified against the pinned root only.
+verify_chain() {
+  openssl verify -no-CApath -no-CAstore -CAfile "$ROOT" -untrusted "$1" "$1" >/dev/null 2>&1
 }
 
 # POST JSON with retries (network errors, 429, 5xx); 4xx other than 429 is final. $1 path, $2 body
@@ -75,7 +87,7 @@ post() {
   local out code attempt=1 wait=2
   out=$(mktemp)
   while :; do
-    code=$(curl -sS --max-time 60 --cacert "$ROOT" -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$body" "$@" "$BRIDGE_API_URL$path" || echo 000)
+    code=$(curl -sS --max-time 60 --cacert "$ROOT" --capath "$NO_CAPATH" --max-filesize 1048576 -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$body" "$@" "$BRIDGE_API_URL$path" || echo 000)
     if [ "$code" = 200 ]; then cat "$out"; rm -f "$out"; return 0; fi
     local reason; reason=$(jq -r '.error // empty' "$out" 2>/dev/null || true)
     if [[ $code =~ ^4 && $code != 429 ]] || [ "$attempt" -ge "$ATTEMPTS" ]; then
@@ -86,16 +98,45 @@ post() {
   done
 }
 
+# Every field of the bridge's answer that reaches a file, a command or the network configuration,
+# checked before anything is written: a hostile or broken bridge gets nothing in.
+B64KEY='^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$'
+IPV4='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}'
+check_answer() {
+  local a=$1 id=$2 v
+  jq -e 'type == "object"' "$a" >/dev/null 2>&1 || die "the bridge's answer is not a JSON object"
+  field() { jq -r "if ($1 | type) == \"string\" then $1 else \"\" end" "$a"; }
+  [ "$(field .deviceId)" = "$id" ] || die "the answer is for another device ($(field .deviceId | head -c 64))"
+  [[ $(field .tenantId) =~ ^[A-Za-z0-9._-]{1,64}$ ]] || die "bad tenantId in the answer"
+  [[ $(field .wireguard.address) =~ ^${IPV4}/32$ ]] || die "bad wireguard.address in the answer"
+  [[ $(field .wireguard.serverPublicKey) =~ $B64KEY ]] || die "bad wireguard.serverPublicKey in the answer"
+  [[ $(field .wireguard.endpoint) =~ ^([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+:[0-9]{1,5}$ ]] || die "bad wireguard.endpoint in the answer"
+  jq -e '.wireguard.allowedIps | type == "array" and length >= 1 and length <= 8' "$a" >/dev/null || die "bad wireguard.allowedIps in the answer"
+  for v in $(jq -r '.wireguard.allowedIps[] | tostring' "$a"); do
+    [[ $v =~ ^${IPV4}/([0-9]|[12][0-9]|3[0-2])$ && $v != 0.0.0.0/* ]] || die "bad wireguard.allowedIps entry in the answer"
+  done
+  [[ $(field .certificate.serial) =~ ^[0-9]{1,60}$ ]] || die "bad certificate.serial in the answer"
+  [[ $(field .certificate.notAfter) =~ ^[0-9T:.+Z-]{10,40}$ ]] || die "bad certificate.notAfter in the answer"
+  v=$(field .hawkbit.securityToken); [[ -z $v || $v =~ ^[A-Za-z0-9]{8,128}$ ]] || die "bad hawkbit.securityToken in the answer"
+  for v in org bucket token; do [[ $(field .influxdb.$v) =~ ^[A-Za-z0-9._=-]{1,200}$ ]] || die "bad influxdb.$v in the answer"; done
+  if jq -e '.terminal != null' "$a" >/dev/null; then
+    [[ $(field .terminal.from) =~ ^${IPV4}$ ]] || die "bad terminal.from in the answer"
+    # One line: a newline would add an authorized_keys line without restrictions.
+    [[ $(field .terminal.authorizedKey) =~ ^(ssh-ed25519|ecdsa-sha2-nistp(256|384))\ [A-Za-z0-9+/]{60,400}={0,2}(\ [!-~]{1,64})?$ ]] || die "bad terminal.authorizedKey in the answer"
+  fi
+}
+
 # Writes the files of an enrollment answer into a new directory, then swaps it in: a crash leaves
 # either the old state or the new one.
 install_answer() {
   local answer=$1 new=$CDM_STATE/.new
+  check_answer "$answer" "$2"
   rm -rf "$new"; mkdir -p "$new"
   jq -r '.certificate.chain' "$answer" > "$new/device.crt"
   jq -r '.hawkbit.securityToken // empty' "$answer" > "$new/hawkbit.token"
   jq '{org: .influxdb.org, bucket: .influxdb.bucket, token: .influxdb.token}' "$answer" > "$new/influxdb.json"
   jq '{deviceId, tenantId, address: .wireguard.address, endpoint: .wireguard.endpoint, serverPublicKey: .wireguard.serverPublicKey, allowedIps: .wireguard.allowedIps, serial: .certificate.serial, notAfter: .certificate.notAfter}' "$answer" > "$new/enrollment.json"
-  openssl verify -CAfile "$ROOT" -untrusted "$new/device.crt" "$new/device.crt" >/dev/null || die "the issued certificate does not chain to the trusted root"
+  verify_chain "$new/device.crt" || die "the issued certificate does not chain to the pinned root"
   for f in device.crt hawkbit.token influxdb.json enrollment.json; do mv -f "$new/$f" "$CDM_STATE/$f"; done
   rmdir "$new"
   install_terminal_key "$answer"
@@ -106,9 +147,7 @@ install_answer() {
 install_terminal_key() {
   local key from tmp
   key=$(jq -r '.terminal.authorizedKey // empty' "$1"); from=$(jq -r '.terminal.from // empty' "$1")
-  [ -n "$key" ] || return 0
-  printf '%s' "$from" | grep -Eq '^[0-9.]+$' || die "bad terminal.from in the answer"
-  printf '%s' "$key" | grep -Eq '^(ssh-ed25519|ecdsa-sha2-nistp(256|384)) [A-Za-z0-9+/=]+( [!-~]+)?$' || die "bad terminal.authorizedKey in the answer"
+  [ -n "$key" ] || return 0  # checked by check_answer
   mkdir -p "$(dirname "$AUTHORIZED_KEYS_FILE")"; chmod 700 "$(dirname "$AUTHORIZED_KEYS_FILE")"
   tmp=$(mktemp "$AUTHORIZED_KEYS_FILE.XXXX")
   { grep -v ' cdm-terminal-gateway$' "$AUTHORIZED_KEYS_FILE" 2>/dev/null || true
@@ -142,7 +181,9 @@ enroll() {
   fi
   log "enrolling $id with $BRIDGE_API_URL ($([ "${voucher[0]}" = --cert ] && echo 'factory certificate' || echo 'claim'))"
   post /v1/enroll "$work/body.json" "${voucher[@]}" > "$work/answer.json"
-  install_answer "$work/answer.json"
+  install_answer "$work/answer.json" "$id"
+  # Used: a claim left in the image would let anyone with a copy of it enroll as this tenant.
+  [ "${voucher[0]}" = --cert ] || rm -f "$CLAIM_FILE" 2>/dev/null || log "could not remove the used claim $CLAIM_FILE: remove it from the image's writable copy"
   log "enrolled $id: $(jq -r .address "$CDM_STATE/enrollment.json"), certificate until $(jq -r .notAfter "$CDM_STATE/enrollment.json")"
 }
 
@@ -156,13 +197,9 @@ up() {
       for _ in $(seq 50); do ip link show "$WG_IF" >/dev/null 2>&1 && break; sleep 0.1; done
     }
   fi
-  conf=$(mktemp)
-  {
-    printf '[Interface]\nPrivateKey = %s\n\n[Peer]\n' "$(cat "$CDM_STATE/wg.key")"
-    printf 'PublicKey = %s\nEndpoint = %s\nAllowedIPs = %s\nPersistentKeepalive = 25\n' \
-      "$(jq -r .serverPublicKey "$e")" "$(jq -r .endpoint "$e")" "$(jq -r '.allowedIps | join(",")' "$e")"
-  } > "$conf"
-  wg setconf "$WG_IF" "$conf"; rm -f "$conf"
+  # The private key goes from its file straight to wg: no copy of it in a temporary file.
+  wg set "$WG_IF" private-key "$CDM_STATE/wg.key" peer "$(jq -r .serverPublicKey "$e")" \
+    endpoint "$(jq -r .endpoint "$e")" allowed-ips "$(jq -r '.allowedIps | join(",")' "$e")" persistent-keepalive 25
   ip addr replace "$(jq -r .address "$e")" dev "$WG_IF"
   ip link set "$WG_IF" up
   for net in $(jq -r '.allowedIps[]' "$e"); do ip route replace "$net" dev "$WG_IF"; done
@@ -184,7 +221,8 @@ renew() {
   jq -n --rawfile csr "$work/csr.pem" '{csr: $csr}' > "$work/body.json"
   post /v1/renew "$work/body.json" --cert "$CDM_STATE/device.crt" --key "$CDM_STATE/device.key" > "$work/answer.json"
   jq -r .chain "$work/answer.json" > "$work/device.crt"
-  openssl verify -CAfile "$ROOT" -untrusted "$work/device.crt" "$work/device.crt" >/dev/null || die "the renewed certificate does not chain to the trusted root"
+  [[ $(jq -r '.serial | tostring' "$work/answer.json") =~ ^[0-9]{1,60}$ ]] || die "bad serial in the renewal answer"
+  verify_chain "$work/device.crt" || die "the renewed certificate does not chain to the pinned root"
   jq --slurpfile a "$work/answer.json" '.serial = $a[0].serial | .notAfter = $a[0].notAfter' "$e" > "$work/enrollment.json"
   mv -f "$work/device.crt" "$CDM_STATE/device.crt"
   mv -f "$work/enrollment.json" "$e"

@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import https from 'node:https';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -34,6 +35,9 @@ const bridge = await composeEnrollBridge(config, createLogger('enroll-sh-e2e', {
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
 const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
 let server: ReturnType<typeof createApiServer>;
+let hostile: https.Server;
+let hostileRoot = '';
+let hostileAnswer: Record<string, unknown> = {};
 let admin: ThingsBoardClient;
 const etc = path.join(tmp, 'etc');
 const state = path.join(tmp, 'state');
@@ -53,6 +57,14 @@ beforeAll(async () => {
   const app = createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 });
   server = createApiServer(app, { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem });
   await new Promise<void>((r) => server.listen(0, HOST_FROM_DEVICES, r));
+  // A hostile bridge on the same address, with a certificate that chains to the pinned root (a
+  // compromised bridge, or one a network attacker got a certificate for): its answers are set per test.
+  hostile = https.createServer({ cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key) }, (req, res) => {
+    if (req.url === '/v1/root.pem') return void res.end(hostileRoot);
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(hostileAnswer)));
+  });
+  await new Promise<void>((r) => hostile.listen(0, HOST_FROM_DEVICES, r));
 
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   const u = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
@@ -74,6 +86,7 @@ afterAll(async () => {
   await bridge.enroller.decommission(serial).catch(() => undefined);
   await bridge.enroller.decommission(`${serial}F`).catch(() => undefined);
   server?.close();
+  hostile?.close();
   bridge.store.close();
 });
 
@@ -100,6 +113,44 @@ describe('device/enroll.sh in a device namespace', () => {
     // The private keys never left the device: the bridge knows only the public halves.
     const rec = bridge.store.getDevice(serial)!;
     expect(rec.wgPublicKey).toBe(execFileSync('wg', ['pubkey'], { input: fs.readFileSync(path.join(state, 'wg.key')) }).toString().trim());
+  });
+
+  it('keeps exactly the pinned root and nothing else, and deletes the used claim', async () => {
+    const kept = fs.readFileSync(path.join(state, 'root_ca.crt'), 'utf8');
+    expect(kept.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    expect(new crypto.X509Certificate(kept).fingerprint256.replace(/:/g, '').toLowerCase()).toBe(stack.stepca!.extra!.rootFingerprint);
+    expect(fs.existsSync(path.join(etc, 'claim'))).toBe(false);
+  });
+
+  it('attack: a hostile bridge cannot plant a second trusted CA or write config through its answer', async () => {
+    const { stdout: stranger } = await exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=attacker CA', '-days', '1']);
+    // The pinned root first (its fingerprint matches), then the attacker's CA.
+    hostileRoot = `${bridge.clients.stepca.rootPem}\n${stranger}`;
+    const good = { deviceId: '', tenantId: tenant, certificate: { chain: 'x', serial: '1', notAfter: '2030-01-01T00:00:00Z' }, wireguard: { address: '10.77.9.9/32', serverPublicKey: 'A'.repeat(43) + '=', endpoint: '10.214.0.1:51820', allowedIps: ['10.77.0.0/16'] }, hawkbit: { controllerId: '', securityToken: 'abcdefgh12' }, influxdb: { org: 'cdm', bucket: 'b', token: 't' } };
+    const key = `ssh-ed25519 ${'A'.repeat(68)}`;
+    const cases: [string, (a: typeof good & Record<string, unknown>) => void, string][] = [
+      ['a second, unrestricted authorized_keys line', (a) => Object.assign(a, { terminal: { from: '10.77.0.1', authorizedKey: `${key}\nssh-ed25519 ${'B'.repeat(68)} root-for-anyone` } }), 'bad terminal.authorizedKey'],
+      ['options smuggled into the key', (a) => Object.assign(a, { terminal: { from: '10.77.0.1" ,command="sh', authorizedKey: key } }), 'bad terminal.from'],
+      ['a route for the whole internet into the tunnel', (a) => (a.wireguard.allowedIps = ['0.0.0.0/0']), 'bad wireguard.allowedIps'],
+      ['an option injected into the WireGuard configuration', (a) => (a.wireguard.endpoint = '10.214.0.1:51820\nPostUp = id'), 'bad wireguard.endpoint'],
+      ['an answer for another device', (a) => (a.deviceId = 'someone-else'), 'the answer is for another device'],
+    ];
+    for (const [name, spoil, reason] of cases) {
+      const hState = fs.mkdtempSync(path.join(tmp, 'hostile-'));
+      fs.writeFileSync(path.join(hState, 'claim'), 'cdm_claim_x');
+      const answer = structuredClone(good) as typeof good & Record<string, unknown>;
+      answer.deviceId = serial;
+      spoil(answer);
+      hostileAnswer = answer;
+      const conf = writeConfig({ BRIDGE_API_URL: `https://${HOST_FROM_DEVICES}:${(hostile.address() as AddressInfo).port}`, AUTHORIZED_KEYS_FILE: path.join(hState, 'authorized_keys'), CLAIM_FILE: path.join(hState, 'claim'), ATTEMPTS: '1' });
+      const r = await sh(['enroll'], { CDM_CONFIG: conf, CDM_STATE: hState });
+      expect(r.code, `${name}: ${r.out}`).toBe(1);
+      expect(r.out, name).toContain(reason);
+      expect(fs.existsSync(path.join(hState, 'authorized_keys')), name).toBe(false);
+      expect(fs.existsSync(path.join(hState, 'enrollment.json')), name).toBe(false);
+      // Only the pinned root was kept: the attacker's CA that came after it in root.pem was dropped.
+      expect(fs.readFileSync(path.join(hState, 'root_ca.crt'), 'utf8').match(/BEGIN CERTIFICATE/g), name).toHaveLength(1);
+    }
   });
 
   it('is idempotent on the next boot', async () => {
