@@ -56,6 +56,23 @@ describe('real upstreams', () => {
     expect((await kc.listSubGroups(tenants!.id!)).map((g) => g.id)).not.toContain(id);
   });
 
+  it('Keycloak: brute-force protection locks an account after 5 wrong passwords (the right one is then refused too)', async () => {
+    const e = stack.keycloak!;
+    const admin = new KeycloakClient({ baseURL: e.url, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
+    const username = `bf-${run}`;
+    const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
+    const id = await admin.createUser({ username, email: `${username}@e2e.example`, firstName: 'Brute', lastName: 'Force', password });
+    const login = async (pw: string) =>
+      (await fetch(`${e.url}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-terminal', username, password: pw }) })).status;
+    try {
+      expect(await login(password)).toBe(200);
+      for (let i = 0; i < 5; i++) expect(await login(`wrong-${i}`)).toBe(401);
+      expect(await login(password)).toBe(401);
+    } finally {
+      await admin.deleteUser(id);
+    }
+  });
+
   it('step-ca: signs a CSR with a one-time token, the chain verifies to the pinned root, renews over mTLS, revokes', async () => {
     const ca = await stepca();
     await ca.health();
