@@ -65,9 +65,13 @@ const dev = (name: string): EntityId => ({ id: tbIds[name]!, entityType: 'DEVICE
 async function attrs(name: string): Promise<Record<string, unknown>> {
   return Object.fromEntries((await as.getAttributes(dev(name), 'SERVER_SCOPE')).map((a) => [a.key, a.value]));
 }
-/** The device side of one deployment: poll, fetch the deployment, report each stage. */
+/**
+ * The device side of one deployment: poll (again, as a device does, while hawkBit's rollout
+ * scheduler has not started its group yet), fetch the deployment, report each stage.
+ */
 async function deploy(name: string, outcome: 'success' | 'failure'): Promise<number> {
-  const p = await ddi[name]!.poll();
+  let p = await ddi[name]!.poll();
+  for (const deadline = Date.now() + 30_000; p.deploymentActionId === undefined && Date.now() < deadline; p = await ddi[name]!.poll()) await new Promise((r) => setTimeout(r, 500));
   expect(p.deploymentActionId, `${name} has a deployment`).toBeDefined();
   const id = p.deploymentActionId!;
   await ddi[name]!.getDeploymentBase(id);
