@@ -146,7 +146,8 @@ export class OtaMirror {
       const closed = store.activeActionIds().filter((id) => !open.has(id));
       const found = await hawkbit.actionsByIds(closed);
       for (const a of found) failed = !(await this.take(a, log, res, rollouts)) || failed;
-      for (const id of closed) if (!found.some((a) => a.id === id)) store.forgetAction(id);
+      const still = new Set(found.map((a) => a.id)); // a rollout's end closes thousands at once
+      for (const id of closed) if (!still.has(id)) store.forgetAction(id);
       res.swept = true;
       // A failed change keeps the count apart from hawkBit's, so the next pass sweeps again.
       if (!failed) store.setMeta('sweptAt', String(this.now()));
