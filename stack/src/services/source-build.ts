@@ -50,7 +50,7 @@ export interface SourceBuild {
   outputs: Record<string, string>;
 }
 
-function applyEdit(root: string, e: SourceEdit): void {
+export function applyEdit(root: string, e: SourceEdit): void {
   const file = path.join(root, e.file);
   let text = fs.readFileSync(file, 'utf8');
   if ('replace' in e) {
