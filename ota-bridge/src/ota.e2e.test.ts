@@ -99,7 +99,13 @@ beforeAll(async () => {
   }
   for (const who of ['vendor', 'stranger']) ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.pem`, '-days', '2', '-subj', `/CN=${who} RAUC signing`);
 });
-afterAll(() => bridge.store.close());
+afterAll(async () => {
+  bridge.store.close();
+  // The rollout would otherwise stay open and every later ota-bridge on this stack (npm start)
+  // would keep reporting it into a bucket the test's tenant no longer has.
+  if (rolloutId) await hawkbit.deleteRollout(rolloutId).catch(() => undefined);
+  for (const d of devices) await hawkbit.deleteTarget(d).catch(() => undefined);
+});
 
 describe('ota-bridge on the local stack', () => {
   it('publish refuses a bundle the keyring did not sign, before uploading anything', async () => {

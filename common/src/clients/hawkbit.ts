@@ -285,6 +285,11 @@ export class HawkbitClient {
     );
   }
 
+  /** Deletes a rollout (hawkBit cancels what it has not yet run); already gone is fine. */
+  async deleteRollout(id: number): Promise<void> {
+    await this.http.request('DELETE /rest/v1/rollouts/{id}', { method: 'DELETE', url: `/rest/v1/rollouts/${id}` });
+  }
+
   startRollout(id: number): Promise<void> {
     return this.rolloutVerb(id, 'start');
   }

@@ -102,6 +102,9 @@ async function scenario(baseURL: string) {
   await hb.resumeRollout(rollout.id);
   seen.resumed = await until(async () => (await hb.getRollout(rollout.id))?.status, (s) => s !== 'paused');
   seen.activeInRollout = (await hb.countActions(`active==true;rollout.id==${rollout.id}`)) > 0;
+  // Leave nothing running on the stack's hawkBit (an ota-bridge there would keep reporting it).
+  await hb.deleteRollout(rollout.id).catch(() => undefined);
+  for (const id of ids) await hb.deleteTarget(id).catch(() => undefined);
   return seen;
 }
 
