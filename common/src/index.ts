@@ -18,4 +18,5 @@ export * from './clients/influxdb.ts';
 export * from './factories.ts';
 export * from './bridge.ts';
 export * from './auth/keycloak-jwt.ts';
+export * from './auth/tenant-authority.ts';
 export * from './contracts/hawkbit-target.ts';

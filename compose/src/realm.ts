@@ -26,7 +26,8 @@ export function composeRealm(dev: Realm): Realm {
   const r = structuredClone(dev);
   r.sslRequired = 'external';
   r.users = (r.users ?? []).filter((u) => u.serviceAccountClientId);
-  r.groups = (r.groups ?? []).map((g) => ({ ...g, subGroups: [] }));
+  // No dev tenant; the platform's own groups (release managers) stay, empty.
+  r.groups = (r.groups ?? []).map((g) => (g.name === 'tenants' ? { ...g, subGroups: [] } : g));
   for (const c of r.clients) {
     if (c.secret !== undefined) c.secret = `\${${secretVar(c.clientId)}}`;
     if (c.redirectUris) c.redirectUris = ['${CDM_PUBLIC_URL}/*'];

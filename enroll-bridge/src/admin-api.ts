@@ -1,24 +1,22 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { AuthError, requireRoleInTenant, type Logger, type TokenUser } from '@cdm/common';
+import { AmbiguousTenant, AuthError, type KeycloakTenant, type Logger, type TenantAuthority, type TokenUser } from '@cdm/common';
 import { createClaim, MAX_CLAIM_USES } from './claims.ts';
 import type { Enroller } from './enroll.ts';
 import { HttpError } from './errors.ts';
 import { registerFactoryCa } from './factory-cas.ts';
 import type { DeviceRecord, Store } from './store.ts';
-import type { TenantDirectory, TenantRef } from '@cdm/common';
 
 export interface AdminApiOptions {
   verifier: { verify(token: string | undefined): Promise<TokenUser> };
-  tenants: TenantDirectory;
+  /** Who is admin of which tenant: Keycloak, by user id and group id. */
+  authority: TenantAuthority;
   store: Store;
   enroller: Enroller;
   logger: Logger;
-  tenantParent: string;
 }
 
-const ADMIN_ROLE = 'cdm-admin';
 const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
 const ClaimBody = z
   .object({ tenant: z.string().min(1).max(200), uses: z.number().int().min(1).max(MAX_CLAIM_USES).default(1), expires: z.string().max(10).default('7d'), deviceId: z.string().max(64).optional() })
@@ -42,8 +40,8 @@ const view = (d: DeviceRecord) => ({
 /**
  * The admin API (mounted at /v1/admin): the CLI's claim, factory-CA, device and decommission
  * commands for tenant admins. Each call needs a Keycloak access token for this API's audience with
- * the cdm-admin role and membership of the tenant concerned; a device or claim of a tenant the caller
- * is not admin of answers 404, as if it did not exist. Every change is logged with who made it.
+ * membership of the tenant's `admins` subgroup in Keycloak (TenantAuthority); a device or claim of a
+ * tenant the caller is not admin of answers 404, as if it did not exist. Every change is logged with who made it.
  */
 export function adminRouter(o: AdminApiOptions): express.Router {
   const r = express.Router();
@@ -64,24 +62,21 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   r.use(express.json({ limit: 32 * 1024, strict: true }));
 
   /** The tenant, if the caller is its admin; 404 for unknown tenants, 403 for others' (named by the caller). */
-  const tenantFor = async (req: Request, idOrName: string | undefined): Promise<TenantRef> => {
+  const tenantFor = async (req: Request, idOrName: string | undefined): Promise<KeycloakTenant> => {
     if (!idOrName) throw new HttpError(400, 'name the tenant (tenant=<name or id>)');
-    const t = await o.tenants.find(idOrName);
+    let t: KeycloakTenant | undefined;
+    try {
+      t = await o.authority.findTenant(idOrName);
+    } catch (err) {
+      if (err instanceof AmbiguousTenant) throw new HttpError(409, err.message);
+      throw err;
+    }
     if (!t) throw new HttpError(404, `no tenant "${idOrName}"`);
-    requireRoleInTenant(userOf(req), ADMIN_ROLE, t.name, o.tenantParent);
+    await o.authority.require(userOf(req).sub, ['admin'], t);
     return t;
   };
   /** Hides what belongs to tenants the caller does not administer. */
-  const mayAdminister = async (req: Request, cdmId: string): Promise<boolean> => {
-    const t = await o.tenants.find(cdmId);
-    if (!t) return false;
-    try {
-      requireRoleInTenant(userOf(req), ADMIN_ROLE, t.name, o.tenantParent);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const mayAdminister = (req: Request, cdmId: string): Promise<boolean> => o.authority.may(userOf(req).sub, ['admin'], cdmId);
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
 
   r.get('/devices', wrap(async (req, s) => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { KeycloakClient, KeycloakTokenVerifier, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
-import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { bridgeEnv, createPerson, createTenantGroup, defaultContext } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
 import { composeEnrollBridge } from './compose.ts';
@@ -84,26 +84,24 @@ async function tokenFor(username: string, clientId = 'cdm-console'): Promise<str
   if (!body.access_token) throw new Error(`Keycloak refused ${username}: ${body.error_description}`);
   return body.access_token;
 }
-async function person(username: string, role: string, group: string): Promise<void> {
-  const id = await kcAdmin.createUser({ username, email: `${username}@e2e.example`, firstName: 'E2e', lastName: 'Person', password });
-  people.push(id);
-  await kcAdmin.assignRealmRole(id, role);
-  await kcAdmin.addUserToGroup(id, group);
-}
+const person = async (username: string, ...groups: string[]) => void people.push(await createPerson(kcAdmin, { username, password, groups }));
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  const parent = (await kcAdmin.getGroupByPath('/tenants'))!;
+  const roles: Record<string, Awaited<ReturnType<typeof createTenantGroup>>['roles']> = {};
   for (const k of ['a', 'b'] as const) {
-    groups[k] = await kcAdmin.createGroup(names[k], parent.id!);
+    const g = await createTenantGroup(kcAdmin, names[k]);
+    groups[k] = g.id;
+    roles[k] = g.roles;
     const t = await tb.saveTenant({ title: names[k], additionalInfo: { cdmId: groups[k] } });
     await tb.saveUser({ email: `cdm-bridge+${groups[k]}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
     fs.writeFileSync(path.join(tokenDir, `${groups[k]}.json`), JSON.stringify({ cdmId: groups[k], org: 'cdm', bucket: `cdm-${groups[k]}`, token: `t-${k}` }));
   }
-  await person(`adm-${run}`, 'cdm-admin', groups.a!);
-  await person(`op-${run}`, 'cdm-operator', groups.a!);
-  await person(`admb-${run}`, 'cdm-admin', groups.b!);
-  for (const u of ['adm', 'op', 'admb']) tokens[u] = await tokenFor(`${u}-${run}`);
+  await person(`adm-${run}`, roles.a!.admin);
+  await person(`op-${run}`, roles.a!.operator);
+  await person(`admb-${run}`, roles.b!.admin);
+  await person(`mixed-${run}`, roles.b!.admin, groups.a!); // admin of B, a plain member of A
+  for (const u of ['adm', 'op', 'admb', 'mixed']) tokens[u] = await tokenFor(`${u}-${run}`);
 
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'api.key', '-out', 'api.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: tmp, stdio: 'ignore' });
   serverCert = fs.readFileSync(path.join(tmp, 'api.pem'), 'utf8');
@@ -131,7 +129,10 @@ describe('admin API and factory certificates on the local stack', () => {
     const wrongAud = await call('GET', `/v1/admin/devices?tenant=${names.a}`, { token: terminal });
     expect(wrongAud).toMatchObject({ status: 401, body: { error: expect.stringMatching(/audience/) } });
     expect(JSON.stringify(wrongAud.body)).not.toContain(terminal.slice(-20));
-    expect(await call('POST', '/v1/admin/claims', { token: tokens.op, body: { tenant: names.a } })).toMatchObject({ status: 403, body: { error: 'cdm-admin role required' } });
+    expect(await call('POST', '/v1/admin/claims', { token: tokens.op, body: { tenant: names.a } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/admin role in tenant/) } });
+    // attack: admin of one tenant and a plain member of another (realm-wide roles made them admin of both)
+    expect(await call('POST', '/v1/admin/claims', { token: tokens.mixed, body: { tenant: names.a } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/admin role in tenant/) } });
+    expect((await call('GET', `/v1/admin/devices?tenant=${names.b}`, { token: tokens.mixed })).status).toBe(200);
     expect(await call('POST', '/v1/admin/claims', { token: tokens.admb, body: { tenant: names.a } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/not a member/) } });
     expect((await call('GET', `/v1/admin/devices?tenant=no-such-${run}`, { token: tokens.adm })).status).toBe(404);
     expect((await call('POST', '/v1/admin/claims', { token: tokens.adm, body: { tenant: names.a, uses: 0 } })).status).toBe(400);
@@ -190,5 +191,24 @@ describe('admin API and factory certificates on the local stack', () => {
     expect((await call('POST', `/v1/admin/factory-cas/${caId}/revoke`, { token: tokens.adm })).body).toMatchObject({ id: caId, revoked: true });
     const f = pki.device(dev(6));
     expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(6), csr: await csr(dev(6)), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/revoked/) } });
+  });
+
+  it('attack: a renamed group, and a new group given its old name, move no authority (decided by group id)', async () => {
+    const old = `e2e-adm-${run}-r`;
+    const victim = await createTenantGroup(kcAdmin, old);
+    groups.r = victim.id;
+    await person(`admr-${run}`, victim.roles.admin);
+    const t = await tokenFor(`admr-${run}`);
+    await kcAdmin.kc.groups.update({ realm: 'cdm', id: victim.id }, { name: `${old}-renamed` });
+    const squatter = await createTenantGroup(kcAdmin, old);
+    groups.s = squatter.id;
+    await person(`adms-${run}`, squatter.roles.admin);
+    const ts = await tokenFor(`adms-${run}`);
+    // the name now means the new group: its admin may, the old group's admin may not
+    expect((await call('GET', `/v1/admin/claims?tenant=${old}`, { token: ts })).body).toMatchObject({ tenant: { cdmId: squatter.id } });
+    expect((await call('GET', `/v1/admin/claims?tenant=${old}`, { token: t })).status).toBe(403);
+    // the old group's admin keeps their tenant under its id
+    expect((await call('GET', `/v1/admin/claims?tenant=${victim.id}`, { token: t })).body).toMatchObject({ tenant: { cdmId: victim.id, name: `${old}-renamed` } });
+    expect((await call('GET', `/v1/admin/claims?tenant=${victim.id}`, { token: ts })).status).toBe(403);
   });
 });

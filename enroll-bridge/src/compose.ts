@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { hawkbitFrom, stepcaFrom, thingsboardFrom, wireguardFrom, type HawkbitClient, type Logger } from '@cdm/common';
+import { hawkbitFrom, keycloakFrom, stepcaFrom, TenantAuthority, thingsboardFrom, wireguardFrom, type HawkbitClient, type Logger } from '@cdm/common';
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
 import { Store } from './store.ts';
@@ -31,9 +31,10 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
     ...hooks,
   });
   const tenants = new TenantDirectory(clients.thingsboard);
+  const authority = new TenantAuthority(keycloakFrom(config), { parentPath: config.TENANT_PARENT_GROUP });
   const admin = (verifier?: AdminApiOptions['verifier']): AdminApiOptions | undefined =>
-    verifier ? { verifier, tenants, store, enroller, logger, tenantParent: config.TENANT_PARENT_GROUP } : undefined;
-  return { store, clients, thingsboard, enroller, tenants, admin };
+    verifier ? { verifier, authority, store, enroller, logger } : undefined;
+  return { store, clients, thingsboard, enroller, tenants, authority, admin };
 }
 
 /**

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { hawkbitEnv, healthEnv, stepcaEnv, thingsboardEnv, wireguardEnv } from '@cdm/common';
+import { hawkbitEnv, healthEnv, keycloakEnv, stepcaEnv, thingsboardEnv, wireguardEnv } from '@cdm/common';
 
 /** Every variable enroll-bridge reads; `enroll-bridge --help` prints them. */
 export const enrollBridgeEnv = {
   ...stepcaEnv,
+  // The admin API's authority: who is admin of which tenant (a client with view-users, query-groups).
+  ...keycloakEnv,
   ...thingsboardEnv,
   ...hawkbitEnv,
   ...wireguardEnv,

@@ -38,6 +38,10 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       HEALTH_PORT: '19101',
     },
     'enroll-bridge': {
+      KEYCLOAK_URL: kc.url,
+      KEYCLOAK_REALM: kc.x.realm!,
+      KEYCLOAK_CLIENT_ID: kc.x.bridgeClientId!,
+      KEYCLOAK_CLIENT_SECRET: kc.x.bridgeClientSecret!,
       STEPCA_URL: ca.url,
       STEPCA_ROOT_FINGERPRINT: ca.x.rootFingerprint!,
       STEPCA_PROVISIONER: ca.x.provisioner!,

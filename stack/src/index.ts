@@ -9,3 +9,4 @@ export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from '.
 export { ensureTestTools, type TestTool } from './test-tools.ts';
 export { startFreshHawkbit } from './services/hawkbit.ts';
 export { startThingsBoardInstance } from './services/thingsboard.ts';
+export { createPerson, createTenantGroup, type TestTenant } from './keycloak-people.ts';

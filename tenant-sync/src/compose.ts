@@ -28,7 +28,7 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
     dashboards: loadDashboards(config.DASHBOARDS_DIR),
     alertRules: loadAlertRules(config.DASHBOARDS_DIR),
   });
-  const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT });
+  const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT, releaseGroup: config.HAWKBIT_RELEASE_GROUP });
   // InfluxDB before Grafana: a tenant's data source needs its bucket.
   const sync = new TenantSync({ keycloak, projections: [thingsboard, influx, grafana, hawkbit], logger, parentGroup: config.TENANT_PARENT_GROUP });
   return { keycloak, clients, store, thingsboard, influx, grafana, hawkbit, sync };

@@ -19,6 +19,7 @@ export const tenantSyncEnv = {
   DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org, and alert rules (alerts/*.json) created in each'),
   GRAFANA_INFLUXDB_URL: z.string().url().optional().describe('InfluxDB URL as Grafana reaches it (default INFLUXDB_URL)'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
+  HAWKBIT_RELEASE_GROUP: z.string().default('/platform/release-managers').describe("Keycloak group of the manufacturer's release managers: the only people given hawkBit rights (hawkBit cannot scope them to a customer)"),
   HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),
 };
 

@@ -14,21 +14,25 @@ const snapshot: KeycloakSnapshot = {
     'g-beta': [p('alice')],
   },
   roles: {
-    'cdm-admin': new Set(['adam']),
-    'cdm-operator': new Set(['alice', 'ghost', 'noemail', 'outsider']),
-    'cdm-oncall': new Set(['oscar', 'alice']),
+    'g-acme': { admin: new Set(['adam']), operator: new Set(['alice', 'ghost', 'noemail', 'outsider']), oncall: new Set(['oscar', 'alice']) },
+    // alice is admin in beta only: that gives her nothing more in acme
+    'g-beta': { admin: new Set(['alice']), operator: new Set(['alice']), oncall: new Set() },
   },
+  missingRoleGroups: [],
 };
 
 describe('desiredTenants', () => {
-  it('gives each member the roles it has, in each tenant group it belongs to, and nothing else', () => {
+  it('gives each member the roles it has in that tenant, and nothing else', () => {
     const [acme, beta] = desiredTenants(snapshot);
     expect(acme!.name).toBe('acme');
     expect(acme!.admins.map((x) => x.id)).toEqual(['adam']);
     expect(acme!.operators.map((x) => x.id)).toEqual(['alice']);
     expect(acme!.oncall.map((x) => x.id)).toEqual(['alice', 'oscar']);
-    // alice is in both groups: access to both; "outsider" has the role but no group: nothing.
+    // attack: alice is admin of beta; she stays operator and on-call in acme, not admin
+    expect(beta!.admins.map((x) => x.id)).toEqual(['alice']);
+    expect(acme!.admins.map((x) => x.id)).not.toContain('alice');
     expect(beta!.operators.map((x) => x.id)).toEqual(['alice']);
+    // "outsider" is listed in a role but is no member of the tenant: nothing.
     expect(JSON.stringify(desiredTenants(snapshot))).not.toContain('outsider');
   });
 

@@ -1,16 +1,17 @@
+import type { TenantRole } from '@cdm/common';
 import type { DesiredTenant, KeycloakSnapshot, Person } from './model.ts';
 
 /**
- * The desired state of every projection, derived from Keycloak alone. A person acts in a tenant
- * only through membership of its group; a role without membership gives nothing, and a disabled
- * or email-less account is left out (ThingsBoard and Grafana key people by email).
+ * The desired state of every projection, derived from Keycloak alone. A person's role holds in the
+ * tenant whose role subgroup they are in, and nowhere else; a disabled or email-less account is left
+ * out (ThingsBoard and Grafana key people by email).
  */
 export function desiredTenants(s: KeycloakSnapshot): DesiredTenant[] {
   return s.tenants
     .map((t) => {
       const members = (s.members[t.id] ?? []).filter((p) => p.enabled && p.email);
-      const withRole = (role: keyof KeycloakSnapshot['roles']) => byEmail(members.filter((p) => s.roles[role].has(p.id)));
-      return { cdmId: t.id, name: t.name, admins: withRole('cdm-admin'), operators: withRole('cdm-operator'), oncall: withRole('cdm-oncall') };
+      const withRole = (role: TenantRole) => byEmail(members.filter((p) => s.roles[t.id]?.[role].has(p.id)));
+      return { cdmId: t.id, name: t.name, admins: withRole('admin'), operators: withRole('operator'), oncall: withRole('oncall') };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -15,24 +15,24 @@ export const HAWKBIT_MANAGED: readonly string[] = HAWKBIT_ADMIN;
 export interface HawkbitState {
   /** user id → managed hawkBit roles the user holds now. */
   holders: Map<string, { username: string; roles: Set<string> }>;
+  /** Members of the release-manager group (user id → username): the only people hawkBit rights go to. */
+  releaseManagers: Map<string, string>;
 }
 
 export type HawkbitAction =
   | { kind: 'grant'; cdmId: '*'; userId: string; username: string; roles: string[] }
   | { kind: 'revoke'; cdmId: '*'; userId: string; username: string; roles: string[]; why: string };
 
-/** Rights are the union over the person's tenants; someone with no cdm role anywhere has none. */
-export function planHawkbit(desired: DesiredTenant[], actual: HawkbitState): HawkbitAction[] {
+/**
+ * hawkBit serves the whole fleet as one hawkBit tenant: its permissions cannot be scoped to a
+ * customer, so READ_TARGET would show every customer's devices and HANDLE_ROLLOUT would pause any
+ * customer's rollout. Tenant roles therefore grant nothing in hawkBit; its rights go to the
+ * manufacturer's release managers (a Keycloak group outside the tenants) and are revoked from
+ * everyone else. Customers see update state in ThingsBoard, mirrored per tenant by ota-bridge.
+ */
+export function planHawkbit(_desired: DesiredTenant[], actual: HawkbitState): HawkbitAction[] {
   const want = new Map<string, { username: string; roles: Set<string> }>();
-  const give = (id: string, username: string, roles: readonly string[]) => {
-    const e = want.get(id) ?? { username, roles: new Set<string>() };
-    for (const r of roles) e.roles.add(r);
-    want.set(id, e);
-  };
-  for (const d of desired) {
-    for (const p of d.operators) give(p.id, p.username, HAWKBIT_OPERATOR);
-    for (const p of d.admins) give(p.id, p.username, HAWKBIT_ADMIN);
-  }
+  for (const [id, username] of actual.releaseManagers) want.set(id, { username, roles: new Set(HAWKBIT_ADMIN) });
   const plan: HawkbitAction[] = [];
   for (const [userId, w] of [...want].sort(([a], [b]) => a.localeCompare(b))) {
     const have = actual.holders.get(userId)?.roles ?? new Set<string>();
@@ -42,7 +42,7 @@ export function planHawkbit(desired: DesiredTenant[], actual: HawkbitState): Haw
   for (const [userId, h] of [...actual.holders].sort(([a], [b]) => a.localeCompare(b))) {
     const keep = want.get(userId)?.roles ?? new Set<string>();
     const extra = [...h.roles].filter((r) => HAWKBIT_MANAGED.includes(r) && !keep.has(r)).sort();
-    if (extra.length) plan.push({ kind: 'revoke', cdmId: '*', userId, username: h.username, roles: extra, why: keep.size ? 'fewer cdm roles' : 'no cdm-operator or cdm-admin role in any tenant' });
+    if (extra.length) plan.push({ kind: 'revoke', cdmId: '*', userId, username: h.username, roles: extra, why: 'not a release manager' });
   }
   return plan;
 }

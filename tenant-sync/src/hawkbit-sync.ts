@@ -8,7 +8,7 @@ export class HawkbitAccessSync implements Projection<HawkbitState, HawkbitAction
   readonly system = 'hawkbit';
   private client?: { id: string; roles: Map<string, string> };
 
-  constructor(private readonly o: { keycloak: KeycloakClient; clientId: string }) {}
+  constructor(private readonly o: { keycloak: KeycloakClient; clientId: string; releaseGroup: string }) {}
 
   async read(): Promise<HawkbitState> {
     const kc = this.o.keycloak;
@@ -28,7 +28,9 @@ export class HawkbitAccessSync implements Projection<HawkbitState, HawkbitAction
         holders.set(u.id, h);
       }
     }
-    return { holders };
+    const group = await kc.getGroupByPath(this.o.releaseGroup);
+    const releaseManagers = new Map(group?.id ? (await kc.listMembers(group.id)).filter((u) => u.id && u.enabled !== false).map((u) => [u.id!, u.username ?? '']) : []);
+    return { holders, releaseManagers };
   }
 
   plan(desired: DesiredTenant[], actual: HawkbitState): HawkbitAction[] {

@@ -1,6 +1,6 @@
+import type { TenantRole } from '@cdm/common';
+
 /** What Keycloak says (the owner of tenants and people), reduced to what the projections need. */
-export const ROLES = ['cdm-admin', 'cdm-operator', 'cdm-oncall'] as const;
-export type CdmRole = (typeof ROLES)[number];
 
 export interface Person {
   id: string; // Keycloak user id
@@ -18,8 +18,11 @@ export interface TenantGroup {
 
 export interface KeycloakSnapshot {
   tenants: TenantGroup[];
-  members: Record<string, Person[]>; // group id → members
-  roles: Record<CdmRole, Set<string>>; // role → user ids (effective realm roles)
+  members: Record<string, Person[]>; // group id → members (of the group or of one of its role subgroups)
+  /** group id → role → user ids: members of the tenant's role subgroups (admins, operators, oncall). */
+  roles: Record<string, Record<TenantRole, Set<string>>>;
+  /** Tenants lacking role subgroups (tenant-sync creates them: the place to grant a role, never a grant). */
+  missingRoleGroups: { tenantId: string; group: string }[];
 }
 
 /** One tenant as every projection should see it. */

@@ -5,17 +5,19 @@ import type { DesiredTenant } from './model.ts';
 import type { Action, Projection } from './projection.ts';
 import { TenantSync } from './reconcile.ts';
 
-/** Keycloak with tenants x and y, no people: enough to drive passes. */
-const keycloak = {
-  realm: 'cdm',
-  getGroupByPath: async () => ({ id: 'parent' }),
-  listSubGroups: async () => [
-    { id: 'x', name: 'x' },
-    { id: 'y', name: 'y' },
-  ],
-  listMembers: async () => [],
-  usersWithRole: async () => [],
-} as unknown as KeycloakClient;
+/** Keycloak with tenants x and y, each with its role subgroups, no people: enough to drive passes. */
+const realm = (roleGroups = ['admins', 'operators', 'oncall']) => {
+  const created: string[] = [];
+  const kc = {
+    realm: 'cdm',
+    getGroupByPath: async () => ({ id: 'parent' }),
+    listSubGroups: async (id: string) => (id === 'parent' ? [{ id: 'x', name: 'x' }, { id: 'y', name: 'y' }] : roleGroups.map((n) => ({ id: `${id}-${n}`, name: n }))),
+    listMembers: async () => [],
+    createGroup: async (name: string, parent: string) => (created.push(`${parent}/${name}`), `${parent}-${name}`),
+  };
+  return { kc: kc as unknown as KeycloakClient, created };
+};
+const keycloak = realm().kc;
 const logger = createLogger('test', { level: 'silent' });
 
 class Recorder implements Projection<null, Action> {
@@ -75,5 +77,18 @@ describe('TenantSync', () => {
     const [a, b] = await Promise.all([sync.apply(), sync.apply()]);
     expect(a.runId).toBe(b.runId);
     expect(p.applied).toEqual(['x:create-tenant']);
+  });
+
+  it('creates the role subgroups a tenant lacks, empty, and nothing else in Keycloak', async () => {
+    const r = realm(['admins']);
+    const sync = new TenantSync({ keycloak: r.kc, projections: [], logger, parentGroup: '/tenants' });
+    expect((await sync.plan()).roleGroups).toEqual([
+      { tenantId: 'x', group: 'operators' },
+      { tenantId: 'x', group: 'oncall' },
+      { tenantId: 'y', group: 'operators' },
+      { tenantId: 'y', group: 'oncall' },
+    ]);
+    expect((await sync.apply()).failed).toEqual([]);
+    expect(r.created.sort()).toEqual(['x/oncall', 'x/operators', 'y/oncall', 'y/operators']);
   });
 });

@@ -15,6 +15,8 @@ export interface SystemPlan {
 export interface Plan {
   tenants: DesiredTenant[];
   invalid: { cdmId: string; name: string; reason: string }[];
+  /** Role subgroups a tenant lacks: created empty (a place to grant the role in, never a grant). */
+  roleGroups: { tenantId: string; group: string }[];
   systems: SystemPlan[];
 }
 
@@ -74,7 +76,7 @@ export class TenantSync {
         }
       }),
     );
-    return { tenants, invalid, systems };
+    return { tenants, invalid, roleGroups: snapshot.missingRoleGroups, systems };
   }
 
   /** One pass; a caller arriving while one runs gets that pass's result. */
@@ -108,6 +110,14 @@ export class TenantSync {
     for (const i of plan.invalid) {
       log.warn(i, 'tenant group skipped');
       result.failed.push({ cdmId: i.cdmId, system: 'keycloak', error: i.reason });
+    }
+    for (const g of plan.roleGroups) {
+      try {
+        await this.o.keycloak.createGroup(g.group, g.tenantId);
+        log.info(g, 'role subgroup created in Keycloak (empty)');
+      } catch (err) {
+        result.failed.push({ cdmId: g.tenantId, system: 'keycloak', error: `creating role subgroup ${g.group}: ${(err as Error).message}` });
+      }
     }
     for (const s of plan.systems) {
       if (s.error) {

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Point } from '@influxdata/influxdb-client';
 import { GrafanaClient, InfluxClient, KeycloakClient, RequestCounts, ThingsBoardClient, createLogger, loadConfig, type Tenant } from '@cdm/common';
-import { bridgeEnv, defaultContext, startBridge } from '@cdm/stack';
+import { bridgeEnv, createTenantGroup, defaultContext, startBridge, type TestTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeTenantSync } from './compose.ts';
 import { tenantSyncConfig } from './config.ts';
 import { DATASOURCE_UID } from './grafana-plan.ts';
-import { HAWKBIT_ADMIN, HAWKBIT_OPERATOR } from './hawkbit-plan.ts';
+import { HAWKBIT_ADMIN } from './hawkbit-plan.ts';
 import { bucketName } from './influx-plan.ts';
 import { bridgeAdminEmail, OPERATORS_CUSTOMER } from './thingsboard-plan.ts';
 
@@ -38,6 +38,7 @@ const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.IN
 
 const names = { a: `e2e-${run}-a`, b: `e2e-${run}-b` };
 const ids: Record<string, string> = {};
+const tenants: Record<string, TestTenant> = {};
 const users: Record<string, string> = {};
 const email = (u: string) => `${u}-${run}@e2e.example`;
 /** ocho is in both tenants: their own email in the first by id, a plus-address in the other. */
@@ -95,17 +96,21 @@ beforeAll(async () => {
   const parent = await kcAdmin.getGroupByPath('/tenants');
   // Groups left by an interrupted earlier run would be synced along; remove them first.
   for (const g of await kcAdmin.listSubGroups(parent!.id!)) if (g.name?.startsWith('e2e-') && g.id) await kcAdmin.deleteGroup(g.id);
-  ids.a = await kcAdmin.createGroup(names.a, parent!.id);
-  ids.b = await kcAdmin.createGroup(names.b, parent!.id);
-  // olga: operator in a; alma: admin in a; ocho: operator + on-call in a and b.
-  for (const [u, roles, groups] of [
-    ['olga', ['cdm-operator'], ['a']],
-    ['alma', ['cdm-admin'], ['a']],
-    ['ocho', ['cdm-operator', 'cdm-oncall'], ['a', 'b']],
+  for (const k of ['a', 'b'] as const) {
+    tenants[k] = await createTenantGroup(kcAdmin, names[k]);
+    ids[k] = tenants[k].id;
+  }
+  const { a, b } = tenants as Record<'a' | 'b', TestTenant>;
+  // olga: operator in a; alma: admin in a; ocho: operator + on-call in a and b; rel: release manager.
+  const release = (await kcAdmin.getGroupByPath('/platform/release-managers'))!.id!;
+  for (const [u, groups] of [
+    ['olga', [a.roles.operator]],
+    ['alma', [a.roles.admin, b.id]], // attack: admin of a, a plain member of b — must get nothing in b
+    ['ocho', [a.roles.operator, a.roles.oncall, b.roles.operator, b.roles.oncall]],
+    ['rel', [release]],
   ] as const) {
     users[u] = await kcAdmin.createUser({ username: `${u}-${run}`, email: email(u), firstName: u, lastName: 'E2e' });
-    for (const r of roles) await kcAdmin.assignRealmRole(users[u]!, r);
-    for (const g of groups) await kcAdmin.addUserToGroup(users[u]!, ids[g]!);
+    for (const g of groups) await kcAdmin.addUserToGroup(users[u]!, g);
   }
 });
 
@@ -118,6 +123,7 @@ describe('tenant-sync on the local stack', () => {
     expect(a?.title).toBe(names.a);
     expect(await tbPeople(ids.a!)).toEqual({ admins: [email('alma'), bridgeAdminEmail(ids.a!)].sort(), operators: [ocho(ids.a!), email('olga')].sort() });
     expect(await tbPeople(ids.b!)).toEqual({ admins: [bridgeAdminEmail(ids.b!)], operators: [ocho(ids.b!)] });
+    expect(await grafanaRoles((await grafanaOrg(names.b))!.id)).toEqual({ [email('ocho')]: 'Editor' });
 
     const orgA = await grafanaOrg(names.a);
     expect(await grafanaRoles(orgA!.id)).toEqual({ [email('alma')]: 'Admin', [email('olga')]: 'Editor', [email('ocho')]: 'Editor' });
@@ -125,8 +131,10 @@ describe('tenant-sync on the local stack', () => {
     expect(ds?.jsonData).toMatchObject({ version: 'Flux', organization: 'cdm', defaultBucket: bucketName(ids.a!), cdmTenantId: ids.a });
     expect((await grafana.search(orgA!.id, { type: 'dash-db', tag: 'cdm' })).map((d) => d.uid)).toContain('cdm-fleet-overview');
 
-    expect(await hawkbitRoles(users.olga!)).toEqual([...HAWKBIT_OPERATOR].sort());
-    expect(await hawkbitRoles(users.alma!)).toEqual([...HAWKBIT_ADMIN].sort());
+    // hawkBit rights only for the release manager: tenant roles cannot be scoped in hawkBit
+    expect(await hawkbitRoles(users.rel!)).toEqual([...HAWKBIT_ADMIN].sort());
+    expect(await hawkbitRoles(users.olga!)).toEqual([]);
+    expect(await hawkbitRoles(users.alma!)).toEqual([]);
   });
 
   it('hands devices a write token that writes only their own tenant’s bucket', async () => {
@@ -161,14 +169,13 @@ describe('tenant-sync on the local stack', () => {
   });
 
   it('moves a person between groups: access leaves with them within one pass', async () => {
-    await kcAdmin.removeUserFromGroup(users.olga!, ids.a!);
-    await kcAdmin.addUserToGroup(users.olga!, ids.b!);
+    await kcAdmin.removeUserFromGroup(users.olga!, tenants.a!.roles.operator);
+    await kcAdmin.addUserToGroup(users.olga!, tenants.b!.roles.operator);
     expect((await ts.sync.apply()).failed).toEqual([]);
     expect((await tbPeople(ids.a!)).operators).toEqual([ocho(ids.a!)]);
     expect((await tbPeople(ids.b!)).operators).toEqual([ocho(ids.b!), email('olga')].sort());
     expect(await grafanaRoles((await grafanaOrg(names.a))!.id)).not.toHaveProperty(email('olga'));
     expect(await grafanaRoles((await grafanaOrg(names.b))!.id)).toMatchObject({ [email('olga')]: 'Editor' });
-    expect(await hawkbitRoles(users.olga!)).toEqual([...HAWKBIT_OPERATOR].sort());
   });
 
   it('corrects hand edits in ThingsBoard, Grafana and InfluxDB', async () => {
@@ -212,9 +219,6 @@ describe('tenant-sync on the local stack', () => {
     expect(await influx.findBucket(orgId, bucketName(ids.b!))).toBeDefined();
     const writeB = (await influx.listAuthorizations(orgId)).filter((x) => x.description?.startsWith(`cdm:${ids.b}:device-write`));
     expect(writeB.map((x) => x.status)).toEqual(['inactive']);
-    // ocho is still operator in a, so keeps hawkBit rights; olga's only tenant is gone.
-    expect(await hawkbitRoles(users.ocho!)).toEqual([...HAWKBIT_OPERATOR].sort());
-    expect(await hawkbitRoles(users.olga!)).toEqual([]);
   });
 
   it('purges only a deleted tenant, only with confirmation', async () => {

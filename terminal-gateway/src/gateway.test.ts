@@ -29,20 +29,25 @@ let signKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let gatewayUrl = '';
 let server: http.Server;
 let gateway: TerminalGateway;
+let devices: Record<string, { deviceId: string; tenantId: string; wgIp: string; sshHostKey?: string }> = {};
+/** Keycloak's answer, per person id: tenant id → roles (TenantAuthority is unit-tested on its own). */
+const grants = new Map<string, Map<string, string[]>>();
+const grant = (sub: string, tenantId: string, ...roles: string[]) => grants.set(sub, (grants.get(sub) ?? new Map()).set(tenantId, roles));
 
 const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
-async function token(o: { aud?: string; roles?: string[]; groups?: string[]; exp?: number; sub?: string } = {}): Promise<string> {
-  return new SignJWT({ preferred_username: o.sub ?? 'oscar', realm_access: { roles: o.roles ?? ['cdm-oncall'] }, groups: o.groups ?? ['/tenants/acme'] })
+/** Realm-wide roles and group names in a token must not matter: they are always the mightiest here. */
+async function token(o: { aud?: string; exp?: number; sub?: string } = {}): Promise<string> {
+  return new SignJWT({ preferred_username: o.sub ?? 'oscar', realm_access: { roles: ['cdm-oncall', 'cdm-operator', 'cdm-admin'] }, groups: ['/tenants/acme', '/tenants/beta'] })
     .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
     .setIssuer(issuer)
     .setAudience(o.aud ?? 'cdm-terminal')
-    .setSubject(o.sub ?? 'u-oscar')
+    .setSubject(o.sub ?? 'oscar')
     .setExpirationTime(o.exp ?? Math.floor(Date.now() / 1000) + 300)
     .sign(signKey);
 }
 /** A browser's side of the protocol: open, authenticate, collect output until closed or told to stop. */
-function connect(auth: Record<string, unknown>, url = `${gatewayUrl}/v1/terminal`) {
-  const ws = new WebSocket(url);
+function connect(auth: Record<string, unknown>, url = `${gatewayUrl}/v1/terminal`, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
   let output = '';
   const ready = new Promise<string>((resolve, reject) => {
     ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', deviceId: 'dev-0001', reason: 'investigating alarm 42', cols: 80, rows: 24, ...auth })));
@@ -81,7 +86,7 @@ beforeAll(async () => {
   issuer = `http://127.0.0.1:${(jwks.address() as net.AddressInfo).port}/realms/cdm`;
 
   const hostKey = fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').trim();
-  const devices: Record<string, { deviceId: string; tenantId: string; wgIp: string; sshHostKey?: string }> = {
+  devices = {
     'dev-0001': { deviceId: 'dev-0001', tenantId: 'g-acme', wgIp: '127.0.0.1', sshHostKey: hostKey },
     'dev-beta': { deviceId: 'dev-beta', tenantId: 'g-beta', wgIp: '127.0.0.1', sshHostKey: hostKey },
     'dev-fake': { deviceId: 'dev-fake', tenantId: 'g-acme', wgIp: '127.0.0.1', sshHostKey: fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').trim() },
@@ -89,8 +94,13 @@ beforeAll(async () => {
   gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer, audience: 'cdm-terminal' }),
     devices: { find: (id) => devices[id] },
-    tenantName: async (id) => ({ 'g-acme': 'acme', 'g-beta': 'beta' })[id],
-    tenantParent: '/tenants',
+    authority: {
+      may: async (sub, roles, tenantId) => roles.some((r) => grants.get(sub)?.get(tenantId)?.includes(r)),
+      tenants: async () => new Map([['g-acme', { name: 'acme' }], ['g-beta', { name: 'beta' }]]),
+    },
+    recheckMs: 200,
+    maxPendingPerAddress: 3,
+    authTimeoutMs: 1500,
     audit: new AuditLog(auditFile),
     logger: createLogger('terminal-test', { level: 'silent' }),
     ssh: { user: os.userInfo().username, port: sshPort, privateKey: fs.readFileSync(path.join(tmp, 'gateway')) },
@@ -99,6 +109,10 @@ beforeAll(async () => {
     maxSessionsPerUser: 1,
     transcriptDir: tmp,
   });
+  grant('oscar', 'g-acme', 'oncall');
+  grant('mallory', 'g-acme', 'admin', 'oncall');
+  grant('mallory', 'g-beta', 'member');
+  grant('adam', 'g-acme', 'admin');
   server = createTerminalServer(gateway, { issuer, clientId: 'cdm-terminal' });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   gatewayUrl = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
@@ -132,8 +146,9 @@ describe('terminal gateway', () => {
   it.each([
     ['an expired token', async () => ({ token: await token({ exp: Math.floor(Date.now() / 1000) - 120 }) }), CLOSE.unauthenticated, /expired/],
     ['a token for another audience', async () => ({ token: await token({ aud: 'cdm-enroll' }) }), CLOSE.unauthenticated, /aud/],
-    ['a user of another tenant', async () => ({ token: await token({ groups: ['/tenants/beta'] }) }), CLOSE.unknownDevice, /no device dev-0001/],
-    ['a user without a terminal role', async () => ({ token: await token({ roles: ['cdm-admin'] }) }), CLOSE.forbidden, /role required/],
+    ['a person of another tenant', async () => ({ token: await token(), deviceId: 'dev-beta' }), CLOSE.unknownDevice, /no device dev-beta/],
+    ['attack: on-call in one tenant, plain member of another', async () => ({ token: await token({ sub: 'mallory' }), deviceId: 'dev-beta' }), CLOSE.unknownDevice, /no device dev-beta/],
+    ['an admin without a terminal role', async () => ({ token: await token({ sub: 'adam' }) }), CLOSE.unknownDevice, /on-call or operator/],
     ['an unknown device', async () => ({ token: await token(), deviceId: 'dev-none' }), CLOSE.unknownDevice, /no device dev-none/],
     ['no reason given', async () => ({ token: await token(), reason: '' }), CLOSE.badRequest, /reason/],
   ])('refuses %s, and audits it', async (_what, auth, code, why) => {
@@ -170,5 +185,78 @@ describe('terminal gateway', () => {
     expect((await second.closed).code).toBe(CLOSE.tooMany);
     const c = await first.closed; // nothing typed: idle timeout (1.5 s here)
     expect(c).toMatchObject({ code: CLOSE.timeout, reason: 'idle timeout' });
+  });
+
+  it('ends a session when its token expires, unless the page sends a fresh token of the same person', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const short = connect({ token: await token({ exp }) });
+    await short.ready;
+    const typing = setInterval(() => short.send(':\r'), 300); // not idle (1.5 s here)
+    try {
+      expect(await short.closed).toMatchObject({ code: CLOSE.unauthenticated, reason: expect.stringMatching(/token expired/) });
+    } finally {
+      clearInterval(typing);
+    }
+    expect(Math.abs(Date.now() - exp * 1000)).toBeLessThan(1000);
+
+    const kept = connect({ token: await token({ exp: Math.floor(Date.now() / 1000) + 2 }) });
+    await kept.ready;
+    kept.ws.send(JSON.stringify({ type: 'token', token: await token({ exp: Math.floor(Date.now() / 1000) + 60 }) }));
+    // typing keeps it from idling out (1.5 s here) while it outlives the first token's 2 s
+    for (let i = 0; i < 7; i++) {
+      kept.send(`echo tick-${i}-$((40+2))\r`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await until(() => kept.output().includes('tick-6-42'));
+    expect(kept.ws.readyState).toBe(WebSocket.OPEN);
+    kept.ws.send(JSON.stringify({ type: 'token', token: await token({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 60 }) }));
+    expect(await kept.closed).toMatchObject({ code: CLOSE.forbidden, reason: expect.stringMatching(/another person/) });
+  }, 20_000);
+
+  it('closes an open session when the person loses the role, or the device is decommissioned', async () => {
+    grant('olga', 'g-acme', 'oncall');
+    const s = connect({ token: await token({ sub: 'olga' }) });
+    await s.ready;
+    grant('olga', 'g-acme', 'member');
+    expect(await s.closed).toMatchObject({ code: CLOSE.forbidden, reason: expect.stringMatching(/no longer on-call/) });
+
+    const d = connect({ token: await token() });
+    await d.ready;
+    const saved = devices['dev-0001']!;
+    delete devices['dev-0001'];
+    try {
+      expect(await d.closed).toMatchObject({ code: CLOSE.unknownDevice, reason: expect.stringMatching(/decommissioned/) });
+    } finally {
+      devices['dev-0001'] = saved;
+    }
+    const started = audit().filter((r) => r.event === 'session-start' && r.user === 'olga');
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ deviceId: 'dev-0001', tenantId: 'g-acme', reason: 'investigating alarm 42' });
+  });
+
+  it('attack: a page on another site cannot open a terminal with the engineer\'s browser (Origin checked)', async () => {
+    const host = new URL(gatewayUrl).host;
+    const evil = connect({ token: await token() }, undefined, { Origin: 'https://evil.example' });
+    await expect(evil.ready).rejects.toThrow(/403/);
+    expect(audit().at(-1)).toMatchObject({ event: 'denied', status: 403, why: expect.stringMatching(/origin https:\/\/evil.example/) });
+    const own = connect({ token: await token() }, undefined, { Origin: `http://${host}` });
+    await own.ready;
+    own.ws.close();
+    await own.closed;
+  });
+
+  it('attack: connections that never authenticate are capped per address and timed out', async () => {
+    const idle = Array.from({ length: 3 }, () => new WebSocket(`${gatewayUrl}/v1/terminal`));
+    await Promise.all(idle.map((w) => new Promise((r) => w.once('open', r))));
+    const fourth = new WebSocket(`${gatewayUrl}/v1/terminal`);
+    const refused = await new Promise<string>((resolve) => fourth.once('unexpected-response', (_q, res) => resolve(String(res.statusCode))).once('open', () => resolve('open')));
+    expect(refused).toBe('503');
+    const codes = await Promise.all(idle.map((w) => new Promise<number>((r) => w.once('close', (c) => r(c)))));
+    expect(codes).toEqual([CLOSE.unauthenticated, CLOSE.unauthenticated, CLOSE.unauthenticated]);
+    // freed once they timed out
+    const s = connect({ token: await token() });
+    await s.ready;
+    s.ws.close();
+    await s.closed;
   });
 });

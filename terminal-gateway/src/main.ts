@@ -1,26 +1,27 @@
 import fs from 'node:fs';
-import { createLogger, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantDirectory, thingsboardFrom } from '@cdm/common';
+import { createLogger, keycloakFrom, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantAuthority } from '@cdm/common';
 import { AuditLog } from './audit.ts';
 import { terminalGatewayConfig, terminalGatewayEnv } from './config.ts';
 import { EnrollStoreDevices } from './devices.ts';
 import { TerminalGateway } from './gateway.ts';
 import { createTerminalServer } from './server.ts';
 
-/** Composition root: config → logger → token verifier, device lookup, audit → web page + WebSocket. */
+/** Composition root: config → logger → token verifier, Keycloak authority, device lookup, audit → web page + WebSocket. */
 printHelpIfAsked('terminal-gateway', 'browser → device shell over WireGuard, authorised by Keycloak, audited', terminalGatewayEnv);
 
 runMain('terminal-gateway', async () => {
   const config = loadConfig(terminalGatewayConfig);
   const logger = createLogger('terminal-gateway', { level: config.LOG_LEVEL });
-  const thingsboard = thingsboardFrom(config);
-  const tenants = new TenantDirectory(thingsboard);
+  const keycloak = keycloakFrom(config);
+  const authority = new TenantAuthority(keycloak, { parentPath: config.TENANT_PARENT_GROUP, ttlMs: config.AUTHORITY_CACHE_SECONDS * 1000 });
   const devices = new EnrollStoreDevices(config.ENROLL_DATA_DIR);
   if (config.TRANSCRIPT_DIR) fs.mkdirSync(config.TRANSCRIPT_DIR, { recursive: true, mode: 0o700 });
   const gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, jwksUrl: config.OIDC_JWKS_URL }),
     devices,
-    tenantName: async (cdmId) => (await tenants.find(cdmId))?.name,
-    tenantParent: config.TENANT_PARENT_GROUP,
+    authority,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    recheckMs: config.RECHECK_SECONDS * 1000,
     audit: new AuditLog(config.AUDIT_LOG),
     logger,
     ssh: { user: config.SSH_USER, port: config.SSH_PORT, privateKey: fs.readFileSync(config.SSH_KEY_FILE), netns: config.WG_NETNS },
@@ -31,7 +32,7 @@ runMain('terminal-gateway', async () => {
   });
   const server = createTerminalServer(gateway, { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, tokenUrl: config.OIDC_TOKEN_URL });
   await new Promise<void>((resolve, reject) => server.listen(config.LISTEN_PORT, config.LISTEN_HOST, resolve).on('error', reject));
-  const health = await startHealthServer({ host: config.HEALTH_HOST, port: config.HEALTH_PORT, logger, checks: { thingsboard: () => thingsboard.ping(), enrollStore: async () => void devices.find('health-check') } });
+  const health = await startHealthServer({ host: config.HEALTH_HOST, port: config.HEALTH_PORT, logger, checks: { keycloak: () => keycloak.ping(), enrollStore: async () => void devices.find('health-check') } });
   logger.info({ url: `http://${config.LISTEN_HOST}:${config.LISTEN_PORT}/?device=<id>` }, 'terminal gateway started');
   return { logger, servers: [server, health], stop: async () => void (gateway.close(), devices.close()) };
 });

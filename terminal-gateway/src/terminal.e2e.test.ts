@@ -7,9 +7,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { KeycloakClient, KeycloakTokenVerifier, TenantDirectory, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { KeycloakClient, KeycloakTokenVerifier, TenantAuthority, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
-import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, ensureTestTools, removeDeviceNs } from '@cdm/stack';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, createPerson, createTenantGroup, defaultContext, ensureTestTools, removeDeviceNs, type TestTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditLog } from './audit.ts';
 import { EnrollStoreDevices } from './devices.ts';
@@ -61,21 +61,19 @@ const bridge = await composeEnrollBridge(config, createLogger('term-e2e', { leve
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
 
 let otherGroupId = '';
-async function person(username: string, role: string, inGroup = groupId): Promise<void> {
-  const id = await kcAdmin.createUser({ username, email: `${username}@e2e.example`, firstName: 'E2e', lastName: 'Engineer', password });
-  people.push(id);
-  await kcAdmin.assignRealmRole(id, role);
-  await kcAdmin.addUserToGroup(id, inGroup);
-}
+const person = async (username: string, ...groups: string[]) => void people.push(await createPerson(kcAdmin, { username, password, groups }));
 
 beforeAll(async () => {
   await ensureTestTools('sshd', 'chromium');
   // The tenant as tenant-sync leaves it, and an on-call engineer in it.
-  groupId = await kcAdmin.createGroup(group, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
-  await person(`oncall-${run}`, 'cdm-oncall');
-  await person(`admin-${run}`, 'cdm-admin'); // in the tenant, but no terminal role
-  otherGroupId = await kcAdmin.createGroup(`${group}-other`, (await kcAdmin.getGroupByPath('/tenants'))!.id!);
-  await person(`other-${run}`, 'cdm-oncall', otherGroupId); // on call, for another tenant
+  const mine: TestTenant = await createTenantGroup(kcAdmin, group);
+  const other: TestTenant = await createTenantGroup(kcAdmin, `${group}-other`);
+  groupId = mine.id;
+  otherGroupId = other.id;
+  await person(`oncall-${run}`, mine.roles.oncall);
+  await person(`admin-${run}`, mine.roles.admin); // admin of the tenant, but no terminal role
+  await person(`other-${run}`, other.roles.oncall); // on call, for another tenant
+  await person(`mallory-${run}`, other.roles.oncall, other.roles.admin, groupId); // on call elsewhere, a plain member here
   const t = await tb.saveTenant({ title: group, additionalInfo: { cdmId: groupId } });
   await tb.saveUser({ email: `cdm-bridge+${groupId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   fs.writeFileSync(path.join(tmp, 'tokens', `${groupId}.json`), JSON.stringify({ cdmId: groupId, org: 'cdm', bucket: `cdm-${groupId}`, token: 't' }));
@@ -109,12 +107,11 @@ beforeAll(async () => {
 
   // The gateway beside the hub: it dials from the hub's namespace, so the device sees 10.77.0.1.
   const devices = new EnrollStoreDevices(config.DATA_DIR);
-  const tenants = new TenantDirectory(tb, 0);
+  const bridgeKc = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', clientId: config.KEYCLOAK_CLIENT_ID, clientSecret: config.KEYCLOAK_CLIENT_SECRET });
   const gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer: `${kcUrl}/realms/cdm`, audience: 'cdm-terminal' }),
     devices,
-    tenantName: async (id) => (await tenants.find(id))?.name,
-    tenantParent: '/tenants',
+    authority: new TenantAuthority(bridgeKc, { parentPath: '/tenants', ttlMs: 0 }),
     audit: new AuditLog(auditFile),
     logger: createLogger('gateway', { level: 'silent' }),
     ssh: { user: 'root', port: 22, privateKey: fs.readFileSync(path.join(tmp, 'gateway')), netns: config.WG_NETNS },
@@ -156,8 +153,10 @@ function refusal(token: string, device = deviceId): Promise<{ code: number; reas
 describe('remote terminal in a browser', () => {
   it('refuses real Keycloak tokens for another audience, without a terminal role, of another tenant, for an unknown device', async () => {
     expect(await refusal(await tokenFor(`oncall-${run}`, 'cdm-console'))).toMatchObject({ code: 4401, reason: expect.stringMatching(/aud/) });
-    expect(await refusal(await tokenFor(`admin-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4403, reason: expect.stringMatching(/role required/) });
+    expect(await refusal(await tokenFor(`admin-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4404, reason: expect.stringMatching(/on-call or operator/) });
     expect(await refusal(await tokenFor(`other-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4404 });
+    // attack: on-call and admin in another tenant, a plain member of this one (realm-wide roles gave a root shell)
+    expect(await refusal(await tokenFor(`mallory-${run}`, 'cdm-terminal'))).toMatchObject({ code: 4404 });
     expect(await refusal(await tokenFor(`oncall-${run}`, 'cdm-terminal'), 'NO-SUCH-DEVICE')).toMatchObject({ code: 4404 });
   });
 

@@ -1,12 +1,15 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 
-/** A person as a validated Keycloak access token describes them. */
+/**
+ * A person as a validated Keycloak access token identifies them. Only identity and validity come
+ * from the token; what the person may do is decided by TenantAuthority from Keycloak by `sub`
+ * (roles and group paths in a token are names, valid until it expires, and say nothing per tenant).
+ */
 export interface TokenUser {
   sub: string;
   username: string;
-  roles: ReadonlySet<string>;
-  /** Full group paths, e.g. /tenants/acme (the realm's groups mapper, full.path=true). */
-  groups: readonly string[];
+  /** When the token expires (seconds since the epoch): sessions opened with it end then. */
+  exp: number;
 }
 
 export class AuthError extends Error {
@@ -26,6 +29,8 @@ export interface TokenVerifierOptions {
   /** Where the signing keys are; defaults to the realm's certs endpoint. */
   jwksUrl?: string;
   clockToleranceSec?: number;
+  /** Least time between two JWKS fetches on an unknown key id (rotation picks up the new key then). */
+  jwksCooldownMs?: number;
 }
 
 /**
@@ -37,7 +42,7 @@ export class KeycloakTokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(private readonly o: TokenVerifierOptions) {
-    this.jwks = createRemoteJWKSet(new URL(o.jwksUrl ?? `${o.issuer.replace(/\/$/, '')}/protocol/openid-connect/certs`), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+    this.jwks = createRemoteJWKSet(new URL(o.jwksUrl ?? `${o.issuer.replace(/\/$/, '')}/protocol/openid-connect/certs`), { timeoutDuration: 5000, cooldownDuration: o.jwksCooldownMs ?? 30_000 });
   }
 
   async verify(token: string | undefined): Promise<TokenUser> {
@@ -54,26 +59,9 @@ export class KeycloakTokenVerifier {
     } catch (err) {
       throw new AuthError(401, `access token refused: ${reason(err)}`);
     }
-    const p = payload as JWTPayload & { preferred_username?: string; realm_access?: { roles?: string[] }; groups?: string[] };
-    return {
-      sub: p.sub!,
-      username: p.preferred_username ?? p.sub!,
-      roles: new Set(p.realm_access?.roles ?? []),
-      groups: Array.isArray(p.groups) ? p.groups.map(String) : [],
-    };
+    const p = payload as JWTPayload & { preferred_username?: string };
+    return { sub: p.sub!, username: p.preferred_username ?? p.sub!, exp: p.exp! };
   }
-}
-
-/** The tenant names a user belongs to: their groups directly under `parent`. */
-export function tenantsOf(user: TokenUser, parent = '/tenants'): string[] {
-  const prefix = `${parent.replace(/\/$/, '')}/`;
-  return user.groups.filter((g) => g.startsWith(prefix) && !g.slice(prefix.length).includes('/')).map((g) => g.slice(prefix.length));
-}
-
-/** Throws 403 unless the user has `role` and belongs to tenant `tenantName`. */
-export function requireRoleInTenant(user: TokenUser, role: string, tenantName: string, parent = '/tenants'): void {
-  if (!user.roles.has(role)) throw new AuthError(403, `${role} role required`);
-  if (!tenantsOf(user, parent).includes(tenantName)) throw new AuthError(403, `not a member of tenant ${tenantName}`);
 }
 
 function reason(err: unknown): string {

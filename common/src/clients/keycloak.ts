@@ -112,6 +112,15 @@ export class KeycloakClient {
     return this.call('GET /users/{id}', () => this.kc.users.findOne({ realm: this.realm, id }));
   }
 
+  /** The groups a user is a direct member of, with their parent's id (Keycloak 23+ returns parentId). */
+  userGroups(userId: string): Promise<(GroupRepresentation & { parentId?: string })[]> {
+    return collect(
+      pages(async (first, max) => ({
+        items: (await this.call('GET /users/{id}/groups', () => this.kc.users.listGroups({ realm: this.realm, id: userId, first, max, briefRepresentation: true }))) ?? [],
+      }), this.pageSize),
+    );
+  }
+
   async createUser(u: { username: string; email?: string; firstName?: string; lastName?: string; password?: string }): Promise<string> {
     const { password, ...rest } = u;
     const res = await this.call('POST /users', () =>

@@ -73,7 +73,7 @@ export const keycloak: Service = {
       bridgeClientId: 'cdm-bridge',
       bridgeClientSecret: 'cdm-bridge-dev-secret',
       terminalClientId: 'cdm-terminal',
-      users: 'alice/alice-dev (cdm-operator), oscar/oscar-dev (cdm-oncall), adam/adam-dev (cdm-admin), tenant /tenants/acme',
+      users: 'tenant /tenants/acme: alice/alice-dev (operators), oscar/oscar-dev (oncall), adam/adam-dev (admins); rita/rita-dev (/platform/release-managers)',
     },
   }),
   stop: (ctx) => stopDetached(ctx, 'keycloak', 30_000),

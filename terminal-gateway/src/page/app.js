@@ -1,5 +1,7 @@
 // The terminal page: signs the engineer in with Keycloak (authorization code + PKCE, public client),
 // keeps the access token in memory only, and sends it in the first WebSocket message — never in a URL.
+// The gateway ends a session when its token expires: the page refreshes the token before that and
+// sends each fresh one over the open WebSocket.
 (async () => {
   const $ = (id) => document.getElementById(id);
   const status = (s) => ($('status').textContent = s);
@@ -14,11 +16,24 @@
   $('device').textContent = device || '(no device: open /?device=<id>)';
 
   let token;
+  let refreshToken;
+  let ws;
+  const refreshLater = (expiresIn) => setTimeout(async () => {
+    const res = await fetch('/v1/oidc/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken }) }).catch(() => undefined);
+    const answer = res ? await res.json().catch(() => ({})) : {};
+    if (!res || !res.ok) return status(`sign-in could not be renewed (${answer.error || 'gateway unreachable'}): the session ends when the token expires`);
+    token = answer.accessToken;
+    refreshToken = answer.refreshToken || refreshToken;
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'token', token }));
+    refreshLater(answer.expiresIn);
+  }, Math.max(5, (expiresIn || 300) * 0.7) * 1000);
   if (params.get('code') && params.get('state') === sessionStorage.getItem('cdm.state')) {
     const res = await fetch('/v1/oidc/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: params.get('code'), codeVerifier: sessionStorage.getItem('cdm.verifier'), redirectUri }) });
     const answer = await res.json();
     if (!res.ok) return status(answer.error);
     token = answer.accessToken;
+    refreshToken = answer.refreshToken;
+    if (refreshToken) refreshLater(answer.expiresIn);
     sessionStorage.removeItem('cdm.verifier');
     history.replaceState(null, '', redirectUri); // the code leaves the address bar
   }
@@ -43,7 +58,7 @@
   $('connect').addEventListener('submit', (e) => {
     e.preventDefault();
     const reason = new FormData(e.target).get('reason');
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/terminal`);
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/terminal`);
     ws.binaryType = 'arraybuffer';
     status('connecting…');
     ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token, deviceId: device, reason, cols: term.cols, rows: term.rows }));
