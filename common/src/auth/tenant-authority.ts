@@ -66,9 +66,9 @@ export class TenantAuthority {
     this.now = o.now ?? Date.now;
   }
 
-  /** Live tenants (direct subgroups of the parent), by id. */
-  async tenants(): Promise<Map<string, KeycloakTenant>> {
-    if (this.tenantsCache && this.now() - this.tenantsCache.at < this.ttl) return this.tenantsCache.byId;
+  /** Live tenants (direct subgroups of the parent), by id; `maxAgeMs` asks for a fresher list. */
+  async tenants(maxAgeMs = this.ttl): Promise<Map<string, KeycloakTenant>> {
+    if (this.tenantsCache && this.now() - this.tenantsCache.at < Math.min(maxAgeMs, this.ttl)) return this.tenantsCache.byId;
     this.tenantsLoading ??= (async () => {
       const parent = await this.kc.getGroupByPath(this.o.parentPath);
       if (!parent?.id) throw new Error(`Keycloak: tenant parent group ${this.o.parentPath} not found — create it or set TENANT_PARENT_GROUP`);
@@ -81,7 +81,12 @@ export class TenantAuthority {
 
   /** A tenant by id, or by the name of exactly one live tenant; two with that name: name it by id. */
   async findTenant(idOrName: string): Promise<KeycloakTenant | undefined> {
-    const all = await this.tenants();
+    // A tenant made a moment ago is found at once: a miss reads the list again (at most once a second).
+    const found = await this.lookup(idOrName, await this.tenants());
+    return found ?? this.lookup(idOrName, await this.tenants(1000));
+  }
+
+  private lookup(idOrName: string, all: Map<string, KeycloakTenant>): KeycloakTenant | undefined {
     const byId = all.get(idOrName);
     if (byId) return byId;
     const named = [...all.values()].filter((t) => t.name === idOrName);
@@ -125,7 +130,8 @@ export class TenantAuthority {
   }
 
   private async load(sub: string): Promise<Grants> {
-    const [user, groups, tenants] = await Promise.all([this.kc.getUser(sub), this.kc.userGroups(sub), this.tenants()]);
+    // The tenant list at most a second old: a person added to a tenant made a moment ago is not refused.
+    const [user, groups, tenants] = await Promise.all([this.kc.getUser(sub), this.kc.userGroups(sub), this.tenants(1000)]);
     const out = new Map<string, Set<TenantRole | 'member'>>();
     if (!user || user.enabled === false) return out;
     const add = (cdmId: string, what: TenantRole | 'member') => {
