@@ -156,6 +156,15 @@ install_terminal_key() {
   log "terminal gateway key authorised from $from"
 }
 
+# A certificate request with a fresh random challengePassword: the bridge accepts each request once,
+# so every attempt is a new signature by the device key (a replayed request proves nothing).
+new_csr() {
+  local id=$1 work=$2
+  printf '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = %s\n[attrs]\nchallengePassword = %s\n' \
+    "$id" "$(openssl rand -hex 16)" > "$work/csr.cnf"
+  openssl req -new -key "$CDM_STATE/device.key" -config "$work/csr.cnf" -out "$work/csr.pem"
+}
+
 enroll() {
   local id; id=$(device_id)
   if [ -s "$CDM_STATE/enrollment.json" ] && [ "$(jq -r .deviceId "$CDM_STATE/enrollment.json")" = "$id" ]; then
@@ -169,7 +178,7 @@ enroll() {
   [ -s "$CDM_STATE/device.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$CDM_STATE/device.key" 2>/dev/null
   [ -s "$CDM_STATE/wg.key" ] || wg genkey > "$CDM_STATE/wg.key"
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
-  openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$id" -out "$work/csr.pem"
+  new_csr "$id" "$work"
   local hostkey=''
   [ -r "$SSH_HOST_KEY_FILE" ] && hostkey=$(cut -d' ' -f1-2 < "$SSH_HOST_KEY_FILE")
   jq -n --arg d "$id" --rawfile csr "$work/csr.pem" --arg wg "$(wg pubkey < "$CDM_STATE/wg.key")" --arg hk "$hostkey" \
@@ -217,7 +226,7 @@ renew() {
     log "certificate valid until $(date -u -d "@$end" +%FT%TZ), renewal due in the last $((window / 3600)) h; nothing to do"; return 0
   fi
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
-  openssl req -new -key "$CDM_STATE/device.key" -subj "/CN=$(jq -r .deviceId "$e")" -out "$work/csr.pem"
+  new_csr "$(jq -r .deviceId "$e")" "$work"
   jq -n --rawfile csr "$work/csr.pem" '{csr: $csr}' > "$work/body.json"
   post /v1/renew "$work/body.json" --cert "$CDM_STATE/device.crt" --key "$CDM_STATE/device.key" > "$work/answer.json"
   jq -r .chain "$work/answer.json" > "$work/device.crt"

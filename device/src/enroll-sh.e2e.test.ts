@@ -171,10 +171,21 @@ describe('device/enroll.sh in a device namespace', () => {
     // ThingsBoard keeps the leaf without its PEM armour; MQTT matches a device by its hash.
     const leaf = new crypto.X509Certificate(installed.split(/(?<=-----END CERTIFICATE-----)/)[0]!);
     expect(creds?.credentialsValue).toBe(leaf.raw.toString('base64'));
-    // The old certificate no longer renews: only the current one is accepted.
+    // A device whose renewal answer was lost still holds only the old certificate: renewing with it
+    // again returns the certificate already issued instead of locking the device out.
     fs.writeFileSync(path.join(tmp, 'old.crt'), before.certPem!);
-    const old = await exec('ip', ['netns', 'exec', ns, 'curl', '-sS', '--cacert', path.join(state, 'root_ca.crt'), '--cert', path.join(tmp, 'old.crt'), '--key', path.join(state, 'device.key'), '-H', 'content-type: application/json', '--data', '{"csr":"x"}', `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`]);
-    expect(old.stdout).toContain("not the device's current certificate");
+    const withOld = async () => {
+      const cnf = path.join(tmp, 'csr.cnf');
+      fs.writeFileSync(cnf, `[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = ${serial}\n`);
+      const csr = execFileSync('openssl', ['req', '-new', '-key', path.join(state, 'device.key'), '-config', cnf]).toString();
+      const r = await exec('ip', ['netns', 'exec', ns, 'curl', '-sS', '--cacert', path.join(state, 'root_ca.crt'), '--cert', path.join(tmp, 'old.crt'), '--key', path.join(state, 'device.key'), '-H', 'content-type: application/json', '--data', JSON.stringify({ csr }), `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`]);
+      return JSON.parse(r.stdout) as { serial?: string; error?: string };
+    };
+    expect(await withOld()).toMatchObject({ serial: after.certSerial });
+    expect(bridge.store.getDevice(serial)!.certSerial).toBe(after.certSerial);
+    // Once the device renews with the new certificate, the old one no longer renews.
+    expect((await sh(['renew', '--force'])).code).toBe(0);
+    expect(await withOld()).toMatchObject({ error: "that is not the device's current certificate" });
   });
 
   it('enrolls with its factory certificate when it has no claim (second claim method, mTLS)', async () => {

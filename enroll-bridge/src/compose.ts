@@ -24,6 +24,7 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
     wireguard: clients.wireguard,
     tokens: new TenantTokenFiles(config.TENANT_TOKEN_DIR),
     wgEndpoint: config.WG_ENDPOINT,
+    tenantQuota: config.TENANT_DEVICE_QUOTA,
     terminalKey: config.TERMINAL_GATEWAY_PUBLIC_KEY_FILE
       ? { authorizedKey: fs.readFileSync(config.TERMINAL_GATEWAY_PUBLIC_KEY_FILE, 'utf8').trim(), from: config.TERMINAL_GATEWAY_FROM ?? hubAddress(store.pool) }
       : undefined,

@@ -24,6 +24,7 @@ export const enrollBridgeEnv = {
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants (as tenant-sync)'),
   TERMINAL_GATEWAY_PUBLIC_KEY_FILE: z.string().optional().describe("the terminal gateway's SSH public key (OpenSSH line); devices install it at enrollment, restricted to TERMINAL_GATEWAY_FROM. Unset: no remote terminal"),
   TERMINAL_GATEWAY_FROM: z.string().regex(/^[0-9.]+$/).optional().describe("address the gateway's SSH connections come from (default: the hub's address, the first of WG_POOL_CIDR)"),
+  TENANT_DEVICE_QUOTA: z.coerce.number().int().min(1).default(10_000).describe('devices a tenant may hold (not decommissioned): a leaked claim cannot take the whole address pool'),
   REPAIR_SCHEDULE: z.string().default('*/10 * * * *').describe('node-cron schedule of the repair pass (finishes half-done enrollments and decommissions)'),
 };
 

@@ -1,6 +1,8 @@
 // @peculiar/x509 resolves its ASN.1 parsers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import crypto, { webcrypto } from 'node:crypto';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -22,6 +24,13 @@ export interface CsrFacts {
   /** SHA-256 (hex) of the SubjectPublicKeyInfo: the device key's identity. */
   keySha256: string;
   keyType: string;
+  /**
+   * SHA-256 (hex) of what the device signed (certificationRequestInfo, without the signature, so
+   * re-encoding the signature — ECDSA's (r, n−s) — yields the same value). A request is accepted
+   * once: a second use proves nothing about who holds the key, so a retry must sign anew (enroll.sh
+   * puts a fresh challengePassword nonce in every request).
+   */
+  requestSha256: string;
 }
 
 const OID = { SAN: '2.5.29.17', KEY_USAGE: '2.5.29.15', EXT_KEY_USAGE: '2.5.29.37' };
@@ -56,7 +65,12 @@ export async function checkCsr(pem: string, deviceId: string): Promise<CsrFacts>
       if (names.some((n) => n.type !== 'dns' || n.value !== deviceId)) throw new BadCsr(`CSR may name only "${deviceId}" (DNS) as subject alternative name`);
     }
   }
-  return { keySha256: crypto.createHash('sha256').update(Buffer.from(csr.publicKey.rawData)).digest('hex'), keyType };
+  const info = AsnConvert.serialize(AsnConvert.parse(csr.rawData, CertificationRequest).certificationRequestInfo);
+  return {
+    keySha256: crypto.createHash('sha256').update(Buffer.from(csr.publicKey.rawData)).digest('hex'),
+    keyType,
+    requestSha256: crypto.createHash('sha256').update(Buffer.from(info)).digest('hex'),
+  };
 }
 
 function describeKey(alg: KeyAlgorithm): string {

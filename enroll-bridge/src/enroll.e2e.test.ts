@@ -48,9 +48,12 @@ let bridgeAdmin: ThingsBoardClient;
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-async function csr(cn: string): Promise<string> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as { privateKey: never; publicKey: never };
-  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg });
+type Keys = { privateKey: never; publicKey: never };
+const newKeys = async () => (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as Keys;
+/** A request as enroll.sh makes one: signed by the device key, with a fresh challengePassword nonce. */
+async function csr(cn: string, keys?: Keys, nonce = crypto.randomBytes(16).toString('hex')): Promise<string> {
+  const attributes = nonce ? [new x509.ChallengePasswordAttribute(nonce)] : [];
+  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys: keys ?? (await newKeys()), signingAlgorithm: alg, attributes });
   return req.toString('pem');
 }
 const wgPub = () => execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
@@ -85,12 +88,14 @@ describe('enrollment API on the local stack', () => {
   const device = `dev-${run}-0001`;
   let first: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   let firstCsr: string;
+  let firstKeys: Keys;
   let firstWg: string;
   let token: string;
 
   it('enrolls a device: certificate chains to the root, peer on the hub, device in ThingsBoard, target in hawkBit', async () => {
     token = claim(2);
-    firstCsr = await csr(device);
+    firstKeys = await newKeys();
+    firstCsr = await csr(device, firstKeys);
     firstWg = wgPub();
     const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg }, token);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -114,8 +119,19 @@ describe('enrollment API on the local stack', () => {
     await expect(new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: device, securityToken: 'wrong' }).poll()).rejects.toThrow(/401/);
   });
 
-  it('answers a retry with the same keys with the same identity, without using up the claim', async () => {
-    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg }, token);
+  it('attack: a replayed enrollment request (the same signed CSR) gets nothing: no tokens, no host key change', async () => {
+    const hostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK8MB3K8tK5oR9PYuHvlWV3SnWSPHpJQXKVKW4fbFLDa attacker';
+    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg, sshHostKey: hostKey }, claim(1));
+    expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining('used before') } });
+    expect(JSON.stringify(r.body)).not.toContain(first.hawkbit.securityToken);
+    expect(bridge.store.getDevice(device)?.sshHostKey).toBeUndefined();
+    // what the device signed decides, not the signature's bytes: two signings of one request (ECDSA differs each time) are one request
+    expect((await enroll({ deviceId: device, csr: await csr(device, firstKeys, ''), wgPublicKey: firstWg }, token)).status).toBe(200);
+    expect((await enroll({ deviceId: device, csr: await csr(device, firstKeys, ''), wgPublicKey: firstWg }, token)).status).toBe(409);
+  });
+
+  it('answers a retry with the same keys, freshly signed, with the same identity, without using up the claim', async () => {
+    const r = await enroll({ deviceId: device, csr: await csr(device, firstKeys), wgPublicKey: firstWg }, token);
     expect(r.status).toBe(200);
     expect(r.body.wireguard.address).toBe(first.wireguard.address);
     expect(r.body.certificate.serial).toBe(first.certificate.serial);
@@ -132,6 +148,10 @@ describe('enrollment API on the local stack', () => {
     expect(r.body.certificate.serial).not.toBe(first.certificate.serial);
     expect(peers()).not.toContain(firstWg);
     expect(peers()).toContain(other.wgPublicKey);
+    // the old identity is retired: its certificate revoked, its hawkBit token no longer accepted
+    await expect(bridge.clients.stepca.revoke(first.certificate.serial)).rejects.toThrow(/revoked/i);
+    expect(r.body.hawkbit.securityToken).not.toBe(first.hawkbit.securityToken);
+    await expect(new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: device, securityToken: first.hawkbit.securityToken }).poll()).rejects.toThrow(/401/);
   });
 
   it('refuses bad input with a 4xx and the reason, and creates nothing', async () => {
@@ -195,14 +215,16 @@ describe('enrollment API on the local stack', () => {
   for (const step of ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const) {
     it(`recovers from a crash before the ${step} step on retry, leaving nothing orphaned`, async () => {
       const id = `dev-${run}-crash-${step}`;
-      const body = { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() };
+      const keys = await newKeys();
+      const body = { deviceId: id, csr: await csr(id, keys), wgPublicKey: wgPub() };
       const c = claim(1);
       faults.set(id, step);
       const failed = await enroll(body, c);
       expect(failed.status).toBe(502);
       expect(failed.body.error).toContain(`${step} step failed`);
+      expect(failed.body.error).not.toContain('injected crash'); // the device is told which step, not the upstream's words
       expect(bridge.store.getDevice(id)?.status).toBe('enrolling');
-      const r = await enroll(body, c); // the same claim: its use was taken with the record
+      const r = await enroll({ ...body, csr: await csr(id, keys) }, c); // a fresh request, the same claim: its use was taken with the record
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
       const devices = [];
@@ -226,6 +248,23 @@ describe('enrollment API on the local stack', () => {
     expect(bridge.store.getDevice(signed)).toMatchObject({ status: 'active' });
     expect((await hawkbit.getTarget(signed))?.controllerId).toBe(signed);
     expect(bridge.store.getDevice(unsigned)).toMatchObject({ status: 'decommissioned', wgIp: '' });
+  });
+
+  it('attack: a leaked multi-use claim cannot enroll more devices than the tenant’s quota', async () => {
+    const small = await composeEnrollBridge({ ...config, DATA_DIR: path.join(tmp, 'quota'), TENANT_DEVICE_QUOTA: 2 }, logger);
+    try {
+      const c = createClaim(small.store, { tenantId: tenant, uses: 100, expires: '1h' }).token;
+      const ids = [0, 1, 2].map((i) => `dev-${run}-q${i}`);
+      for (const id of ids.slice(0, 2)) await small.enroller.enroll({ deviceId: id, csr: await csr(id), wgPublicKey: wgPub(), claimToken: c });
+      await expect(small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c })).rejects.toMatchObject({ status: 403, message: expect.stringContaining('quota of 2 devices') });
+      expect(small.store.getDevice(ids[2]!)).toBeUndefined();
+      expect(await hawkbit.getTarget(ids[2]!)).toBeUndefined();
+      await small.enroller.decommission(ids[0]!);
+      await small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c });
+    } finally {
+      for (const d of small.store.listDevices()) if (d.status !== 'decommissioned') await small.enroller.decommission(d.deviceId).catch(() => undefined);
+      small.store.close();
+    }
   });
 
   it('rate-limits per source address with a 429 and a reason', async () => {

@@ -6,7 +6,7 @@ import { hashClaimToken, wellFormedClaimToken } from './claim-token.ts';
 import { BadCsr, checkCsr, DEVICE_ID } from './csr.ts';
 import { HttpError } from './errors.ts';
 import { verifyFactoryChain } from './factory.ts';
-import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store } from './store.ts';
+import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store, type Voucher as VoucherKind } from './store.ts';
 import { TenantNotReady, type ThingsBoardDevices } from './tb-devices.ts';
 
 /** A host key line as OpenSSH writes it (type, base64 blob, optional comment), nothing else. */
@@ -29,7 +29,7 @@ interface Voucher {
   tenantId: string;
   /** Set when the voucher is scoped to one device: only then may a known device change keys. */
   deviceId?: string;
-  factory: boolean;
+  kind: VoucherKind;
   /** Takes one use (inside the transaction that creates the device); false when none is left. */
   consume(): boolean;
 }
@@ -60,6 +60,8 @@ export interface EnrollerOptions {
   /** The terminal gateway's public key (OpenSSH line), handed to devices at enrollment; unset: no terminal. */
   terminalKey?: { authorizedKey: string; from: string };
   logger: Logger;
+  /** Devices a tenant may hold (not decommissioned): one leaked claim cannot drain the shared pool. */
+  tenantQuota?: number;
   /** Test hook: runs before each step, so a test can crash an enrollment between any two steps. */
   beforeStep?: (step: Step, deviceId: string) => void | Promise<void>;
 }
@@ -88,19 +90,26 @@ export class Enroller {
     return this.serial(deviceId, async () => {
       const d = this.o.store.getDevice(deviceId);
       if (!d || d.status !== 'active') throw new HttpError(403, `device ${deviceId} is not enrolled`);
-      if (d.certSerial !== presentedSerial) throw new HttpError(403, 'that is not the device\'s current certificate');
+      const current = d.certSerial === presentedSerial;
+      // The certificate renewal replaced stays good for renewal until the device shows the new one:
+      // an answer lost on the way, or a failed ThingsBoard step, must not lock the device out.
+      const previous = !current && d.prevCertSerial !== undefined && d.prevCertSerial === presentedSerial;
+      if (!current && !previous) throw new HttpError(403, 'that is not the device\'s current certificate');
       const facts = await checkCsr(csr, deviceId).catch((err: unknown) => {
         throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
       });
-      let next: DeviceRecord;
+      let next: DeviceRecord = d;
       try {
-        next = await this.step('certificate', d, csr);
-        next = this.o.store.update(deviceId, { keySha256: facts.keySha256 });
+        if (!(previous && facts.keySha256 === d.keySha256)) {
+          if (current) next = this.o.store.update(deviceId, { prevCertSerial: presentedSerial });
+          next = await this.step('certificate', next, csr);
+          next = this.o.store.update(deviceId, { keySha256: facts.keySha256 });
+        } // else: a retry with the old certificate and the new key gets the certificate already issued
         next = await this.step('thingsboard', next, undefined);
       } catch (err) {
-        throw toHttp('certificate', err);
+        throw this.toHttp('certificate', err, deviceId);
       }
-      this.o.logger.info({ deviceId, serial: next.certSerial, notAfter: next.certNotAfter }, 'renewed');
+      this.o.logger.info({ deviceId, serial: next.certSerial, notAfter: next.certNotAfter, retry: previous }, 'renewed');
       return { chain: next.certPem!, serial: next.certSerial!, notAfter: next.certNotAfter! };
     });
   }
@@ -155,10 +164,19 @@ export class Enroller {
       throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
     });
 
-    const existing = store.getDevice(req.deviceId);
+    let existing = store.getDevice(req.deviceId);
+    // A serial squatted in another tenant with a claim (a leaked image can enroll any serial) goes to
+    // the tenant whose factory certificate proves it holds the hardware: the squatter's record is
+    // decommissioned (certificate revoked, peer and target removed), then the device enrolls here.
+    const supersede = existing !== undefined && claim.kind === 'factory' && existing.tenantId !== claim.tenantId && existing.status !== 'decommissioned' && existing.enrolledBy !== 'factory';
+    if (supersede) {
+      this.quotaLeft(claim.tenantId);
+      this.o.logger.warn({ deviceId: req.deviceId, from: existing!.tenantId, to: claim.tenantId }, 'device id enrolled elsewhere by a claim; its factory certificate moves it to its own tenant');
+      existing = await this.doDecommission(req.deviceId);
+    }
     // Before anything is written or signed, so a refused device leaves nothing behind.
     if (!existing?.done.includes('hawkbit')) await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
-      throw toHttp('hawkbit', err);
+      throw this.toHttp('hawkbit', err, req.deviceId);
     });
     let device: DeviceRecord;
     // Checked in the same transaction as the write: a WireGuard key is one tunnel, so a key another
@@ -166,24 +184,33 @@ export class Enroller {
     const keyFree = () => {
       if (store.wgKeyHolder(req.wgPublicKey, req.deviceId)) throw new HttpError(409, 'wgPublicKey belongs to another device: generate a key on the device (wg genkey)');
     };
-    const consume = <T>(fn: () => T): T =>
+    // A request signed once proves possession once: the same bytes again may be a replay by anyone
+    // who saw them, and would hand out the device's hawkBit token or replace its pinned host key.
+    const fresh = () => {
+      if (!store.useRequest(facts.requestSha256, req.deviceId)) throw new HttpError(409, 'this certificate request was used before: sign a new one (enroll.sh puts a fresh challengePassword in each); a replayed request proves nothing');
+    };
+    const consume = <T>(fn: () => T, newDevice = true): T =>
       store.atomically(() => {
         keyFree();
+        if (newDevice) this.quotaLeft(claim.tenantId);
+        fresh();
         if (!claim.consume()) throw new HttpError(403, 'enrollment claim has no uses left');
         return fn();
       });
-    const fresh = { deviceId: req.deviceId, tenantId: claim.tenantId, keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey };
+    const record = { deviceId: req.deviceId, tenantId: claim.tenantId, keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey };
+    const by = { enrolledBy: claim.kind };
     try {
-      if (!existing) device = consume(() => store.createDevice(fresh));
-      else if (existing.status === 'decommissioned' && claim.factory) throw new HttpError(403, 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
-      else if (existing.status === 'decommissioned') device = consume(() => store.restartDevice(fresh));
+      if (!existing) device = consume(() => store.update(store.createDevice(record).deviceId, by));
+      else if (existing.status === 'decommissioned' && claim.kind === 'factory' && !supersede) throw new HttpError(403, 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
+      else if (existing.status === 'decommissioned') device = consume(() => store.update(store.restartDevice(record).deviceId, by));
       else if (existing.status === 'decommissioning') throw new HttpError(409, 'device is being decommissioned; retry when that has finished');
       else if (existing.tenantId !== claim.tenantId) throw new HttpError(403, 'device is enrolled in another tenant');
-      else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey) device = existing; // a retry: same identity
+      else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey) device = store.atomically(() => (fresh(), existing!)); // a retry: same identity, freshly signed
       else if (claim.deviceId === req.deviceId) {
         // New keys for a known device need a claim made for exactly this device (no takeover by serial).
-        device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling' }));
+        device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling', ...by }), false);
         await this.o.wireguard.removePeer(existing.wgPublicKey).catch(() => undefined);
+        await this.retire(existing);
         for (const s of ['certificate', 'thingsboard', 'wireguard'] as const) device = store.markDone(req.deviceId, s, false);
       } else throw new HttpError(409, 'device already enrolled with another key; re-enrolling needs a claim created for this device (--device)');
     } catch (err) {
@@ -200,7 +227,7 @@ export class Enroller {
     if (req.claimToken === undefined) {
       const f = verifyFactoryChain(req.factoryChain ?? [], store.listFactoryCas());
       if (f.deviceId !== req.deviceId) throw new HttpError(403, `the factory certificate is for device ${f.deviceId}, not ${req.deviceId}`);
-      return { tenantId: f.ca.tenantId, factory: true, consume: () => true };
+      return { tenantId: f.ca.tenantId, kind: 'factory', consume: () => true };
     }
     if (!wellFormedClaimToken(req.claimToken)) throw new HttpError(401, 'no valid enrollment claim');
     const claim = store.findClaimByHash(hashClaimToken(req.claimToken));
@@ -208,11 +235,33 @@ export class Enroller {
     if (claim.revoked) throw new HttpError(403, 'enrollment claim revoked');
     if (Date.parse(claim.expiresAt) <= Date.now()) throw new HttpError(403, 'enrollment claim expired');
     if (claim.deviceId && claim.deviceId !== req.deviceId) throw new HttpError(403, 'enrollment claim is for another device');
-    return { tenantId: claim.tenantId, deviceId: claim.deviceId, factory: false, consume: () => store.consumeClaim(claim.id) };
+    return { tenantId: claim.tenantId, deviceId: claim.deviceId, kind: claim.deviceId ? 'device-claim' : 'claim', consume: () => store.consumeClaim(claim.id) };
+  }
+
+  private quotaLeft(tenantId: string): void {
+    const quota = this.o.tenantQuota ?? 10_000;
+    if (this.o.store.countDevices(tenantId) >= quota) throw new HttpError(403, `tenant ${tenantId} has its quota of ${quota} devices; decommission devices or ask ops to raise TENANT_DEVICE_QUOTA`);
+  }
+
+  /**
+   * A re-keyed device's old identity stops working: its certificate is revoked and hawkBit gets a new
+   * security token for the target (the old one may be in the hands of whoever had the old key).
+   */
+  private async retire(old: DeviceRecord): Promise<void> {
+    if (old.certSerial) await this.revoke(old.certSerial);
+    if (await this.o.hawkbit.getTarget(old.deviceId)) {
+      await this.o.hawkbit.updateTarget(old.deviceId, { name: old.deviceId, securityToken: crypto.randomBytes(24).toString('base64url') });
+    }
+  }
+
+  private async revoke(serial: string): Promise<void> {
+    await this.o.stepca.revoke(serial).catch((err: unknown) => {
+      if (!(err instanceof UpstreamError && /already (been )?revoked/i.test(err.message))) throw err;
+    });
   }
 
   private async runSteps(device: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {
-    const { store, logger } = this.o;
+    const { store } = this.o;
     for (const step of STEPS) {
       if (device.done.includes(step)) continue;
       try {
@@ -221,8 +270,7 @@ export class Enroller {
         device = store.markDone(device.deviceId, step, true);
       } catch (err) {
         store.update(device.deviceId, { lastError: `${step}: ${(err as Error).message}` });
-        logger.warn({ deviceId: device.deviceId, step, err: (err as Error).message }, 'enrollment step failed; a retry resumes here');
-        throw toHttp(step, err);
+        throw this.toHttp(step, err, device.deviceId);
       }
     }
     return store.update(device.deviceId, { status: 'active', lastError: undefined });
@@ -284,9 +332,7 @@ export class Enroller {
       hawkbit: async () => void (await this.o.hawkbit.deleteTarget(deviceId)),
       thingsboard: () => this.o.thingsboard.remove(d!.tenantId, deviceId),
       certificate: async () => {
-        if (d!.certSerial) await this.o.stepca.revoke(d!.certSerial).catch((err: unknown) => {
-          if (!(err instanceof UpstreamError && /already (been )?revoked/i.test(err.message))) throw err;
-        });
+        if (d!.certSerial) await this.revoke(d!.certSerial);
       },
     };
     // Every undo runs even if its step is not marked done: a crash after the upstream call but
@@ -323,6 +369,14 @@ export class Enroller {
       influxdb: { org: influx.org, bucket: influx.bucket, token: influx.token },
       ...(this.o.terminalKey ? { terminal: this.o.terminalKey } : {}),
     };
+  }
+
+  /** For devices: which step and upstream failed, not the upstream's words (those go to the log). */
+  private toHttp(step: Step, err: unknown, deviceId: string): Error {
+    if (err instanceof HttpError || err instanceof TenantNotReady) return toHttp(step, err);
+    const upstream = err instanceof UpstreamError ? err.upstream : 'the bridge';
+    this.o.logger.warn({ deviceId, step, err: (err as Error).message }, 'enrollment step failed upstream; a retry resumes here');
+    return new HttpError(502, `${step} step failed at ${upstream}; retry later (the bridge logged the details)`);
   }
 
   private poolCidr(): string {

@@ -21,10 +21,17 @@ export interface DeviceRecord {
   /** The device's SSH host key (OpenSSH public key line) the terminal gateway pins; sent at enrollment. */
   sshHostKey?: string;
   certSerial?: string;
+  /**
+   * The serial renewal replaced, still accepted for renewal until the device shows it has the new
+   * one: a device whose renewal answer got lost (or whose ThingsBoard step failed) is not locked out.
+   */
+  prevCertSerial?: string;
   certNotAfter?: string;
   /** The issued chain (public), returned again to a device that retries with the same key. */
   certPem?: string;
   tbDeviceId?: string;
+  /** What vouched for the enrollment: a factory certificate outranks a claim (see Enroller). */
+  enrolledBy?: Voucher;
   done: Step[];
   lastError?: string;
   createdAt: string;
@@ -58,6 +65,8 @@ export interface FactoryCaRecord {
   revoked: boolean;
   createdAt: string;
 }
+
+export type Voucher = 'factory' | 'device-claim' | 'claim';
 
 export class PoolExhausted extends Error {}
 
@@ -93,6 +102,12 @@ CREATE TABLE IF NOT EXISTS claims (
   revoked INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL
 );
+-- Every certificate request signed once: a replayed request is no proof of holding the key.
+CREATE TABLE IF NOT EXISTS csr_uses (
+  request_sha256 TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  used_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS factory_cas (
   id TEXT PRIMARY KEY,
   tenant_id TEXT NOT NULL,
@@ -123,7 +138,8 @@ export class Store {
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     // Added after the first release: databases made before get the column on open.
-    if (!(this.db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).some((c) => c.name === 'ssh_host_key')) this.db.exec('ALTER TABLE devices ADD COLUMN ssh_host_key TEXT');
+    const cols = new Set((this.db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).map((c) => c.name));
+    for (const c of ['ssh_host_key', 'prev_cert_serial', 'enrolled_by']) if (!cols.has(c)) this.db.exec(`ALTER TABLE devices ADD COLUMN ${c} TEXT`);
     this.pool = parseCidr(poolCidr);
   }
 
@@ -141,6 +157,16 @@ export class Store {
   wgKeyHolder(wgPublicKey: string, deviceId: string): string | undefined {
     const r = this.db.prepare('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?').get(wgPublicKey, deviceId) as { device_id: string } | undefined;
     return r?.device_id;
+  }
+
+  /** Devices of a tenant that hold (or are getting) an address: what its quota counts. */
+  countDevices(tenantId: string): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM devices WHERE tenant_id = ? AND status != 'decommissioned'").get(tenantId) as { n: number }).n;
+  }
+
+  /** Records a certificate request as used; false when it was used before (a replay). */
+  useRequest(requestSha256: string, deviceId: string): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO csr_uses (request_sha256, device_id, used_at) VALUES (?, ?, ?)').run(requestSha256, deviceId, new Date().toISOString()).changes === 1;
   }
 
   listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): DeviceRecord[] {
@@ -178,8 +204,8 @@ export class Store {
     })();
   }
 
-  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey'>>): DeviceRecord {
-    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key', sshHostKey: 'ssh_host_key' };
+  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'prevCertSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey' | 'enrolledBy'>>): DeviceRecord {
+    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', prevCertSerial: 'prev_cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key', sshHostKey: 'ssh_host_key', enrolledBy: 'enrolled_by' };
     const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
     this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
     return this.getDevice(deviceId)!;
@@ -279,6 +305,8 @@ function toDevice(r: Row): DeviceRecord {
     wgIp: r.wg_ip === null ? '' : String(r.wg_ip),
     sshHostKey: r.ssh_host_key === null || r.ssh_host_key === undefined ? undefined : String(r.ssh_host_key),
     certSerial: r.cert_serial === null ? undefined : String(r.cert_serial),
+    prevCertSerial: r.prev_cert_serial === null || r.prev_cert_serial === undefined ? undefined : String(r.prev_cert_serial),
+    enrolledBy: r.enrolled_by === null || r.enrolled_by === undefined ? undefined : (String(r.enrolled_by) as Voucher),
     certNotAfter: r.cert_not_after === null ? undefined : String(r.cert_not_after),
     certPem: r.cert_pem === null ? undefined : String(r.cert_pem),
     tbDeviceId: r.tb_device_id === null ? undefined : String(r.tb_device_id),
