@@ -190,7 +190,7 @@ describe('device/enroll.sh in a device namespace', () => {
 
   it('enrolls with its factory certificate when it has no claim (second claim method, mTLS)', async () => {
     const pki = makeFactoryPki(`Factory ${run}`);
-    registerFactoryCa(bridge.store, tenant, pki.rootPem);
+    registerFactoryCa(bridge.store, tenant, pki.rootPem, pki.prove(tenant));
     const id = `${serial}F`;
     const f = pki.device(id);
     const fEtc = path.join(tmp, 'etc-f');

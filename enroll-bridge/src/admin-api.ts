@@ -5,7 +5,7 @@ import { AmbiguousTenant, AuthError, type KeycloakTenant, type Logger, type Tena
 import { createClaim, MAX_CLAIM_USES } from './claims.ts';
 import type { Enroller } from './enroll.ts';
 import { HttpError } from './errors.ts';
-import { registerFactoryCa } from './factory-cas.ts';
+import { FactoryCaRefused, registerFactoryCa } from './factory-cas.ts';
 import type { DeviceRecord, Store } from './store.ts';
 
 export interface AdminApiOptions {
@@ -21,7 +21,7 @@ const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') 
 const ClaimBody = z
   .object({ tenant: z.string().min(1).max(200), uses: z.number().int().min(1).max(MAX_CLAIM_USES).default(1), expires: z.string().max(10).default('7d'), deviceId: z.string().max(64).optional() })
   .strict();
-const FactoryCaBody = z.object({ tenant: z.string().min(1).max(200), pem: z.string().min(1).max(16 * 1024) }).strict();
+const FactoryCaBody = z.object({ tenant: z.string().min(1).max(200), pem: z.string().min(1).max(16 * 1024), proof: z.string().max(2048).optional() }).strict();
 
 /** A device as admins see it: identity and state, not the certificate body. */
 const view = (d: DeviceRecord) => ({
@@ -137,9 +137,9 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     const t = await tenantFor(req, body.data.tenant);
     let ca;
     try {
-      ca = registerFactoryCa(o.store, t.cdmId, body.data.pem);
+      ca = registerFactoryCa(o.store, t.cdmId, body.data.pem, body.data.proof);
     } catch (err) {
-      throw new HttpError(400, (err as Error).message);
+      throw new HttpError(err instanceof FactoryCaRefused ? err.status : 400, (err as Error).message);
     }
     audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
     s.status(201).json(ca);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
 import { composeEnrollBridge } from './compose.ts';
 import { enrollBridgeConfig } from './config.ts';
+import { createClaim } from './claims.ts';
 import { makeFactoryPki } from './factory.test-helpers.ts';
 
 /**
@@ -139,10 +140,14 @@ describe('admin API and factory certificates on the local stack', () => {
   });
 
   it('registers a factory CA for the tenant; a device with a certificate from it enrolls over mTLS with no claim token', async () => {
-    const r = await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem } });
+    // attack: the CA certificate is public (every device sends it); without a signature by its key, nothing
+    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/proof of possession/) } });
+    const r = await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem, proof: pki.prove(groups.a!) } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     caId = r.body.id;
-    expect((await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem } })).body.error).toMatch(/already registered/);
+    expect((await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem, proof: pki.prove(groups.a!) } })).body.error).toMatch(/already registered/);
+    // attack: another tenant's admin holding the line CA's key cannot register it: it overlaps tenant a's root
+    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.admb, body: { tenant: names.b, pem: pki.lineCaPem, proof: pki.prove(groups.b!, 'line') } })).toMatchObject({ status: 409, body: { error: expect.stringMatching(/overlaps factory CA/) } });
     const f = pki.device(dev(1));
     const e = await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(1), csr: await csr(dev(1)), wgPublicKey: wgPub() } });
     expect(e.status, JSON.stringify(e.body)).toBe(200);
@@ -174,6 +179,23 @@ describe('admin API and factory certificates on the local stack', () => {
     expect((await call('POST', `/v1/admin/devices/${dev(5)}/decommission`, { token: tokens.admb })).status).toBe(404);
     expect((await call('POST', `/v1/admin/claims/${c.body.claim.id}/revoke`, { token: tokens.admb })).status).toBe(404);
     expect((await call('GET', `/v1/admin/devices/${dev(5)}`, { token: tokens.adm })).body).toMatchObject({ deviceId: dev(5), status: 'active' });
+  });
+
+  it('attack recovery: a serial another tenant squatted with a claim moves to the tenant whose factory certificate proves the hardware', async () => {
+    const id = dev(7);
+    const squat = createClaim(bridge.store, { tenantId: groups.b!, uses: 5, expires: '1h' }).token;
+    const s = await call('POST', '/v1/enroll', { token: squat, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } });
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    const squatted = bridge.store.getDevice(id)!;
+    const f = pki.device(id);
+    const e = await call('POST', '/v1/enroll', { ...f, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } });
+    expect(e.status, JSON.stringify(e.body)).toBe(200);
+    expect(e.body).toMatchObject({ deviceId: id, tenantId: groups.a });
+    expect(bridge.store.getDevice(id)).toMatchObject({ tenantId: groups.a, enrolledBy: 'factory', status: 'active' });
+    expect(peers()).not.toContain(squatted.wgPublicKey);
+    await expect(bridge.clients.stepca.revoke(squatted.certSerial!)).rejects.toThrow(/revoked/i);
+    // and the squatter cannot take it back with a claim
+    expect(await call('POST', '/v1/enroll', { token: squat, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/another tenant/) } });
   });
 
   it('decommissions through the API; the device cannot come back with its factory certificate', async () => {

@@ -34,9 +34,10 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
     return 0;
   }
   if (cmd === 'factory-ca' && sub === 'add') {
-    const { values, positionals } = parseArgs({ args: argv.slice(2), options: { tenant: { type: 'string' } }, allowPositionals: true });
-    if (!values.tenant || positionals.length !== 1) throw new Error('factory-ca add needs --tenant <name|id> <ca.pem>');
-    const ca = registerFactoryCa(d.store, (await d.tenants.require(values.tenant)).cdmId, fs.readFileSync(positionals[0]!, 'utf8'));
+    const { values, positionals } = parseArgs({ args: argv.slice(2), options: { tenant: { type: 'string' }, proof: { type: 'string' } }, allowPositionals: true });
+    if (!values.tenant || positionals.length !== 1) throw new Error('factory-ca add needs --tenant <name|id> --proof <signature.b64 file> <ca.pem>');
+    const proof = values.proof ? fs.readFileSync(values.proof, 'utf8') : undefined;
+    const ca = registerFactoryCa(d.store, (await d.tenants.require(values.tenant)).cdmId, fs.readFileSync(positionals[0]!, 'utf8'), proof);
     out(`factory CA ${ca.id} (${ca.subject}, sha256 ${ca.sha256}) registered for tenant ${ca.tenantId}: devices whose factory certificate chains to it enroll there`);
     return 0;
   }
@@ -71,7 +72,7 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
 export const USAGE = `usage: enroll-bridge [daemon]        the enrollment API, /healthz, and the repair pass on REPAIR_SCHEDULE
        enroll-bridge claim create --tenant <name|id> [--uses N] [--expires 30d] [--device <id>]
        enroll-bridge claim list [tenant-id] | claim revoke <claim-id>
-       enroll-bridge factory-ca add --tenant <name|id> <ca.pem> | factory-ca list [tenant-id] | factory-ca revoke <id>
+       enroll-bridge factory-ca add --tenant <name|id> --proof <sig.b64> <ca.pem> | factory-ca list [tenant-id] | factory-ca revoke <id>
        enroll-bridge devices [tenant-id]
        enroll-bridge decommission <device-id>   revoke cert, remove peer, target and device, free the address
        enroll-bridge repair                     finish half-done enrollments and decommissions now`;

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registrationMessage } from './factory-cas.ts';
 
 /** A factory PKI made with openssl, as a manufacturer would: root CA → line CA → device certificates. */
 export interface FactoryPki {
@@ -10,6 +12,8 @@ export interface FactoryPki {
   lineCaPem: string;
   /** Issues a device (bootstrap) certificate; returns its file paths and DER chain (leaf, line CA). */
   device(cn: string, o?: { days?: number; eku?: string; issuer?: 'line' | 'root' }): { cert: string; key: string; chain: Buffer[] };
+  /** The registration proof (base64 signature of registrationMessage) made with the root's or line CA's key. */
+  prove(tenantId: string, which?: 'root' | 'line'): string;
 }
 
 const ssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -28,6 +32,11 @@ export function makeFactoryPki(name = 'Factory'): FactoryPki {
     dir,
     rootPem: read('root.pem'),
     lineCaPem: read('line.pem'),
+    prove(tenantId, which = 'root') {
+      const pem = read(`${which}.pem`);
+      const msg = registrationMessage(tenantId, crypto.createHash('sha256').update(new crypto.X509Certificate(pem).raw).digest('hex'));
+      return crypto.sign('sha256', Buffer.from(msg), fs.readFileSync(path.join(dir, `${which}.key`))).toString('base64');
+    },
     device(cn, o = {}) {
       const base = `dev${++n}`;
       ssl(['req', ...ec, '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=ACME Devices/CN=${cn}`], dir);

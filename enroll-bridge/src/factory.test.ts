@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { registerFactoryCa } from './factory-cas.ts';
 import { parseFactoryCa, verifyFactoryChain } from './factory.ts';
 import { makeFactoryPki } from './factory.test-helpers.ts';
-import type { FactoryCaRecord } from './store.ts';
+import { Store, type FactoryCaRecord } from './store.ts';
 
 const pki = makeFactoryPki();
 const other = makeFactoryPki('Other');
@@ -38,5 +42,39 @@ describe('factory certificates', () => {
     const leafPem = `-----BEGIN CERTIFICATE-----\n${pki.device('SN-0008').chain[0]!.toString('base64')}\n-----END CERTIFICATE-----\n`;
     expect(() => parseFactoryCa(leafPem)).toThrow(/not a CA certificate/);
     expect(parseFactoryCa(pki.rootPem)).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), subject: 'O=ACME Devices, CN=Factory Root CA' });
+  });
+});
+
+describe('factory CA registration', () => {
+  const store = () => new Store(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-fca-')), '10.77.0.0/16');
+
+  it('registers a CA with a proof made by its key, for that tenant', () => {
+    const s = store();
+    expect(registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'))).toMatchObject({ tenantId: 'acme-id', subject: 'O=ACME Devices, CN=Factory Root CA' });
+  });
+
+  it('attack: the CA certificate alone (public: in every device chain) or a proof for another tenant registers nothing', () => {
+    const s = store();
+    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, undefined)).toThrow(/proof of possession of the CA key required: .*openssl dgst -sha256 -sign/);
+    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('acme-id', 'line'))).toThrow(/not a signature of the registration message/);
+    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, other.prove('evil-id'))).toThrow(/not a signature/);
+    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, 'bm90IGEgc2lnbmF0dXJl')).toThrow(/not a signature/);
+    expect(s.listFactoryCas()).toEqual([]);
+  });
+
+  it('attack: refuses a CA overlapping another tenant’s — its intermediate, its issuer, a look-alike subject, the same key', () => {
+    const s = store();
+    registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'));
+    // The line CA is issued by acme's root: whoever holds its key (a contract manufacturer) may not move devices to another tenant.
+    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('evil-id', 'line'))).toThrow(/overlaps factory CA .* of another tenant \(issued by it\)/);
+    const s2 = store();
+    registerFactoryCa(s2, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line'));
+    expect(() => registerFactoryCa(s2, 'evil-id', pki.rootPem, pki.prove('evil-id'))).toThrow(/\(its issuer\)/);
+    const lookAlike = makeFactoryPki('Factory'); // same subject names, other keys
+    expect(() => registerFactoryCa(s, 'evil-id', lookAlike.rootPem, lookAlike.prove('evil-id'))).toThrow(/\(same subject\)/);
+    // The same tenant may register its own root and line CA.
+    expect(registerFactoryCa(s, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line')).tenantId).toBe('acme-id');
+    // An unrelated CA is fine for another tenant.
+    expect(registerFactoryCa(s, 'beta-id', other.rootPem, other.prove('beta-id')).tenantId).toBe('beta-id');
   });
 });
