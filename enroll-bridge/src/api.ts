@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Logger } from '@cdm/common';
 import { adminRouter, type AdminApiOptions } from './admin-api.ts';
@@ -75,9 +75,11 @@ export function createApi(o: ApiOptions): express.Express {
       keyGenerator: key,
       handler: (_req, res) => void res.status(429).json({ error: 'too many enrollment requests; slow down and retry later' }),
     });
+  // One IPv6 host owns a whole /64 (and often a /56): per full address it could rotate forever.
+  const perAddress = (req: Request) => `ip:${addressKey(req.socket.remoteAddress)}`;
   app.post(
     '/v1/enroll',
-    limited(o.perAddressPerMinute, (req) => `ip:${req.socket.remoteAddress ?? '?'}`),
+    limited(o.perAddressPerMinute, perAddress),
     limited(o.perClaimPerMinute, voucherKey),
     (req, res, next) => (req.is('application/json') ? next() : next(new HttpError(415, 'send the enrollment as Content-Type: application/json'))),
     express.json({ limit: 16 * 1024, strict: true }),
@@ -100,7 +102,7 @@ export function createApi(o: ApiOptions): express.Express {
   app.get('/v1/root.pem', (_req, res) => void res.type('application/x-pem-file').send(o.rootPem));
   app.post(
     '/v1/renew',
-    limited(o.perAddressPerMinute, (req) => `ip:${req.socket.remoteAddress ?? '?'}`),
+    limited(o.perAddressPerMinute, perAddress),
     (req, res, next) => (req.is('application/json') ? next() : next(new HttpError(415, 'send the renewal as Content-Type: application/json'))),
     express.json({ limit: 16 * 1024, strict: true }),
     async (req, res, next) => {
@@ -149,4 +151,11 @@ export function createApiServer(app: express.Express, tls?: { cert: Buffer | str
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/** The rate-limit key of a source address: IPv4 as is, IPv6 by its /56 (IPv4-mapped IPv6 as IPv4). */
+export function addressKey(remote: string | undefined): string {
+  if (!remote) return '?';
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remote)?.[1];
+  return ipKeyGenerator(v4 ?? remote, 56);
 }
