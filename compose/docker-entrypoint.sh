@@ -3,10 +3,11 @@
 # derives STEPCA_ROOT_FINGERPRINT from step-ca's root on the shared volume when it is not given
 # (the root only exists after step-ca's first start).
 set -eu
-for v in $(env | cut -d= -f1); do
-  eval "val=\${$v}"
-  case "$val" in CHANGE_ME*) echo "cdm: $v is still CHANGE_ME from .env.example: set a real value in .env" >&2; exit 78 ;; esac
-done
+bad=$(env | grep -E '^[A-Za-z_][A-Za-z0-9_]*=CHANGE_ME' | cut -d= -f1 | head -n 1)
+if [ -n "$bad" ]; then
+  echo "cdm: $bad is still CHANGE_ME from .env.example: set a real value in .env" >&2
+  exit 78
+fi
 if [ -z "${STEPCA_ROOT_FINGERPRINT:-}" ] && [ -n "${STEPCA_ROOT_CERT_FILE:-}" ]; then
   [ -r "$STEPCA_ROOT_CERT_FILE" ] || { echo "cdm: no step-ca root at $STEPCA_ROOT_CERT_FILE yet" >&2; exit 75; }
   STEPCA_ROOT_FINGERPRINT=$(openssl x509 -in "$STEPCA_ROOT_CERT_FILE" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')

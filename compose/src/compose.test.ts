@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -24,7 +25,7 @@ const dir = path.resolve(import.meta.dirname, '..');
 beforeAll(() => ensureTestTools('docker-compose'), 600_000);
 const file = path.join(dir, 'docker-compose.yml');
 const envExample = path.join(dir, '.env.example');
-type Service = { image?: string; build?: unknown; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }>; network_mode?: string; ports?: string[] };
+type Service = { image?: string; build?: unknown; restart?: string; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }>; network_mode?: string; ports?: string[]; volumes?: string[]; cap_add?: string[] };
 const compose = parse(fs.readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const example = Object.fromEntries(
@@ -65,6 +66,7 @@ describe('compose/', () => {
 
   it('has a healthcheck for every service (built images carry theirs in the Dockerfile) and pinned image tags', () => {
     for (const [name, s] of Object.entries(services)) {
+      if (s.restart === 'no') continue; // one-shot: others wait for it to complete, not to be healthy
       const dockerfile = (s.build as { dockerfile?: string } | undefined)?.dockerfile;
       const hasCheck = s.healthcheck !== undefined || (dockerfile !== undefined && /^HEALTHCHECK /m.test(fs.readFileSync(path.join(dir, '..', dockerfile), 'utf8')));
       expect(hasCheck, `${name} has a healthcheck`).toBe(true);
@@ -113,5 +115,38 @@ describe('compose/', () => {
     expect(realm.users.map((u) => u.username).sort()).toEqual(['service-account-cdm-bridge', 'service-account-cdm-tenant-sync']);
     for (const c of realm.clients) if (c.secret !== undefined) expect(c.secret).toMatch(/^\$\{CDM_[A-Z_]+_CLIENT_SECRET\}$/);
     for (const v of ['CDM_TENANT_SYNC_CLIENT_SECRET', 'CDM_BRIDGE_CLIENT_SECRET', 'CDM_PUBLIC_URL']) expect(services.keycloak!.environment).toHaveProperty(v);
+  });
+
+  it('starts nothing before the preflight check, which sees every setting of .env.example', () => {
+    for (const [name, s] of Object.entries(services)) if (name !== 'preflight') expect(s.depends_on?.preflight?.condition, `${name} waits for preflight`).toBe('service_completed_successfully');
+    expect(Object.keys(services.preflight!.environment!).sort()).toEqual(Object.keys(example).filter((k) => k.startsWith('CDM_') && !['CDM_BIND', 'CDM_LOG_LEVEL', 'CDM_STEPCA_ROOT_FINGERPRINT'].includes(k)).sort());
+  });
+
+  it('preflight refuses a setting left CHANGE_ME or empty (the services that are not bridges would run with it)', async () => {
+    const run = (env: Record<string, string>) => promisify(execFile)('sh', [path.join(dir, 'preflight', 'check.sh')], { env: { PATH: process.env.PATH!, ...env } }).then(() => 0, (e: { code: number; stderr: string }) => e);
+    expect(await run({ CDM_PG_SUPERUSER_PASSWORD: 'CHANGE_ME', CDM_GRAFANA_ADMIN_PASSWORD: 's3cret' })).toMatchObject({ code: 78, stderr: expect.stringContaining('CDM_PG_SUPERUSER_PASSWORD') });
+    expect(await run({ CDM_HAWKBIT_PASSWORD: '' })).toMatchObject({ code: 78, stderr: expect.stringContaining('CDM_HAWKBIT_PASSWORD') });
+    expect(await run({ CDM_HAWKBIT_PASSWORD: 'x7-real' })).toBe(0);
+  });
+
+  it('attack: the bridge entrypoint evaluates no part of the environment (a value with a newline and $(...) runs nothing)', async () => {
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-ep-')), 'pwned');
+    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH!, EVIL: `x\n$(touch\${IFS}${marker})=y`, TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' } }).catch((e: { code: number; stderr: string }) => e);
+    expect(r).toMatchObject({ code: 78, stderr: expect.stringContaining('TOKEN is still CHANGE_ME') });
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('least privilege: enroll-bridge sees no CA key, no gateway private key, holds NET_ADMIN for wg; the CA key and provisioner passwords differ', () => {
+    const enroll = services['enroll-bridge']!;
+    expect(enroll.cap_add).toEqual(['NET_ADMIN']);
+    expect(enroll.volumes!.some((v) => v.startsWith('stepca-secrets'))).toBe(false);
+    expect(enroll.volumes!.some((v) => /^\.\/terminal(:|\/gateway:)/.test(v))).toBe(false);
+    expect(enroll.volumes).toContain('./terminal/gateway.pub:/terminal/gateway.pub:ro');
+    expect(services['terminal-gateway']!.volumes).toContain('./terminal/gateway:/terminal/gateway:ro');
+    expect(services['step-ca']!.volumes).toContain('stepca-secrets:/home/step/secrets');
+    expect(enroll.environment!.STEPCA_PROVISIONER_PASSWORD).toBe('${CDM_STEPCA_PROVISIONER_PASSWORD}');
+    expect(services['step-ca']!.environment!.CDM_STEPCA_PASSWORD).toBe('${CDM_STEPCA_PASSWORD}');
+    expect(fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toMatch(/setcap cap_net_admin\+ep \/usr\/bin\/wg/);
+    for (const s of Object.values(services)) for (const p of s.ports ?? []) if (!/^"?0\.0\.0\.0:(51820|8443|8883)/.test(p)) expect(p, 'only the device-facing ports listen on every address').toMatch(/^\$\{CDM_BIND:-127\.0\.0\.1\}:/);
   });
 });
