@@ -1,4 +1,4 @@
-import { UpstreamError, type ThingsBoardClient, type Tenant, type User } from '@cdm/common';
+import { TenantActors, UpstreamError, type ThingsBoardClient, type Tenant, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
@@ -11,13 +11,16 @@ const info = (t: Tenant) => (t.additionalInfo ?? {}) as { cdmId?: string; cdmDis
  */
 export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   readonly system = 'thingsboard';
-  private readonly acting = new Map<string, ThingsBoardClient>();
+  /** Acting inside a tenant goes the one way every bridge does (kept across passes, re-acquired when refused). */
+  private readonly actors: TenantActors;
   /** cdm id → ThingsBoard tenant id, from the last read plus tenants created since. */
   private readonly tenants = new Map<string, string>();
   /** cdm id → id of its Operators customer, from the last read plus customers created since. */
   private readonly customers = new Map<string, string>();
 
-  constructor(private readonly sys: ThingsBoardClient) {}
+  constructor(private readonly sys: ThingsBoardClient) {
+    this.actors = new TenantActors(sys);
+  }
 
   plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>): TbAction[] {
     return planThingsBoard(desired, actual.filter((s) => !skipped.has(s.cdmId)));
@@ -41,7 +44,6 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   }
 
   async read(): Promise<TbTenantState[]> {
-    this.acting.clear();
     this.tenants.clear();
     this.customers.clear();
     const tenants = (await collect(this.sys.tenantPages())).filter((t) => info(t).cdmId && t.id);
@@ -118,29 +120,21 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         // Only `purge`: ThingsBoard deletes the tenant's devices, telemetry and users with it.
         await this.sys.deleteTenant(a.tenantId);
         tenants.delete(a.cdmId);
-        this.acting.delete(a.cdmId);
+        this.actors.forget(a.cdmId);
         return;
     }
   }
 
   /** The bridge admin of a tenant (or any admin of it) to act inside the tenant. */
   private async actor(cdmId: string, admins: { userId: string; email: string }[]): Promise<ThingsBoardClient | undefined> {
-    const cached = this.acting.get(cdmId);
-    if (cached) return cached;
+    const tenantId = this.tenants.get(cdmId);
     const admin = admins.find((u) => u.email === bridgeAdminEmail(cdmId)) ?? admins[0];
-    if (!admin) return undefined;
-    const c = await this.sys.actAs(admin.userId);
-    this.acting.set(cdmId, c);
-    return c;
+    if (!admin || !tenantId) return undefined;
+    return this.actors.actor(cdmId, { tenantId, adminUserId: admin.userId });
   }
 
   private async actorFor(cdmId: string, tenants: Map<string, string>): Promise<ThingsBoardClient> {
-    const cached = this.acting.get(cdmId);
-    if (cached) return cached;
-    const admins = (await collect(this.sys.tenantUserPages(need(tenants, cdmId)))).map(slim);
-    const c = await this.actor(cdmId, admins);
-    if (!c) throw new Error(`ThingsBoard: tenant ${cdmId} has no tenant admin to act as`);
-    return c;
+    return this.actors.actor(cdmId, { tenantId: need(tenants, cdmId) });
   }
 }
 

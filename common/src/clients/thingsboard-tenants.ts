@@ -5,18 +5,32 @@ export const bridgeAdminEmail = (cdmId: string) => `cdm-bridge+${cdmId}@cdm.inva
 
 export class TenantNotReady extends Error {}
 
+interface Actor {
+  client: ThingsBoardClient;
+  tenantId: string;
+  userId: string;
+}
+
 /**
  * ThingsBoard lets only a tenant's own users touch its devices, attributes and alarms, so bridges
- * act as the bridge admin tenant-sync keeps in each tenant. Resolved once per tenant (not cached on
- * failure: the next call looks again) and shared by concurrent callers.
+ * act as the bridge admin tenant-sync keeps in each tenant. The one way every bridge acts in a
+ * tenant: resolved once per tenant (not cached on failure: the next call looks again), shared by
+ * concurrent callers, and kept — the client gets a new token pair from the sysadmin when its
+ * refresh token expires, so an idle tenant stays usable.
  */
 export class TenantActors {
-  private readonly actors = new Map<string, Promise<{ client: ThingsBoardClient; tenantId: string }>>();
+  private readonly actors = new Map<string, Promise<Actor>>();
 
   constructor(readonly sys: ThingsBoardClient) {}
 
-  async actor(cdmId: string): Promise<ThingsBoardClient> {
-    return (await this.entry(cdmId)).client;
+  /**
+   * The client acting in tenant `cdmId`. A caller that already knows the ThingsBoard tenant (and
+   * its admin) passes them and saves the lookups; a different admin than the cached one replaces it.
+   */
+  async actor(cdmId: string, known?: { tenantId: string; adminUserId?: string }): Promise<ThingsBoardClient> {
+    const cached = this.actors.get(cdmId);
+    if (cached && known?.adminUserId && (await cached.catch(() => undefined))?.userId !== known.adminUserId) this.forget(cdmId);
+    return (await this.entry(cdmId, known)).client;
   }
 
   /** The ThingsBoard tenant id of a cdm tenant (e.g. as the originator of tenant-level alarms). */
@@ -24,26 +38,37 @@ export class TenantActors {
     return (await this.entry(cdmId)).tenantId;
   }
 
-  private entry(cdmId: string) {
+  /** Drops the cached client (its tenant or admin is gone). */
+  forget(cdmId: string): void {
+    this.actors.delete(cdmId);
+  }
+
+  private entry(cdmId: string, known?: { tenantId: string; adminUserId?: string }): Promise<Actor> {
     let p = this.actors.get(cdmId);
     if (!p) {
-      p = this.resolve(cdmId);
+      p = this.resolve(cdmId, known);
       this.actors.set(cdmId, p);
-      p.catch(() => this.actors.delete(cdmId));
+      p.catch(() => this.actors.get(cdmId) === p && this.actors.delete(cdmId));
     }
     return p;
   }
 
-  private async resolve(cdmId: string): Promise<{ client: ThingsBoardClient; tenantId: string }> {
+  private async resolve(cdmId: string, known?: { tenantId: string; adminUserId?: string }): Promise<Actor> {
+    if (known?.adminUserId) return { client: await this.sys.actAs(known.adminUserId), tenantId: known.tenantId, userId: known.adminUserId };
+    const tenantId = known?.tenantId ?? (await this.findTenant(cdmId));
+    for await (const users of this.sys.tenantUserPages(tenantId)) {
+      const admin = users.find((u) => u.email.toLowerCase() === bridgeAdminEmail(cdmId));
+      if (admin?.id) return { client: await this.sys.actAs(admin.id.id), tenantId, userId: admin.id.id };
+    }
+    throw new TenantNotReady(`ThingsBoard tenant ${cdmId} has no bridge admin yet — tenant-sync creates it; retry after its next pass`);
+  }
+
+  private async findTenant(cdmId: string): Promise<string> {
     for await (const page of this.sys.tenantPages()) {
       const t = page.find((x) => (x.additionalInfo as { cdmId?: string } | undefined)?.cdmId === cdmId);
       if (!t?.id) continue;
       if ((t.additionalInfo as { cdmDisabled?: boolean }).cdmDisabled) throw new TenantNotReady(`tenant ${cdmId} is disabled (its Keycloak group was deleted)`);
-      for await (const users of this.sys.tenantUserPages(t.id.id)) {
-        const admin = users.find((u) => u.email.toLowerCase() === bridgeAdminEmail(cdmId));
-        if (admin?.id) return { client: await this.sys.actAs(admin.id.id), tenantId: t.id.id };
-      }
-      throw new TenantNotReady(`ThingsBoard tenant ${cdmId} has no bridge admin yet — tenant-sync creates it; retry after its next pass`);
+      return t.id.id;
     }
     throw new TenantNotReady(`no ThingsBoard tenant for ${cdmId} yet — tenant-sync creates it from the Keycloak group; retry after its next pass`);
   }

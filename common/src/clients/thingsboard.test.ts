@@ -157,4 +157,29 @@ describe('ThingsBoardClient', () => {
     await tenant.saveDevice({ name: 'dev-1', type: 'default' });
     expect(auth).toBe(`Bearer ${adminToken}`);
   });
+
+  it('a tenant-admin client gets a new token pair from the sysadmin once its refresh token is refused (after a week idle)', async () => {
+    const counter = { login: 0, refresh: 0 };
+    let issued = 0;
+    const seen: string[] = [];
+    server.use(
+      // the first pair is already expired and its refresh token refused, as after 7 idle days
+      http.get(`${base}/api/user/u1/token`, async () => HttpResponse.json({ token: await jwt(`tenant-admin-${++issued}`, issued === 1 ? -10 : 900), refreshToken: `tr${issued}` })),
+      http.post(`${base}/api/auth/token`, async ({ request }) => {
+        const body = (await request.json()) as { refreshToken: string };
+        if (body.refreshToken.startsWith('tr')) return HttpResponse.json({ status: 401, message: 'Token has expired', errorCode: 11 }, { status: 401 });
+        return HttpResponse.json({ token: await jwt('sys-refresh'), refreshToken: 'r1' });
+      }),
+      ...loginHandlers(counter),
+      http.post(`${base}/api/device`, ({ request }) => {
+        seen.push(request.headers.get('x-authorization') ?? '');
+        return HttpResponse.json({ id: { id: 'd1', entityType: 'DEVICE' }, name: 'dev-1' });
+      }),
+    );
+    const tenant = await newClient().actAs('u1');
+    await tenant.saveDevice({ name: 'dev-1', type: 'default' });
+    expect(issued).toBe(2);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).not.toBe('');
+  });
 });

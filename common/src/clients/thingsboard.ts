@@ -64,6 +64,8 @@ export class ThingsBoardClient {
   private tokens?: Tokens;
   private login?: Promise<Tokens>;
   private readonly pageSize: number;
+  /** For a client acting as another user: how to get a fresh pair once its refresh token is refused. */
+  private reacquire?: () => Promise<{ token: string; refreshToken: string }>;
 
   constructor(private readonly opts: ThingsBoardOptions) {
     this.http = new HttpClient({
@@ -76,10 +78,19 @@ export class ThingsBoardClient {
     this.pageSize = opts.pageSize ?? 100;
   }
 
-  /** A client acting as another user, from a token pair (e.g. from {@link userToken}). */
-  static fromTokens(opts: Omit<ThingsBoardOptions, 'username' | 'password'>, pair: { token: string; refreshToken: string }): ThingsBoardClient {
+  /**
+   * A client acting as another user, from a token pair (e.g. from {@link userToken}). `reacquire`
+   * gets a new pair when ThingsBoard refuses the refresh token (it expires, 7 days by default):
+   * without it a tenant idle for a week could no longer be acted in until a restart.
+   */
+  static fromTokens(
+    opts: Omit<ThingsBoardOptions, 'username' | 'password'>,
+    pair: { token: string; refreshToken: string },
+    reacquire?: () => Promise<{ token: string; refreshToken: string }>,
+  ): ThingsBoardClient {
     const c = new ThingsBoardClient({ ...opts, username: '', password: '' });
     c.tokens = { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
+    c.reacquire = reacquire;
     return c;
   }
 
@@ -139,7 +150,7 @@ export class ThingsBoardClient {
   /** A client acting as the given user; ThingsBoard lets only tenant admins create devices. */
   async actAs(userId: string): Promise<ThingsBoardClient> {
     const { baseURL, timeoutMs, retries, pageSize, observer } = this.opts;
-    return ThingsBoardClient.fromTokens({ baseURL, timeoutMs, retries, pageSize, observer }, await this.userToken(userId));
+    return ThingsBoardClient.fromTokens({ baseURL, timeoutMs, retries, pageSize, observer }, await this.userToken(userId), () => this.userToken(userId));
   }
 
   // ---- customers (tenant administrator)
@@ -340,8 +351,12 @@ export class ThingsBoardClient {
         });
         return { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
       } catch (err) {
-        if (!(err instanceof UpstreamError) || err.status !== 401 || !this.opts.username) throw err;
+        if (!(err instanceof UpstreamError) || err.status !== 401 || !(this.opts.username || this.reacquire)) throw err;
       }
+    }
+    if (this.reacquire) {
+      const pair = await this.reacquire();
+      return { ...pair, exp: decodeJwt(pair.token).exp ?? 0 };
     }
     if (!this.opts.username) throw this.http.error('POST /api/auth/token', 401, 'token expired and no credentials to log in again');
     const pair = await this.http.requireRequest<{ token: string; refreshToken: string }>('POST /api/auth/login', {
