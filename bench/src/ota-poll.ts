@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type InfluxClient } from '@cdm/common';
+import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type DirectoryDevice, type InfluxClient } from '@cdm/common';
 import { defaultContext, repoDir, startFreshHawkbit, up } from '@cdm/stack';
 import { OtaMirror } from '../../ota-bridge/src/mirror.ts';
 import { OtaStore } from '../../ota-bridge/src/store.ts';
@@ -81,7 +81,9 @@ async function measure(size: number) {
     for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens.set(x.controllerId, x.securityToken!);
   }
   log(`${size}: ${size} hawkBit targets (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  await pool(ids, 16, async (id) => void (await as.saveDevice({ name: id, type: 'default' })));
+  // enroll-bridge's device directory, in process: the bench measures ota-bridge against hawkBit and ThingsBoard.
+  const owners = new Map<string, DirectoryDevice>();
+  await pool(ids, 16, async (id) => void owners.set(id, { deviceId: id, tenantId: cdmId, status: 'active', tbDeviceId: (await as.saveDevice({ name: id, type: 'default' })).id!.id }));
   log(`${size}: ${size} ThingsBoard devices (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const sm = await hawkbit.createSoftwareModule({ name: 'rauc-bench', version: '2.0.0', type: 'os' });
   const ds = await hawkbit.createDistributionSet({ name: 'firmware-bench', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
@@ -97,7 +99,8 @@ async function measure(size: number) {
   let influxWrites = 0;
   const influx = { write: async () => void influxWrites++ } as unknown as InfluxClient;
   // The sweep interval is long here so "idle" measures what every pass costs, not the periodic sweep.
-  const mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100, sweepIntervalMs: 3600_000 });
+  const directory = { lookup: async (asked: readonly string[]) => new Map(asked.flatMap((id) => (owners.has(id) ? [[id, owners.get(id)!] as const] : []))) };
+  const mirror = new OtaMirror({ store, hawkbit, directory, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100, sweepIntervalMs: 3600_000 });
   const pass = async () => {
     counts.take();
     const started = process.hrtime.bigint();

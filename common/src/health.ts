@@ -12,6 +12,8 @@ export interface HealthServerOptions {
   checks: Record<string, Check>;
   /** Extra gauges for /metrics, read at scrape time (e.g. last reconcile status per tenant). */
   gauges?: () => Record<string, number>;
+  /** Internal APIs served beside /healthz (e.g. enroll-bridge's device directory). */
+  routes?: express.Router;
 }
 
 export interface HealthReport {
@@ -56,6 +58,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
     const report = await runChecks(opts.checks);
     res.type('text/plain; version=0.0.4').send(renderMetrics(report, opts.gauges?.()));
   });
+  if (opts.routes) app.use(opts.routes);
   return new Promise((resolve, reject) => {
     const server = app.listen(opts.port, opts.host, () => {
       opts.logger.info({ host: opts.host, port: opts.port }, 'health endpoint listening');

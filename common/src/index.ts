@@ -20,3 +20,5 @@ export * from './bridge.ts';
 export * from './auth/keycloak-jwt.ts';
 export * from './auth/tenant-authority.ts';
 export * from './contracts/hawkbit-target.ts';
+export * from './contracts/device-directory.ts';
+export * from './clients/device-directory.ts';

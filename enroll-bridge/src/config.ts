@@ -18,7 +18,7 @@ export const enrollBridgeEnv = {
   API_TLS_KEY_FILE: z.string().optional().describe('its private key (secret)'),
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(30).describe('enrollment requests per minute per source address'),
   RATE_LIMIT_PER_CLAIM: z.coerce.number().int().min(1).default(600).describe('enrollment requests per minute per claim'),
-  ADMIN_OIDC_ISSUER: z.string().url().optional().describe('Keycloak realm URL whose access tokens the admin API (/v1/admin) accepts, e.g. https://sso.example.com/realms/cdm; unset: no admin API'),
+  ADMIN_OIDC_ISSUER: z.string().url().optional().describe('Keycloak realm URL whose access tokens the admin API (/v1/admin) and the device directory (/v1/directory on the health port, audience cdm-directory) accept, e.g. https://sso.example.com/realms/cdm; unset: neither'),
   ADMIN_OIDC_AUDIENCE: z.string().default('cdm-enroll').describe('audience the admin API requires in those tokens'),
   ADMIN_OIDC_JWKS_URL: z.string().url().optional().describe("where the realm's signing keys are, if not <issuer>/protocol/openid-connect/certs"),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants (as tenant-sync)'),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
-import { createLogger, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { createLogger, DIRECTORY_AUDIENCE, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { directoryRouter } from './directory-api.ts';
 import { createApi, createApiServer } from './api.ts';
 import { runCli, USAGE } from './cli.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
@@ -17,6 +18,8 @@ if (command === 'daemon') {
     const config = loadConfig(enrollBridgeConfig);
     const logger = createLogger('enroll-bridge', { level: config.LOG_LEVEL });
     const { store, clients, thingsboard, enroller, admin } = await composeEnrollBridge(config, logger);
+    const issuer = config.ADMIN_OIDC_ISSUER;
+    const directoryVerifier = issuer ? new KeycloakTokenVerifier({ issuer, audience: DIRECTORY_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
     await enableTargetTokens(clients.hawkbit).catch((err: Error) => logger.warn({ err: err.message }, 'hawkBit: could not enable target-token authentication; devices cannot poll until it is on'));
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
@@ -31,6 +34,8 @@ if (command === 'daemon') {
         },
       },
       gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse() }),
+      // The device directory other services ask (terminal gateway, ota-bridge): internal port only.
+      routes: directoryVerifier ? directoryRouter({ verifier: directoryVerifier, store, logger }) : undefined,
     });
     const verifier = config.ADMIN_OIDC_ISSUER ? new KeycloakTokenVerifier({ issuer: config.ADMIN_OIDC_ISSUER, audience: config.ADMIN_OIDC_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
     const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM, admin: admin(verifier) });
@@ -41,7 +46,7 @@ if (command === 'daemon') {
       const r = await enroller.repair();
       if (r.completed.length || r.failed.length) logger.info(r, 'repair pass');
     }, { noOverlap: true });
-    if (!verifier) logger.info('admin API off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
+    if (!verifier) logger.info('admin API and device directory off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
     logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
     if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');
     return { logger, servers: [health, api], stop: async () => void (await repair.stop(), store.close()) };

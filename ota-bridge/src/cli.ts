@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import type { HawkbitClient, TenantDirectory } from '@cdm/common';
+import type { OtaStore } from './store.ts';
 import { publish, PublishError, type RolloutAction } from './publish.ts';
 
 export const USAGE = `usage: ota-bridge [daemon]     mirror hawkBit into ThingsBoard and InfluxDB on POLL_SCHEDULE, health gate, /healthz
        ota-bridge publish <bundle.raucb> --version V --tenant <name|id> [--groups 5,25,70] [--success 95] [--error 5]
                           [--action soft|forced|downloadonly] [--start]
-       ota-bridge poll      one mirror pass now`;
+       ota-bridge poll      one mirror pass now
+       ota-bridge dead-letters [clear [<action id>]]
+                            changes that could not be applied, with the reason (clear: after fixing it)`;
 
 const ACTIONS: RolloutAction[] = ['soft', 'forced', 'downloadonly'];
 
@@ -51,5 +54,20 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
     },
   );
   process.stdout.write(`${JSON.stringify(r)}\n`);
+  return 0;
+}
+
+/** `dead-letters`: what the mirror set aside (the device was gone or changed), and clearing them. */
+export function runDeadLetters(argv: string[], store: OtaStore, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): number {
+  if (argv[0] === 'clear') {
+    const id = argv[1] === undefined ? undefined : Number(argv[1]);
+    if (id !== undefined && !Number.isInteger(id)) throw new PublishError('dead-letters clear takes an action id (a number)');
+    out(`${store.clearDeadLetters(id)} dead letter(s) cleared`);
+    return 0;
+  }
+  if (argv.length) throw new PublishError(`unknown dead-letters command ${argv[0]}\n${USAGE}`);
+  const all = store.deadLetters();
+  for (const d of all) out(`${new Date(d.at).toISOString()}  action ${d.actionId}  ${d.controllerId}  ${d.reason}`);
+  out(all.length ? `${all.length} dead letter(s)` : 'no dead letters');
   return 0;
 }

@@ -1,4 +1,4 @@
-import { hawkbitFrom, influxFrom, TenantActors, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
+import { DeviceDirectoryClient, hawkbitFrom, influxFrom, keycloakFrom, TenantActors, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import type { OtaBridgeConfig } from './config.ts';
 import { OtaMirror } from './mirror.ts';
 import { OtaStore } from './store.ts';
@@ -8,10 +8,13 @@ import { ThingsBoardOta } from './tb-ota.ts';
 export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
   const store = new OtaStore(config.DATA_DIR);
   const extras = { observer: o.observer };
-  const clients = { hawkbit: hawkbitFrom(config, extras), thingsboard: thingsboardFrom(config, extras), influx: influxFrom(config, extras) };
+  const keycloak = keycloakFrom(config);
+  const directory = new DeviceDirectoryClient({ baseURL: config.DIRECTORY_URL, token: () => keycloak.accessToken(), observer: o.observer });
+  const clients = { hawkbit: hawkbitFrom(config, extras), thingsboard: thingsboardFrom(config, extras), influx: influxFrom(config, extras), directory };
   const mirror = new OtaMirror({
     store,
     hawkbit: clients.hawkbit,
+    directory,
     tb: new ThingsBoardOta(new TenantActors(clients.thingsboard)),
     influx: clients.influx,
     influxOrg: config.INFLUXDB_ORG,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hawkbitEnv, healthEnv, influxdbEnv, thingsboardEnv } from '@cdm/common';
+import { hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 
 /** Every variable ota-bridge reads; `ota-bridge --help` prints them. */
 export const otaBridgeEnv = {
@@ -7,6 +7,9 @@ export const otaBridgeEnv = {
   ...thingsboardEnv,
   ...influxdbEnv,
   ...healthEnv(19103),
+  // A service account whose tokens carry the device directory's audience (realm client cdm-bridge).
+  ...keycloakEnv,
+  DIRECTORY_URL: z.string().url().describe("enroll-bridge's device directory (its health port), e.g. http://127.0.0.1:19102: each device's tenant and ThingsBoard device, asked of their owner"),
   POLL_SCHEDULE: z.string().default('*/30 * * * * *').describe('node-cron schedule of the hawkBit poll (with seconds)'),
   DATA_DIR: z.string().min(1).describe('durable state: poll cursor, the actions watched and their last state, boot checks'),
   SWEEP_SECONDS: z.coerce.number().int().min(1).default(60).describe("list hawkBit's open actions at least this often, for download/install progress (endings are found every pass)"),

@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
-import { runPublish, USAGE } from './cli.ts';
+import { runDeadLetters, runPublish, USAGE } from './cli.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
 
@@ -29,8 +29,9 @@ if (command === 'daemon') {
         hawkbit: () => clients.hawkbit.ping(),
         thingsboard: () => clients.thingsboard.ping(),
         influxdb: () => clients.influx.ping(),
+        directory: () => clients.directory.ping(),
       },
-      gauges: () => ({ cdm_ota_cursor_ms: store.cursor(), cdm_ota_last_pass_failures: last?.failed ?? 0, cdm_ota_last_pass_age_seconds: last ? Math.round((Date.now() - last.at) / 1000) : -1 }),
+      gauges: () => ({ cdm_ota_dead_letters: store.deadLetterCount(), cdm_ota_cursor_ms: store.cursor(), cdm_ota_last_pass_failures: last?.failed ?? 0, cdm_ota_last_pass_age_seconds: last ? Math.round((Date.now() - last.at) / 1000) : -1 }),
     });
     void tick().catch((err: Error) => logger.error({ err: err.message }, 'first pass failed'));
     const job = cron.schedule(config.POLL_SCHEDULE, tick, { noOverlap: true });
@@ -44,6 +45,7 @@ if (command === 'daemon') {
     const { store, clients, mirror } = composeOtaBridge(config, logger);
     try {
       if (command === 'publish') return await runPublish(argv.slice(1), { hawkbit: clients.hawkbit, tenants: new TenantDirectory(clients.thingsboard), keyring: config.RAUC_KEYRING });
+      if (command === 'dead-letters') return runDeadLetters(argv.slice(1), store);
       if (command === 'poll') {
         const r = await mirror.pass();
         process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type EntityId, type InfluxClient } from '@cdm/common';
+import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type DirectoryDevice, type EntityId, type InfluxClient } from '@cdm/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHawkbitFake } from '../../stack/src/fakes/hawkbit/fake.ts';
 import { listen } from '../../stack/src/fakes/server.ts';
@@ -28,6 +28,17 @@ const cdmId = 'acme-id';
 const ids = ['dev-1', 'dev-2', 'dev-3'];
 const tbIds: Record<string, string> = {};
 const tokens: Record<string, string> = {};
+/** enroll-bridge's device directory as the mirror sees it (the owner of identity); its HTTP side has its own tests. */
+const owners = new Map<string, DirectoryDevice>();
+let directoryDown = false;
+const directory = {
+  lookups: 0,
+  async lookup(idsAsked: readonly string[]) {
+    this.lookups++;
+    if (directoryDown) throw new Error('enroll-bridge directory: connect ECONNREFUSED');
+    return new Map(idsAsked.flatMap((id) => (owners.has(id) ? [[id, owners.get(id)!] as const] : [])));
+  },
+};
 
 beforeAll(async () => {
   const hb = await listen(hbFake.app);
@@ -42,13 +53,14 @@ beforeAll(async () => {
   await hawkbit.setConfig('authentication.targettoken.enabled', true);
   for (const x of await hawkbit.createTargets(ids.map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens[x.controllerId] = x.securityToken!;
   for (const id of ids) tbIds[id] = (await as.saveDevice({ name: id, type: 'default' })).id!.id;
+  for (const id of ids) owners.set(id, { deviceId: id, tenantId: cdmId, status: 'active', tbDeviceId: tbIds[id] });
   const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.0.0', type: 'os' });
   const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
   // Stamped a few ms apart: only the newest sits at the cursor, which every pass reads again.
   for (const id of ids) await hawkbit.assignDistributionSet(id, ds.id, 'forced').then(() => new Promise((r) => setTimeout(r, 5)));
   store = new OtaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-mirror-')));
   const influx = { write: async () => undefined } as unknown as InfluxClient;
-  mirror = new OtaMirror({ store, hawkbit, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('t', { level: 'silent' }), bootWindowMs: 60_000, gateThresholdPct: 100, sweepIntervalMs: 600_000, now: () => now });
+  mirror = new OtaMirror({ store, hawkbit, directory, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('t', { level: 'silent' }), bootWindowMs: 60_000, gateThresholdPct: 100, sweepIntervalMs: 600_000, now: () => now });
 });
 afterAll(() => {
   hbFake.stop();
@@ -97,5 +109,51 @@ describe('ota-bridge change detection', () => {
     now += 600_000;
     const r = await pass();
     expect(r).toMatchObject({ changes: 0, swept: true });
+  });
+
+  it('a device re-enrolled as a new ThingsBoard device gets its next result there; the cursor is not pinned by the old one', async () => {
+    // dev-3 was decommissioned and enrolled again: enroll-bridge made a new ThingsBoard device.
+    await as.deleteDevice(tbIds['dev-3']!);
+    tbIds['dev-3'] = (await as.saveDevice({ name: 'dev-3', type: 'default' })).id!.id;
+    owners.set('dev-3', { deviceId: 'dev-3', tenantId: cdmId, status: 'active', tbDeviceId: tbIds['dev-3'] });
+    await report('dev-3', 'success');
+    now += 1000;
+    const r = await pass();
+    expect(r).toMatchObject({ changes: 1, failed: 0, deadLetters: 0 });
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'success', sw_version: '2.0.0' });
+    expect(await pass()).toMatchObject({ failed: 0 });
+  });
+
+  it('a change that can never be applied goes to the dead letters with its reason, and the cursor moves past it', async () => {
+    const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.1.0', type: 'os' });
+    const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.1.0', type: 'os', modules: [{ id: sm.id }] });
+    // The directory still names a ThingsBoard device that someone deleted by hand.
+    await as.deleteDevice(tbIds['dev-1']!);
+    await hawkbit.assignDistributionSet('dev-1', ds.id, 'forced');
+    now += 1000;
+    const r = await pass();
+    expect(r).toMatchObject({ failed: 0, deadLetters: 1 });
+    expect(store.deadLetters()).toEqual([expect.objectContaining({ controllerId: 'dev-1', reason: expect.stringMatching(/ThingsBoard.*404/) })]);
+    expect(store.cursor()).toBeGreaterThan(0);
+    const next = await pass();
+    expect(next).toMatchObject({ failed: 0, deadLetters: 0 });
+  });
+
+  it('while the directory does not answer, changes wait (the cursor stays) and apply once it is back', async () => {
+    const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.2.0', type: 'os' });
+    const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.2.0', type: 'os', modules: [{ id: sm.id }] });
+    await hawkbit.assignDistributionSet('dev-2', ds.id, 'forced');
+    const before = store.cursor();
+    directoryDown = true;
+    now += 1000;
+    try {
+      const r = await pass();
+      expect(r.failed).toBeGreaterThan(0);
+      expect(store.cursor()).toBeLessThanOrEqual(before + 2000);
+    } finally {
+      directoryDown = false;
+    }
+    expect(await pass()).toMatchObject({ failed: 0 });
+    expect(await attrs('dev-2')).toMatchObject({ ota_target_version: '2.2.0' });
   });
 });

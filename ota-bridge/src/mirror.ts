@@ -1,14 +1,23 @@
 import crypto from 'node:crypto';
-import { MAX_PAGE, TenantNotReady, tenantBucket, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
+import { MAX_PAGE, TenantNotReady, UpstreamError, tenantBucket, type DirectoryDevice, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
 import { rolloutPoints } from './metrics.ts';
 import { actionState, otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
 import type { DeviceOta, OtaStore } from './store.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH, type ThingsBoardOta } from './tb-ota.ts';
 
+/** Who a device is, asked of its owner (enroll-bridge's device directory), never cached across passes. */
+export interface DeviceOwner {
+  lookup(ids: readonly string[]): Promise<Map<string, DirectoryDevice>>;
+}
+
+/** A change that can never be applied as it stands: set aside with its reason, not retried forever. */
+class Undeliverable extends Error {}
+
 export interface MirrorOptions {
   store: OtaStore;
   hawkbit: HawkbitClient;
+  directory: DeviceOwner;
   tb: ThingsBoardOta;
   influx: InfluxClient;
   influxOrg: string;
@@ -31,6 +40,8 @@ export interface PassResult {
   skipped: number;
   failed: number;
   bootMismatches: number;
+  /** Changes set aside this pass (dead letters) instead of blocking the cursor. */
+  deadLetters: number;
   paused: number[];
   /** Whether this pass listed hawkBit's open actions (their count changed, or the sweep was due). */
   swept: boolean;
@@ -64,13 +75,13 @@ export class OtaMirror {
   private async doPass(): Promise<PassResult> {
     const runId = crypto.randomBytes(4).toString('hex');
     const log = this.o.logger.child({ runId });
-    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, paused: [], swept: false };
+    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, deadLetters: 0, paused: [], swept: false };
     const rollouts = new Map<number, string | undefined>(); // touched rollout → a tenant seen in it
     await this.readChanges(log, res, rollouts);
     await this.watchActive(log, res, rollouts);
     await this.checkBoots(log, res);
     await this.rollouts(log, res, rollouts);
-    if (res.changes || res.failed || res.bootMismatches || res.paused.length) log.info(res, 'ota pass');
+    if (res.changes || res.failed || res.bootMismatches || res.deadLetters || res.paused.length) log.info(res, 'ota pass');
     else log.debug(res, 'ota pass: nothing changed');
     return res;
   }
@@ -101,10 +112,14 @@ export class OtaMirror {
         res.failed++;
         return;
       }
+      const who = await this.owners(page, log);
       for (const a of page) {
         if (a.lastModifiedAt === undefined) continue;
-        if (await this.take(a, log, res, rollouts)) newest = Math.max(newest, a.lastModifiedAt);
-        else oldestFailed = Math.min(oldestFailed ?? Infinity, a.lastModifiedAt);
+        if (who && (await this.take(a, log, res, rollouts, who))) newest = Math.max(newest, a.lastModifiedAt);
+        else {
+          if (!who) res.failed++;
+          oldestFailed = Math.min(oldestFailed ?? Infinity, a.lastModifiedAt);
+        }
       }
       if (page.length < limit) break;
       // By key: continue at the last timestamp read; skip what this pass already read at it.
@@ -138,14 +153,16 @@ export class OtaMirror {
       const open = new Set<number>();
       let failed = false;
       for await (const page of hawkbit.activeActionPages()) {
+        const who = await this.owners(page, log);
         for (const a of page) {
           open.add(a.id);
-          failed = !(await this.take(a, log, res, rollouts)) || failed;
+          failed = !(who && (await this.take(a, log, res, rollouts, who))) || failed;
         }
       }
       const closed = store.activeActionIds().filter((id) => !open.has(id));
       const found = await hawkbit.actionsByIds(closed);
-      for (const a of found) failed = !(await this.take(a, log, res, rollouts)) || failed;
+      const who = await this.owners(found, log);
+      for (const a of found) failed = !(who && (await this.take(a, log, res, rollouts, who))) || failed;
       const still = new Set(found.map((a) => a.id)); // a rollout's end closes thousands at once
       for (const id of closed) if (!still.has(id)) store.forgetAction(id);
       res.swept = true;
@@ -157,22 +174,59 @@ export class OtaMirror {
     }
   }
 
-  /** Applies an action whose state differs from what was last applied; false when that failed. */
-  private async take(a: MgmtAction, log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<boolean> {
+  /** The state of an action as the mirror records it. */
+  private stateOf(a: MgmtAction) {
+    return { ...actionState(a), lastModifiedAt: a.lastModifiedAt ?? 0 };
+  }
+
+  private unchanged(a: MgmtAction): boolean {
+    const seen = this.o.store.seenAction(a.id);
+    const state = this.stateOf(a);
+    return seen !== undefined && seen.active === state.active && seen.status === state.status;
+  }
+
+  /**
+   * The owners' answer for the devices of the actions that need applying (one request per page);
+   * undefined when the directory cannot be asked (those changes are retried next pass).
+   */
+  private async owners(page: readonly MgmtAction[], log: Logger): Promise<Map<string, DirectoryDevice> | undefined> {
+    const ids = page.filter((a) => !this.unchanged(a)).flatMap((a) => toChange(a)?.controllerId ?? []);
+    if (!ids.length) return new Map();
+    try {
+      return await this.o.directory.lookup(ids);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'device directory (enroll-bridge) not answering; these changes are retried next pass');
+      return undefined;
+    }
+  }
+
+  /**
+   * Applies an action whose state differs from what was last applied; false when that failed for
+   * now (retried). A change that can never apply goes to the dead letters with its reason and the
+   * cursor moves on.
+   */
+  private async take(a: MgmtAction, log: Logger, res: PassResult, rollouts: Map<number, string | undefined>, who: Map<string, DirectoryDevice>): Promise<boolean> {
     const { store } = this.o;
-    const state = { ...actionState(a), lastModifiedAt: a.lastModifiedAt ?? 0 };
-    const seen = store.seenAction(a.id);
-    if (seen && seen.active === state.active && seen.status === state.status) {
+    const state = this.stateOf(a);
+    if (this.unchanged(a)) {
       res.skipped++;
       return true;
     }
     try {
-      const cdmId = await this.apply(a, log);
+      const cdmId = await this.apply(a, log, who);
       if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
       store.recordAction(a.id, state);
       res.changes++;
       return true;
     } catch (err) {
+      if (undeliverable(err)) {
+        const controllerId = toChange(a)?.controllerId ?? '?';
+        store.addDeadLetter({ actionId: a.id, controllerId, reason: (err as Error).message, at: this.now() });
+        store.recordAction(a.id, state);
+        res.deadLetters++;
+        log.warn({ actionId: a.id, controllerId, why: (err as Error).message }, 'change cannot be applied: set aside as a dead letter');
+        return true;
+      }
       res.failed++;
       log.warn({ actionId: a.id, err: (err as Error).message }, 'cannot mirror action; the next pass retries it');
       return false;
@@ -180,34 +234,38 @@ export class OtaMirror {
   }
 
   /** Mirrors one action onto its device; returns the device's tenant (undefined: not a cdm device). */
-  private async apply(a: MgmtAction, log: Logger): Promise<string | undefined> {
+  private async apply(a: MgmtAction, log: Logger, who: Map<string, DirectoryDevice>): Promise<string | undefined> {
     const { store, hawkbit, tb } = this.o;
     const c = toChange(a);
     if (!c) {
       log.debug({ actionId: a.id }, 'skip: action without target or distribution set');
       return undefined;
     }
-    const prev = store.getDevice(c.controllerId);
+    const owner = who.get(c.controllerId);
+    if (!owner) {
+      log.debug({ controllerId: c.controllerId }, 'skip: not a cdm device (the device directory does not know it)');
+      return undefined;
+    }
+    if (owner.status === 'decommissioned' || owner.status === 'decommissioning') {
+      store.forgetDevice(c.controllerId);
+      log.info({ controllerId: c.controllerId }, 'skip: device decommissioned');
+      return undefined;
+    }
+    if (!owner.tbDeviceId) throw new Undeliverable(`device ${c.controllerId} has no ThingsBoard device in the directory (enrollment not finished?)`);
+    const cdmId = owner.tenantId;
+    const tbDeviceId = owner.tbDeviceId;
+    const stored = store.getDevice(c.controllerId);
+    // Re-enrolled (new ThingsBoard device or tenant): what was mirrored for the old one is not this device's.
+    const prev = stored && stored.cdmId === cdmId && stored.tbDeviceId === tbDeviceId ? stored : undefined;
     if (prev && c.actionId < prev.actionId) {
       log.debug({ actionId: c.actionId, current: prev.actionId }, 'skip: an older action than the one mirrored');
       return prev.cdmId;
     }
-    const cdmId = prev?.cdmId ?? tenantOfTarget((await hawkbit.getTarget(c.controllerId))?.description);
-    if (!cdmId) {
-      log.debug({ controllerId: c.controllerId }, 'skip: not a cdm device (no tenant in the target description)');
-      return undefined;
-    }
-    let tbDeviceId: string | undefined;
     try {
-      tbDeviceId = prev?.tbDeviceId ?? (await tb.findDevice(cdmId, c.controllerId));
+      await tb.tenantReady(cdmId);
     } catch (err) {
       if (!(err instanceof TenantNotReady)) throw err;
       log.info({ controllerId: c.controllerId, cdmId, why: err.message }, 'skip: tenant disabled or gone');
-      return undefined;
-    }
-    // enroll-bridge makes the ThingsBoard device before the hawkBit target, so a missing one was removed.
-    if (!tbDeviceId) {
-      log.info({ controllerId: c.controllerId, cdmId }, 'skip: no ThingsBoard device (decommissioned?)');
       return undefined;
     }
 
@@ -238,7 +296,24 @@ export class OtaMirror {
   private async checkBoots(log: Logger, res: PassResult): Promise<void> {
     const { store, tb } = this.o;
     // Only checks that are due, and open mismatches (to clear them): an idle pass costs nothing per updated device.
-    for (const d of store.bootChecks().filter((x) => x.mismatchAlarm || this.now() >= (x.bootDueAt ?? 0))) {
+    const due = store.bootChecks().filter((x) => x.mismatchAlarm || this.now() >= (x.bootDueAt ?? 0));
+    if (!due.length) return;
+    let who: Map<string, DirectoryDevice>;
+    try {
+      who = await this.o.directory.lookup(due.map((d) => d.controllerId));
+    } catch (err) {
+      res.failed++;
+      log.warn({ err: (err as Error).message }, 'device directory (enroll-bridge) not answering; boot checks wait for the next pass');
+      return;
+    }
+    for (const d of due) {
+      const owner = who.get(d.controllerId);
+      // Decommissioned, or re-enrolled as another ThingsBoard device: that boot can no longer be confirmed.
+      if (!owner || owner.status === 'decommissioned' || owner.tenantId !== d.cdmId || owner.tbDeviceId !== d.tbDeviceId) {
+        store.forgetDevice(d.controllerId);
+        log.info({ controllerId: d.controllerId }, 'boot check dropped: the device is gone or was re-enrolled');
+        continue;
+      }
       try {
         const reported = await tb.reportedVersion(d.cdmId, d.tbDeviceId);
         if (reported === d.bootVersion) {
@@ -311,4 +386,10 @@ export class OtaMirror {
       }
     }
   }
+}
+
+/** ThingsBoard refuses the write for good (the device is gone: 404; the request can never pass: 400). */
+function undeliverable(err: unknown): boolean {
+  if (err instanceof Undeliverable) return true;
+  return err instanceof UpstreamError && err.upstream === 'ThingsBoard' && (err.status === 404 || err.status === 400);
 }

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig } from './config.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH } from './tb-ota.ts';
+import { recordEnrolled, serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
+import { Store } from '../../enroll-bridge/src/store.ts';
 
 /**
  * ota-bridge against the hawkBit and ThingsBoard contract fakes of the local stack and the real
@@ -21,7 +23,10 @@ const ctx = defaultContext();
 const run = crypto.randomBytes(3).toString('hex');
 const cdmId = `e2e-ota-${run}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-ota-'));
-const env = { ...bridgeEnv(stack, ctx.stateDir)['ota-bridge'], DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn', BOOT_WINDOW_SECONDS: '60', GATE_THRESHOLD_PERCENT: '20' };
+// enroll-bridge's store (the owner of device identity) and its directory, which ota-bridge asks.
+const identity = new Store(path.join(tmp, 'enroll'), '10.99.0.0/16');
+const directory = await serveDirectory(identity, `${stack.keycloak!.url}/realms/cdm`);
+const env = { ...bridgeEnv(stack, ctx.stateDir)['ota-bridge'], DIRECTORY_URL: directory.url, DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn', BOOT_WINDOW_SECONDS: '60', GATE_THRESHOLD_PERCENT: '20' };
 const config = loadConfig(otaBridgeConfig, env);
 const logger = createLogger('ota-e2e', { level: 'silent' });
 let clock = 0; // added to Date.now(): lets the boot window pass without waiting
@@ -94,6 +99,7 @@ beforeAll(async () => {
   const targets = await hawkbit.createTargets(devices.map((d) => ({ controllerId: d, name: d, description: `cdm tenant ${cdmId}` })));
   for (const d of devices) {
     tbIds[d] = (await as.saveDevice({ name: d, type: 'default' })).id!.id;
+    recordEnrolled(identity, { deviceId: d, tenantId: cdmId, tbDeviceId: tbIds[d] });
     ddi[d] = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: d, securityToken: targets.find((x) => x.controllerId === d)!.securityToken });
     await ddi[d].poll(); // registered: hawkBit now knows it is alive
   }
@@ -101,6 +107,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   bridge.store.close();
+  directory.close();
+  identity.close();
   // The rollout would otherwise stay open and every later ota-bridge on this stack (npm start)
   // would keep reporting it into a bucket the test's tenant no longer has.
   if (rolloutId) await hawkbit.deleteRollout(rolloutId).catch(() => undefined);

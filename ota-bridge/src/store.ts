@@ -37,10 +37,20 @@ CREATE TABLE IF NOT EXISTS devices (
   boot_due_at INTEGER,
   boot_version TEXT
 );
+-- Changes that cannot be applied (the device is gone or changed where the write went): kept with
+-- the reason instead of pinning the cursor; listed by /metrics and the dead-letters CLI.
+CREATE TABLE IF NOT EXISTS dead_letters (action_id INTEGER PRIMARY KEY, controller_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gate (rollout_id INTEGER PRIMARY KEY, paused_at INTEGER NOT NULL, unhealthy INTEGER NOT NULL);
 `;
 
 type Row = Record<string, string | number | null>;
+
+export interface DeadLetter {
+  actionId: number;
+  controllerId: string;
+  reason: string;
+  at: number;
+}
 
 /** An action as hawkBit last showed it to the mirror. */
 export interface SeenAction {
@@ -146,6 +156,29 @@ export class OtaStore {
    */
   unhealthyInRollout(rolloutName: string): string[] {
     return (this.db.prepare('SELECT controller_id FROM devices WHERE rollout = ? AND (failure_alarm = 1 OR mismatch_alarm = 1) ORDER BY controller_id').all(rolloutName) as { controller_id: string }[]).map((r) => r.controller_id);
+  }
+
+  /** A change set aside with its reason (one per action: the newest reason wins). */
+  addDeadLetter(d: DeadLetter): void {
+    this.db.prepare('INSERT INTO dead_letters (action_id, controller_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET reason = excluded.reason, at = excluded.at').run(d.actionId, d.controllerId, d.reason, d.at);
+  }
+
+  deadLetters(): DeadLetter[] {
+    return (this.db.prepare('SELECT * FROM dead_letters ORDER BY at, action_id').all() as Row[]).map((r) => ({ actionId: Number(r.action_id), controllerId: String(r.controller_id), reason: String(r.reason), at: Number(r.at) }));
+  }
+
+  deadLetterCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
+  }
+
+  /** Removes dead letters (all, or one action's); returns how many. */
+  clearDeadLetters(actionId?: number): number {
+    return (actionId === undefined ? this.db.prepare('DELETE FROM dead_letters').run() : this.db.prepare('DELETE FROM dead_letters WHERE action_id = ?').run(actionId)).changes;
+  }
+
+  /** Forget what was mirrored for a device (it was decommissioned). */
+  forgetDevice(controllerId: string): void {
+    this.db.prepare('DELETE FROM devices WHERE controller_id = ?').run(controllerId);
   }
 
   gate(rolloutId: number): { pausedAt: number; unhealthy: number } | undefined {

@@ -14,8 +14,9 @@ const device = (id: string): EntityId => ({ id, entityType: 'DEVICE' }) as Entit
 export class ThingsBoardOta {
   constructor(private readonly tenants: TenantActors) {}
 
-  async findDevice(cdmId: string, name: string): Promise<string | undefined> {
-    return (await (await this.tenants.actor(cdmId)).findDeviceByName(name))?.id?.id;
+  /** Throws TenantNotReady when the tenant is disabled or not made yet. */
+  async tenantReady(cdmId: string): Promise<void> {
+    await this.tenants.actor(cdmId);
   }
 
   async setAttributes(cdmId: string, tbDeviceId: string, values: Record<string, unknown>): Promise<void> {

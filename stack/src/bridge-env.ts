@@ -23,6 +23,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
   const hawkbit = { HAWKBIT_URL: hb.url, HAWKBIT_USERNAME: hb.c.username!, HAWKBIT_PASSWORD: hb.c.password!, HAWKBIT_TENANT: hb.x.tenant ?? 'DEFAULT' };
   const influx = { INFLUXDB_URL: ix.url, INFLUXDB_TOKEN: ix.c.token!, INFLUXDB_ORG: ix.x.org ?? 'cdm' };
   const data = (b: Bridge) => path.join(stateDir, 'bridges', b);
+  const bridgeKeycloak = { KEYCLOAK_URL: kc.url, KEYCLOAK_REALM: kc.x.realm!, KEYCLOAK_CLIENT_ID: kc.x.bridgeClientId!, KEYCLOAK_CLIENT_SECRET: kc.x.bridgeClientSecret! };
   return {
     'tenant-sync': {
       KEYCLOAK_URL: kc.url,
@@ -38,10 +39,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       HEALTH_PORT: '19101',
     },
     'enroll-bridge': {
-      KEYCLOAK_URL: kc.url,
-      KEYCLOAK_REALM: kc.x.realm!,
-      KEYCLOAK_CLIENT_ID: kc.x.bridgeClientId!,
-      KEYCLOAK_CLIENT_SECRET: kc.x.bridgeClientSecret!,
+      ...bridgeKeycloak,
       STEPCA_URL: ca.url,
       STEPCA_ROOT_FINGERPRINT: ca.x.rootFingerprint!,
       STEPCA_PROVISIONER: ca.x.provisioner!,
@@ -63,6 +61,15 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       ADMIN_OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
       HEALTH_PORT: '19102',
     },
-    'ota-bridge': { ...hawkbit, ...thingsboard, ...influx, DATA_DIR: data('ota-bridge'), HEALTH_PORT: '19103' },
+    'ota-bridge': {
+      ...hawkbit,
+      ...thingsboard,
+      ...influx,
+      ...bridgeKeycloak,
+      // enroll-bridge's device directory: its health port (19102), behind a cdm-bridge service token.
+      DIRECTORY_URL: 'http://127.0.0.1:19102',
+      DATA_DIR: data('ota-bridge'),
+      HEALTH_PORT: '19103',
+    },
   };
 }

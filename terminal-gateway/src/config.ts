@@ -16,7 +16,7 @@ export const terminalGatewayEnv = {
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   LISTEN_HOST: z.string().default('127.0.0.1').describe('address of the web page and WebSocket (put TLS in front)'),
   LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8444).describe('port of the web page and WebSocket'),
-  ENROLL_DATA_DIR: z.string().min(1).describe("enroll-bridge's DATA_DIR, read only: device → tenant, WireGuard address, pinned host key"),
+  DIRECTORY_URL: z.string().url().describe("enroll-bridge's device directory (its health port), e.g. http://127.0.0.1:19102: device → tenant, WireGuard address, pinned host key"),
   SSH_KEY_FILE: z.string().min(1).describe("the gateway's SSH private key (secret); enroll-bridge hands its public half to devices"),
   SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('root').describe('user the gateway logs in as on devices'),
   SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22).describe('sshd port on devices'),

@@ -93,7 +93,7 @@ beforeAll(async () => {
   };
   gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer, audience: 'cdm-terminal' }),
-    devices: { find: (id) => devices[id] },
+    devices: { find: async (id) => devices[id] },
     authority: {
       may: async (sub, roles, tenantId) => roles.some((r) => grants.get(sub)?.get(tenantId)?.includes(r)),
       tenants: async () => new Map([['g-acme', { name: 'acme' }], ['g-beta', { name: 'beta' }]]),

@@ -136,7 +136,7 @@ export class TerminalGateway {
       } catch (err) {
         throw new Refused(err instanceof AuthError && err.status === 403 ? CLOSE.forbidden : CLOSE.unauthenticated, (err as Error).message);
       }
-      const device = this.o.devices.find(deviceId);
+      const device = await this.o.devices.find(deviceId);
       // A device of a tenant where the person is not on-call or operator looks exactly like an unknown one.
       if (!device || !(await this.o.authority.may(user.sub, TERMINAL_ROLES, device.tenantId))) throw new Refused(CLOSE.unknownDevice, `no device ${deviceId} in a tenant where you are on-call or operator`);
       const tenant = (await this.o.authority.tenants()).get(device.tenantId)?.name ?? device.tenantId;
@@ -189,7 +189,7 @@ export class TerminalGateway {
     // role, or a device decommissioned, loses the shell within one period.
     const recheck = setInterval(() => {
       void (async () => {
-        const device = this.o.devices.find(deviceId);
+        const device = await this.o.devices.find(deviceId);
         if (!device || device.tenantId !== d.tenantId || device.wgIp !== d.wgIp) return end('device decommissioned or moved', CLOSE.unknownDevice);
         if (!(await this.o.authority.may(user.sub, TERMINAL_ROLES, d.tenantId))) end('you are no longer on-call or operator in this tenant', CLOSE.forbidden);
       })().catch((err: Error) => log.warn({ sessionId, err: err.message }, 'authority re-check failed; trying again next period'));

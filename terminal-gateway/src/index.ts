@@ -1,5 +1,5 @@
 export * from './config.ts';
 export { AuditLog } from './audit.ts';
-export { EnrollStoreDevices } from './devices.ts';
+export { DirectoryDevices } from './devices.ts';
 export { CLOSE, TerminalGateway } from './gateway.ts';
 export { createTerminalServer } from './server.ts';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import { createLogger, keycloakFrom, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantAuthority } from '@cdm/common';
+import { createLogger, DeviceDirectoryClient, keycloakFrom, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runMain, startHealthServer, TenantAuthority } from '@cdm/common';
 import { AuditLog } from './audit.ts';
 import { terminalGatewayConfig, terminalGatewayEnv } from './config.ts';
-import { EnrollStoreDevices } from './devices.ts';
+import { DirectoryDevices } from './devices.ts';
 import { TerminalGateway } from './gateway.ts';
 import { createTerminalServer } from './server.ts';
 
@@ -14,7 +14,8 @@ runMain('terminal-gateway', async () => {
   const logger = createLogger('terminal-gateway', { level: config.LOG_LEVEL });
   const keycloak = keycloakFrom(config);
   const authority = new TenantAuthority(keycloak, { parentPath: config.TENANT_PARENT_GROUP, ttlMs: config.AUTHORITY_CACHE_SECONDS * 1000 });
-  const devices = new EnrollStoreDevices(config.ENROLL_DATA_DIR);
+  const directory = new DeviceDirectoryClient({ baseURL: config.DIRECTORY_URL, token: () => keycloak.accessToken() });
+  const devices = new DirectoryDevices(directory);
   if (config.TRANSCRIPT_DIR) fs.mkdirSync(config.TRANSCRIPT_DIR, { recursive: true, mode: 0o700 });
   const gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, jwksUrl: config.OIDC_JWKS_URL }),
@@ -32,7 +33,7 @@ runMain('terminal-gateway', async () => {
   });
   const server = createTerminalServer(gateway, { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, tokenUrl: config.OIDC_TOKEN_URL });
   await new Promise<void>((resolve, reject) => server.listen(config.LISTEN_PORT, config.LISTEN_HOST, resolve).on('error', reject));
-  const health = await startHealthServer({ host: config.HEALTH_HOST, port: config.HEALTH_PORT, logger, checks: { keycloak: () => keycloak.ping(), enrollStore: async () => void devices.find('health-check') } });
+  const health = await startHealthServer({ host: config.HEALTH_HOST, port: config.HEALTH_PORT, logger, checks: { keycloak: () => keycloak.ping(), directory: () => directory.ping() } });
   logger.info({ url: `http://${config.LISTEN_HOST}:${config.LISTEN_PORT}/?device=<id>` }, 'terminal gateway started');
-  return { logger, servers: [server, health], stop: async () => void (gateway.close(), devices.close()) };
+  return { logger, servers: [server, health], stop: async () => void gateway.close() };
 });

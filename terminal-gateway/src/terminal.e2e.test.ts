@@ -7,12 +7,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { KeycloakClient, KeycloakTokenVerifier, TenantAuthority, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { DeviceDirectoryClient, KeycloakClient, KeycloakTokenVerifier, TenantAuthority, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
+import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
 import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, createPerson, createTenantGroup, defaultContext, ensureTestTools, removeDeviceNs, type TestTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditLog } from './audit.ts';
-import { EnrollStoreDevices } from './devices.ts';
+import { DirectoryDevices } from './devices.ts';
 import { TerminalGateway } from './gateway.ts';
 import { createTerminalServer } from './server.ts';
 
@@ -106,8 +107,10 @@ beforeAll(async () => {
   sshd = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-e', '-f', path.join(tmp, 'sshd_config')], { stdio: 'ignore' });
 
   // The gateway beside the hub: it dials from the hub's namespace, so the device sees 10.77.0.1.
-  const devices = new EnrollStoreDevices(config.DATA_DIR);
   const bridgeKc = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', clientId: config.KEYCLOAK_CLIENT_ID, clientSecret: config.KEYCLOAK_CLIENT_SECRET });
+  // enroll-bridge's device directory, as its health port serves it; the gateway asks it with its service token.
+  const directory = await serveDirectory(bridge.store, `${kcUrl}/realms/cdm`);
+  const devices = new DirectoryDevices(new DeviceDirectoryClient({ baseURL: directory.url, token: () => bridgeKc.accessToken() }));
   const gateway = new TerminalGateway({
     verifier: new KeycloakTokenVerifier({ issuer: `${kcUrl}/realms/cdm`, audience: 'cdm-terminal' }),
     devices,
@@ -122,7 +125,7 @@ beforeAll(async () => {
   const server = createTerminalServer(gateway, { issuer: `${kcUrl}/realms/cdm`, clientId: 'cdm-terminal' });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closers.push(() => gateway.close(), () => server.close(), () => devices.close());
+  closers.push(() => gateway.close(), () => server.close(), () => directory.close());
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
 }, 300_000);
 

@@ -209,6 +209,12 @@ export class KeycloakClient {
     return decodeJwt(this.kc.accessToken ?? '').sub ?? '';
   }
 
+  /** This client's own access token (service account), for calling other cdm services. */
+  async accessToken(): Promise<string> {
+    await this.ensureAuth();
+    return this.kc.accessToken ?? '';
+  }
+
   async ping(): Promise<void> {
     await this.call('GET /realms/{realm}', () => this.kc.realms.findOne({ realm: this.realm }));
   }
