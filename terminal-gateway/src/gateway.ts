@@ -170,6 +170,7 @@ export class TerminalGateway {
     this.o.audit.write({ event: 'session-start', sessionId, user: user.username, sub: user.sub, deviceId, tenant, tenantId: d.tenantId, reason: a.reason, start: start.toISOString(), remote });
     const transcript = this.o.transcriptDir ? path.join(this.o.transcriptDir, `${start.toISOString().replace(/[:.]/g, '-')}-${deviceId}-${sessionId}.log`) : undefined;
     const out = transcript ? fs.createWriteStream(transcript, { mode: 0o600 }) : undefined;
+    out?.on('error', (err) => log.error({ sessionId, err: err.message }, 'transcript cannot be written'));
     let bytesIn = 0;
     let bytesOut = 0;
     let closedBy = 'device';
@@ -212,7 +213,10 @@ export class TerminalGateway {
     ws.send(JSON.stringify({ type: 'ready', sessionId, deviceId, expiresAt: new Date(user.exp * 1000).toISOString() }));
     armIdle();
     armExpiry(user.exp);
+    // Output can still arrive after the session ended (the device flushes while the channel closes):
+    // the transcript is closed by then, and a write after its end would crash the gateway.
     shell.stream.on('data', (b: Buffer) => {
+      if (ended) return;
       bytesOut += b.length;
       out?.write(b);
       if (ws.readyState === ws.OPEN) ws.send(b);
@@ -230,7 +234,7 @@ export class TerminalGateway {
       );
       armIdle();
       if (m.data.type === 'resize') shell.stream.setWindow(m.data.rows, m.data.cols, 0, 0);
-      else {
+      else if (!ended) {
         bytesIn += Buffer.byteLength(m.data.data);
         out?.write(m.data.data);
         shell.stream.write(m.data.data);
