@@ -14,11 +14,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type DirectoryDevice, type InfluxClient } from '@cdm/common';
+import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, targetDescription, type DirectoryDevice, type InfluxClient } from '@cdm/common';
 import { defaultContext, repoDir, startFreshHawkbit, up } from '@cdm/stack';
 import { OtaMirror } from '../../ota-bridge/src/mirror.ts';
 import { OtaStore } from '../../ota-bridge/src/store.ts';
 import { ThingsBoardOta } from '../../ota-bridge/src/tb-ota.ts';
+import { tenantTargetFilter } from '../../ota-bridge/src/publish.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,7 +79,7 @@ async function measure(size: number) {
   await hawkbit.setConfig('authentication.targettoken.enabled', true);
   const tokens = new Map<string, string>();
   for (let i = 0; i < size; i += 500) {
-    for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens.set(x.controllerId, x.securityToken!);
+    for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: targetDescription(cdmId) })))) tokens.set(x.controllerId, x.securityToken!);
   }
   log(`${size}: ${size} hawkBit targets (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   // enroll-bridge's device directory, in process: the bench measures ota-bridge against hawkBit and ThingsBoard.
@@ -87,7 +88,7 @@ async function measure(size: number) {
   log(`${size}: ${size} ThingsBoard devices (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const sm = await hawkbit.createSoftwareModule({ name: 'rauc-bench', version: '2.0.0', type: 'os' });
   const ds = await hawkbit.createDistributionSet({ name: 'firmware-bench', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
-  const rollout = await hawkbit.createRollout({ name: `bench ${size}`, description: `cdm tenant ${cdmId}`, distributionSetId: ds.id, targetFilterQuery: `description=="cdm tenant ${cdmId}"`, amountGroups: 1 });
+  const rollout = await hawkbit.createRollout({ name: `bench ${size}`, description: targetDescription(cdmId), distributionSetId: ds.id, targetFilterQuery: tenantTargetFilter(cdmId), amountGroups: 1 });
   for (let s = rollout.status; s !== 'ready'; s = (await hawkbit.getRollout(rollout.id))!.status) await new Promise((r) => setTimeout(r, 500));
   await hawkbit.startRollout(rollout.id);
   // Every target has its (active) action once the first group runs.

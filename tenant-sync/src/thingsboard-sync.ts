@@ -1,8 +1,7 @@
-import { TenantActors, UpstreamError, type ThingsBoardClient, type Tenant, type User } from '@cdm/common';
+import { TenantActors, UpstreamError, cdmTenantInfo, withCdmTenantInfo, type ThingsBoardClient, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
-const info = (t: Tenant) => (t.additionalInfo ?? {}) as { cdmId?: string; cdmDisabled?: boolean };
 
 /**
  * ThingsBoard side of tenant-sync: reads the cdm-managed tenants (those whose additionalInfo
@@ -46,12 +45,13 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   async read(): Promise<TbTenantState[]> {
     this.tenants.clear();
     this.customers.clear();
-    const tenants = (await collect(this.sys.tenantPages())).filter((t) => info(t).cdmId && t.id);
+    const tenants = (await collect(this.sys.tenantPages())).filter((t) => cdmTenantInfo(t).cdmId && t.id);
     return mapLimit(tenants, READ_CONCURRENCY, async (t) => {
-      const cdmId = info(t).cdmId!;
+      const { cdmId: id, disabled } = cdmTenantInfo(t);
+      const cdmId = id!;
       this.tenants.set(cdmId, t.id!.id);
       const admins = (await collect(this.sys.tenantUserPages(t.id!.id))).map(slim);
-      const state: TbTenantState = { tenantId: t.id!.id, title: t.title, cdmId, disabled: info(t).cdmDisabled === true, admins, operators: [] };
+      const state: TbTenantState = { tenantId: t.id!.id, title: t.title, cdmId, disabled, admins, operators: [] };
       const as = await this.actor(cdmId, admins);
       if (as) {
         const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
@@ -73,14 +73,14 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   private async one(a: TbAction, tenants: Map<string, string>): Promise<void> {
     switch (a.kind) {
       case 'create-tenant': {
-        const t = await this.sys.saveTenant({ title: a.title, additionalInfo: { cdmId: a.cdmId, cdmManaged: true } });
+        const t = await this.sys.saveTenant({ title: a.title, additionalInfo: withCdmTenantInfo(undefined, a.cdmId) });
         tenants.set(a.cdmId, t.id!.id);
         return;
       }
       case 'update-tenant': {
         const t = await this.sys.getTenant(a.tenantId);
         if (!t) throw new Error(`ThingsBoard tenant ${a.tenantId} vanished`);
-        await this.sys.saveTenant({ ...t, title: a.title, additionalInfo: { ...info(t), cdmId: a.cdmId, cdmManaged: true, cdmDisabled: a.disabled } });
+        await this.sys.saveTenant({ ...t, title: a.title, additionalInfo: withCdmTenantInfo(t.additionalInfo, a.cdmId, a.disabled) });
         return;
       }
       case 'create-admin': {

@@ -1,15 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { encodeTenantToken, parseTenantToken, tenantTokenPath, type TenantTokenFile } from '@cdm/common';
 
-/** What enroll-bridge hands a device of this tenant so it can write telemetry. */
-export interface TenantWriteToken {
-  cdmId: string;
-  org: string;
-  bucket: string;
-  /** InfluxDB authorization id, to tell whether the token still exists there. */
-  authId: string;
-  token: string;
-}
+/** What enroll-bridge hands a device of this tenant so it can write telemetry (the shared file contract). */
+export type TenantWriteToken = TenantTokenFile & { authId: string };
 
 /**
  * Device write tokens, one file per tenant (mode 0600 in a 0700 directory). InfluxDB shows a
@@ -21,13 +14,13 @@ export class TokenStore {
   constructor(private readonly dir: string) {}
 
   private file(cdmId: string): string {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(cdmId)) throw new Error(`invalid tenant id ${JSON.stringify(cdmId)}`);
-    return path.join(this.dir, `${cdmId}.json`);
+    return tenantTokenPath(this.dir, cdmId);
   }
 
   get(cdmId: string): TenantWriteToken | undefined {
     try {
-      return JSON.parse(fs.readFileSync(this.file(cdmId), 'utf8')) as TenantWriteToken;
+      const t = parseTenantToken(fs.readFileSync(this.file(cdmId), 'utf8'), this.file(cdmId));
+      return { ...t, authId: t.authId ?? '' };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -43,7 +36,7 @@ export class TokenStore {
   put(t: TenantWriteToken): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.file(t.cdmId)}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(t), { mode: 0o600 });
+    fs.writeFileSync(tmp, encodeTenantToken(t), { mode: 0o600 });
     fs.renameSync(tmp, this.file(t.cdmId));
   }
 

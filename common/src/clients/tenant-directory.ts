@@ -1,3 +1,4 @@
+import { cdmTenantInfo } from '../contracts/thingsboard-tenant.ts';
 import type { ThingsBoardClient } from './thingsboard.ts';
 
 export interface TenantRef {
@@ -25,8 +26,8 @@ export class TenantDirectory {
     const tenants: TenantRef[] = [];
     for await (const page of this.tb.tenantPages()) {
       for (const t of page) {
-        const info = (t.additionalInfo ?? {}) as { cdmId?: unknown; cdmDisabled?: unknown };
-        if (typeof info.cdmId === 'string' && info.cdmId) tenants.push({ cdmId: info.cdmId, name: t.title, disabled: info.cdmDisabled === true });
+        const info = cdmTenantInfo(t);
+        if (info.cdmId) tenants.push({ cdmId: info.cdmId, name: t.title, disabled: info.disabled });
       }
     }
     this.cache = { at: Date.now(), tenants };

@@ -1,3 +1,4 @@
+import { cdmTenantInfo } from '../contracts/thingsboard-tenant.ts';
 import type { ThingsBoardClient } from './thingsboard.ts';
 
 /** The tenant admin tenant-sync creates in every tenant for the bridges. */
@@ -65,9 +66,9 @@ export class TenantActors {
 
   private async findTenant(cdmId: string): Promise<string> {
     for await (const page of this.sys.tenantPages()) {
-      const t = page.find((x) => (x.additionalInfo as { cdmId?: string } | undefined)?.cdmId === cdmId);
+      const t = page.find((x) => cdmTenantInfo(x).cdmId === cdmId);
       if (!t?.id) continue;
-      if ((t.additionalInfo as { cdmDisabled?: boolean }).cdmDisabled) throw new TenantNotReady(`tenant ${cdmId} is disabled (its Keycloak group was deleted)`);
+      if (cdmTenantInfo(t).disabled) throw new TenantNotReady(`tenant ${cdmId} is disabled (its Keycloak group was deleted)`);
       return t.id.id;
     }
     throw new TenantNotReady(`no ThingsBoard tenant for ${cdmId} yet — tenant-sync creates it from the Keycloak group; retry after its next pass`);
