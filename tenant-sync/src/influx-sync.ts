@@ -134,12 +134,20 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     return out;
   }
 
+  /**
+   * Grafana's projection mints through here. It asks InfluxDB for the org and bucket it needs rather
+   * than relying on this projection's read() having run earlier in the pass: reordering the
+   * projections, or Grafana running alone, cannot break it.
+   */
   async mintReadToken(cdmId: string): Promise<{ id: string; token: string; org: string; bucket: string }> {
-    const bucketId = this.bucket(cdmId);
+    const orgId = this.orgId ?? (await this.o.influx.findOrg(this.o.org))?.id;
+    if (!orgId) throw new Error(`InfluxDB: organisation ${this.o.org} missing (the InfluxDB projection creates it)`);
+    const bucketId = this.buckets.get(cdmId) ?? (await this.o.influx.findBucket(orgId, bucketName(cdmId)))?.id;
+    if (!bucketId) throw new Error(`InfluxDB: bucket ${bucketName(cdmId)} not created yet (the InfluxDB projection makes it; it failed earlier in this pass?)`);
     const auth = await this.o.influx.createAuthorization({
-      orgID: this.org(),
+      orgID: orgId,
       description: readTokenDescription(cdmId),
-      permissions: [{ action: 'read', resource: { type: 'buckets', id: bucketId, orgID: this.org() } }],
+      permissions: [{ action: 'read', resource: { type: 'buckets', id: bucketId, orgID: orgId } }],
     });
     return { id: auth.id, token: required(auth), org: this.o.org, bucket: bucketName(cdmId) };
   }

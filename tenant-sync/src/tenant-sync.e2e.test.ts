@@ -13,6 +13,7 @@ import { tenantSyncConfig } from './config.ts';
 import { DATASOURCE_UID } from './grafana-plan.ts';
 import { HAWKBIT_ADMIN } from './hawkbit-plan.ts';
 import { bucketName } from './influx-plan.ts';
+import { InfluxSync } from './influx-sync.ts';
 import { bridgeAdminEmail, OPERATORS_CUSTOMER } from './thingsboard-plan.ts';
 
 /**
@@ -135,6 +136,13 @@ describe('tenant-sync on the local stack', () => {
     expect(await hawkbitRoles(users.rel!)).toEqual([...HAWKBIT_ADMIN].sort());
     expect(await hawkbitRoles(users.olga!)).toEqual([]);
     expect(await hawkbitRoles(users.alma!)).toEqual([]);
+  });
+
+  it('Grafana’s read tokens need nothing from an earlier InfluxDB read in the pass (no hidden order between projections)', async () => {
+    const fresh = new InfluxSync({ influx, org: config.INFLUXDB_ORG, store: ts.store, retentionSeconds: 0 });
+    const t = await fresh.mintReadToken(ids.a!);
+    expect(t).toMatchObject({ bucket: bucketName(ids.a!), org: config.INFLUXDB_ORG, token: expect.any(String) });
+    await fresh.deleteToken(t.id);
   });
 
   it('hands devices a write token that writes only their own tenant’s bucket', async () => {
