@@ -1,4 +1,4 @@
-import { InfluxDB, type Point, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
 import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
 
@@ -63,6 +63,9 @@ export class InfluxClient {
       headers: { Authorization: `Token ${opts.token}` },
     });
     this.influx = new InfluxDB({ url, token: opts.token, timeout: opts.timeoutMs ?? 10_000 });
+    // The library prints failed writes to the console itself (a whole error object, outside pino's
+    // redaction); every failure is thrown to the caller as an UpstreamError, who logs it once.
+    setLogger(SILENT);
     this.pageSize = opts.pageSize ?? 100;
   }
 
@@ -166,6 +169,8 @@ export class InfluxClient {
     await this.http.requireRequest('GET /api/v2/orgs', { url: '/orgs', params: { limit: 1 } });
   }
 }
+
+const SILENT = { error: () => undefined, warn: () => undefined };
 
 function wrap(call: string, err: unknown): UpstreamError {
   const e = err as { statusCode?: number; body?: string; message?: string };
