@@ -221,7 +221,7 @@ describe('admin API and factory certificates on the local stack', () => {
     groups.r = victim.id;
     await person(`admr-${run}`, victim.roles.admin);
     const t = await tokenFor(`admr-${run}`);
-    await kcAdmin.kc.groups.update({ realm: 'cdm', id: victim.id }, { name: `${old}-renamed` });
+    await kcAdmin.renameGroup(victim.id, `${old}-renamed`);
     const squatter = await createTenantGroup(kcAdmin, old);
     groups.s = squatter.id;
     await person(`adms-${run}`, squatter.roles.admin);

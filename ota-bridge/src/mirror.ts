@@ -217,6 +217,7 @@ export class OtaMirror {
       if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
       store.recordAction(a.id, state);
       res.changes++;
+      log.debug({ actionId: a.id, status: state.status, cdmId }, 'mirrored');
       return true;
     } catch (err) {
       if (undeliverable(err)) {

@@ -32,7 +32,9 @@ describe('bridges on the local stack', () => {
   it('start from their composition roots and see every upstream', async () => {
     const envs = bridgeEnv(stack, ctx.stateDir);
     const ports = { 'tenant-sync': 29101, 'enroll-bridge': 29102, 'ota-bridge': 29103 } as const;
-    for (const b of BRIDGES) children.push(startBridge(ctx.repoDir, b, { ...envs[b], HEALTH_PORT: String(ports[b]), LOG_LEVEL: 'warn' }));
+    // ota-bridge asks enroll-bridge's device directory, served on enroll-bridge's health port.
+    const directory = { DIRECTORY_URL: `http://127.0.0.1:${ports['enroll-bridge']}` };
+    for (const b of BRIDGES) children.push(startBridge(ctx.repoDir, b, { ...envs[b], ...(b === 'ota-bridge' ? directory : {}), HEALTH_PORT: String(ports[b]), LOG_LEVEL: 'warn' }));
     for (const b of BRIDGES) {
       const h = await healthz(ports[b]);
       expect(h.body.status, `${b}: ${JSON.stringify(h.body.checks)}`).toBe('ok');

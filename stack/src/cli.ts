@@ -77,6 +77,17 @@ async function startOne(ctx: StackContext, s: Service): Promise<void> {
   await s.afterStart?.(ctx);
 }
 
+/** Stops one service and brings it back (upstream faults in the soak test); returns the ms it took. */
+export async function restartService(ctx: StackContext, name: string): Promise<number> {
+  const s = services.find((x) => x.name === name);
+  if (!s) throw new Error(`no stack service ${name}`);
+  const t = Date.now();
+  ctx.log(`[restart] stopping ${name}`);
+  await s.stop(ctx);
+  await up(ctx, [s]);
+  return Date.now() - t;
+}
+
 export async function down(ctx: StackContext, list: Service[] = services): Promise<void> {
   for (const s of [...list].reverse()) {
     ctx.log(`[down] stopping ${s.name}`);

@@ -3,7 +3,7 @@ export { BRIDGES, bridgeEnv, type Bridge } from './bridge-env.ts';
 export { defaultContext } from './paths.ts';
 export { startBridge } from './run.ts';
 export type { Endpoint, StackContext } from './types.ts';
-export { up } from './cli.ts';
+export { restartService, up } from './cli.ts';
 export { PORTS, repoDir } from './paths.ts';
 export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';
 export { ensureTestTools, type TestTool } from './test-tools.ts';

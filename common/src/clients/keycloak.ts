@@ -103,6 +103,10 @@ export class KeycloakClient {
     return res.id;
   }
 
+  async renameGroup(id: string, name: string): Promise<void> {
+    await this.call('PUT /groups/{id}', () => this.kc.groups.update({ realm: this.realm, id }, { name }));
+  }
+
   async deleteGroup(id: string): Promise<void> {
     await this.call('DELETE /groups/{id}', () => this.kc.groups.del({ realm: this.realm, id }));
   }
