@@ -32,7 +32,8 @@ import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.t
  * the way devices enroll, renew at two-thirds of a 9-day lifetime, are decommissioned and enrolled
  * again with the same serial; firmware releases succeed, fail, or never boot; a tenant is renamed and
  * a new one takes its old name; ThingsBoard refuses the bridges' refresh tokens; an enrollment
- * crashes between steps; ota-bridge and tenant-sync are SIGKILLed mid-pass; step-ca, InfluxDB,
+ * crashes between steps; enroll-bridge is SIGKILLed mid-enrollment, ota-bridge and tenant-sync
+ * mid-pass; step-ca, InfluxDB,
  * hawkBit, Keycloak and ThingsBoard are each restarted. At the end: nothing lost, orphaned or stuck.
  * SOAK_DAYS (default 30) and SOAK_RESTARTS=none (skip the upstream restarts) tune it.
  */
@@ -177,6 +178,36 @@ async function outdateTokens(userId: string): Promise<void> {
   await sys.setUserCredentialsEnabled(userId, true);
 }
 
+/**
+ * enroll-bridge as its own daemon on the same store, SIGKILLed while it enrolls a device (right after
+ * the first step it records); the device then retries with its own keys and a fresh request, which
+ * the bridge in process finishes from where the killed one stopped.
+ */
+async function enrollKilledMidSaga(id: string, tenant: string, token: string): Promise<string> {
+  const port = 20_000 + crypto.randomInt(20_000);
+  const env = { ...envs['enroll-bridge'], DATA_DIR: enrollConfig.DATA_DIR, TENANT_TOKEN_DIR: tokenDir, API_HOST: '127.0.0.1', API_PORT: String(port), API_TLS_CERT_FILE: '', API_TLS_KEY_FILE: '', HEALTH_PORT: String(port + 1), LOG_LEVEL: 'debug' };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge/src/main.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  const exited = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, signal) => r(signal ?? code)));
+  try {
+    for (const deadline = Date.now() + 60_000; !out.includes('"msg":"enroll-bridge started"'); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > deadline) throw new Error(`enroll-bridge daemon did not start:\n${out.slice(-2000)}`);
+    const ident = await newIdentity();
+    const request = fetch(`http://127.0.0.1:${port}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ deviceId: id, csr: await csr(id, ident.keys), wgPublicKey: ident.wg }) }).catch(() => undefined);
+    for (const deadline = Date.now() + 30_000; !out.includes('"msg":"enrollment step done"'); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error('the daemon recorded no enrollment step');
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await request;
+    const half = enroll.store.getDevice(id)!;
+    expect(half.status, 'killed half-way').toBe('enrolling');
+    await enrollDevice(id, tenant, token, ident);
+    expect(enroll.store.getDevice(id)!.wgIp).toBe(half.wgIp);
+    return `enroll-bridge SIGKILLed mid-enrollment of ${id} after its ${half.done.join(', ')} step(s); the device's retry finished it`;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 async function day(d: number): Promise<void> {
   stats.days = d;
   simNow += DAY;
@@ -232,6 +263,10 @@ async function day(d: number): Promise<void> {
   if (d % 7 === 3) await otaRelease(Math.ceil(d / 7));
   // Faults.
   if (d === 10) stats.faults.push(`day ${d}: ${await killedMidPass('ota-bridge')}`);
+  if (d === 12) {
+    stats.faults.push(`day ${d}: ${await enrollKilledMidSaga(`SOAK${run}KILL`.toUpperCase(), tenants.b.id, claims.b!)}`);
+    stats.enrolled++;
+  }
   if (d === 11) {
     // ThingsBoard outdates every token of a user whose credentials change: the bridges' cached clients
     // for tenant a then get 401 on their next call, and their refresh tokens are refused too.

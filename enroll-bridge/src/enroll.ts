@@ -268,6 +268,7 @@ export class Enroller {
         await this.o.beforeStep?.(step, device.deviceId);
         device = await this.step(step, device, csr);
         device = store.markDone(device.deviceId, step, true);
+        this.o.logger.debug({ deviceId: device.deviceId, step }, 'enrollment step done');
       } catch (err) {
         store.update(device.deviceId, { lastError: `${step}: ${(err as Error).message}` });
         throw this.toHttp(step, err, device.deviceId);
