@@ -88,6 +88,9 @@ interface Dev {
   token?: string;
   /** Latest OTA action and what it should end as. */
   ota?: { actionId: number; expect: 'success' | 'failure' | 'boot_mismatch' };
+  /** The version the device last reported, and its releases (for a failure's explanation). */
+  reported?: string;
+  history?: string[];
   retiredSerials: string[];
 }
 const devices = new Map<string, Dev>();
@@ -131,8 +134,12 @@ async function otaRelease(release: number): Promise<void> {
     const outcome = roll < 15 ? 'success' : roll < 18 ? 'failure' : 'boot_mismatch';
     await ddi.sendFeedback(actionId, { execution: 'closed', finished: outcome === 'failure' ? 'failure' : 'success' });
     // A device that came up on the new slot reports its version; one that fell back does not.
-    if (outcome === 'success') await (await actors.actor(d.tenant)).saveTelemetry({ id: enroll.store.getDevice(d.id)!.tbDeviceId!, entityType: 'DEVICE' } as EntityId, { sw_version: version });
+    if (outcome === 'success') {
+      await (await actors.actor(d.tenant)).saveTelemetry({ id: enroll.store.getDevice(d.id)!.tbDeviceId!, entityType: 'DEVICE' } as EntityId, { sw_version: version });
+      d.reported = version;
+    }
     d.ota = { actionId, expect: outcome };
+    d.history = [...(d.history ?? []), `day ${stats.days}: action ${actionId} ${version} ${outcome}`];
     stats.deployments++;
   }
 }
@@ -359,7 +366,8 @@ describe(`a simulated month (${DAYS} days) on the local stack`, () => {
         addresses.add(rec.wgIp);
         if (x.ota) {
           const attrs = Object.fromEntries((await as.getAttributes({ id: rec.tbDeviceId!, entityType: 'DEVICE' } as EntityId, 'SERVER_SCOPE')).map((a) => [a.key, a.value]));
-          expect({ id: x.id, action: attrs.ota_action_id, status: attrs.ota_status }).toEqual({ id: x.id, action: x.ota.actionId, status: x.ota.expect });
+          const why = () => JSON.stringify({ mirrored: ota.store.getDevice(x.id), attrs, reported: x.reported, history: x.history });
+          expect({ id: x.id, action: attrs.ota_action_id, status: attrs.ota_status }, why()).toEqual({ id: x.id, action: x.ota.actionId, status: x.ota.expect });
           checked.otaResults++;
         }
       } else {

@@ -156,4 +156,25 @@ describe('ota-bridge change detection', () => {
     expect(await pass()).toMatchObject({ failed: 0 });
     expect(await attrs('dev-2')).toMatchObject({ ota_target_version: '2.2.0' });
   });
+
+  it('a result mirrored again (the cursor moved back over it) does not reopen a boot mismatch as success', async () => {
+    const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.3.0', type: 'os' });
+    const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.3.0', type: 'os', modules: [{ id: sm.id }] });
+    await hawkbit.assignDistributionSet('dev-3', ds.id, 'forced');
+    now += 1000;
+    await pass();
+    await report('dev-3', 'success'); // hawkBit hears success; the device never reports 2.3.0 (fell back)
+    now += 1000;
+    await pass();
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'success' });
+    now += 61_000;
+    expect(await pass()).toMatchObject({ bootMismatches: 1 });
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });
+    // A failed older change pins the cursor behind this one, whose record was already pruned.
+    store.forgetAction(store.getDevice('dev-3')!.actionId);
+    store.setCursor(0);
+    now += 1000;
+    expect(await pass()).toMatchObject({ failed: 0 });
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });
+  });
 });

@@ -262,6 +262,13 @@ export class OtaMirror {
       log.debug({ actionId: c.actionId, current: prev.actionId }, 'skip: an older action than the one mirrored');
       return prev.cdmId;
     }
+    // The same result again (the cursor moved back over it after a failed older change, or a restart
+    // repeats a pass): already mirrored. A success the boot check has since judged (confirmed, or a
+    // boot mismatch) must not be re-opened: it would overwrite boot_mismatch with success.
+    if (prev && c.actionId === prev.actionId && (prev.status === c.status || (c.status === 'success' && prev.status === 'boot_mismatch'))) {
+      log.debug({ actionId: c.actionId, status: prev.status }, 'skip: this result is already mirrored');
+      return prev.cdmId;
+    }
     try {
       await tb.tenantReady(cdmId);
     } catch (err) {
