@@ -61,11 +61,11 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
 export function runDeadLetters(argv: string[], store: OtaStore, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): number {
   if (argv[0] === 'clear') {
     const id = argv[1] === undefined ? undefined : Number(argv[1]);
-    if (id !== undefined && !Number.isInteger(id)) throw new PublishError('dead-letters clear takes an action id (a number)');
+    if (id !== undefined && !Number.isInteger(id)) throw new Error('dead-letters clear takes an action id (a number)');
     out(`${store.clearDeadLetters(id)} dead letter(s) cleared`);
     return 0;
   }
-  if (argv.length) throw new PublishError(`unknown dead-letters command ${argv[0]}\n${USAGE}`);
+  if (argv.length) throw new Error(`unknown dead-letters command ${argv[0]}\n${USAGE}`);
   const all = store.deadLetters();
   for (const d of all) out(`${new Date(d.at).toISOString()}  action ${d.actionId}  ${d.controllerId}  ${d.reason}`);
   out(all.length ? `${all.length} dead letter(s)` : 'no dead letters');
