@@ -177,4 +177,19 @@ describe('ota-bridge change detection', () => {
     expect(await pass()).toMatchObject({ failed: 0 });
     expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });
   });
+
+  it('the next update of a device whose mismatch alarm is still open is judged on its own: no boot, boot_mismatch again', async () => {
+    const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.4.0', type: 'os' });
+    const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.4.0', type: 'os', modules: [{ id: sm.id }] });
+    await hawkbit.assignDistributionSet('dev-3', ds.id, 'forced');
+    now += 1000;
+    await pass();
+    await report('dev-3', 'success'); // dev-3 still runs neither 2.3.0 nor 2.4.0
+    now += 1000;
+    await pass();
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'success', ota_target_version: '2.4.0' });
+    now += 61_000;
+    expect(await pass()).toMatchObject({ bootMismatches: 1 });
+    expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });
+  });
 });

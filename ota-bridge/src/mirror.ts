@@ -330,7 +330,9 @@ export class OtaMirror {
             await tb.setAttributes(d.cdmId, d.tbDeviceId, { ota_status: 'success', ota_updated_at: new Date(this.now()).toISOString() });
           }
           store.putDevice({ ...d, status: 'success', mismatchAlarm: false, bootVersion: undefined, bootDueAt: undefined });
-        } else if (!d.mismatchAlarm && this.now() >= (d.bootDueAt ?? 0)) {
+        } else if (d.status !== 'boot_mismatch' && this.now() >= (d.bootDueAt ?? 0)) {
+          // Judged per action: an alarm still open from the previous action does not judge this one
+          // (raising again updates that alarm with this version).
           await tb.raiseOnDevice(d.cdmId, d.tbDeviceId, ALARM_MISMATCH, 'CRITICAL', {
             expected: d.bootVersion,
             reported: reported ?? null,
