@@ -21,6 +21,7 @@ export * from './auth/keycloak-jwt.ts';
 export * from './auth/tenant-authority.ts';
 export * from './contracts/hawkbit-target.ts';
 export * from './contracts/device-directory.ts';
+export * from './contracts/device-agent.ts';
 export * from './contracts/tenant-token-file.ts';
 export * from './contracts/thingsboard-tenant.ts';
 export * from './clients/device-directory.ts';

@@ -19,6 +19,8 @@ export const directoryView = (d: DeviceRecord): DirectoryDevice => ({
   ...(d.wgIp ? { wgIp: d.wgIp } : {}),
   ...(d.sshHostKey ? { sshHostKey: d.sshHostKey } : {}),
   ...(d.tbDeviceId && d.status !== 'decommissioned' ? { tbDeviceId: d.tbDeviceId } : {}),
+  ...(d.certSerial && d.status !== 'decommissioned' ? { certSerial: d.certSerial } : {}),
+  ...(d.certNotAfter && d.status !== 'decommissioned' ? { certNotAfter: d.certNotAfter } : {}),
 });
 
 /**

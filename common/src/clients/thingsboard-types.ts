@@ -109,3 +109,41 @@ export interface AuditLog {
   actionType: string;
   actionStatus?: string;
 }
+
+/** ThingsBoard's delivery state of a persistent RPC (RpcStatus). */
+export type RpcStatus = 'QUEUED' | 'SENT' | 'DELIVERED' | 'SUCCESSFUL' | 'TIMEOUT' | 'EXPIRED' | 'FAILED' | 'DELETED';
+
+export interface PersistentRpc {
+  id: { id: string; entityType: 'RPC' };
+  createdTime: number;
+  deviceId: EntityId<'DEVICE'>;
+  expirationTime: number;
+  request?: { id?: string; body?: { method?: string; params?: string } } | null;
+  /** The device's reply as JSON (ThingsBoard parses it; a non-JSON reply becomes {error: text}). */
+  response?: unknown;
+  status: RpcStatus;
+  additionalInfo?: unknown;
+}
+
+export interface PersistentRpcRequest {
+  method: string;
+  params: unknown;
+  /** Chosen by the caller so a retried send is the same RPC (ThingsBoard keys the record by it). */
+  requestUUID: string;
+  /** Epoch ms after which ThingsBoard marks it EXPIRED if not answered. */
+  expirationTime: number;
+  additionalInfo?: Record<string, unknown>;
+  retries?: number;
+}
+
+export type EntityKeyType = 'ENTITY_FIELD' | 'ATTRIBUTE' | 'CLIENT_ATTRIBUTE' | 'SHARED_ATTRIBUTE' | 'SERVER_ATTRIBUTE' | 'TIME_SERIES';
+export interface EntityKey {
+  type: EntityKeyType;
+  key: string;
+}
+
+/** One row of an entity data query: values are strings as ThingsBoard returns them. */
+export interface EntityData {
+  entityId: EntityId;
+  latest: Partial<Record<EntityKeyType, Record<string, { ts: number; value: string | null }>>>;
+}

@@ -11,9 +11,13 @@ import type {
   Device,
   DeviceCredentials,
   DeviceProfile,
+  EntityData,
   EntityId,
+  EntityKey,
   EntityType,
   PageData,
+  PersistentRpc,
+  PersistentRpcRequest,
   Tenant,
   User,
 } from './thingsboard-types.ts';
@@ -278,6 +282,49 @@ export class ThingsBoardClient {
 
   async clearAlarm(id: string): Promise<void> {
     await this.call('POST /api/alarm/{id}/clear', { method: 'POST', url: `/api/alarm/${enc(id)}/clear` });
+  }
+
+  // ---- RPC (tenant admins)
+  /**
+   * Sends a persistent two-way RPC: ThingsBoard keeps it (QUEUED while the device is offline,
+   * delivered when it subscribes again) until answered or `expirationTime`, and answers at once
+   * with its id, which is `requestUUID`.
+   */
+  async sendPersistentRpc(deviceId: string, r: PersistentRpcRequest): Promise<string> {
+    const res = await this.call<{ rpcId?: string }>('POST /api/rpc/twoway/{deviceId}', {
+      method: 'POST',
+      url: `/api/rpc/twoway/${enc(deviceId)}`,
+      data: { ...r, persistent: true },
+    });
+    if (!res?.rpcId) throw this.http.error('POST /api/rpc/twoway/{deviceId}', 200, 'no rpcId in the answer to a persistent RPC');
+    return res.rpcId;
+  }
+
+  getPersistentRpc(rpcId: string): Promise<PersistentRpc | undefined> {
+    return this.optional('GET /api/rpc/persistent/{rpcId}', { url: `/api/rpc/persistent/${enc(rpcId)}` });
+  }
+
+  /** Idempotent: withdraws a queued RPC (the device will not get it). */
+  async deletePersistentRpc(rpcId: string): Promise<void> {
+    await this.optional('DELETE /api/rpc/persistent/{rpcId}', { method: 'DELETE', url: `/api/rpc/persistent/${enc(rpcId)}` });
+  }
+
+  // ---- entity data query: devices with their attributes, one page per call
+  async *deviceDataPages(latestValues: EntityKey[], entityFields: EntityKey[] = [{ type: 'ENTITY_FIELD', key: 'name' }]): AsyncGenerator<EntityData[]> {
+    for (let page = 0; ; page++) {
+      const res = await this.call<PageData<EntityData>>('POST /api/entitiesQuery/find', {
+        method: 'POST',
+        url: '/api/entitiesQuery/find',
+        data: {
+          entityFilter: { type: 'entityType', entityType: 'DEVICE' },
+          pageLink: { page, pageSize: this.pageSize, sortOrder: { key: { type: 'ENTITY_FIELD', key: 'createdTime' }, direction: 'ASC' } },
+          entityFields,
+          latestValues,
+        },
+      });
+      if (res.data.length) yield res.data;
+      if (!res.hasNext) return;
+    }
   }
 
   /** The tenant's audit log (tenant admins): who changed which entity, e.g. `actionTypes: 'ADDED,DELETED'`. */

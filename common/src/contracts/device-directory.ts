@@ -19,6 +19,9 @@ export const DirectoryDevice = z
     wgIp: z.string().optional(),
     sshHostKey: z.string().optional(),
     tbDeviceId: z.string().optional(),
+    /** The current certificate: its serial and end of validity (ISO). */
+    certSerial: z.string().optional(),
+    certNotAfter: z.string().optional(),
   })
   .strict();
 export type DirectoryDevice = z.infer<typeof DirectoryDevice>;

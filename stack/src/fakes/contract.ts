@@ -74,14 +74,19 @@ export class Contract {
 
   /** prefix: how the spec's path keys map to URLs (e.g. `/api` for Grafana, `/api/v2` for InfluxDB). */
   constructor(
-    file: string,
+    /** A spec file in specsDir, or a document in hand (a cdm service's own OpenAPI document). */
+    file: string | { id: string; spec: Json },
     private readonly prefix = '',
     relaxations: Relaxation[] = [],
     /** springdoc renders Java polymorphism as oneOf of overlapping schemas, which nothing can satisfy. */
     behaviour: { oneOfAsAnyOf?: boolean } = {},
   ) {
-    const text = fs.readFileSync(path.join(specsDir(), file), 'utf8');
-    this.spec = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Json;
+    if (typeof file === 'string') {
+      const text = fs.readFileSync(path.join(specsDir(), file), 'utf8');
+      this.spec = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Json;
+    } else {
+      this.spec = structuredClone(file.spec);
+    }
     const schemas = ((this.spec.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
     for (const r of relaxations) {
       if ('operation' in r) {
@@ -102,7 +107,7 @@ export class Contract {
     this.ajv = v31 ? new Ajv2020(opts) : new Ajv(opts);
     addFormats.default(this.ajv);
     for (const f of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password']) this.ajv.addFormat(f, true);
-    this.id = `contract:${file}`;
+    this.id = `contract:${typeof file === 'string' ? file : file.id}`;
     // OpenAPI 3.0 "nullable" is not JSON Schema; express it as a null alternative.
     this.ajv.addSchema((v31 ? this.spec : rewriteNullable(this.spec)) as Json, this.id);
     for (const [template, item] of Object.entries((this.spec.paths ?? {}) as Record<string, Json>)) {

@@ -1,0 +1,372 @@
+import crypto from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import {
+  AmbiguousTenant,
+  AuthError,
+  OPERATIONS,
+  parseOperation,
+  SHADOW,
+  UpstreamError,
+  type DirectoryDevice,
+  type KeycloakTenant,
+  type Logger,
+  type Operation,
+  type TenantAuthority,
+  type TokenUser,
+} from '@cdm/common';
+import type { CommandRunner } from './commands.ts';
+import { Selector, type FleetDevices } from './devices.ts';
+import type { DeviceGateway } from './gateway.ts';
+import { groupView, planGroup } from './groups.ts';
+import { openApiDocument } from './openapi.ts';
+import { rolesFor, type Action } from './permissions.ts';
+import { InvalidConfig, patchDesired, shadowView, StaleVersion } from './shadow.ts';
+import { parseTags } from './thingsboard-devices.ts';
+import { isFinal, type AuditEntry, type Command, type FleetStore } from './store.ts';
+
+export interface FleetApiOptions {
+  verifier: { verify(token: string | undefined): Promise<TokenUser> };
+  authority: TenantAuthority;
+  directory: { get(id: string): Promise<DirectoryDevice | undefined> };
+  devices: FleetDevices;
+  gateway: DeviceGateway;
+  store: FleetStore;
+  runner: CommandRunner;
+  logger: Logger;
+  limits: {
+    /** A group operation selecting more devices than this needs `confirm: true`. */
+    confirmAbove: number;
+    /** No group operation selects more devices than this. */
+    maxGroup: number;
+    defaultExpirySeconds: number;
+    maxExpirySeconds: number;
+    maxConcurrency: number;
+  };
+  now?: () => number;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+const body = <T>(schema: z.ZodType<T>, v: unknown, what: string): T => {
+  const r = schema.safeParse(v ?? {});
+  if (!r.success) throw new HttpError(400, `invalid ${what}: ${issues(r.error)}`);
+  return r.data;
+};
+
+const Metadata = z
+  .object({
+    region: z.string().min(1).max(200).nullable().optional(),
+    site: z.string().min(1).max(200).nullable().optional(),
+    owner: z.string().min(1).max(200).nullable().optional(),
+    tags: z.array(z.string().min(1).max(64)).max(50).nullable().optional(),
+  })
+  .strict();
+const DevicePatch = z.object({ metadata: Metadata }).strict();
+const ShadowPatch = z.object({ version: z.number().int().min(0), desired: z.record(z.string(), z.unknown()) }).strict();
+const expiresIn = (max: number) => z.number().int().min(1).max(max).optional();
+const CommandBody = (max: number) => z.object({ operation: z.string().min(1).max(64), params: z.record(z.string(), z.unknown()).optional(), expiresInSeconds: expiresIn(max) }).strict();
+const GroupBody = (max: number, maxConcurrency: number) =>
+  z
+    .object({
+      tenant: z.string().min(1).max(200),
+      selector: Selector,
+      operation: z.string().min(1).max(64),
+      params: z.record(z.string(), z.unknown()).optional(),
+      concurrency: z.number().int().min(1).max(maxConcurrency).default(10),
+      expiresInSeconds: expiresIn(max),
+      confirm: z.boolean().default(false),
+    })
+    .strict();
+const ListQuery = z
+  .object({
+    tenant: z.string().min(1).max(200),
+    firmware: z.string().min(1).max(200).optional(),
+    region: z.string().min(1).max(200).optional(),
+    site: z.string().min(1).max(200).optional(),
+    owner: z.string().min(1).max(200).optional(),
+    tag: z.string().min(1).max(200).optional(),
+    online: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const commandView = (c: Command) => ({
+  commandId: c.id,
+  deviceId: c.deviceId,
+  operation: c.operation,
+  params: c.params,
+  status: c.status,
+  ...(c.result !== undefined ? { result: c.result } : {}),
+  ...(c.error ? { error: c.error } : {}),
+  requestedBy: c.requestedByName,
+  ...(c.groupId ? { groupId: c.groupId } : {}),
+  createdAt: new Date(c.createdAt).toISOString(),
+  expiresAt: new Date(c.expiresAt).toISOString(),
+  updatedAt: new Date(c.updatedAt).toISOString(),
+});
+
+/**
+ * The fleet API (mounted at /v1): devices, shadow, commands and group operations for the systems
+ * around the platform and for people with a Keycloak token for audience `cdm-fleet`. Who may do
+ * what is PERMISSIONS, decided per tenant from Keycloak by immutable ids (TenantAuthority). A device
+ * of a tenant the caller is not in answers 404, as if it did not exist. Every state-changing call is
+ * audited (who, what, which devices, outcome), refusals included.
+ */
+export function fleetRouter(o: FleetApiOptions): express.Router {
+  const r = express.Router();
+  const now = o.now ?? Date.now;
+  const userOf = (req: Request) => (req as Request & { user: TokenUser }).user;
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
+  const audit = (req: Request, e: Omit<AuditEntry, 'at' | 'actor' | 'actorName'>) => {
+    const u = userOf(req);
+    o.store.audit({ at: now(), actor: u.sub, actorName: u.username, ...e });
+    o.logger.info({ actor: u.username, action: e.action, tenantId: e.tenantId, devices: e.devices.length <= 10 ? e.devices : e.devices.length, outcome: e.outcome, detail: e.detail }, 'fleet action');
+  };
+  // Serialises shadow writes per device (read-compare-write must not interleave within this process).
+  const busy = new Map<string, Promise<unknown>>();
+  const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = busy.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    busy.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (busy.get(key) === run) busy.delete(key);
+    }
+  };
+
+  r.get('/openapi.json', (_req, s) => void s.json(openApiDocument()));
+
+  r.use(rateLimit({ windowMs: 60_000, limit: 600, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many requests; retry in a minute' }) }));
+  r.use(async (req, _res, next) => {
+    try {
+      (req as Request & { user: TokenUser }).user = await o.verifier.verify(bearer(req));
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
+  r.use((req, _res, next) => (req.method !== 'GET' && req.get('content-type') && !req.is('application/json') ? next(new HttpError(415, 'send JSON (Content-Type: application/json)')) : next()));
+  r.use(express.json({ limit: 2 * 1024 * 1024, strict: true }));
+
+  /** The tenant named in the request, if the caller may do `action` there (404 unknown, 403 otherwise). */
+  const tenantFor = async (req: Request, idOrName: string, action: Action): Promise<KeycloakTenant> => {
+    let t: KeycloakTenant | undefined;
+    try {
+      t = await o.authority.findTenant(idOrName);
+    } catch (err) {
+      if (err instanceof AmbiguousTenant) throw new HttpError(409, err.message);
+      throw err;
+    }
+    if (!t) throw new HttpError(404, `no tenant "${idOrName}"`);
+    await o.authority.require(userOf(req).sub, rolesFor(action), t);
+    return t;
+  };
+
+  /**
+   * The device, if the caller may do `action` on it: 404 when it does not exist or belongs to a
+   * tenant the caller is not in (indistinguishable), 403 naming the role when they are in it.
+   */
+  const deviceFor = async (req: Request, action: Action): Promise<DirectoryDevice & { tbDeviceId: string }> => {
+    const id = String(req.params.id);
+    const d = await o.directory.get(id);
+    const held = d ? await o.authority.rolesIn(userOf(req).sub, d.tenantId) : new Set();
+    if (!d || !held.size || d.status === 'decommissioned' || !d.tbDeviceId) throw new HttpError(404, `no device ${id} in your tenants`);
+    const need = rolesFor(action);
+    if (!need.some((x) => held.has(x))) {
+      audit(req, { action, tenantId: d.tenantId, devices: [id], outcome: 'refused', detail: `needs ${need.join(' or ')}` });
+      throw new HttpError(403, `${action} needs the ${need.join(' or ')} role in this device's tenant`);
+    }
+    return d as DirectoryDevice & { tbDeviceId: string };
+  };
+
+  r.get('/devices', wrap(async (req, s) => {
+    const q = body(ListQuery, req.query, 'query');
+    const t = await tenantFor(req, q.tenant, 'devices.read');
+    const { tenant: _t, offset, limit, ...selector } = q;
+    const all = await o.devices.select(t.cdmId, selector);
+    s.json({ tenant: { id: t.cdmId, name: t.name }, total: all.length, offset, limit, devices: all.slice(offset, offset + limit) });
+  }));
+
+  r.get('/devices/:id', wrap(async (req, s) => {
+    const d = await deviceFor(req, 'devices.read');
+    const [attrs, alarms] = await Promise.all([o.gateway.attributes(d.tenantId, d.tbDeviceId), o.gateway.openAlarms(d.tenantId, d.tbDeviceId)]);
+    const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const last = Number(attrs.server.lastActivityTime ?? 0);
+    const tags = Array.isArray(attrs.server.tags) ? (attrs.server.tags as string[]) : parseTags(str(attrs.server.tags));
+    s.json({
+      deviceId: d.deviceId,
+      tenantId: d.tenantId,
+      status: d.status,
+      ...(d.wgIp ? { wgIp: d.wgIp } : {}),
+      certificate: { serial: d.certSerial ?? null, notAfter: d.certNotAfter ?? null },
+      firmware: str(attrs.client.current_sw_version) ?? null,
+      online: attrs.server.active === true || attrs.server.active === 'true',
+      lastSeen: last > 0 ? new Date(last).toISOString() : null,
+      metadata: { region: str(attrs.server.region), site: str(attrs.server.site), owner: str(attrs.server.owner), tags },
+      openAlarms: alarms.map((a) => ({ type: a.type, severity: a.severity, since: new Date(a.since).toISOString() })),
+    });
+  }));
+
+  r.patch('/devices/:id', wrap(async (req, s) => {
+    const patch = body(DevicePatch, req.body, 'device change');
+    const d = await deviceFor(req, 'devices.metadata');
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(patch.metadata)) values[k] = k === 'tags' ? JSON.stringify(v ?? []) : (v ?? '');
+    await o.gateway.saveServer(d.tenantId, d.tbDeviceId, values);
+    audit(req, { action: 'devices.metadata', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: JSON.stringify(patch.metadata).slice(0, 500) });
+    s.json({ deviceId: d.deviceId, metadata: patch.metadata });
+  }));
+
+  r.get('/devices/:id/shadow', wrap(async (req, s) => {
+    const d = await deviceFor(req, 'shadow.read');
+    const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
+    s.json({ deviceId: d.deviceId, ...shadowView(a.shared, a.client) });
+  }));
+
+  r.patch('/devices/:id/shadow', wrap(async (req, s) => {
+    const p = body(ShadowPatch, req.body, 'shadow change');
+    const d = await deviceFor(req, 'shadow.write');
+    const view = await exclusive(d.deviceId, async () => {
+      const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
+      let next;
+      try {
+        next = patchDesired(shadowView(a.shared, a.client), p.version, p.desired);
+      } catch (err) {
+        if (err instanceof StaleVersion) throw new HttpError(409, err.message);
+        if (err instanceof InvalidConfig) throw new HttpError(400, err.message);
+        throw err;
+      }
+      const shared = { [SHADOW.desired]: next.config, [SHADOW.desiredVersion]: next.version };
+      await o.gateway.saveShared(d.tenantId, d.tbDeviceId, shared);
+      return shadowView({ ...a.shared, ...shared }, a.client);
+    });
+    audit(req, { action: 'shadow.write', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: `version ${view.version}: ${JSON.stringify(p.desired).slice(0, 400)}` });
+    s.json({ deviceId: d.deviceId, ...view });
+  }));
+
+  r.post('/devices/:id/command', wrap(async (req, s) => {
+    const b = body(CommandBody(o.limits.maxExpirySeconds), req.body, 'command');
+    const op = parseOperation(b.operation, b.params);
+    if (!op.ok) throw new HttpError(400, op.error);
+    const operation = b.operation as Operation;
+    const d = await deviceFor(req, `command.${operation}`);
+    const at = now();
+    const u = userOf(req);
+    const c: Command = {
+      id: crypto.randomUUID(),
+      tenantId: d.tenantId,
+      deviceId: d.deviceId,
+      tbDeviceId: d.tbDeviceId,
+      operation,
+      params: op.params,
+      requestedBy: u.sub,
+      requestedByName: u.username,
+      status: 'sending',
+      createdAt: at,
+      expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000,
+      updatedAt: at,
+      checkedAt: at,
+    };
+    o.store.insertCommand(c);
+    await o.runner.send(c);
+    const out = o.store.getCommand(c.id)!;
+    audit(req, { action: `command.${operation}`, tenantId: d.tenantId, devices: [d.deviceId], outcome: out.status === 'failed' ? 'failed' : 'done', detail: `command ${c.id}${out.error ? `: ${out.error}` : ''}` });
+    s.status(202).location(`/v1/devices/${encodeURIComponent(d.deviceId)}/commands/${c.id}`).json(commandView(out));
+  }));
+
+  r.get('/devices/:id/commands', wrap(async (req, s) => {
+    const d = await deviceFor(req, 'devices.read');
+    s.json({ deviceId: d.deviceId, commands: o.store.deviceCommands(d.deviceId, 50).map(commandView) });
+  }));
+
+  r.get('/devices/:id/commands/:commandId', wrap(async (req, s) => {
+    const d = await deviceFor(req, 'devices.read');
+    const c = o.store.getCommand(String(req.params.commandId));
+    if (!c || c.deviceId !== d.deviceId) throw new HttpError(404, `no command ${String(req.params.commandId)} for device ${d.deviceId}`);
+    s.json(commandView(await o.runner.refresh(c)));
+  }));
+
+  r.post('/groups/operations', wrap(async (req, s) => {
+    const b = body(GroupBody(o.limits.maxExpirySeconds, o.limits.maxConcurrency), req.body, 'group operation');
+    const op = parseOperation(b.operation, b.params);
+    if (!op.ok) throw new HttpError(400, op.error);
+    const operation = b.operation as Operation;
+    const t = await tenantFor(req, b.tenant, `command.${operation}`);
+    const devices = await o.devices.select(t.cdmId, b.selector);
+    const refuse = (msg: string) => {
+      audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: [], outcome: 'refused', detail: msg });
+      return new HttpError(422, msg);
+    };
+    if (!devices.length) throw refuse('the selector matches no active device of this tenant');
+    if (devices.length > o.limits.maxGroup) throw refuse(`the selector matches ${devices.length} devices; a group operation reaches at most ${o.limits.maxGroup}: narrow the selector`);
+    if (devices.length > o.limits.confirmAbove && !b.confirm) throw refuse(`the selector matches ${devices.length} devices (more than ${o.limits.confirmAbove}); repeat with "confirm": true to run it on all of them`);
+    const u = userOf(req);
+    const at = now();
+    const { group, targets } = planGroup(
+      { tenantId: t.cdmId, operation, params: op.params, selector: b.selector, concurrency: b.concurrency, expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000, requestedBy: u.sub, requestedByName: u.username },
+      devices,
+      at,
+    );
+    o.store.insertGroup(group, targets);
+    audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: devices.map((d) => d.deviceId), outcome: 'done', detail: `group ${group.id}, concurrency ${b.concurrency}` });
+    s.status(202).location(`/v1/groups/operations/${group.id}`).json(groupView(group, o.store.groupCommands(group.id)));
+  }));
+
+  const groupFor = async (req: Request, action: Action) => {
+    const g = o.store.getGroup(String(req.params.id));
+    const held = g ? await o.authority.rolesIn(userOf(req).sub, g.tenantId) : new Set();
+    if (!g || !held.size) throw new HttpError(404, `no group operation ${String(req.params.id)} in your tenants`);
+    if (!rolesFor(action).some((x) => held.has(x))) throw new HttpError(403, `${action} needs the ${rolesFor(action).join(' or ')} role in this tenant`);
+    return g;
+  };
+
+  r.get('/groups/operations/:id', wrap(async (req, s) => {
+    const g = await groupFor(req, 'groups.read');
+    s.json(groupView(g, o.store.groupCommands(g.id)));
+  }));
+
+  r.post('/groups/operations/:id/cancel', wrap(async (req, s) => {
+    const g = await groupFor(req, 'groups.cancel');
+    if (g.state === 'running') {
+      const at = now();
+      o.store.setGroupState(g.id, 'cancelled', at);
+      o.store.cancelPending(g.id, at);
+      // Each open command is re-read first: only what ThingsBoard still holds queued is withdrawn.
+      for (const c of o.store.groupCommands(g.id)) if (!isFinal(c.status)) await o.runner.cancel(c).catch(() => undefined);
+    }
+    audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
+    s.json(groupView(o.store.getGroup(g.id)!, o.store.groupCommands(g.id)));
+  }));
+
+  r.get('/audit', wrap(async (req, s) => {
+    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : '', 'audit.read');
+    s.json({ tenant: { id: t.cdmId, name: t.name }, entries: o.store.auditTrail(t.cdmId, 500).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
+  }));
+
+  r.use((_req, s) => void s.status(404).json({ error: `no such endpoint; see /v1/openapi.json (operations: ${OPERATIONS.join(', ')})` }));
+  r.use((err: unknown, req: Request, s: Response, _next: NextFunction) => {
+    if (err instanceof HttpError || err instanceof AuthError) return void s.status(err.status).json({ error: err.message });
+    const status = (err as { status?: number; type?: string }).type === 'entity.parse.failed' ? 400 : (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500 && !(err instanceof UpstreamError)) return void s.status(status).json({ error: `bad request: ${(err as Error).message}` });
+    if (err instanceof UpstreamError) {
+      o.logger.warn({ err: err.message, path: req.path }, 'upstream failed');
+      return void s.status(502).json({ error: err.message });
+    }
+    o.logger.error({ err: (err as Error).message, path: req.path }, 'fleet API error');
+    s.status(500).json({ error: 'internal error; see the fleet API log' });
+  });
+  return r;
+}

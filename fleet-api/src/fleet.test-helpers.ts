@@ -1,0 +1,129 @@
+import type { DirectoryDevice, PersistentRpc, PersistentRpcRequest, RpcReply } from '@cdm/common';
+import type { DeviceAttributes, DeviceGateway, TbDeviceRow } from './gateway.ts';
+import { rowOf } from './thingsboard-devices.ts';
+
+interface SimDevice {
+  tenantId: string;
+  row: TbDeviceRow;
+  attrs: DeviceAttributes;
+  online: boolean;
+  /** How the device answers an operation. */
+  answer: (method: string, params: unknown) => RpcReply;
+}
+
+/**
+ * ThingsBoard's side as the fleet API uses it, in memory, behaving as the real one does where it
+ * matters: persistent RPCs keyed by the caller's requestUUID, QUEUED while the device is offline
+ * and handed over when it is back, EXPIRED after their expiration time, an online device's RPC
+ * DELIVERED and answered on the next status read (so concurrency is observable), and every id
+ * scoped to its tenant.
+ */
+export class FakeThingsBoard implements DeviceGateway {
+  readonly devicesById = new Map<string, SimDevice>();
+  readonly rpcs = new Map<string, PersistentRpc & { tenantId: string }>();
+  readonly sends = new Map<string, number>();
+  /** RPCs whose final status the API has read. */
+  private readonly seenFinal = new Set<string>();
+  /** Most RPCs taken by online devices and not yet seen finished by the API, at any send. */
+  maxInFlight = 0;
+  failNextSend?: 'before' | 'after';
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  add(tenantId: string, deviceId: string, o: Partial<TbDeviceRow> & { online?: boolean; answer?: SimDevice['answer'] } = {}): DirectoryDevice {
+    const tbDeviceId = `tb-${deviceId}`;
+    this.devicesById.set(tbDeviceId, {
+      tenantId,
+      row: { tbDeviceId, name: deviceId, online: o.online ?? true, metadata: {}, ...(o.firmware ? { firmware: o.firmware } : {}) },
+      attrs: { shared: {}, client: {}, server: { ...o.metadata, ...(o.metadata?.tags ? { tags: JSON.stringify(o.metadata.tags) } : {}) } },
+      online: o.online ?? true,
+      answer: o.answer ?? ((method) => ({ ok: true, result: { did: method } })),
+    });
+    return { deviceId, tenantId, status: 'active', tbDeviceId };
+  }
+
+  device(deviceId: string): SimDevice {
+    return this.devicesById.get(`tb-${deviceId}`)!;
+  }
+
+  /** The device comes back: ThingsBoard hands it what is queued and not expired. */
+  online(deviceId: string, on = true): void {
+    const d = this.device(deviceId);
+    d.online = on;
+    d.row.online = on;
+    if (on) for (const r of this.rpcs.values()) if (r.deviceId.id === d.row.tbDeviceId && r.status === 'QUEUED' && this.now() < r.expirationTime) r.status = 'DELIVERED';
+  }
+
+  async *devices(tenantId: string): AsyncGenerator<TbDeviceRow[]> {
+    // As ThingsBoard's entity query: metadata read from the server attributes.
+    const rows = [...this.devicesById.values()]
+      .filter((d) => d.tenantId === tenantId)
+      .map((d) => rowOf({ entityId: { id: d.row.tbDeviceId, entityType: 'DEVICE' }, latest: { ENTITY_FIELD: { name: { ts: 0, value: d.row.name } }, CLIENT_ATTRIBUTE: d.row.firmware ? { current_sw_version: { ts: 0, value: d.row.firmware } } : {}, SERVER_ATTRIBUTE: { active: { ts: 0, value: String(d.online) }, ...Object.fromEntries(Object.entries(d.attrs.server).map(([k, v]) => [k, { ts: 0, value: String(v) }])) } } }));
+    for (let i = 0; i < rows.length; i += 7) yield rows.slice(i, i + 7);
+  }
+
+  async attributes(tenantId: string, tbDeviceId: string): Promise<DeviceAttributes> {
+    return structuredClone(this.own(tenantId, tbDeviceId).attrs);
+  }
+
+  async saveShared(tenantId: string, tbDeviceId: string, values: Record<string, unknown>): Promise<void> {
+    Object.assign(this.own(tenantId, tbDeviceId).attrs.shared, values);
+  }
+
+  async saveServer(tenantId: string, tbDeviceId: string, values: Record<string, unknown>): Promise<void> {
+    Object.assign(this.own(tenantId, tbDeviceId).attrs.server, values);
+  }
+
+  async openAlarms(): Promise<{ type: string; severity: string; since: number }[]> {
+    return [];
+  }
+
+  async sendRpc(tenantId: string, tbDeviceId: string, r: PersistentRpcRequest): Promise<void> {
+    const d = this.own(tenantId, tbDeviceId);
+    if (this.failNextSend === 'before') {
+      this.failNextSend = undefined;
+      throw new Error('connection reset (before ThingsBoard took it)');
+    }
+    this.sends.set(r.requestUUID, (this.sends.get(r.requestUUID) ?? 0) + 1);
+    this.rpcs.set(r.requestUUID, {
+      tenantId,
+      id: { id: r.requestUUID, entityType: 'RPC' },
+      createdTime: this.now(),
+      deviceId: { id: tbDeviceId, entityType: 'DEVICE' },
+      expirationTime: r.expirationTime,
+      request: { body: { method: r.method, params: JSON.stringify(r.params) } },
+      status: d.online ? 'DELIVERED' : 'QUEUED',
+      additionalInfo: r.additionalInfo,
+    });
+    this.maxInFlight = Math.max(this.maxInFlight, [...this.rpcs.values()].filter((x) => x.status !== 'QUEUED' && !this.seenFinal.has(x.id.id)).length);
+    if (this.failNextSend === 'after') {
+      this.failNextSend = undefined;
+      throw new Error('timeout (ThingsBoard took it, the answer was lost)');
+    }
+  }
+
+  async getRpc(tenantId: string, rpcId: string): Promise<PersistentRpc | undefined> {
+    const r = this.rpcs.get(rpcId);
+    if (!r || r.tenantId !== tenantId) return undefined;
+    if (r.status === 'QUEUED' && this.now() >= r.expirationTime) r.status = 'EXPIRED';
+    if (r.status === 'DELIVERED') {
+      const d = this.devicesById.get(r.deviceId.id)!;
+      r.response = d.answer(r.request!.body!.method!, JSON.parse(r.request!.body!.params ?? '{}'));
+      r.status = 'SUCCESSFUL';
+      return { ...r, status: 'DELIVERED', response: undefined };
+    }
+    if (!['QUEUED', 'SENT', 'DELIVERED'].includes(r.status)) this.seenFinal.add(rpcId);
+    return structuredClone(r);
+  }
+
+  async deleteRpc(tenantId: string, rpcId: string): Promise<void> {
+    const r = this.rpcs.get(rpcId);
+    if (r && r.tenantId === tenantId) this.rpcs.delete(rpcId);
+  }
+
+  private own(tenantId: string, tbDeviceId: string): SimDevice {
+    const d = this.devicesById.get(tbDeviceId);
+    if (!d || d.tenantId !== tenantId) throw Object.assign(new Error('not found in this tenant'), { status: 404 });
+    return d;
+  }
+}
