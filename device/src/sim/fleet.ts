@@ -6,6 +6,9 @@ import type { DeviceIdentity, InfluxTarget } from './identity.ts';
 import { HealthWriter, healthPoint } from './influx-writer.ts';
 import { deviceSeed, rng } from './rng.ts';
 import { topics } from './schema.ts';
+import { AgentCore } from '../agent/core.ts';
+import { SimActions } from './sim-actions.ts';
+import { RpcRequest } from '@cdm/common';
 
 export interface FleetOptions {
   identities: DeviceIdentity[];
@@ -20,6 +23,8 @@ export interface FleetOptions {
   connectConcurrency?: number;
   /** Time between "UPDATING" and the reboot result. */
   installDelayMs?: number;
+  /** How long a rebooting device is offline. */
+  rebootMs?: number;
   now?: () => number;
 }
 
@@ -37,6 +42,9 @@ export interface FleetStats {
   updatesFailed: number;
   points: number;
   failedPoints: number;
+  /** Operations received over RPC (the agent protocol), and reboots they caused. */
+  rpcs: number;
+  reboots: number;
   lastError?: string;
 }
 
@@ -50,6 +58,9 @@ interface SimDevice {
   lastSampleMs: number;
   nextSampleMs: number;
   nextFlushMs: number;
+  /** The agent protocol, as on a real device. */
+  agent: AgentCore;
+  actions: SimActions;
 }
 
 export type FleetEvents = { update: [{ device: string; outcome: UpdateOutcome }]; error: [Error] };
@@ -64,7 +75,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private readonly writer: HealthWriter;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
-  private readonly counts = { connected: 0, connectFailures: 0, reconnects: 0, messages: 0, publishFailures: 0, windows: 0, attributeUpdates: 0, updatesOk: 0, updatesFailed: 0 };
+  private readonly counts = { connected: 0, connectFailures: 0, reconnects: 0, messages: 0, publishFailures: 0, windows: 0, attributeUpdates: 0, updatesOk: 0, updatesFailed: 0, rpcs: 0 };
 
   constructor(private readonly o: FleetOptions) {
     super();
@@ -77,7 +88,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
       const r = rng(deviceSeed(o.seed ?? 1, i));
       const model = new VirtualDevice(identity.id, identity.tenant, r, start, { sampleIntervalS: o.sampleIntervalS ?? 1, windowS }, profile);
       const phaseMs = Math.floor(r() * windowS * 1000);
-      this.devices.set(identity.id, { identity, model, topics: topics(identity.id, o.broker.broker), phaseMs, lastSampleMs: start, nextSampleMs: start, nextFlushMs: start + phaseMs });
+      const d = { identity, model, topics: topics(identity.id, o.broker.broker), phaseMs, lastSampleMs: start, nextSampleMs: start, nextFlushMs: start + phaseMs } as SimDevice;
+      d.actions = new SimActions(model, () => this.reboot(d), this.now);
+      d.agent = new AgentCore(d.actions, { config: {}, version: 0, at: 0 }, async () => undefined, this.now);
+      this.devices.set(identity.id, d);
     });
   }
 
@@ -120,23 +134,51 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private async connect(d: SimDevice): Promise<void> {
     const client = await connectDevice(d.identity, this.o.broker);
     d.client = client;
+    const rpcPrefix = d.topics.rpcRequest.slice(0, -1);
+    const responsePrefix = d.topics.attributesResponse.slice(0, -1);
     client.on('reconnect', () => this.counts.reconnects++);
     client.on('error', () => undefined); // a dropped session reconnects; errors are counted as reconnects
     client.on('message', (topic, payload) => {
-      if (topic !== d.topics.attributes) return;
-      let attrs: unknown;
+      let body: unknown;
       try {
-        attrs = JSON.parse(payload.toString());
+        body = JSON.parse(payload.toString());
       } catch {
         return; // not ours to judge; a device ignores what it cannot read
       }
-      if (!attrs || typeof attrs !== 'object' || Array.isArray(attrs)) return;
-      const effects = d.model.onAttributes(attrs as Record<string, unknown>);
+      if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+      if (topic.startsWith(rpcPrefix)) return void this.onRpc(d, client, topic.slice(rpcPrefix.length), body);
+      const attrs = topic.startsWith(responsePrefix) ? ((body as { shared?: Record<string, unknown> }).shared ?? {}) : (body as Record<string, unknown>);
+      if (topic !== d.topics.attributes && !topic.startsWith(responsePrefix)) return;
+      const effects = d.model.onAttributes(attrs);
       if (effects.length) this.counts.attributeUpdates++;
       for (const e of effects) if (e.kind === 'install') void this.install(d.identity.id, e.version);
+      void d.agent.onDesired(attrs).then((reported) => reported && this.publish(d, d.topics.attributes, reported));
     });
-    await client.subscribeAsync(d.topics.attributes, { qos: 1 });
-    this.publish(d, d.topics.attributes, { current_sw_version: d.model.swVersion });
+    await client.subscribeAsync([d.topics.attributes, d.topics.rpcRequest, d.topics.attributesResponse], { qos: 1 });
+    this.publish(d, d.topics.attributes, { current_sw_version: d.model.swVersion, boot_ms: d.model.bootMs });
+    this.publish(d, d.topics.attributesRequest(1), { sharedKeys: 'config,config_version' });
+  }
+
+  private async onRpc(d: SimDevice, client: MqttClient, id: string, body: unknown): Promise<void> {
+    this.counts.rpcs++;
+    const req = RpcRequest.safeParse(body);
+    const { reply, after } = req.success ? await d.agent.onRpc(req.data.method, req.data.params) : { reply: { ok: false as const, error: 'not an RPC request' }, after: undefined };
+    await client.publishAsync(d.topics.rpcResponse(id), JSON.stringify(reply), { qos: 1 }).catch(() => this.counts.publishFailures++);
+    if (after) await after().catch((err: Error) => this.emit('error', new Error(`${d.identity.id}: ${err.message}`)));
+  }
+
+  /** A reboot: the session drops for rebootMs, then the device connects again as after a boot. */
+  private async reboot(d: SimDevice): Promise<void> {
+    const old = d.client;
+    d.client = undefined;
+    await old?.endAsync().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, this.o.rebootMs ?? 2000));
+    try {
+      await this.connect(d);
+    } catch (err) {
+      this.counts.connectFailures++;
+      this.emit('error', new Error(`${d.identity.id}: reconnect after reboot failed: ${(err as Error).message}`));
+    }
   }
 
   private publish(d: SimDevice, topic: string, body: unknown): void {
@@ -195,8 +237,16 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.devices.get(id)?.model;
   }
 
+  /** One device's agent side (its applied configuration, the operations it ran), for tests. */
+  agent(id: string): { agent: AgentCore; actions: SimActions } | undefined {
+    const d = this.devices.get(id);
+    return d && { agent: d.agent, actions: d.actions };
+  }
+
   stats(): FleetStats {
-    return { devices: this.devices.size, ...this.counts, ...this.writer.stats };
+    let reboots = 0;
+    for (const d of this.devices.values()) reboots += d.actions.reboots;
+    return { devices: this.devices.size, ...this.counts, reboots, ...this.writer.stats };
   }
 
   /** Stops the clock, sends what is buffered, closes every session. */

@@ -45,7 +45,15 @@ export const SCHEMA: Record<string, { tags: readonly string[]; fields: Record<st
 /** ThingsBoard's device MQTT API: `me` is the authenticated device; a plain broker needs the id. */
 export function topics(deviceId: string, broker: 'thingsboard' | 'mosquitto') {
   const root = broker === 'thingsboard' ? 'v1/devices/me' : `v1/devices/${deviceId}`;
-  return { telemetry: `${root}/telemetry`, attributes: `${root}/attributes` };
+  return {
+    telemetry: `${root}/telemetry`,
+    attributes: `${root}/attributes`,
+    // The agent protocol (device/src/agent): operations as RPC, desired configuration on request.
+    rpcRequest: `${root}/rpc/request/+`,
+    rpcResponse: (id: string) => `${root}/rpc/response/${id}`,
+    attributesRequest: (n: number) => `${root}/attributes/request/${n}`,
+    attributesResponse: `${root}/attributes/response/+`,
+  };
 }
 
 /** `1.4.2` → 1004002; anything unparsable → 0 (never "current"). */
