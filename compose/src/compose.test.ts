@@ -13,6 +13,7 @@ import { TB_VERSION } from '../../stack/src/services/thingsboard.ts';
 import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
 import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
 import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
+import { fleetApiEnv } from '../../fleet-api/src/config.ts';
 import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
 import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
 
@@ -31,7 +32,7 @@ const services = compose.services;
 const example = Object.fromEntries(
   fs.readFileSync(envExample, 'utf8').split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
-const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv, 'terminal-gateway': terminalGatewayEnv } as const;
+const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv, 'terminal-gateway': terminalGatewayEnv, 'fleet-api': fleetApiEnv } as const;
 /** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
 const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
 

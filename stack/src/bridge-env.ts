@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoint } from './types.ts';
 
-export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge'] as const;
+export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'fleet-api'] as const;
 export type Bridge = (typeof BRIDGES)[number];
 
 /** Environment for each bridge pointing at the local stack (the same variables ops set in compose). */
@@ -70,6 +70,15 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       DIRECTORY_URL: 'http://127.0.0.1:19102',
       DATA_DIR: data('ota-bridge'),
       HEALTH_PORT: '19103',
+    },
+    'fleet-api': {
+      ...thingsboard,
+      ...bridgeKeycloak,
+      OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
+      DIRECTORY_URL: 'http://127.0.0.1:19102',
+      DATA_DIR: data('fleet-api'),
+      LISTEN_PORT: '8446',
+      HEALTH_PORT: '19105',
     },
   };
 }
