@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, KeycloakClient, loadConfig, ThingsBoardClient, type EntityId } from '@cdm/common';
+import { createLogger, InfluxClient, KeycloakClient, loadConfig, ThingsBoardClient, type EntityId } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
 import { bridgeEnv, createPerson, createTenantGroup, defaultContext, type Endpoint } from '@cdm/stack';
 import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
@@ -51,8 +51,13 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   const t = await sys.saveTenant({ title: group, additionalInfo: { cdmId: mine.id } });
   const adminUser = await sys.saveUser({ email: `cdm-bridge+${mine.id}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   const tbAdmin = await sys.actAs(adminUser.id!.id);
+  const influx = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
+  const org = (await influx.findOrg('cdm'))!;
+  const bucket = await influx.createBucket({ orgID: org.id, name: `cdm-${mine.id}` });
+  const write = await influx.createAuthorization({ orgID: org.id, description: `e2e ${group}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
+  closers.push(() => influx.deleteBucket(bucket.id).catch(() => undefined));
   fs.mkdirSync(path.join(tmp, 'tokens'));
-  fs.writeFileSync(path.join(tmp, 'tokens', `${mine.id}.json`), JSON.stringify({ cdmId: mine.id, org: 'cdm', bucket: `cdm-${mine.id}`, authId: 'none', token: 'no-influx-in-this-test' }));
+  fs.writeFileSync(path.join(tmp, 'tokens', `${mine.id}.json`), JSON.stringify({ cdmId: mine.id, org: 'cdm', bucket: bucket.name, authId: write.id, token: write.token }));
 
   const bridge = await composeEnrollBridge(eb, createLogger('enroll', { level: 'silent' }));
   const enrollApi = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100_000, perClaimPerMinute: 100_000 }));
