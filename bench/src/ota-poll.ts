@@ -19,7 +19,7 @@ import { defaultContext, repoDir, startFreshHawkbit, up } from '@cdm/stack';
 import { OtaMirror } from '../../ota-bridge/src/mirror.ts';
 import { OtaStore } from '../../ota-bridge/src/store.ts';
 import { ThingsBoardOta } from '../../ota-bridge/src/tb-ota.ts';
-import { tenantTargetFilter } from '../../ota-bridge/src/publish.ts';
+import { tenantTargetFilter } from '@cdm/common';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -25,3 +25,4 @@ export * from './contracts/device-agent.ts';
 export * from './contracts/tenant-token-file.ts';
 export * from './contracts/thingsboard-tenant.ts';
 export * from './clients/device-directory.ts';
+export * from './ota/rollout.ts';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { HawkbitClient, targetDescription } from '@cdm/common';
 import { enroll } from '@cdm/device';
 import { repoDir } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -152,5 +153,26 @@ describe('fleet API → ThingsBoard → device agent', () => {
     const delivered = await settled(waits.body.commandId);
     expect(delivered.status).toBe('successful');
     expect(delivered.result.sensors).toBeDefined();
+  });
+
+  it("deployment: an admin deploys the tenant's published set to the device through the API; hawkBit has it as asked; cancelled", async () => {
+    const hb = new HawkbitClient({ baseURL: stack.hawkbit!.url, username: stack.hawkbit!.credentials!.username!, password: stack.hawkbit!.credentials!.password! });
+    // As ota-bridge publish leaves it: module and set marked with the tenant.
+    const sm = await hb.createSoftwareModule({ name: `rauc-${scene.group}`, version: '2.0.0', type: 'os' });
+    const ds = await hb.createDistributionSet({ name: `firmware-${scene.group}`, version: '2.0.0', type: 'os', description: targetDescription(scene.tenantId), modules: [{ id: sm.id }] });
+    const body = { tenant: scene.group, distributionSetId: ds.id, selector: { ids: [deviceId] }, groups: [100], successPct: 100, errorPct: 0, start: true };
+    expect((await call('operator', 'POST', '/ota/deployments', body)).status).toBe(403);
+    const d = await call('admin', 'POST', '/ota/deployments', body);
+    expect(d.status).toBe(201);
+    const id = d.body.deploymentId as number;
+    const inHawkbit = await hb.getRollout(id);
+    expect(inHawkbit).toMatchObject({ description: targetDescription(scene.tenantId), distributionSetId: ds.id, totalTargets: 1, targetFilterQuery: `description=="cdm tenant ${scene.tenantId}";controllerId=in=(${deviceId})` });
+    expect(['starting', 'running']).toContain(inHawkbit!.status);
+    const read = (await call('oncall', 'GET', `/ota/deployments/${id}`)).body;
+    expect(read).toMatchObject({ deploymentId: id, tenantId: scene.tenantId, distributionSetId: ds.id, totalTargets: 1, stages: [{ targetPercentage: 100, totalTargets: 1 }] });
+    expect((await call('outsider', 'GET', `/ota/deployments/${id}`)).status).toBe(404);
+    await call('admin', 'POST', `/ota/deployments/${id}/cancel`);
+    const gone = await until('rollout removed in hawkBit', () => hb.getRollout(id), (r) => !r || r.status === 'deleting' || r.status === 'deleted', 60_000, 1000);
+    expect(gone?.status ?? 'gone').toMatch(/gone|deleting|deleted/);
   });
 });

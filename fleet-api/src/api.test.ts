@@ -10,7 +10,8 @@ import { Contract } from '../../stack/src/fakes/contract.ts';
 import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
 import { FleetDevices } from './devices.ts';
-import { FakeThingsBoard } from './fleet.test-helpers.ts';
+import { FakeHawkbit, FakeThingsBoard } from './fleet.test-helpers.ts';
+import { Deployments } from './deployments.ts';
 import { CommandLoop } from './groups.ts';
 import { openApiDocument } from './openapi.ts';
 import { FleetStore } from './store.ts';
@@ -47,6 +48,7 @@ const now = () => clock;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-api-'));
 let store: FleetStore;
 let tb: FakeThingsBoard;
+let hawkbit: FakeHawkbit;
 let dir: Map<string, DirectoryDevice>;
 let loop: CommandLoop;
 let base = '';
@@ -62,6 +64,7 @@ async function start(dataDir = path.join(tmp, String(Math.random()))) {
   app.use(
     '/v1',
     fleetRouter({
+      deployments: new Deployments(hawkbit as never, 5000),
       verifier: { verify: async (t) => (t?.startsWith('u:') ? { sub: t.slice(2), username: t.slice(2), exp: 0 } : Promise.reject(new AuthError(401, 'no valid bearer token'))) },
       authority: new TenantAuthority(reader, { parentPath: '/tenants', ttlMs: 0 }),
       directory,
@@ -81,6 +84,7 @@ async function start(dataDir = path.join(tmp, String(Math.random()))) {
 
 beforeEach(async () => {
   tb = new FakeThingsBoard(now);
+  hawkbit = new FakeHawkbit();
   dir = new Map();
   for (let i = 1; i <= 3; i++) dir.set(`a${i}`, tb.add('A', `a${i}`, { firmware: '1.0.0', metadata: { region: i === 3 ? 'us' : 'eu' } }));
   dir.set('b1', tb.add('B', 'b1'));
@@ -281,5 +285,28 @@ describe('fleet API', () => {
     expect(c.body.progress.cancelled).toBeGreaterThanOrEqual(3);
     tb.online('c1');
     expect(tb.rpcs.has(c.body.devices.find((d: any) => d.deviceId === 'c1').commandId)).toBe(false);
+  });
+
+  it("deployments: an admin deploys the tenant's own published set in stages, read back, paused, cancelled; others refused", async () => {
+    const own = hawkbit.addSet('cdm tenant A');
+    const foreign = hawkbit.addSet('cdm tenant B');
+    const unmarked = hawkbit.addSet(undefined);
+    const body = { tenant: 'acme', distributionSetId: own, groups: [10, 40, 50], start: true };
+    expect((await call('POST', '/ota/deployments', 'otto', body)).status).toBe(403);
+    expect((await call('POST', '/ota/deployments', 'ada', { ...body, distributionSetId: foreign })).status).toBe(404);
+    expect((await call('POST', '/ota/deployments', 'ada', { ...body, distributionSetId: unmarked })).status).toBe(404);
+    expect((await call('POST', '/ota/deployments', 'ada', { ...body, groups: [50, 40] })).body.error).toMatch(/add up to 100/);
+    expect((await call('POST', '/ota/deployments', 'ada', { ...body, selector: { ids: ['a1', 'b1'] } })).body.error).toMatch(/no active device b1 in tenant acme/);
+    const d = await call('POST', '/ota/deployments', 'ada', { ...body, selector: { ids: ['a1', 'a2'] } });
+    expect(d).toMatchObject({ status: 201, location: `/v1/ota/deployments/${d.body.deploymentId}`, body: { status: 'running', tenantId: 'A', stages: [{ targetPercentage: 10 }, { targetPercentage: 40 }, { targetPercentage: 50 }] } });
+    expect(hawkbit.rollouts.get(d.body.deploymentId)).toMatchObject({ description: 'cdm tenant A', targetFilterQuery: 'description=="cdm tenant A";controllerId=in=(a1,a2)', distributionSetId: own });
+    expect((await call('GET', `/ota/deployments/${d.body.deploymentId}`, 'ona')).body.status).toBe('running');
+    expect((await call('GET', `/ota/deployments/${d.body.deploymentId}`, 'bob')).status).toBe(404);
+    expect((await call('POST', `/ota/deployments/${d.body.deploymentId}/pause`, 'otto')).status).toBe(403);
+    expect((await call('POST', `/ota/deployments/${d.body.deploymentId}/pause`, 'ada')).body.status).toBe('paused');
+    expect((await call('POST', `/ota/deployments/${d.body.deploymentId}/cancel`, 'ada')).body.status).toBe('deleted');
+    expect(hawkbit.rollouts.has(d.body.deploymentId)).toBe(false);
+    const trail = (await call('GET', '/audit?tenant=acme', 'ada')).body.entries.map((e: any) => `${e.actorName} ${e.action} ${e.outcome}`);
+    expect(trail).toEqual(expect.arrayContaining(['ada deployments.write done', 'ada deployments.write refused', 'ada deployments.pause done', 'ada deployments.cancel done']));
   });
 });

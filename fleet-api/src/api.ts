@@ -20,6 +20,7 @@ import type { CommandRunner } from './commands.ts';
 import { Selector, type FleetDevices } from './devices.ts';
 import type { DeviceGateway } from './gateway.ts';
 import { groupView, planGroup } from './groups.ts';
+import { DeploymentBody, DeploymentRefused, type Deployments } from './deployments.ts';
 import { openApiDocument } from './openapi.ts';
 import { rolesFor, type Action } from './permissions.ts';
 import { InvalidConfig, patchDesired, shadowView, StaleVersion } from './shadow.ts';
@@ -27,9 +28,10 @@ import { parseTags } from './thingsboard-devices.ts';
 import { isFinal, type AuditEntry, type Command, type FleetStore } from './store.ts';
 
 export interface FleetApiOptions {
+  deployments: Deployments;
   verifier: { verify(token: string | undefined): Promise<TokenUser> };
   authority: TenantAuthority;
-  directory: { get(id: string): Promise<DirectoryDevice | undefined> };
+  directory: { get(id: string): Promise<DirectoryDevice | undefined>; lookup(ids: readonly string[]): Promise<Map<string, DirectoryDevice>> };
   devices: FleetDevices;
   gateway: DeviceGateway;
   store: FleetStore;
@@ -350,6 +352,48 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
     s.json(groupView(o.store.getGroup(g.id)!, o.store.groupCommands(g.id)));
   }));
+
+  r.post('/ota/deployments', wrap(async (req, s) => {
+    const b = body(DeploymentBody, req.body, 'deployment');
+    const t = await tenantFor(req, b.tenant, 'deployments.write');
+    if (b.selector?.ids) {
+      const known = await o.directory.lookup(b.selector.ids);
+      const foreign = b.selector.ids.filter((id) => known.get(id)?.tenantId !== t.cdmId || known.get(id)?.status !== 'active');
+      if (foreign.length) throw new HttpError(404, `no active device ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` (and ${foreign.length - 5} more)` : ''} in tenant ${t.name}`);
+    }
+    let d;
+    try {
+      d = await o.deployments.create({ cdmId: t.cdmId, name: t.name }, b);
+    } catch (err) {
+      if (err instanceof DeploymentRefused) {
+        audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'refused', detail: err.message });
+        throw new HttpError(err.status, err.message);
+      }
+      throw err;
+    }
+    audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'done', detail: `deployment ${d.deploymentId} of distribution set ${b.distributionSetId}, groups ${b.groups.join('/')} %${b.start ? ', started' : ''}` });
+    s.status(201).location(`/v1/ota/deployments/${d.deploymentId}`).json(d);
+  }));
+
+  /** A deployment of a tenant the caller may `action` in; another tenant's answers 404. */
+  const deploymentFor = async (req: Request, action: Action) => {
+    const id = Number(req.params.id);
+    const d = Number.isSafeInteger(id) && id > 0 ? await o.deployments.get(id) : undefined;
+    const held = d ? await o.authority.rolesIn(userOf(req).sub, d.tenantId) : new Set();
+    if (!d || !held.size) throw new HttpError(404, `no deployment ${String(req.params.id)} in your tenants`);
+    if (!rolesFor(action).some((x) => held.has(x))) throw new HttpError(403, `${action} needs the ${rolesFor(action).join(' or ')} role in this tenant`);
+    return d;
+  };
+
+  r.get('/ota/deployments/:id', wrap(async (req, s) => void s.json(await deploymentFor(req, 'deployments.read'))));
+  for (const verb of ['pause', 'resume', 'cancel'] as const) {
+    r.post(`/ota/deployments/:id/${verb}`, wrap(async (req, s) => {
+      const d = await deploymentFor(req, 'deployments.write');
+      await o.deployments[verb](d.deploymentId);
+      audit(req, { action: `deployments.${verb}`, tenantId: d.tenantId, devices: [], outcome: 'done', detail: `deployment ${d.deploymentId}` });
+      s.json((await o.deployments.get(d.deploymentId)) ?? { ...d, status: 'deleted' });
+    }));
+  }
 
   r.get('/audit', wrap(async (req, s) => {
     const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : '', 'audit.read');

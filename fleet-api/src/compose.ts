@@ -1,9 +1,10 @@
 import http from 'node:http';
 import express from 'express';
-import { DeviceDirectoryClient, keycloakFrom, KeycloakTokenVerifier, TenantActors, TenantAuthority, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
+import { DeviceDirectoryClient, hawkbitFrom, keycloakFrom, KeycloakTokenVerifier, TenantActors, TenantAuthority, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
 import type { FleetApiConfig } from './config.ts';
+import { Deployments } from './deployments.ts';
 import { FleetDevices } from './devices.ts';
 import { CommandLoop } from './groups.ts';
 import { FleetStore } from './store.ts';
@@ -17,6 +18,7 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
   const directory = new DeviceDirectoryClient({ baseURL: config.DIRECTORY_URL, token: () => keycloak.accessToken(), observer: o.observer });
   const authority = new TenantAuthority(keycloak, { parentPath: config.TENANT_PARENT_GROUP, ttlMs: config.AUTHORITY_CACHE_SECONDS * 1000 });
   const gateway = new ThingsBoardDevices(new TenantActors(thingsboard));
+  const hawkbit = hawkbitFrom(config, { observer: o.observer });
   const runner = new CommandRunner({ store, gateway, logger, now: o.now });
   const loop = new CommandLoop({ store, runner, logger, now: o.now });
   const app = express();
@@ -25,6 +27,7 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
   app.use(
     '/v1',
     fleetRouter({
+      deployments: new Deployments(hawkbit),
       verifier: new KeycloakTokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, jwksUrl: config.OIDC_JWKS_URL }),
       authority,
       directory,
@@ -45,5 +48,5 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
   );
   app.use((_req, res) => void res.status(404).json({ error: 'the fleet API is under /v1 (document: /v1/openapi.json)' }));
   const server = http.createServer(app);
-  return { store, clients: { keycloak, thingsboard, directory }, loop, server };
+  return { store, clients: { keycloak, thingsboard, hawkbit, directory }, loop, server };
 }

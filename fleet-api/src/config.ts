@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { healthEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { hawkbitEnv, healthEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 
 const int = (min: number, max: number, dflt: number, doc: string) => z.coerce.number().int().min(min).max(max).default(dflt).describe(doc);
 
@@ -9,6 +9,8 @@ export const fleetApiEnv = {
   ...keycloakEnv,
   // Acts in each tenant as its bridge admin (shadow = attributes, commands = persistent RPC).
   ...thingsboardEnv,
+  // Deployments: rollouts built by the same rules as ota-bridge publish.
+  ...hawkbitEnv,
   ...healthEnv(19105),
   OIDC_ISSUER: z.string().url().describe('Keycloak realm URL whose access tokens the API accepts, e.g. https://sso.example.com/realms/cdm'),
   OIDC_AUDIENCE: z.string().default('cdm-fleet').describe('audience required in the tokens'),

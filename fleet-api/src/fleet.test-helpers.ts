@@ -1,4 +1,4 @@
-import type { DirectoryDevice, PersistentRpc, PersistentRpcRequest, RpcReply } from '@cdm/common';
+import type { DirectoryDevice, MgmtRollout, MgmtRolloutCreate, MgmtRolloutGroup, PersistentRpc, PersistentRpcRequest, RpcReply } from '@cdm/common';
 import type { DeviceAttributes, DeviceGateway, TbDeviceRow } from './gateway.ts';
 import { rowOf } from './thingsboard-devices.ts';
 
@@ -125,5 +125,56 @@ export class FakeThingsBoard implements DeviceGateway {
     const d = this.devicesById.get(tbDeviceId);
     if (!d || d.tenantId !== tenantId) throw Object.assign(new Error('not found in this tenant'), { status: 404 });
     return d;
+  }
+}
+
+/** hawkBit's rollouts as the fleet API uses them, in memory: sets with tenant markers, rollouts with their groups. */
+export class FakeHawkbit {
+  readonly sets = new Map<number, { id: number; name: string; version: string; description?: string }>();
+  readonly rollouts = new Map<number, MgmtRollout & { groups: MgmtRolloutCreate['groups'] }>();
+  private seq = 100;
+
+  addSet(description: string | undefined, version = '2.0.0'): number {
+    const id = ++this.seq;
+    this.sets.set(id, { id, name: `firmware-${id}`, version, ...(description ? { description } : {}) });
+    return id;
+  }
+
+  async getDistributionSet(id: number) {
+    return this.sets.get(id);
+  }
+
+  async createRollout(b: MgmtRolloutCreate): Promise<MgmtRollout> {
+    const id = ++this.seq;
+    const r = { id, name: b.name, description: b.description, status: 'creating', totalTargets: 3, distributionSetId: b.distributionSetId, targetFilterQuery: b.targetFilterQuery, totalTargetsPerStatus: { notstarted: 3 }, groups: b.groups };
+    this.rollouts.set(id, r);
+    return r;
+  }
+
+  async getRollout(id: number) {
+    const r = this.rollouts.get(id);
+    if (r?.status === 'creating') r.status = 'ready';
+    else if (r?.status === 'starting') r.status = 'running';
+    return r && { ...r };
+  }
+
+  async rolloutGroups(id: number): Promise<MgmtRolloutGroup[]> {
+    return (this.rollouts.get(id)?.groups ?? []).map((g, i) => ({ id: i + 1, name: g.name ?? '', status: 'ready', targetPercentage: g.targetPercentage, totalTargets: 1 }));
+  }
+
+  async startRollout(id: number) {
+    this.rollouts.get(id)!.status = 'starting';
+  }
+
+  async pauseRollout(id: number) {
+    this.rollouts.get(id)!.status = 'paused';
+  }
+
+  async resumeRollout(id: number) {
+    this.rollouts.get(id)!.status = 'running';
+  }
+
+  async deleteRollout(id: number) {
+    this.rollouts.delete(id);
   }
 }

@@ -26,7 +26,7 @@ runMain('fleet-api', async () => {
     host: config.HEALTH_HOST,
     port: config.HEALTH_PORT,
     logger,
-    checks: { keycloak: () => clients.keycloak.ping(), thingsboard: () => clients.thingsboard.ping(), directory: () => clients.directory.ping() },
+    checks: { keycloak: () => clients.keycloak.ping(), thingsboard: () => clients.thingsboard.ping(), hawkbit: () => clients.hawkbit.ping(), directory: () => clients.directory.ping() },
     gauges: () => ({ cdm_fleet_running_groups: store.runningGroups().length, cdm_fleet_loop_age_seconds: last ? Math.round((Date.now() - last.at) / 1000) : -1 }),
   });
   logger.info({ url: `http://${config.LISTEN_HOST}:${config.LISTEN_PORT}/v1/openapi.json` }, 'fleet API started');

@@ -197,6 +197,39 @@ export function openApiDocument(): Json {
         },
       },
     },
+    DeploymentRequest: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['tenant', 'distributionSetId'],
+      properties: {
+        tenant: { type: 'string' },
+        distributionSetId: { type: 'integer', description: 'a distribution set published for this tenant (ota-bridge publish)' },
+        selector: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', items: { type: 'string' }, maxItems: 500 } }, description: 'named devices; the whole tenant when absent' },
+        groups: { type: 'array', items: { type: 'number' }, description: 'stage sizes in % of the selected devices, adding up to 100', default: [5, 25, 70] },
+        successPct: { type: 'number', default: 95, description: 'a stage is done, and the next starts, at this share of successes' },
+        errorPct: { type: 'number', default: 5, description: 'the deployment pauses at this share of failures in a stage' },
+        action: { type: 'string', enum: ['soft', 'forced', 'downloadonly'], default: 'soft' },
+        start: { type: 'boolean', default: false },
+      },
+    },
+    Deployment: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['deploymentId', 'tenantId', 'name', 'status', 'totalTargets', 'totalTargetsPerStatus', 'stages'],
+      properties: {
+        deploymentId: { type: 'integer', description: "hawkBit's rollout id" },
+        tenantId: { type: 'string' },
+        name: { type: 'string' },
+        status: { type: 'string', description: "hawkBit's rollout status (creating, ready, starting, running, paused, finished, deleting…)" },
+        distributionSetId: { type: 'integer' },
+        totalTargets: { type: 'integer' },
+        totalTargetsPerStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+        stages: {
+          type: 'array',
+          items: { type: 'object', required: ['name', 'status', 'totalTargets', 'totalTargetsPerStatus'], properties: { name: { type: 'string' }, status: { type: 'string' }, targetPercentage: { type: 'number' }, totalTargets: { type: 'integer' }, totalTargetsPerStatus: { type: 'object', additionalProperties: { type: 'integer' } } } },
+        },
+      },
+    },
     Audit: {
       type: 'object',
       required: ['tenant', 'entries'],
@@ -275,6 +308,20 @@ export function openApiDocument(): Json {
       },
       '/groups/operations/{id}': { get: { summary: 'Progress and per-device outcomes', parameters: [pathId('id', 'group operation id')], responses: { 200: json(ref('Group')), ...errors(401, 403, 404) } } },
       '/groups/operations/{id}/cancel': { post: { summary: 'Stop sending; withdraw what offline devices have not taken', parameters: [pathId('id', 'group operation id')], responses: { 200: json(ref('Group')), ...errors(401, 403, 404, 502) } } },
+      '/ota/deployments': {
+        post: {
+          summary: 'Deploy a published distribution set to the tenant (or named devices) in stages, by the rules of ota-bridge publish',
+          requestBody: { required: true, content: { 'application/json': { schema: ref('DeploymentRequest') } } },
+          responses: { 201: json(ref('Deployment'), 'created in hawkBit; follow the Location'), ...errors(400, 401, 403, 404, 409, 415, 422, 502) },
+        },
+      },
+      '/ota/deployments/{id}': { get: { summary: 'State per stage, read from hawkBit', parameters: [pathId('id', 'deployment (hawkBit rollout) id')], responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) } } },
+      ...Object.fromEntries(
+        (['pause', 'resume', 'cancel'] as const).map((verb) => [
+          `/ota/deployments/{id}/${verb}`,
+          { post: { summary: { pause: 'Pause the running stage', resume: 'Resume a paused deployment', cancel: 'Cancel: hawkBit stops what it has not run and removes the deployment' }[verb], parameters: [pathId('id', 'deployment id')], responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) } } },
+        ]),
+      ),
       '/audit': { get: { summary: "The tenant's audit trail (admins)", parameters: [{ name: 'tenant', in: 'query', required: true, schema: { type: 'string' } }], responses: { 200: json(ref('Audit')), ...errors(401, 403, 404) } } },
     },
   };

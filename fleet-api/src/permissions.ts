@@ -14,7 +14,9 @@ export type Action =
   | `command.${Operation}`
   | 'groups.read'
   | 'groups.cancel'
-  | 'audit.read';
+  | 'audit.read'
+  | 'deployments.read'
+  | 'deployments.write';
 
 const ALL: readonly TenantRole[] = ['admin', 'operator', 'oncall'];
 const ADMIN_OPERATOR: readonly TenantRole[] = ['admin', 'operator'];
@@ -35,6 +37,9 @@ export const PERMISSIONS: Readonly<Record<Action, readonly TenantRole[]>> = {
   // Cancelling stops what is not yet sent; anyone who may start group operations may stop them.
   'groups.cancel': ADMIN_OPERATOR,
   'audit.read': ADMIN,
+  'deployments.read': ALL,
+  // Firmware on a customer's devices is the customer admin's call (hawkBit's own UI stays with release managers).
+  'deployments.write': ADMIN,
 };
 
 export const rolesFor = (action: Action): readonly TenantRole[] => PERMISSIONS[action];

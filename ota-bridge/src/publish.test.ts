@@ -12,7 +12,7 @@ const req: PublishRequest = { bundle: 'b.raucb', version: '2.1.0', tenant: { cdm
 describe('publish', () => {
   it('builds the rollout: tenant filter, groups in order, next group at the success share, pause at the error share', () => {
     const b = rolloutBody(req, 9, new Date('2026-11-24T10:00:00Z'));
-    expect(b).toMatchObject({ name: 'acme 2.1.0 2026-11-24 10:00', description: 'cdm tenant g-1', distributionSetId: 9, targetFilterQuery: 'description=="cdm tenant g-1"', type: 'soft' });
+    expect(b).toMatchObject({ name: 'acme 2.1.0 2026-11-24 10:00:00', description: 'cdm tenant g-1', distributionSetId: 9, targetFilterQuery: 'description=="cdm tenant g-1"', type: 'soft' });
     expect(b.groups!.map((g) => g.targetPercentage)).toEqual([5, 25, 70]);
     expect(b.groups![0]).toMatchObject({ successCondition: { condition: 'THRESHOLD', expression: '95' }, successAction: { action: 'NEXTGROUP' }, errorCondition: { expression: '5' }, errorAction: { action: 'PAUSE' } });
   });

@@ -73,6 +73,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
     },
     'fleet-api': {
       ...thingsboard,
+      ...hawkbit,
       ...bridgeKeycloak,
       OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
       DIRECTORY_URL: 'http://127.0.0.1:19102',

@@ -42,7 +42,7 @@ describe('bridges on the local stack', () => {
       expect(h.status).toBe(200);
     }
     expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'reconcile']);
-    expect(Object.keys((await healthz(ports['fleet-api'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'directory']);
+    expect(Object.keys((await healthz(ports['fleet-api'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'hawkbit', 'directory']);
   });
 
   it('a person enrolls a device by hand: stack device <n> enroll --tenant acme, then the device reaches the hub through its tunnel', async () => {

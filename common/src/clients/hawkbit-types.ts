@@ -71,6 +71,7 @@ export interface MgmtArtifact {
 export interface MgmtDistributionSet {
   id: number;
   name: string;
+  description?: string;
   version?: string;
   type?: string;
   complete?: boolean;
