@@ -22,8 +22,8 @@ export class FakeThingsBoard implements DeviceGateway {
   readonly devicesById = new Map<string, SimDevice>();
   readonly rpcs = new Map<string, PersistentRpc & { tenantId: string }>();
   readonly sends = new Map<string, number>();
-  /** RPCs whose final status the API has read. */
-  private readonly seenFinal = new Set<string>();
+  /** RPCs taken by online devices whose final status the API has not read yet. */
+  private readonly inFlight = new Set<string>();
   /** Most RPCs taken by online devices and not yet seen finished by the API, at any send. */
   maxInFlight = 0;
   failNextSend?: 'before' | 'after';
@@ -51,7 +51,13 @@ export class FakeThingsBoard implements DeviceGateway {
     const d = this.device(deviceId);
     d.online = on;
     d.row.online = on;
-    if (on) for (const r of this.rpcs.values()) if (r.deviceId.id === d.row.tbDeviceId && r.status === 'QUEUED' && this.now() < r.expirationTime) r.status = 'DELIVERED';
+    if (on) {
+      for (const r of this.rpcs.values()) {
+        if (r.deviceId.id !== d.row.tbDeviceId || r.status !== 'QUEUED' || this.now() >= r.expirationTime) continue;
+        r.status = 'DELIVERED';
+        this.inFlight.add(r.id.id);
+      }
+    }
   }
 
   async *devices(tenantId: string): AsyncGenerator<TbDeviceRow[]> {
@@ -95,7 +101,8 @@ export class FakeThingsBoard implements DeviceGateway {
       status: d.online ? 'DELIVERED' : 'QUEUED',
       additionalInfo: r.additionalInfo,
     });
-    this.maxInFlight = Math.max(this.maxInFlight, [...this.rpcs.values()].filter((x) => x.status !== 'QUEUED' && !this.seenFinal.has(x.id.id)).length);
+    if (d.online) this.inFlight.add(r.requestUUID);
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight.size);
     if (this.failNextSend === 'after') {
       this.failNextSend = undefined;
       throw new Error('timeout (ThingsBoard took it, the answer was lost)');
@@ -112,7 +119,7 @@ export class FakeThingsBoard implements DeviceGateway {
       r.status = 'SUCCESSFUL';
       return { ...r, status: 'DELIVERED', response: undefined };
     }
-    if (!['QUEUED', 'SENT', 'DELIVERED'].includes(r.status)) this.seenFinal.add(rpcId);
+    if (!['QUEUED', 'SENT', 'DELIVERED'].includes(r.status)) this.inFlight.delete(rpcId);
     return structuredClone(r);
   }
 

@@ -83,7 +83,9 @@ export interface CommandLoopOptions {
   store: FleetStore;
   runner: CommandRunner;
   logger: Logger;
-  /** A command the device has not taken (offline) is re-read this seldom; others every pass. */
+  /** A command on its way is re-read at most this often (ms). */
+  recheckMs?: number;
+  /** A command the device has not taken (offline) is re-read this seldom. */
   queuedRecheckMs?: number;
   /** Requests to ThingsBoard in flight at once. */
   width?: number;
@@ -109,8 +111,10 @@ export class CommandLoop {
     const now = this.now();
     const width = this.o.width ?? 16;
     const batch = this.o.batch ?? 2000;
+    // A read records the time it ended, a little after this pass's `now`: a fifth of slack keeps
+    // a command read in one pass due in the next instead of every other one.
     const open = [
-      ...this.o.store.openCommands(['sending', 'sent', 'delivered'], now - 500, batch),
+      ...this.o.store.openCommands(['sending', 'sent', 'delivered'], now - (this.o.recheckMs ?? 500) * 0.8, batch),
       ...this.o.store.openCommands(['queued'], now - (this.o.queuedRecheckMs ?? 10_000), batch),
     ];
     let failures = 0;
