@@ -97,6 +97,7 @@ async function measure(n: number) {
     '/v1',
     fleetRouter({
       deployments: new Deployments(new FakeHawkbit() as never),
+      enrollAdmin: { createDeviceClaim: () => Promise.reject(new Error('no registration in this benchmark')) },
       verifier: { verify: async () => ({ sub: 'op', username: 'op', exp: 0 }) },
       authority: new TenantAuthority(reader, { parentPath: '/tenants' }),
       directory,

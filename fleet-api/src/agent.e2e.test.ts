@@ -175,4 +175,21 @@ describe('fleet API → ThingsBoard → device agent', () => {
     const gone = await until('rollout removed in hawkBit', () => hb.getRollout(id), (r) => !r || r.status === 'deleting' || r.status === 'deleted', 60_000, 1000);
     expect(gone?.status ?? 'gone').toMatch(/gone|deleting|deleted/);
   });
+
+  it('registration: an admin registers a device ahead of manufacturing; it enrolls with the claim from the label, once, and only as itself', async () => {
+    const serial = `REG${scene.run.toUpperCase()}01`;
+    expect((await call('operator', 'POST', '/devices', { tenant: scene.group, deviceId: serial })).status).toBe(403);
+    const r = await call('admin', 'POST', '/devices', { tenant: scene.group, deviceId: serial, expires: '2d' });
+    expect(r).toMatchObject({ status: 201, body: { deviceId: serial, tenantId: scene.tenantId, claim: { deviceId: serial, maxUses: 1 } } });
+    const label = new URL(r.body.ownerAssignment.content);
+    expect(label.searchParams.get('device')).toBe(serial);
+    const token = label.searchParams.get('claim')!;
+    // Another device cannot use it; the device itself can, once.
+    await expect(enroll(scene.enrollUrl, token, `${serial}X`)).rejects.toThrow(/HTTP 4\d\d/);
+    const id = await enroll(scene.enrollUrl, token, serial);
+    expect(id.tenant).toBe(scene.tenantId);
+    await expect(enroll(scene.enrollUrl, token, serial)).rejects.toThrow(/HTTP 4\d\d/);
+    expect((await call('oncall', 'GET', `/devices/${serial}`)).body).toMatchObject({ deviceId: serial, status: 'active' });
+    expect((await call('admin', 'POST', '/devices', { tenant: scene.group, deviceId: serial })).status).toBe(409);
+  });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import express from 'express';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { AuthError, createLogger, TenantAuthority, type AuthorityReader, type DirectoryDevice } from '@cdm/common';
+import { AuthError, UpstreamError, createLogger, TenantAuthority, type AuthorityReader, type DirectoryDevice } from '@cdm/common';
 import { Contract } from '../../stack/src/fakes/contract.ts';
 import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
@@ -49,6 +49,16 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-api-'));
 let store: FleetStore;
 let tb: FakeThingsBoard;
 let hawkbit: FakeHawkbit;
+/** enroll-bridge's admin API: records what it was asked with whose token; refuses when told to. */
+const claimsAsked: { bearer: string; tenant: string; deviceId: string; expires: string }[] = [];
+let enrollRefuses: UpstreamError | undefined;
+const enrollAdmin = {
+  createDeviceClaim: async (bearer: string, r: { tenant: string; deviceId: string; expires: string }) => {
+    if (enrollRefuses) throw enrollRefuses;
+    claimsAsked.push({ bearer, ...r });
+    return { claim: { id: 'c-1', tenantId: r.tenant, deviceId: r.deviceId, usesLeft: 1, maxUses: 1, expiresAt: '2027-02-27T10:00:00.000Z' }, token: 'cdm_claim_secret' };
+  },
+};
 let dir: Map<string, DirectoryDevice>;
 let loop: CommandLoop;
 let base = '';
@@ -65,6 +75,7 @@ async function start(dataDir = path.join(tmp, String(Math.random()))) {
     '/v1',
     fleetRouter({
       deployments: new Deployments(hawkbit as never, 5000),
+      enrollAdmin,
       verifier: { verify: async (t) => (t?.startsWith('u:') ? { sub: t.slice(2), username: t.slice(2), exp: 0 } : Promise.reject(new AuthError(401, 'no valid bearer token'))) },
       authority: new TenantAuthority(reader, { parentPath: '/tenants', ttlMs: 0 }),
       directory,
@@ -308,5 +319,33 @@ describe('fleet API', () => {
     expect(hawkbit.rollouts.has(d.body.deploymentId)).toBe(false);
     const trail = (await call('GET', '/audit?tenant=acme', 'ada')).body.entries.map((e: any) => `${e.actorName} ${e.action} ${e.outcome}`);
     expect(trail).toEqual(expect.arrayContaining(['ada deployments.write done', 'ada deployments.write refused', 'ada deployments.pause done', 'ada deployments.cancel done']));
+  });
+
+  it('registration: an admin gets a device-scoped claim from enroll-bridge (with their own token) and the owner-assignment QR', async () => {
+    const r = await call('POST', '/devices', 'ada', { tenant: 'acme', deviceId: 'SN-0042', expires: '30d' });
+    expect(r.status).toBe(201);
+    expect(claimsAsked).toEqual([{ bearer: 'u:ada', tenant: 'A', deviceId: 'SN-0042', expires: '30d' }]);
+    expect(r.body).toMatchObject({ deviceId: 'SN-0042', tenantId: 'A', token: 'cdm_claim_secret', claim: { deviceId: 'SN-0042', maxUses: 1 } });
+    expect(r.body.ownerAssignment.content).toBe('cdm:enroll?v=1&tenant=A&device=SN-0042&claim=cdm_claim_secret');
+    const png = Buffer.from(String(r.body.ownerAssignment.png).replace(/^data:image\/png;base64,/, ''), 'base64');
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    // The audit names the claim, never its token.
+    const trail = (await call('GET', '/audit?tenant=acme', 'ada')).body.entries;
+    expect(trail.find((e: any) => e.action === 'devices.register')).toMatchObject({ devices: ['SN-0042'], detail: expect.stringContaining('claim c-1') });
+    expect(JSON.stringify(trail)).not.toContain('cdm_claim_secret');
+  });
+
+  it('registration refused: not an admin (403), bad id (400), already enrolled here (409), enroll-bridge says no (its status)', async () => {
+    expect((await call('POST', '/devices', 'otto', { tenant: 'acme', deviceId: 'SN-0043' })).status).toBe(403);
+    expect((await call('POST', '/devices', 'ada', { tenant: 'acme', deviceId: '../etc' })).status).toBe(400);
+    dir.set('SN-0001', tb.add('A', 'SN-0001'));
+    expect((await call('POST', '/devices', 'ada', { tenant: 'acme', deviceId: 'SN-0001' })).body.error).toMatch(/SN-0001 is already enrolled in tenant acme/);
+    enrollRefuses = new UpstreamError('enroll-bridge admin API', 'POST /v1/admin/claims', 403, 'admin role in tenant acme required');
+    try {
+      expect((await call('POST', '/devices', 'ada', { tenant: 'acme', deviceId: 'SN-0044' })).status).toBe(403);
+    } finally {
+      enrollRefuses = undefined;
+    }
+    expect(claimsAsked.map((c) => c.deviceId)).not.toContain('SN-0043');
   });
 });

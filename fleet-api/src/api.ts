@@ -21,6 +21,8 @@ import { Selector, type FleetDevices } from './devices.ts';
 import type { DeviceGateway } from './gateway.ts';
 import { groupView, planGroup } from './groups.ts';
 import { DeploymentBody, DeploymentRefused, type Deployments } from './deployments.ts';
+import type { EnrollAdminClient } from './enroll-admin.ts';
+import { ownerAssignment, qrPng, RegistrationBody } from './registration.ts';
 import { openApiDocument } from './openapi.ts';
 import { rolesFor, type Action } from './permissions.ts';
 import { InvalidConfig, patchDesired, shadowView, StaleVersion } from './shadow.ts';
@@ -29,6 +31,8 @@ import { isFinal, type AuditEntry, type Command, type FleetStore } from './store
 
 export interface FleetApiOptions {
   deployments: Deployments;
+  /** enroll-bridge's admin API (claims), called with the person's own token. */
+  enrollAdmin: Pick<EnrollAdminClient, 'createDeviceClaim'>;
   verifier: { verify(token: string | undefined): Promise<TokenUser> };
   authority: TenantAuthority;
   directory: { get(id: string): Promise<DirectoryDevice | undefined>; lookup(ids: readonly string[]): Promise<Map<string, DirectoryDevice>> };
@@ -200,6 +204,24 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     const { tenant: _t, offset, limit, ...selector } = q;
     const all = await o.devices.select(t.cdmId, selector);
     s.json({ tenant: { id: t.cdmId, name: t.name }, total: all.length, offset, limit, devices: all.slice(offset, offset + limit) });
+  }));
+
+  r.post('/devices', wrap(async (req, s) => {
+    const b = body(RegistrationBody, req.body, 'registration');
+    const t = await tenantFor(req, b.tenant, 'devices.register');
+    const known = await o.directory.get(b.deviceId);
+    if (known && known.tenantId === t.cdmId && known.status === 'active') throw new HttpError(409, `device ${b.deviceId} is already enrolled in tenant ${t.name}`);
+    let made;
+    try {
+      made = await o.enrollAdmin.createDeviceClaim(bearer(req)!, { tenant: t.cdmId, deviceId: b.deviceId, expires: b.expires });
+    } catch (err) {
+      // enroll-bridge decided (its own check of the person, its own rules): its 4xx is the answer.
+      if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500) throw new HttpError(err.status === 401 ? 403 : err.status, err.message);
+      throw err;
+    }
+    const content = ownerAssignment({ tenantId: t.cdmId, deviceId: b.deviceId, token: made.token });
+    audit(req, { action: 'devices.register', tenantId: t.cdmId, devices: [b.deviceId], outcome: 'done', detail: `claim ${made.claim.id}, expires ${made.claim.expiresAt}` });
+    s.status(201).json({ deviceId: b.deviceId, tenantId: t.cdmId, claim: made.claim, token: made.token, ownerAssignment: { content, png: await qrPng(content) } });
   }));
 
   r.get('/devices/:id', wrap(async (req, s) => {

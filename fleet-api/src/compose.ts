@@ -5,6 +5,7 @@ import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
 import type { FleetApiConfig } from './config.ts';
 import { Deployments } from './deployments.ts';
+import { EnrollAdminClient } from './enroll-admin.ts';
 import { FleetDevices } from './devices.ts';
 import { CommandLoop } from './groups.ts';
 import { FleetStore } from './store.ts';
@@ -28,6 +29,7 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
     '/v1',
     fleetRouter({
       deployments: new Deployments(hawkbit),
+      enrollAdmin: new EnrollAdminClient({ baseURL: config.ENROLL_ADMIN_URL, caFile: config.ENROLL_CA_FILE, observer: o.observer }),
       verifier: new KeycloakTokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, jwksUrl: config.OIDC_JWKS_URL }),
       authority,
       directory,

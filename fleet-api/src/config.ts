@@ -18,6 +18,8 @@ export const fleetApiEnv = {
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   AUTHORITY_CACHE_SECONDS: int(1, 3600, 15, "how long a person's tenant roles read from Keycloak are reused"),
   DIRECTORY_URL: z.string().url().describe("enroll-bridge's device directory (its health port), e.g. http://127.0.0.1:19102"),
+  ENROLL_ADMIN_URL: z.string().url().describe("enroll-bridge's admin API, e.g. https://enroll-bridge:8443/v1/admin: registration asks it for a device's claim with the person's own token"),
+  ENROLL_CA_FILE: z.string().optional().describe("PEM of the CA enroll-bridge's API certificate chains to, if not a public one (the step-ca root)"),
   LISTEN_HOST: z.string().default('127.0.0.1').describe('address of the API (put TLS in front)'),
   LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8446).describe('port of the API'),
   DATA_DIR: z.string().default('./data/fleet-api').describe('where commands, group operations and the audit trail are kept (SQLite)'),

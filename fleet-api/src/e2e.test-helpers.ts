@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, InfluxClient, KeycloakClient, loadConfig, ThingsBoardClient, type EntityId } from '@cdm/common';
+import { createLogger, InfluxClient, KeycloakClient, KeycloakTokenVerifier, loadConfig, ThingsBoardClient, type EntityId } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
 import { bridgeEnv, createPerson, createTenantGroup, defaultContext, type Endpoint } from '@cdm/stack';
 import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
@@ -60,7 +60,9 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   fs.writeFileSync(path.join(tmp, 'tokens', `${mine.id}.json`), JSON.stringify({ cdmId: mine.id, org: 'cdm', bucket: bucket.name, authId: write.id, token: write.token }));
 
   const bridge = await composeEnrollBridge(eb, createLogger('enroll', { level: 'silent' }));
-  const enrollApi = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100_000, perClaimPerMinute: 100_000 }));
+  // With its admin API (claims for registration), as enroll-bridge's main.ts serves it.
+  const adminVerifier = new KeycloakTokenVerifier({ issuer: `${kcUrl}/realms/cdm`, audience: eb.ADMIN_OIDC_AUDIENCE });
+  const enrollApi = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100_000, perClaimPerMinute: 100_000, admin: bridge.admin(adminVerifier) }));
   await new Promise<void>((r) => enrollApi.listen(0, '127.0.0.1', r));
   const directory = await serveDirectory(bridge.store, `${kcUrl}/realms/cdm`);
   closers.push(async () => {
@@ -71,7 +73,8 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     await sys.deleteTenant(t.id!.id).catch(() => undefined);
   });
 
-  const config = loadConfig(fleetApiConfig, { ...envs['fleet-api'], DIRECTORY_URL: directory.url, DATA_DIR: path.join(tmp, 'fleet'), LISTEN_PORT: '0', LOG_LEVEL: 'warn', GROUP_CONFIRM_ABOVE: '50' });
+  const enrollUrl = `http://127.0.0.1:${(enrollApi.address() as AddressInfo).port}`;
+  const config = loadConfig(fleetApiConfig, { ...envs['fleet-api'], DIRECTORY_URL: directory.url, ENROLL_ADMIN_URL: `${enrollUrl}/v1/admin`, DATA_DIR: path.join(tmp, 'fleet'), LISTEN_PORT: '0', LOG_LEVEL: 'warn', GROUP_CONFIRM_ABOVE: '50' });
   const fleet = composeFleetApi(config, createLogger('fleet-api', { level: process.env.FLEET_LOG ?? 'silent' }));
   await new Promise<void>((r) => fleet.server.listen(0, '127.0.0.1', r));
   const api = `http://127.0.0.1:${(fleet.server.address() as AddressInfo).port}/v1`;
@@ -125,7 +128,7 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     until,
     tbAdmin,
     tbDevice,
-    enrollUrl: `http://127.0.0.1:${(enrollApi.address() as AddressInfo).port}`,
+    enrollUrl,
     claim: (uses: number) => createClaim(bridge.store, { tenantId: mine.id, uses, expires: '1h' }).token,
     mqtt: { url: stack.thingsboard!.extra!.mqttsUrl!, caFile: stack.thingsboard!.extra!.caChain! },
     close: async () => {

@@ -230,6 +230,28 @@ export function openApiDocument(): Json {
         },
       },
     },
+    RegistrationRequest: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['tenant', 'deviceId'],
+      properties: { tenant: { type: 'string' }, deviceId: { type: 'string', description: 'the id the device will enroll with (its serial)' }, expires: { type: 'string', default: '90d', description: 'claim validity, e.g. 12h or 90d' } },
+    },
+    Registration: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['deviceId', 'tenantId', 'claim', 'token', 'ownerAssignment'],
+      properties: {
+        deviceId: { type: 'string' },
+        tenantId: { type: 'string' },
+        claim: { type: 'object', required: ['id', 'expiresAt'], properties: { id: { type: 'string' }, tenantId: { type: 'string' }, deviceId: { type: 'string' }, usesLeft: { type: 'integer' }, maxUses: { type: 'integer' }, expiresAt: { type: 'string' } } },
+        token: { type: 'string', description: 'the claim token, shown once: only this device id can enroll with it, once' },
+        ownerAssignment: {
+          type: 'object',
+          required: ['content', 'png'],
+          properties: { content: { type: 'string', description: 'cdm:enroll?v=1&tenant=…&device=…&claim=… — what the label’s QR code holds' }, png: { type: 'string', description: 'the QR code as a PNG data URL' } },
+        },
+      },
+    },
     Audit: {
       type: 'object',
       required: ['tenant', 'entries'],
@@ -257,6 +279,11 @@ export function openApiDocument(): Json {
     paths: {
       '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: json({ type: 'object' }) } } },
       '/devices': {
+        post: {
+          summary: "Register a device ahead of manufacturing: its single-use claim (from enroll-bridge) and the label's owner-assignment QR code",
+          requestBody: { required: true, content: { 'application/json': { schema: ref('RegistrationRequest') } } },
+          responses: { 201: json(ref('Registration'), 'registered'), ...errors(400, 401, 403, 404, 409, 415, 502) },
+        },
         get: {
           summary: "A tenant's active devices, filtered",
           parameters: [

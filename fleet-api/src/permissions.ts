@@ -8,6 +8,7 @@ import type { Operation, TenantRole } from '@cdm/common';
  */
 export type Action =
   | 'devices.read'
+  | 'devices.register'
   | 'devices.metadata'
   | 'shadow.read'
   | 'shadow.write'
@@ -24,6 +25,8 @@ const ADMIN: readonly TenantRole[] = ['admin'];
 
 export const PERMISSIONS: Readonly<Record<Action, readonly TenantRole[]>> = {
   'devices.read': ALL,
+  // A claim lets a device join the tenant: as enroll-bridge's admin API, admins only.
+  'devices.register': ADMIN,
   'devices.metadata': ADMIN_OPERATOR,
   'shadow.read': ALL,
   'shadow.write': ADMIN_OPERATOR,

@@ -77,6 +77,9 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       ...bridgeKeycloak,
       OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
       DIRECTORY_URL: 'http://127.0.0.1:19102',
+      // enroll-bridge's admin API on its device-facing TLS port (the stack's step-ca issued its certificate).
+      ENROLL_ADMIN_URL: `https://${wg.x.hostFromDevices!}:19443/v1/admin`,
+      ENROLL_CA_FILE: ca.x.rootCert!,
       DATA_DIR: data('fleet-api'),
       LISTEN_PORT: '8446',
       HEALTH_PORT: '19105',
