@@ -143,6 +143,8 @@ describe('ota-bridge on the local stack', () => {
     const sha = crypto.createHash('sha256').update(fs.readFileSync(bundle)).digest('hex');
     const ds = (await hawkbit.getDistributionSet(dsId))!;
     expect(ds.version).toBe(VERSION);
+    // The tenant's marker: the fleet API deploys only sets published for the caller's tenant.
+    expect(ds.description).toBe(`cdm tenant ${cdmId}`);
     expect(sha).toMatch(/^[0-9a-f]{64}$/);
   });
 
