@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { AmbiguousTenant, AuthError, type KeycloakTenant, type Logger, type TenantAuthority, type TokenUser } from '@cdm/common';
+import { authenticate, AuthError, TenantNotFound, userOf, type KeycloakTenant, type Logger, type TenantAuthority, type TokenUser } from '@cdm/common';
 import { createClaim, MAX_CLAIM_USES } from './claims.ts';
 import type { Enroller } from './enroll.ts';
 import { HttpError } from './errors.ts';
@@ -17,7 +17,6 @@ export interface AdminApiOptions {
   logger: Logger;
 }
 
-const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
 const ClaimBody = z
   .object({ tenant: z.string().min(1).max(200), uses: z.number().int().min(1).max(MAX_CLAIM_USES).default(1), expires: z.string().max(10).default('7d'), deviceId: z.string().max(64).optional() })
   .strict();
@@ -45,35 +44,18 @@ const view = (d: DeviceRecord) => ({
  */
 export function adminRouter(o: AdminApiOptions): express.Router {
   const r = express.Router();
-  const userOf = (req: Request) => (req as Request & { user: TokenUser }).user;
   const audit = (req: Request, action: string, fields: object) => o.logger.info({ admin: userOf(req).username, action, ...fields }, 'admin action');
 
   r.use(rateLimit({ windowMs: 60_000, limit: 120, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many admin requests; retry in a minute' }) }));
-  r.use(async (req, _res, next) => {
-    try {
-      (req as Request & { user: TokenUser }).user = await o.verifier.verify(bearer(req));
-      next();
-    } catch (err) {
-      next(err);
-    }
-  });
+  r.use(authenticate(o.verifier));
   // Bare POSTs (revoke, decommission) carry no body and often no type; a typed body must be JSON.
   r.use((req, _res, next) => (req.get('content-type') && !req.is('application/json') ? next(new HttpError(415, 'send JSON (Content-Type: application/json)')) : next()));
   r.use(express.json({ limit: 32 * 1024, strict: true }));
 
-  /** The tenant, if the caller is its admin; 404 for unknown tenants, 403 for others' (named by the caller). */
+  /** The tenant, if the caller is its admin; 404 for unknown tenants, 409 for an ambiguous name, 403 for others' (named by the caller). */
   const tenantFor = async (req: Request, idOrName: string | undefined): Promise<KeycloakTenant> => {
     if (!idOrName) throw new HttpError(400, 'name the tenant (tenant=<name or id>)');
-    let t: KeycloakTenant | undefined;
-    try {
-      t = await o.authority.findTenant(idOrName);
-    } catch (err) {
-      if (err instanceof AmbiguousTenant) throw new HttpError(409, err.message);
-      throw err;
-    }
-    if (!t) throw new HttpError(404, `no tenant "${idOrName}"`);
-    await o.authority.require(userOf(req).sub, ['admin'], t);
-    return t;
+    return o.authority.requireTenant(userOf(req).sub, idOrName, ['admin']);
   };
   /** Hides what belongs to tenants the caller does not administer. */
   const mayAdminister = (req: Request, cdmId: string): Promise<boolean> => o.authority.may(userOf(req).sub, ['admin'], cdmId);
@@ -153,7 +135,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   }));
 
   r.use((_req, s) => void s.status(404).json({ error: 'no such admin endpoint' }));
-  r.use((err: unknown, _req: Request, s: Response, next: NextFunction) => (err instanceof AuthError ? void s.status(err.status).json({ error: err.message }) : next(err)));
+  r.use((err: unknown, _req: Request, s: Response, next: NextFunction) => (err instanceof AuthError || err instanceof TenantNotFound ? void s.status(err.status).json({ error: err.message }) : next(err)));
   return r;
 }
 

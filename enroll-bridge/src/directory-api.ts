@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { AuthError, DIRECTORY_VERSION, LookupRequest, type DirectoryDevice, type Logger, type TokenUser } from '@cdm/common';
+import { authenticate, AuthError, DIRECTORY_VERSION, LookupRequest, type DirectoryDevice, type Logger, type TokenUser } from '@cdm/common';
 import type { DeviceRecord, Store } from './store.ts';
 
 export interface DirectoryApiOptions {
@@ -9,7 +9,6 @@ export interface DirectoryApiOptions {
   logger: Logger;
 }
 
-const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
 
 /** A device as other services may know it (no certificate body, no WireGuard key). */
 export const directoryView = (d: DeviceRecord): DirectoryDevice => ({
@@ -30,7 +29,7 @@ export const directoryView = (d: DeviceRecord): DirectoryDevice => ({
  */
 export function directoryRouter(o: DirectoryApiOptions): express.Router {
   const r = express.Router();
-  r.use('/v1/directory', (req, _res, next) => void o.verifier.verify(bearer(req)).then(() => next(), next));
+  r.use('/v1/directory', authenticate(o.verifier));
   r.get('/v1/directory/devices/:id', (req, res) => {
     const d = o.store.getDevice(String(req.params.id));
     if (!d) return void res.status(404).json({ error: `no device ${String(req.params.id)}` });

@@ -3,11 +3,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import {
-  AmbiguousTenant,
+  authenticate,
   AuthError,
+  bearerToken,
   OPERATIONS,
   parseOperation,
   SHADOW,
+  TenantNotFound,
   UpstreamError,
   type DirectoryDevice,
   type KeycloakTenant,
@@ -15,6 +17,7 @@ import {
   type Operation,
   type TenantAuthority,
   type TokenUser,
+  userOf,
 } from '@cdm/common';
 import type { CommandRunner } from './commands.ts';
 import { Selector, type FleetDevices } from './devices.ts';
@@ -62,7 +65,6 @@ export class HttpError extends Error {
   }
 }
 
-const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
 const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
 const body = <T>(schema: z.ZodType<T>, v: unknown, what: string): T => {
   const r = schema.safeParse(v ?? {});
@@ -133,7 +135,6 @@ const commandView = (c: Command) => ({
 export function fleetRouter(o: FleetApiOptions): express.Router {
   const r = express.Router();
   const now = o.now ?? Date.now;
-  const userOf = (req: Request) => (req as Request & { user: TokenUser }).user;
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
   const audit = (req: Request, e: Omit<AuditEntry, 'at' | 'actor' | 'actorName'>) => {
     const u = userOf(req);
@@ -156,30 +157,12 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
   r.get('/openapi.json', (_req, s) => void s.json(openApiDocument()));
 
   r.use(rateLimit({ windowMs: 60_000, limit: 600, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many requests; retry in a minute' }) }));
-  r.use(async (req, _res, next) => {
-    try {
-      (req as Request & { user: TokenUser }).user = await o.verifier.verify(bearer(req));
-      next();
-    } catch (err) {
-      next(err);
-    }
-  });
+  r.use(authenticate(o.verifier));
   r.use((req, _res, next) => (req.method !== 'GET' && req.get('content-type') && !req.is('application/json') ? next(new HttpError(415, 'send JSON (Content-Type: application/json)')) : next()));
   r.use(express.json({ limit: 2 * 1024 * 1024, strict: true }));
 
-  /** The tenant named in the request, if the caller may do `action` there (404 unknown, 403 otherwise). */
-  const tenantFor = async (req: Request, idOrName: string, action: Action): Promise<KeycloakTenant> => {
-    let t: KeycloakTenant | undefined;
-    try {
-      t = await o.authority.findTenant(idOrName);
-    } catch (err) {
-      if (err instanceof AmbiguousTenant) throw new HttpError(409, err.message);
-      throw err;
-    }
-    if (!t) throw new HttpError(404, `no tenant "${idOrName}"`);
-    await o.authority.require(userOf(req).sub, rolesFor(action), t);
-    return t;
-  };
+  /** The tenant named in the request, if the caller may do `action` there (404 unknown, 409 ambiguous, 403 otherwise). */
+  const tenantFor = (req: Request, idOrName: string, action: Action): Promise<KeycloakTenant> => o.authority.requireTenant(userOf(req).sub, idOrName, rolesFor(action));
 
   /**
    * The device, if the caller may do `action` on it: 404 when it does not exist or belongs to a
@@ -213,7 +196,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     if (known && known.tenantId === t.cdmId && known.status === 'active') throw new HttpError(409, `device ${b.deviceId} is already enrolled in tenant ${t.name}`);
     let made;
     try {
-      made = await o.enrollAdmin.createDeviceClaim(bearer(req)!, { tenant: t.cdmId, deviceId: b.deviceId, expires: b.expires });
+      made = await o.enrollAdmin.createDeviceClaim(bearerToken(req)!, { tenant: t.cdmId, deviceId: b.deviceId, expires: b.expires });
     } catch (err) {
       // enroll-bridge decided (its own check of the person, its own rules): its 4xx is the answer.
       if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500) throw new HttpError(err.status === 401 ? 403 : err.status, err.message);
@@ -424,7 +407,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
 
   r.use((_req, s) => void s.status(404).json({ error: `no such endpoint; see /v1/openapi.json (operations: ${OPERATIONS.join(', ')})` }));
   r.use((err: unknown, req: Request, s: Response, _next: NextFunction) => {
-    if (err instanceof HttpError || err instanceof AuthError) return void s.status(err.status).json({ error: err.message });
+    if (err instanceof HttpError || err instanceof AuthError || err instanceof TenantNotFound) return void s.status(err.status).json({ error: err.message });
     const status = (err as { status?: number; type?: string }).type === 'entity.parse.failed' ? 400 : (err as { status?: number }).status;
     if (status && status >= 400 && status < 500 && !(err instanceof UpstreamError)) return void s.status(status).json({ error: `bad request: ${(err as Error).message}` });
     if (err instanceof UpstreamError) {

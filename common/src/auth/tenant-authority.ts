@@ -19,7 +19,13 @@ export interface KeycloakTenant {
   name: string;
 }
 
-export class AmbiguousTenant extends Error {
+/** A tenant named in a request that names none, or two: the status is the answer's. */
+export class TenantNotFound extends Error {
+  readonly status: 404 | 409 = 404;
+}
+
+export class AmbiguousTenant extends TenantNotFound {
+  override readonly status = 409;
   constructor(name: string, tenants: KeycloakTenant[]) {
     super(`two tenants are named "${name}" (${tenants.map((t) => t.cdmId).join(', ')}): name it by its id`);
   }
@@ -115,6 +121,17 @@ export class TenantAuthority {
   async may(sub: string, roles: readonly TenantRole[], cdmId: string): Promise<boolean> {
     const held = await this.rolesIn(sub, cdmId);
     return roles.some((r) => held.has(r));
+  }
+
+  /**
+   * The tenant a request names (by id or unique name), if `sub` holds one of `roles` there: throws
+   * TenantNotFound (404, or 409 for a name two tenants share) or AuthError (403) otherwise.
+   */
+  async requireTenant(sub: string, idOrName: string, roles: readonly TenantRole[]): Promise<KeycloakTenant> {
+    const t = await this.findTenant(idOrName);
+    if (!t) throw new TenantNotFound(`no tenant "${idOrName}"`);
+    await this.require(sub, roles, t);
+    return t;
   }
 
   /** Throws 403 unless `sub` holds one of `roles` in tenant `cdmId`. */
