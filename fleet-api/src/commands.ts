@@ -42,13 +42,36 @@ export interface CommandRunnerOptions {
  */
 export class CommandRunner {
   private readonly now: () => number;
+  /**
+   * One operation per command at a time: the API's read-through and the loop could otherwise both
+   * find a `sending` command absent from ThingsBoard while the first send is still on its way, and
+   * send it twice.
+   */
+  private readonly inProgress = new Map<string, Promise<unknown>>();
 
   constructor(private readonly o: CommandRunnerOptions) {
     this.now = o.now ?? Date.now;
   }
 
+  private exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.inProgress.get(id) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    this.inProgress.set(id, run);
+    void run.finally(() => this.inProgress.get(id) === run && this.inProgress.delete(id)).catch(() => undefined);
+    return run;
+  }
+
   /** Sends a command already recorded as `sending`; a refusal by ThingsBoard (4xx) makes it failed. */
-  async send(c: Command): Promise<void> {
+  send(c: Command): Promise<void> {
+    return this.exclusive(c.id, () => this.sendNow(c));
+  }
+
+  /** Reads a command's status from ThingsBoard and records it; returns the command as it now stands. */
+  refresh(c: Command): Promise<Command> {
+    // Queued behind a send or another read, it starts from what the store has by then.
+    return this.exclusive(c.id, () => this.refreshNow(this.o.store.getCommand(c.id) ?? c));
+  }
+
+  private async sendNow(c: Command): Promise<void> {
     try {
       await this.o.gateway.sendRpc(c.tenantId, c.tbDeviceId, {
         method: c.operation,
@@ -68,15 +91,14 @@ export class CommandRunner {
     }
   }
 
-  /** Reads a command's status from ThingsBoard and records it; returns the command as it now stands. */
-  async refresh(c: Command): Promise<Command> {
+  private async refreshNow(c: Command): Promise<Command> {
     if (isFinal(c.status) || c.status === 'pending') return c;
     const rpc = await this.o.gateway.getRpc(c.tenantId, c.id);
     const now = this.now();
     if (!rpc) {
       if (c.status === 'sending') {
         if (now >= c.expiresAt) this.o.store.setStatus(c.id, { status: 'expired', error: 'never reached ThingsBoard before it expired' }, now);
-        else await this.send(c);
+        else await this.sendNow(c);
       } else {
         // ThingsBoard prunes old RPCs; what it no longer knows and never finished, expired.
         this.o.store.setStatus(c.id, { status: now >= c.expiresAt ? 'expired' : 'failed', error: 'ThingsBoard no longer knows this command' }, now);
