@@ -192,4 +192,14 @@ describe('fleet API → ThingsBoard → device agent', () => {
     expect((await call('oncall', 'GET', `/devices/${serial}`)).body).toMatchObject({ deviceId: serial, status: 'active' });
     expect((await call('admin', 'POST', '/devices', { tenant: scene.group, deviceId: serial })).status).toBe(409);
   });
+
+  it("another system: its own Keycloak client, its service account in the tenant's operators, lists devices and sends a command; no more than operators may", async () => {
+    const token = await scene.system('erp', 'operator');
+    const listed = await scene.callWith(token, 'GET', `/devices?tenant=${scene.tenantId}`);
+    expect(listed.body.devices.map((d: { deviceId: string }) => d.deviceId)).toContain(deviceId);
+    const c = await scene.callWith(token, 'POST', `/devices/${deviceId}/command`, { operation: 'diagnostics', params: { sensors: true } });
+    expect(c.status).toBe(202);
+    expect((await settled(c.body.commandId)).status).toBe('successful');
+    expect((await scene.callWith(token, 'POST', `/devices/${deviceId}/command`, { operation: 'factory-reset' })).status).toBe(403);
+  });
 });

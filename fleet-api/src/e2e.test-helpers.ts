@@ -97,15 +97,18 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     return body.access_token;
   };
   const contract = new Contract({ id: 'fleet-api', spec: openApiDocument() }, '/v1');
-  /** Calls the fleet API as a person; the answer must be documented and valid. */
-  const call = async (who: Role, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${api}${url}`, { method, headers: { authorization: `Bearer ${await token(who)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  /** Calls the fleet API with a given token (another system's), checked against the document as `call` is. */
+  const callWith = async (token: string, method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${api}${url}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
     const json = (await res.json()) as Record<string, any>;
     const mo = contract.match(method, `/v1${url.split('?')[0]}`);
     const problems = [...(Object.keys(mo.op.responses ?? {}).includes(String(res.status)) ? [] : [`status ${res.status} undocumented`]), ...contract.validateResponse(mo, res.status, json)];
     if (problems.length) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(json).slice(0, 300)}: ${problems.join('; ')}`);
     return { status: res.status, body: json };
   };
+
+  /** Calls the fleet API as a person; the answer must be documented and valid. */
+  const call = async (who: Role, method: string, url: string, body?: unknown) => callWith(await token(who), method, url, body);
   /** Polls until `ok` holds for the answer, or fails naming the last one. */
   const until = async <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, everyMs = 500): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
@@ -118,7 +121,32 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   };
   const tbDevice = async (deviceId: string): Promise<EntityId> => ({ entityType: 'DEVICE', id: (await tbAdmin.findDeviceByName(deviceId))!.id!.id });
 
+  /**
+   * Another system as ops connect it: a confidential Keycloak client of its own whose tokens carry
+   * the fleet API's audience, its service-account user put in one of the tenant's role groups.
+   */
+  const system = async (name: string, role: 'admin' | 'operator' | 'oncall') => {
+    const admin = { authorization: `Bearer ${await kcAdmin.accessToken()}`, 'content-type': 'application/json' };
+    const base = `${kcUrl}/admin/realms/cdm`;
+    const clientId = `${name}-${run}`;
+    const secret = `s-${crypto.randomBytes(12).toString('hex')}`;
+    const made = await fetch(`${base}/clients`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ clientId, secret, publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false, protocolMappers: [{ name: 'audience cdm-fleet', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', config: { 'included.custom.audience': 'cdm-fleet', 'access.token.claim': 'true' } }] }),
+    });
+    if (made.status !== 201) throw new Error(`Keycloak: client ${clientId} not created (${made.status} ${await made.text()})`);
+    const uuid = made.headers.get('location')!.split('/').at(-1)!;
+    closers.push(() => fetch(`${base}/clients/${uuid}`, { method: 'DELETE', headers: admin }));
+    const user = (await (await fetch(`${base}/clients/${uuid}/service-account-user`, { headers: admin })).json()) as { id: string };
+    await kcAdmin.addUserToGroup(user.id, mine.roles[role]);
+    const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }) });
+    if (!res.ok) throw new Error(`Keycloak refused ${clientId}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
   return {
+    system,
+    callWith,
     run,
     tmp,
     tenantId: mine.id,
