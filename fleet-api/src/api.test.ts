@@ -171,6 +171,8 @@ describe('fleet API', () => {
     expect((await call('GET', '/devices?tenant=acme&region=us', 'ona')).body.devices.map((d: any) => d.deviceId)).toEqual(['a3']);
     expect((await call('GET', '/devices?tenant=acme&limit=2&offset=2', 'ona')).body).toMatchObject({ total: 3, devices: [{ deviceId: 'a3' }] });
     expect((await call('GET', '/devices?tenant=acme&online=maybe', 'ona')).status).toBe(400);
+    tb.device('a2').row.otaStatus = 'boot_mismatch';
+    expect((await call('GET', '/devices?tenant=acme&otaStatus=boot_mismatch', 'ona')).body.devices).toMatchObject([{ deviceId: 'a2', otaStatus: 'boot_mismatch' }]);
     expect((await call('GET', '/devices?tenant=nope', 'ona')).status).toBe(404);
     expect((await call('PATCH', '/devices/a2', 'otto', { metadata: { region: 'us', tags: ['pilot'] } })).status).toBe(200);
     expect((await call('GET', '/devices?tenant=acme&region=us&tag=pilot', 'ona')).body.devices.map((d: any) => d.deviceId)).toEqual(['a2']);

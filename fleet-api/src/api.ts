@@ -100,6 +100,7 @@ const ListQuery = z
   .object({
     tenant: z.string().min(1).max(200),
     firmware: z.string().min(1).max(200).optional(),
+    otaStatus: z.string().min(1).max(200).optional(),
     region: z.string().min(1).max(200).optional(),
     site: z.string().min(1).max(200).optional(),
     owner: z.string().min(1).max(200).optional(),

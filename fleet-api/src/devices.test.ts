@@ -10,6 +10,8 @@ describe('device selection', () => {
     expect(matches({}, dev())).toBe(true);
     expect(matches({ firmware: '1.2.0', region: 'eu', tag: 'north', online: true }, dev())).toBe(true);
     expect(matches({ firmware: '1.3.0' }, dev())).toBe(false);
+    expect(matches({ otaStatus: 'failure' }, dev({ otaStatus: 'failure' }))).toBe(true);
+    expect(matches({ otaStatus: 'failure' }, dev())).toBe(false);
     expect(matches({ region: 'us' }, dev())).toBe(false);
     expect(matches({ tag: 'south' }, dev())).toBe(false);
     expect(matches({ online: false }, dev())).toBe(false);

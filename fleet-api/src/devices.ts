@@ -12,6 +12,7 @@ export interface FleetDevice {
   certSerial?: string;
   certNotAfter?: string;
   firmware?: string;
+  otaStatus?: string;
   online: boolean;
   lastSeen?: string;
   metadata: DeviceMetadata;
@@ -23,6 +24,8 @@ export const Selector = z
   .object({
     ids: z.array(z.string().min(1).max(64)).min(1).max(100_000).optional(),
     firmware: text.optional(),
+    /** The last update's state (ota-bridge's ota_status: pending, downloading, installing, success, failure, cancelled, boot_mismatch). */
+    otaStatus: text.optional(),
     region: text.optional(),
     site: text.optional(),
     owner: text.optional(),
@@ -35,6 +38,7 @@ export type Selector = z.infer<typeof Selector>;
 export function matches(s: Selector, d: FleetDevice): boolean {
   if (s.ids && !s.ids.includes(d.deviceId)) return false;
   if (s.firmware !== undefined && d.firmware !== s.firmware) return false;
+  if (s.otaStatus !== undefined && d.otaStatus !== s.otaStatus) return false;
   for (const k of ['region', 'site', 'owner'] as const) if (s[k] !== undefined && d.metadata[k] !== s[k]) return false;
   if (s.tag !== undefined && !d.metadata.tags?.includes(s.tag)) return false;
   if (s.online !== undefined && d.online !== s.online) return false;
@@ -51,6 +55,7 @@ export function fleetDevice(dir: DirectoryDevice, row: TbDeviceRow): FleetDevice
     ...(dir.certSerial ? { certSerial: dir.certSerial } : {}),
     ...(dir.certNotAfter ? { certNotAfter: dir.certNotAfter } : {}),
     ...(row.firmware ? { firmware: row.firmware } : {}),
+    ...(row.otaStatus ? { otaStatus: row.otaStatus } : {}),
     online: row.online,
     ...(row.lastSeen ? { lastSeen: new Date(row.lastSeen).toISOString() } : {}),
     metadata: row.metadata,

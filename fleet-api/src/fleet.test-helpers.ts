@@ -34,7 +34,7 @@ export class FakeThingsBoard implements DeviceGateway {
     const tbDeviceId = `tb-${deviceId}`;
     this.devicesById.set(tbDeviceId, {
       tenantId,
-      row: { tbDeviceId, name: deviceId, online: o.online ?? true, metadata: {}, ...(o.firmware ? { firmware: o.firmware } : {}) },
+      row: { tbDeviceId, name: deviceId, online: o.online ?? true, metadata: {}, ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.otaStatus ? { otaStatus: o.otaStatus } : {}) },
       attrs: { shared: {}, client: {}, server: { ...o.metadata, ...(o.metadata?.tags ? { tags: JSON.stringify(o.metadata.tags) } : {}) } },
       online: o.online ?? true,
       answer: o.answer ?? ((method) => ({ ok: true, result: { did: method } })),
@@ -64,7 +64,7 @@ export class FakeThingsBoard implements DeviceGateway {
     // As ThingsBoard's entity query: metadata read from the server attributes.
     const rows = [...this.devicesById.values()]
       .filter((d) => d.tenantId === tenantId)
-      .map((d) => rowOf({ entityId: { id: d.row.tbDeviceId, entityType: 'DEVICE' }, latest: { ENTITY_FIELD: { name: { ts: 0, value: d.row.name } }, CLIENT_ATTRIBUTE: d.row.firmware ? { current_sw_version: { ts: 0, value: d.row.firmware } } : {}, SERVER_ATTRIBUTE: { active: { ts: 0, value: String(d.online) }, ...Object.fromEntries(Object.entries(d.attrs.server).map(([k, v]) => [k, { ts: 0, value: String(v) }])) } } }));
+      .map((d) => rowOf({ entityId: { id: d.row.tbDeviceId, entityType: 'DEVICE' }, latest: { ENTITY_FIELD: { name: { ts: 0, value: d.row.name } }, CLIENT_ATTRIBUTE: d.row.firmware ? { current_sw_version: { ts: 0, value: d.row.firmware } } : {}, SERVER_ATTRIBUTE: { active: { ts: 0, value: String(d.online) }, ...(d.row.otaStatus ? { ota_status: { ts: 0, value: d.row.otaStatus } } : {}), ...Object.fromEntries(Object.entries(d.attrs.server).map(([k, v]) => [k, { ts: 0, value: String(v) }])) } } }));
     for (let i = 0; i < rows.length; i += 7) yield rows.slice(i, i + 7);
   }
 

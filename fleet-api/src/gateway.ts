@@ -5,6 +5,8 @@ export interface TbDeviceRow {
   tbDeviceId: string;
   name: string;
   firmware?: string;
+  /** The last update's state as ota-bridge mirrors it from hawkBit (ota_status). */
+  otaStatus?: string;
   online: boolean;
   lastSeen?: number;
   metadata: DeviceMetadata;

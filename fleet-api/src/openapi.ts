@@ -67,6 +67,7 @@ export function openApiDocument(): Json {
         certSerial: { type: 'string' },
         certNotAfter: { type: 'string' },
         firmware: { type: 'string' },
+        otaStatus: { type: 'string', description: "the last update's state, as ota-bridge mirrors it from hawkBit" },
         online: { type: 'boolean' },
         lastSeen: isoTime,
         metadata: ref('Metadata'),
@@ -166,6 +167,7 @@ export function openApiDocument(): Json {
           properties: {
             ids: { type: 'array', items: { type: 'string' } },
             firmware: { type: 'string' },
+            otaStatus: { type: 'string' },
             region: { type: 'string' },
             site: { type: 'string' },
             owner: { type: 'string' },
@@ -288,7 +290,7 @@ export function openApiDocument(): Json {
           summary: "A tenant's active devices, filtered",
           parameters: [
             { name: 'tenant', in: 'query', required: true, schema: { type: 'string' } },
-            ...['firmware', 'region', 'site', 'owner', 'tag'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
+            ...['firmware', 'otaStatus', 'region', 'site', 'owner', 'tag'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
             { name: 'online', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
             { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },

@@ -7,6 +7,7 @@ const kv = (rows: AttributeKv[]) => Object.fromEntries(rows.map((r) => [r.key, r
 const LATEST: EntityKey[] = [
   { type: 'CLIENT_ATTRIBUTE', key: 'current_sw_version' },
   { type: 'SERVER_ATTRIBUTE', key: 'active' },
+  { type: 'SERVER_ATTRIBUTE', key: 'ota_status' },
   { type: 'SERVER_ATTRIBUTE', key: 'lastActivityTime' },
   { type: 'SERVER_ATTRIBUTE', key: 'region' },
   { type: 'SERVER_ATTRIBUTE', key: 'site' },
@@ -39,6 +40,7 @@ export function rowOf(d: EntityData): TbDeviceRow {
     tbDeviceId: d.entityId.id,
     name: val('ENTITY_FIELD', 'name') ?? '',
     ...(val('CLIENT_ATTRIBUTE', 'current_sw_version') ? { firmware: val('CLIENT_ATTRIBUTE', 'current_sw_version') } : {}),
+    ...(val('SERVER_ATTRIBUTE', 'ota_status') ? { otaStatus: val('SERVER_ATTRIBUTE', 'ota_status') } : {}),
     online: val('SERVER_ATTRIBUTE', 'active') === 'true',
     ...(last > 0 ? { lastSeen: last } : {}),
     metadata,
