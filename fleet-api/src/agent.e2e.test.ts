@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HawkbitClient, targetDescription } from '@cdm/common';
 import { enroll } from '@cdm/device';
-import { repoDir } from '@cdm/stack';
+import { addDeviceNs, removeDeviceNs, repoDir } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fleetScene } from './e2e.test-helpers.ts';
 
 /**
  * Through the fleet API, on the real Keycloak, ThingsBoard and enroll-bridge, against the device
- * agent (device/src/agent) as a separate process holding its own mutual-TLS MQTT session to
- * ThingsBoard with the certificate it enrolled with. systemctl, journalctl and the image's hooks
+ * agent (device/src/agent) running in a device network namespace on the hub's LAN, holding its own
+ * mutual-TLS MQTT session to ThingsBoard with the certificate it enrolled with. systemctl, journalctl and the image's hooks
  * are stand-ins that record what they were asked; "reboot" ends the agent, and the test boots it
  * again with a new boot id.
  */
@@ -18,6 +18,7 @@ const stack = inject('stack');
 const scene = await fleetScene(stack, 'agent');
 const { call, until } = scene;
 const deviceId = `AGT${scene.run.toUpperCase()}01`;
+const DEV = 211;
 const dev = path.join(scene.tmp, 'device');
 const state = path.join(dev, 'state');
 let agent: ChildProcess | undefined;
@@ -34,7 +35,8 @@ function script(name: string, body: string): string {
 async function boot(): Promise<string> {
   const bootId = `boot-${++boots}-${scene.run}`;
   fs.writeFileSync(path.join(dev, 'boot_id'), `${bootId}\n`);
-  agent = spawn(process.execPath, ['--import', 'tsx', path.join(repoDir, 'device', 'src', 'agent', 'main.ts')], {
+  // `ip netns exec` becomes the agent's process (exec), so signals and $PPID reach node itself.
+  agent = spawn('ip', ['netns', 'exec', `cdm-dev-${DEV}`, process.execPath, '--import', 'tsx', path.join(repoDir, 'device', 'src', 'agent', 'main.ts')], {
     cwd: repoDir,
     env: {
       PATH: process.env.PATH!,
@@ -80,6 +82,7 @@ const settled = (commandId: string, final = ['successful', 'failed', 'timeout', 
   until(`command ${commandId}`, async () => (await call('oncall', 'GET', `/devices/${deviceId}/commands/${commandId}`)).body, (c) => final.includes(c.status), 60_000);
 
 beforeAll(async () => {
+  await addDeviceNs(DEV);
   fs.mkdirSync(path.join(dev, 'etc'), { recursive: true });
   fs.mkdirSync(path.join(dev, 'self-test.d'));
   fs.writeFileSync(path.join(dev, 'self-test.d', '10-storage'), '#!/bin/sh\necho "data partition 12 % used"\n', { mode: 0o755 });
@@ -94,6 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await shutdown();
+  await removeDeviceNs(DEV);
   await scene.close();
 });
 

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,6 +78,17 @@ function alive(pid: number): boolean {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** GET url and report whether it answered with an accepted status (no throw). */
+/** True when something accepts TCP connections at host:port (a listener on the expected address). */
+export function tcpOpen(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => (sock.destroy(), resolve(ok));
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
 export async function httpOk(url: string, accept: (status: number) => boolean = (s) => s < 500): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(3000) });

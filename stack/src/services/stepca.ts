@@ -104,7 +104,9 @@ export const stepca: Service = {
 export async function serverCertificate(ctx: StackContext, dir: string, host = '127.0.0.1'): Promise<{ cert: string; key: string; cafile: string }> {
   const out = { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), cafile: path.join(dir, 'ca-chain.crt') };
   const ca = stepca.endpoint(ctx).extra!;
-  const fresh = fs.existsSync(out.cert) && Date.parse(new crypto.X509Certificate(fs.readFileSync(out.cert)).validTo) - Date.now() > 7 * 86_400_000;
+  const existing = fs.existsSync(out.cert) ? new crypto.X509Certificate(fs.readFileSync(out.cert)) : undefined;
+  // Reissued when it expires within a week, or does not name the address it is now served on.
+  const fresh = existing && Date.parse(existing.validTo) - Date.now() > 7 * 86_400_000 && (existing.subjectAltName ?? '').split(', ').includes(`IP Address:${host}`);
   if (!fresh) {
     fs.mkdirSync(dir, { recursive: true });
     await execFileP(ca.stepBin!, [

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PORTS } from '../paths.ts';
-import { logFile, spawnDetached, startOwned, stopDetached } from '../proc.ts';
+import { logFile, spawnDetached, startOwned, stopDetached, tcpOpen } from '../proc.ts';
 import type { Service, StackContext } from '../types.ts';
 import { ensureDebian } from './apt.ts';
 import { ensureJdk17 } from './java.ts';
 import { ensureDatabase, PG_TB } from './postgres.ts';
 import { obtainThingsBoard, TB_VERSION, tbHome } from './thingsboard-build.ts';
 import { serverCertificate } from './stepca.ts';
+import { HOST_FROM_DEVICES } from './wireguard.ts';
 
 const url = `http://127.0.0.1:${PORTS.thingsboard}`;
 const SYSADMIN = { username: 'sysadmin@thingsboard.org', password: 'sysadmin' };
@@ -19,7 +20,9 @@ const installedStamp = (ctx: StackContext) => path.join(dir(ctx), `schema-instal
 
 /** The environment ThingsBoard runs (and installs its schema) with: loopback only, no outbound calls. */
 async function environment(ctx: StackContext, o: { port: number; database: string } = { port: PORTS.thingsboard, database: PG_TB.database }): Promise<Record<string, string>> {
-  const tls = await serverCertificate(ctx, path.join(dir(ctx), 'tls'));
+  // Devices reach MQTT/TLS from their network namespaces at the hub's host address (as the
+  // enrollment API), so the certificate names that address and the listener binds it.
+  const tls = await serverCertificate(ctx, path.join(dir(ctx), 'tls'), HOST_FROM_DEVICES);
   const extra = o.port !== PORTS.thingsboard;
   return {
     SPRING_DATASOURCE_URL: `jdbc:postgresql://127.0.0.1:${PORTS.postgres}/${o.database}`,
@@ -36,7 +39,7 @@ async function environment(ctx: StackContext, o: { port: number; database: strin
     MQTT_BIND_PORT: String(PORTS.thingsboardMqtt),
     // Devices authenticate with their step-ca certificate (X.509 device credentials).
     MQTT_SSL_ENABLED: String(!extra),
-    MQTT_SSL_BIND_ADDRESS: '127.0.0.1',
+    MQTT_SSL_BIND_ADDRESS: HOST_FROM_DEVICES,
     MQTT_SSL_BIND_PORT: String(PORTS.thingsboardMqtts),
     MQTT_SSL_CREDENTIALS_TYPE: 'PEM',
     MQTT_SSL_PEM_CERT: tls.cert,
@@ -127,13 +130,16 @@ export const thingsboard: Service = {
   real: true,
   version: `CE ${TB_VERSION}`,
   startTimeoutSec: 360,
-  needs: ['postgres', 'stepca'],
+  // wireguard: the devices' LAN address the MQTT/TLS listener binds exists once the hub is up.
+  needs: ['postgres', 'stepca', 'wireguard'],
   async install(ctx) {
     await ensureJdk17(ctx.log);
     await ensureDebian(ctx.log, [{ bin: 'dpkg-deb', pkg: 'dpkg' }]);
     await obtainThingsBoard(ctx);
   },
   async start(ctx) {
+    // One that answers but is not healthy (e.g. its listener on an old address) holds the ports.
+    await stopDetached(ctx, 'thingsboard', 30_000);
     fs.mkdirSync(dir(ctx), { recursive: true });
     const javaHome = await ensureJdk17(ctx.log);
     const env = await environment(ctx);
@@ -143,13 +149,14 @@ export const thingsboard: Service = {
       env,
     });
   },
-  healthy: () => loginOk(url),
+  // A ThingsBoard started before the listener moved to the devices' address is restarted by `up`.
+  healthy: async () => (await loginOk(url)) && (await tcpOpen(HOST_FROM_DEVICES, PORTS.thingsboardMqtts)),
   endpoint: (ctx) => ({
     url,
     credentials: { ...SYSADMIN },
     extra: {
       mqttUrl: `mqtt://127.0.0.1:${PORTS.thingsboardMqtt}`,
-      mqttsUrl: `mqtts://127.0.0.1:${PORTS.thingsboardMqtts}`,
+      mqttsUrl: `mqtts://${HOST_FROM_DEVICES}:${PORTS.thingsboardMqtts}`,
       caChain: path.join(dir(ctx), 'tls', 'ca-chain.crt'),
     },
   }),
