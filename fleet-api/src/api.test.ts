@@ -152,6 +152,14 @@ describe('fleet API', () => {
     expect((await call('GET', '/audit?tenant=acme', 'otto')).status).toBe(403);
   });
 
+  it("a device's view lists what the caller may do to it, from the same table the API enforces", async () => {
+    const ops = (u: string) => call('GET', '/devices/a1', u).then((r) => r.body.allowed.filter((a: string) => a.startsWith('command.')).sort());
+    expect(await ops('ada')).toEqual(['command.config-apply', 'command.diagnostics', 'command.factory-reset', 'command.reboot', 'command.recovery']);
+    expect(await ops('otto')).toEqual(['command.config-apply', 'command.diagnostics', 'command.reboot']);
+    expect(await ops('ona')).toEqual(['command.diagnostics', 'command.reboot']);
+    expect((await call('GET', '/devices/a1', 'ona')).body.allowed).not.toContain('shadow.write');
+  });
+
   it("attack: another tenant's admin cannot see or command a device (404, as if it did not exist)", async () => {
     expect((await call('GET', '/devices/a1', 'bob')).status).toBe(404);
     expect((await call('POST', '/devices/a1/command', 'bob', { operation: 'reboot' })).status).toBe(404);

@@ -16,6 +16,7 @@ import {
   type Logger,
   type Operation,
   type TenantAuthority,
+  type TenantRole,
   type TokenUser,
   userOf,
 } from '@cdm/common';
@@ -27,7 +28,7 @@ import { DeploymentBody, DeploymentRefused, type Deployments } from './deploymen
 import type { EnrollAdminClient } from './enroll-admin.ts';
 import { ownerAssignment, qrPng, RegistrationBody } from './registration.ts';
 import { openApiDocument } from './openapi.ts';
-import { rolesFor, type Action } from './permissions.ts';
+import { allowedActions, rolesFor, type Action } from './permissions.ts';
 import { InvalidConfig, patchDesired, shadowView, StaleVersion } from './shadow.ts';
 import { parseTags } from './thingsboard-devices.ts';
 import { isFinal, type AuditEntry, type Command, type FleetStore } from './store.ts';
@@ -166,20 +167,28 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
   const tenantFor = (req: Request, idOrName: string, action: Action): Promise<KeycloakTenant> => o.authority.requireTenant(userOf(req).sub, idOrName, rolesFor(action));
 
   /**
-   * The device, if the caller may do `action` on it: 404 when it does not exist or belongs to a
-   * tenant the caller is not in (indistinguishable), 403 naming the role when they are in it.
+   * The roles the caller holds in the tenant owning a device, group or deployment, if `action` is
+   * among what they allow: 404 (`missing`) when the thing does not exist or its tenant is not the
+   * caller's — indistinguishable — and 403 naming the role, audited, when they are in the tenant.
    */
-  const deviceFor = async (req: Request, action: Action): Promise<DirectoryDevice & { tbDeviceId: string }> => {
-    const id = String(req.params.id);
-    const d = await o.directory.get(id);
-    const held = d ? await o.authority.rolesIn(userOf(req).sub, d.tenantId) : new Set();
-    if (!d || !held.size || d.status === 'decommissioned' || !d.tbDeviceId) throw new HttpError(404, `no device ${id} in your tenants`);
+  const holding = async (req: Request, owner: { tenantId: string; devices: string[] } | undefined, action: Action, missing: string): Promise<ReadonlySet<TenantRole | 'member'>> => {
+    const held = owner ? await o.authority.rolesIn(userOf(req).sub, owner.tenantId) : new Set<TenantRole>();
+    if (!owner || !held.size) throw new HttpError(404, missing);
     const need = rolesFor(action);
     if (!need.some((x) => held.has(x))) {
-      audit(req, { action, tenantId: d.tenantId, devices: [id], outcome: 'refused', detail: `needs ${need.join(' or ')}` });
-      throw new HttpError(403, `${action} needs the ${need.join(' or ')} role in this device's tenant`);
+      audit(req, { action, tenantId: owner.tenantId, devices: owner.devices, outcome: 'refused', detail: `needs ${need.join(' or ')}` });
+      throw new HttpError(403, `${action} needs the ${need.join(' or ')} role in this tenant`);
     }
-    return d as DirectoryDevice & { tbDeviceId: string };
+    return held;
+  };
+
+  /** An active device the caller may do `action` on (see `holding`). */
+  const deviceFor = async (req: Request, action: Action) => {
+    const id = String(req.params.id);
+    const found = await o.directory.get(id);
+    const d = found && found.status !== 'decommissioned' && found.tbDeviceId ? (found as DirectoryDevice & { tbDeviceId: string }) : undefined;
+    const held = await holding(req, d && { tenantId: d.tenantId, devices: [id] }, action, `no device ${id} in your tenants`);
+    return { ...d!, held };
   };
 
   r.get('/devices', wrap(async (req, s) => {
@@ -225,6 +234,8 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
       lastSeen: last > 0 ? new Date(last).toISOString() : null,
       metadata: { region: str(attrs.server.region), site: str(attrs.server.site), owner: str(attrs.server.owner), tags },
       openAlarms: alarms.map((a) => ({ type: a.type, severity: a.severity, since: new Date(a.since).toISOString() })),
+      // What the caller may do to this device, so a page can offer only those (the API enforces them regardless).
+      allowed: allowedActions(d.held),
     });
   }));
 
@@ -335,10 +346,8 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
 
   const groupFor = async (req: Request, action: Action) => {
     const g = o.store.getGroup(String(req.params.id));
-    const held = g ? await o.authority.rolesIn(userOf(req).sub, g.tenantId) : new Set();
-    if (!g || !held.size) throw new HttpError(404, `no group operation ${String(req.params.id)} in your tenants`);
-    if (!rolesFor(action).some((x) => held.has(x))) throw new HttpError(403, `${action} needs the ${rolesFor(action).join(' or ')} role in this tenant`);
-    return g;
+    await holding(req, g && { tenantId: g.tenantId, devices: [] }, action, `no group operation ${String(req.params.id)} in your tenants`);
+    return g!;
   };
 
   r.get('/groups/operations/:id', wrap(async (req, s) => {
@@ -385,10 +394,8 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
   const deploymentFor = async (req: Request, action: Action) => {
     const id = Number(req.params.id);
     const d = Number.isSafeInteger(id) && id > 0 ? await o.deployments.get(id) : undefined;
-    const held = d ? await o.authority.rolesIn(userOf(req).sub, d.tenantId) : new Set();
-    if (!d || !held.size) throw new HttpError(404, `no deployment ${String(req.params.id)} in your tenants`);
-    if (!rolesFor(action).some((x) => held.has(x))) throw new HttpError(403, `${action} needs the ${rolesFor(action).join(' or ')} role in this tenant`);
-    return d;
+    await holding(req, d && { tenantId: d.tenantId, devices: [] }, action, `no deployment ${String(req.params.id)} in your tenants`);
+    return d!;
   };
 
   r.get('/ota/deployments/:id', wrap(async (req, s) => void s.json(await deploymentFor(req, 'deployments.read'))));

@@ -89,7 +89,7 @@ export function openApiDocument(): Json {
     Device: {
       type: 'object',
       additionalProperties: false,
-      required: ['deviceId', 'tenantId', 'status', 'certificate', 'firmware', 'online', 'lastSeen', 'metadata', 'openAlarms'],
+      required: ['deviceId', 'tenantId', 'status', 'certificate', 'firmware', 'online', 'lastSeen', 'metadata', 'openAlarms', 'allowed'],
       properties: {
         deviceId: { type: 'string' },
         tenantId: { type: 'string' },
@@ -101,6 +101,7 @@ export function openApiDocument(): Json {
         lastSeen: nullable(isoTime),
         metadata: Metadata,
         openAlarms: { type: 'array', items: { type: 'object', required: ['type', 'severity', 'since'], properties: { type: { type: 'string' }, severity: { type: 'string' }, since: isoTime } } },
+        allowed: { type: 'array', items: { type: 'string' }, description: 'The actions of the permission table the caller may do on this device (the API enforces them regardless)' },
       },
     },
     DevicePatch: { type: 'object', additionalProperties: false, required: ['metadata'], properties: { metadata: { type: 'object', description: 'null removes a value', additionalProperties: false, properties: { region: nullable({ type: 'string' }), site: nullable({ type: 'string' }), owner: nullable({ type: 'string' }), tags: nullable({ type: 'array', items: { type: 'string' } }) } } } },

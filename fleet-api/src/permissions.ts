@@ -52,3 +52,7 @@ export const permissionTable = (): string =>
   Object.entries(PERMISSIONS)
     .map(([a, roles]) => `| ${a} | ${roles.join(', ')} |`)
     .join('\n');
+
+/** The actions `held` roles allow, in the table's order. */
+export const allowedActions = (held: ReadonlySet<string>): Action[] =>
+  (Object.keys(PERMISSIONS) as Action[]).filter((a) => PERMISSIONS[a].some((r) => held.has(r)));
