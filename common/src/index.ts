@@ -20,6 +20,7 @@ export * from './bridge.ts';
 export * from './auth/keycloak-jwt.ts';
 export * from './auth/tenant-authority.ts';
 export * from './auth/express.ts';
+export * from './auth/signin-routes.ts';
 export * from './contracts/hawkbit-target.ts';
 export * from './contracts/device-directory.ts';
 export * from './contracts/device-agent.ts';

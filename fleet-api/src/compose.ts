@@ -1,6 +1,7 @@
 import http from 'node:http';
+import path from 'node:path';
 import express from 'express';
-import { DeviceDirectoryClient, hawkbitFrom, keycloakFrom, KeycloakTokenVerifier, TenantActors, TenantAuthority, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
+import { DeviceDirectoryClient, hawkbitFrom, keycloakFrom, KeycloakTokenVerifier, pageHeaders, signInRoutes, TenantActors, TenantAuthority, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
 import type { FleetApiConfig } from './config.ts';
@@ -25,6 +26,9 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // The device page for operators (ThingsBoard's cdm widget opens it) and its Keycloak sign-in.
+  app.use(pageHeaders);
+  app.use(signInRoutes({ issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, tokenUrl: config.OIDC_TOKEN_URL }));
   app.use(
     '/v1',
     fleetRouter({
@@ -48,7 +52,8 @@ export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now
       now: o.now,
     }),
   );
-  app.use((_req, res) => void res.status(404).json({ error: 'the fleet API is under /v1 (document: /v1/openapi.json)' }));
+  app.use(express.static(path.join(import.meta.dirname, 'page')));
+  app.use((_req, res) => void res.status(404).json({ error: 'the fleet API is under /v1 (document: /v1/openapi.json); the device page is /?device=<id>' }));
   const server = http.createServer(app);
   return { store, clients: { keycloak, thingsboard, hawkbit, directory }, loop, server };
 }

@@ -14,6 +14,8 @@ export const fleetApiEnv = {
   ...healthEnv(19105),
   OIDC_ISSUER: z.string().url().describe('Keycloak realm URL whose access tokens the API accepts, e.g. https://sso.example.com/realms/cdm'),
   OIDC_AUDIENCE: z.string().default('cdm-fleet').describe('audience required in the tokens'),
+  OIDC_CLIENT_ID: z.string().default('cdm-console').describe("public client the device page (/?device=<id>, opened from ThingsBoard's cdm widget) signs in with"),
+  OIDC_TOKEN_URL: z.string().url().optional().describe("where the API exchanges the page's authorization code, if not <issuer>/protocol/openid-connect/token (e.g. Keycloak's internal address)"),
   OIDC_JWKS_URL: z.string().url().optional().describe("where the realm's signing keys are, if not <issuer>/protocol/openid-connect/certs"),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   AUTHORITY_CACHE_SECONDS: int(1, 3600, 15, "how long a person's tenant roles read from Keycloak are reused"),

@@ -145,6 +145,9 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     return ((await res.json()) as { access_token: string }).access_token;
   };
   return {
+    /** The fleet API's origin, where its device page is (/?device=<id>). */
+    pageUrl: api.replace(/\/v1$/, ''),
+    password,
     system,
     callWith,
     run,

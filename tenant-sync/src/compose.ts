@@ -16,7 +16,7 @@ import { TokenStore } from './token-store.ts';
 export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extras: ClientExtras = {}) {
   const keycloak = keycloakFrom(config);
   const clients = { thingsboard: thingsboardFrom(config, extras), grafana: grafanaFrom(config, extras), influx: influxFrom(config, extras) };
-  const thingsboard = new ThingsBoardSync(clients.thingsboard);
+  const thingsboard = new ThingsBoardSync(clients.thingsboard, { fleetUrl: config.FLEET_UI_URL });
   const store = new TokenStore(config.TOKEN_STORE_DIR);
   const influx = new InfluxSync({ influx: clients.influx, org: config.INFLUXDB_ORG, store, retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400 });
   const grafana = new GrafanaSync({

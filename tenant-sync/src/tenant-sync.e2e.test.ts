@@ -15,6 +15,7 @@ import { HAWKBIT_ADMIN } from './hawkbit-plan.ts';
 import { bucketName } from './influx-plan.ts';
 import { InfluxSync } from './influx-sync.ts';
 import { bridgeAdminEmail, OPERATORS_CUSTOMER } from './thingsboard-plan.ts';
+import { DEVICE_WIDGET_FQN, OPERATOR_DASHBOARD, operatorUi } from './thingsboard-ui.ts';
 
 /**
  * tenant-sync against the local stack: the real Keycloak (owner of tenants and people), the real
@@ -59,6 +60,18 @@ async function tbPeople(cdmId: string): Promise<{ admins: string[]; operators: s
   const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
   const operators = customer ? await all(as.customerUserPages(customer.id!.id)) : [];
   return { admins: admins.map((u) => u.email).sort(), operators: operators.map((u) => u.email).sort() };
+}
+/** The operators' dashboard of a tenant as one of its operators (a customer user) sees it, with the widget type it uses. */
+async function operatorsDashboard(cdmId: string, operatorEmail: string) {
+  const t = await tbTenant(cdmId);
+  const as = await tb.actAs((await all(tb.tenantUserPages(t!.id!.id))).find((u) => u.email === bridgeAdminEmail(cdmId))!.id!.id);
+  const info = (await all(as.tenantDashboardPages({ textSearch: OPERATOR_DASHBOARD }))).find((d) => d.title === OPERATOR_DASHBOARD);
+  const customer = (await as.findCustomerByTitle(OPERATORS_CUSTOMER))!;
+  const operator = (await all(as.customerUserPages(customer.id!.id))).find((u) => u.email === operatorEmail)!;
+  const op = await as.actAs(operator.id!.id);
+  const seen = info ? await op.getDashboard(info.id!.id) : undefined;
+  const widget = await op.getWidgetType(`tenant.${DEVICE_WIDGET_FQN}`);
+  return { as, info, seen, widget };
 }
 const grafanaOrg = async (name: string) => grafana.getOrgByName(name);
 const grafanaRoles = async (orgId: number) =>
@@ -131,6 +144,11 @@ describe('tenant-sync on the local stack', () => {
     const ds = await grafana.getDataSourceByUid(orgA!.id, DATASOURCE_UID);
     expect(ds?.jsonData).toMatchObject({ version: 'Flux', organization: 'cdm', defaultBucket: bucketName(ids.a!), cdmTenantId: ids.a });
     expect((await grafana.search(orgA!.id, { type: 'dash-db', tag: 'cdm' })).map((d) => d.uid)).toContain('cdm-fleet-overview');
+    // ThingsBoard: the operators' dashboard, assigned to the Operators customer, readable by an operator with its widget
+    const ui = operatorUi(config.FLEET_UI_URL);
+    const dash = await operatorsDashboard(ids.a!, email('olga'));
+    expect(dash.seen?.configuration.cdm).toEqual({ managedBy: 'tenant-sync', version: ui.version });
+    expect(dash.widget?.descriptor?.controllerScript).toBe(ui.widgetType.descriptor.controllerScript);
 
     // hawkBit rights only for the release manager: tenant roles cannot be scoped in hawkBit
     expect(await hawkbitRoles(users.rel!)).toEqual([...HAWKBIT_ADMIN].sort());
@@ -196,6 +214,9 @@ describe('tenant-sync on the local stack', () => {
     await grafana.setOrgUserRole(orgB!.id, olgaB.userId, 'Admin');
     const readToken = (await grafana.getDataSourceByUid(orgA!.id, DATASOURCE_UID))!.jsonData!.cdmTokenId as string;
     await influx.deleteAuthorization(readToken);
+    const dash = await operatorsDashboard(ids.a!, ocho(ids.a!));
+    await dash.as.saveDashboard({ ...dash.seen!, configuration: { ...dash.seen!.configuration, widgets: {}, cdm: undefined } });
+    await dash.as.setDashboardCustomers(dash.info!.id!.id, []);
 
     const r = await ts.sync.apply();
     expect(r.failed).toEqual([]);
@@ -205,6 +226,9 @@ describe('tenant-sync on the local stack', () => {
     const newToken = (await grafana.getDataSourceByUid(orgA!.id, DATASOURCE_UID))!.jsonData!.cdmTokenId;
     expect(newToken).not.toBe(readToken);
     expect((await influx.listAuthorizations((await influx.findOrg('cdm'))!.id)).map((x) => x.id)).toContain(newToken);
+    const mended = await operatorsDashboard(ids.a!, ocho(ids.a!));
+    expect(mended.info!.id!.id).toBe(dash.info!.id!.id);
+    expect(mended.seen?.configuration).toEqual(operatorUi(config.FLEET_UI_URL).configuration);
     expect(await ts.sync.plan().then((p) => p.systems.flatMap((s) => s.actions))).toEqual([]);
   });
 

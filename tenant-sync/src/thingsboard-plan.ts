@@ -10,6 +10,8 @@ export interface TbTenantState {
   admins: { userId: string; email: string }[]; // TENANT_ADMIN users
   operatorsCustomerId?: string;
   operators: { userId: string; email: string }[]; // users of the operators customer
+  /** The operators' dashboard, if there is one: the cdm version its configuration carries and who it is assigned to. */
+  ui?: { dashboardId: string; version?: string; customerIds: string[] };
 }
 
 export const OPERATORS_CUSTOMER = 'Operators';
@@ -23,6 +25,7 @@ export type TbAction =
   | { kind: 'create-customer'; cdmId: string; title: string }
   | { kind: 'create-operator'; cdmId: string; person: Pick<Person, 'email' | 'firstName' | 'lastName'> }
   | { kind: 'delete-user'; cdmId: string; userId: string; email: string; why: string }
+  | { kind: 'put-operator-ui'; cdmId: string; dashboardId?: string; why: string }
   | { kind: 'delete-tenant'; cdmId: string; tenantId: string; title: string };
 
 /**
@@ -30,7 +33,7 @@ export type TbAction =
  * the same plan, and an in-line ThingsBoard gives an empty one. A tenant whose group is gone is
  * marked disabled and loses its people, but keeps its devices and data.
  */
-export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[]): TbAction[] {
+export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[], o: { uiVersion: string }): TbAction[] {
   const plan: TbAction[] = [];
   const byCdm = new Map(actual.map((a) => [a.cdmId, a]));
   const emailIn = tbEmails(desired);
@@ -47,6 +50,7 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
       for (const p of admins) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: p });
       plan.push({ kind: 'create-customer', cdmId: d.cdmId, title: OPERATORS_CUSTOMER });
       for (const p of operators) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: p });
+      plan.push({ kind: 'put-operator-ui', cdmId: d.cdmId, why: 'new tenant' });
       continue;
     }
     if (a.title !== d.name || a.disabled) plan.push({ kind: 'update-tenant', cdmId: d.cdmId, tenantId: a.tenantId, title: d.name, disabled: false });
@@ -61,6 +65,8 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
     const haveOps = new Set(a.operators.map((u) => u.email));
     for (const u of a.operators) if (!wantOps.has(u.email)) plan.push({ kind: 'delete-user', cdmId: d.cdmId, userId: u.userId, email: u.email, why: 'no longer cdm-operator of this tenant' });
     for (const p of operators) if (!haveOps.has(p.email)) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: p });
+    const why = !a.ui ? 'no operators dashboard' : a.ui.version !== o.uiVersion ? 'operators dashboard out of date' : !a.operatorsCustomerId || !a.ui.customerIds.includes(a.operatorsCustomerId) ? 'operators dashboard not assigned to the operators' : undefined;
+    if (why) plan.push({ kind: 'put-operator-ui', cdmId: d.cdmId, ...(a.ui ? { dashboardId: a.ui.dashboardId } : {}), why });
   }
   const wanted = new Set(desired.map((d) => d.cdmId));
   for (const a of actual) {

@@ -1,6 +1,7 @@
-import { TenantActors, UpstreamError, cdmTenantInfo, withCdmTenantInfo, type ThingsBoardClient, type User } from '@cdm/common';
+import { TenantActors, UpstreamError, cdmTenantInfo, withCdmTenantInfo, type DashboardInfo, type ThingsBoardClient, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
+import { OPERATOR_DASHBOARD, operatorUi, type OperatorUi } from './thingsboard-ui.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
 
 /**
@@ -17,12 +18,20 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   /** cdm id → id of its Operators customer, from the last read plus customers created since. */
   private readonly customers = new Map<string, string>();
 
-  constructor(private readonly sys: ThingsBoardClient) {
+  /** Dashboard id → its ThingsBoard version and the cdm version read at it: a dashboard unchanged since is not read again. */
+  private readonly uiSeen = new Map<string, { tbVersion: number | null | undefined; version?: string }>();
+  private readonly ui: OperatorUi;
+
+  constructor(
+    private readonly sys: ThingsBoardClient,
+    o: { fleetUrl: string },
+  ) {
     this.actors = new TenantActors(sys);
+    this.ui = operatorUi(o.fleetUrl);
   }
 
   plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>): TbAction[] {
-    return planThingsBoard(desired, actual.filter((s) => !skipped.has(s.cdmId)));
+    return planThingsBoard(desired, actual.filter((s) => !skipped.has(s.cdmId)), { uiVersion: this.ui.version });
   }
 
   describe(a: TbAction): Record<string, unknown> {
@@ -37,6 +46,8 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         return { action: a.kind, email: a.person.email };
       case 'delete-user':
         return { action: a.kind, email: a.email, why: a.why };
+      case 'put-operator-ui':
+        return { action: a.kind, dashboard: OPERATOR_DASHBOARD, why: a.why };
       case 'delete-tenant':
         return { action: a.kind, title: a.title };
     }
@@ -60,9 +71,30 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
           state.operatorsCustomerId = customer.id.id;
           state.operators = (await collect(as.customerUserPages(customer.id.id))).map(slim);
         }
+        state.ui = await this.readUi(as);
       }
       return state;
     });
+  }
+
+  /** The operators' dashboard of the tenant `as` acts in; its configuration is read only when ThingsBoard's version moved. */
+  private async readUi(as: ThingsBoardClient): Promise<TbTenantState['ui']> {
+    let info: DashboardInfo | undefined;
+    for await (const page of as.tenantDashboardPages({ textSearch: OPERATOR_DASHBOARD })) {
+      info = page.find((d) => d.title === OPERATOR_DASHBOARD && d.id);
+      if (info) break;
+    }
+    if (!info?.id) return undefined;
+    const id = info.id.id;
+    let seen = this.uiSeen.get(id);
+    if (!seen || seen.tbVersion !== info.version) {
+      const full = await as.getDashboard(id);
+      if (!full) return undefined;
+      const cdm = full.configuration?.cdm as { version?: unknown } | undefined;
+      seen = { tbVersion: full.version, version: typeof cdm?.version === 'string' ? cdm.version : undefined };
+      this.uiSeen.set(id, seen);
+    }
+    return { dashboardId: id, version: seen.version, customerIds: (info.assignedCustomers ?? []).map((c) => c.customerId.id) };
   }
 
   /** Applies one tenant's actions in order; the first failure stops that tenant only. */
@@ -116,6 +148,18 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         // customer users (403), and its tenant admins only while another one remains.
         await (await this.actorFor(a.cdmId, tenants)).deleteUser(a.userId);
         return;
+      case 'put-operator-ui': {
+        // Widget type first: the dashboard refers to it. Each step is a replace, so a pass that
+        // stopped half-way is finished by the next one (the plan sees the old version or no assignment).
+        const as = await this.actorFor(a.cdmId, tenants);
+        await as.saveWidgetType(this.ui.widgetType);
+        const existing = a.dashboardId ? await as.getDashboard(a.dashboardId) : undefined;
+        const saved = await as.saveDashboard({ ...(existing ? { id: existing.id, version: existing.version } : {}), title: OPERATOR_DASHBOARD, configuration: this.ui.configuration });
+        const customerId = this.customers.get(a.cdmId) ?? (await as.findCustomerByTitle(OPERATORS_CUSTOMER))?.id?.id;
+        if (!customerId) throw new Error(`ThingsBoard: customer ${OPERATORS_CUSTOMER} missing in tenant ${a.cdmId}`);
+        if (!(saved.assignedCustomers ?? []).some((c) => c.customerId.id === customerId)) await as.setDashboardCustomers(saved.id!.id, [customerId]);
+        return;
+      }
       case 'delete-tenant':
         // Only `purge`: ThingsBoard deletes the tenant's devices, telemetry and users with it.
         await this.sys.deleteTenant(a.tenantId);

@@ -1,5 +1,5 @@
 /** Shapes from the ThingsBoard CE 4.3 OpenAPI spec (only the fields cdm uses). */
-export type EntityType = 'TENANT' | 'CUSTOMER' | 'USER' | 'DEVICE' | 'DEVICE_PROFILE' | 'ALARM' | 'ASSET';
+export type EntityType = 'TENANT' | 'CUSTOMER' | 'USER' | 'DEVICE' | 'DEVICE_PROFILE' | 'ALARM' | 'ASSET' | 'DASHBOARD' | 'WIDGET_TYPE';
 export interface EntityId<T extends EntityType = EntityType> {
   id: string;
   entityType: T;
@@ -41,6 +41,27 @@ export interface Customer {
   tenantId?: EntityId<'TENANT'>;
   title: string;
   additionalInfo?: Record<string, unknown> | null;
+}
+
+/** A dashboard's listing entry (no configuration); `version` grows with every save. */
+export interface DashboardInfo {
+  id?: EntityId<'DASHBOARD'>;
+  title: string;
+  version?: number | null;
+  assignedCustomers?: { customerId: EntityId<'CUSTOMER'>; title?: string }[] | null;
+}
+
+export interface Dashboard extends DashboardInfo {
+  configuration: Record<string, unknown>;
+}
+
+/** A widget type (fqn unique per tenant; dashboards refer to a tenant's as `tenant.<fqn>`). */
+export interface WidgetType {
+  id?: EntityId<'WIDGET_TYPE'>;
+  fqn: string;
+  name: string;
+  description?: string;
+  descriptor: Record<string, unknown>;
 }
 
 export interface DeviceProfile {

@@ -8,6 +8,8 @@ import type {
   AttributeScope,
   AuditLog,
   Customer,
+  Dashboard,
+  DashboardInfo,
   Device,
   DeviceCredentials,
   DeviceProfile,
@@ -20,6 +22,7 @@ import type {
   PersistentRpcRequest,
   Tenant,
   User,
+  WidgetType,
 } from './thingsboard-types.ts';
 
 export * from './thingsboard-types.ts';
@@ -172,6 +175,34 @@ export class ThingsBoardClient {
 
   async deleteCustomer(id: string): Promise<void> {
     await this.call('DELETE /api/customer/{id}', { method: 'DELETE', url: `/api/customer/${enc(id)}` });
+  }
+
+  // ---- dashboards and widget types (tenant administrator)
+  /** Creates, or replaces the tenant's widget type with the same fqn. */
+  saveWidgetType(w: WidgetType): Promise<WidgetType> {
+    return this.call('POST /api/widgetType', { method: 'POST', url: '/api/widgetType', params: { updateExistingByFqn: true }, data: w });
+  }
+
+  /** A widget type by its full fqn (`tenant.<fqn>` or `system.<fqn>`), as any of the tenant's users sees it. */
+  getWidgetType(fullFqn: string): Promise<WidgetType | undefined> {
+    return this.optional('GET /api/widgetType', { url: '/api/widgetType', params: { fqn: fullFqn } });
+  }
+
+  getDashboard(id: string): Promise<Dashboard | undefined> {
+    return this.optional('GET /api/dashboard/{id}', { url: `/api/dashboard/${enc(id)}` });
+  }
+
+  saveDashboard(d: Dashboard): Promise<Dashboard> {
+    return this.call('POST /api/dashboard', { method: 'POST', url: '/api/dashboard', data: d });
+  }
+
+  tenantDashboardPages(q: PageQuery = {}): AsyncGenerator<DashboardInfo[]> {
+    return this.pages<DashboardInfo>('GET /api/tenant/dashboards', '/api/tenant/dashboards', q);
+  }
+
+  /** Makes `customerIds` exactly the customers the dashboard is assigned to. */
+  setDashboardCustomers(dashboardId: string, customerIds: string[]): Promise<Dashboard> {
+    return this.call('POST /api/dashboard/{id}/customers', { method: 'POST', url: `/api/dashboard/${enc(dashboardId)}/customers`, data: customerIds });
   }
 
   // ---- device profiles
