@@ -18,7 +18,7 @@ export const secretVar = (clientId: string) => `CDM_${clientId.replace(/^cdm-/, 
 /**
  * The realm compose imports, derived from the local stack's dev realm so both keep the same roles,
  * clients and mappers: no dev people, no dev tenant, client secrets as Keycloak import placeholders
- * (`${VAR}`, resolved from the container environment), browser clients bound to CDM_PUBLIC_URL,
+ * (`${VAR}`, resolved from the container environment), browser clients bound to CDM_PUBLIC_URL (the console also to CDM_FLEET_PUBLIC_URL),
  * TLS required for external requests, and no password grant (the dev realm allows it for tests:
  * in production people sign in through the browser, where Keycloak's own login and policies apply).
  */
@@ -30,8 +30,10 @@ export function composeRealm(dev: Realm): Realm {
   r.groups = (r.groups ?? []).map((g) => (g.name === 'tenants' ? { ...g, subGroups: [] } : g));
   for (const c of r.clients) {
     if (c.secret !== undefined) c.secret = `\${${secretVar(c.clientId)}}`;
-    if (c.redirectUris) c.redirectUris = ['${CDM_PUBLIC_URL}/*'];
-    if (c.webOrigins) c.webOrigins = ['${CDM_PUBLIC_URL}'];
+    // The console's people also sign in on the fleet API's device page, which has its own host.
+    const origins = c.clientId === 'cdm-console' ? ['${CDM_PUBLIC_URL}', '${CDM_FLEET_PUBLIC_URL}'] : ['${CDM_PUBLIC_URL}'];
+    if (c.redirectUris) c.redirectUris = origins.map((o) => `${o}/*`);
+    if (c.webOrigins) c.webOrigins = origins;
     if (c.directAccessGrantsEnabled) c.directAccessGrantsEnabled = false;
   }
   return r;
