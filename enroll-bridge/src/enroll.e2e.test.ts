@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { HawkbitClient, HawkbitDdiClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
+import { HawkbitClient, HawkbitDdiClient, OPERATORS_CUSTOMER, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { bridgeEnv, defaultContext } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
@@ -45,6 +45,7 @@ const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: confi
 let base = '';
 let server: ReturnType<typeof createApiServer>;
 let bridgeAdmin: ThingsBoardClient;
+let operators = '';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -74,6 +75,7 @@ beforeAll(async () => {
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   const admin = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
   bridgeAdmin = await tb.actAs(admin.id!.id);
+  operators = (await bridgeAdmin.saveCustomer({ title: OPERATORS_CUSTOMER })).id!.id;
   server = createApiServer(createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -107,6 +109,7 @@ describe('enrollment API on the local stack', () => {
     expect(peers()).toContain(`${firstWg}\t${r.body.wireguard.address}`);
     const d = await bridgeAdmin.findDeviceByName(device);
     expect(d?.type).toBe('cdm-x509');
+    expect(d?.customerId?.id, "assigned to the tenant's Operators customer: its ThingsBoard users see it").toBe(operators);
     expect((await bridgeAdmin.getDeviceCredentials(d!.id!.id))?.credentialsType).toBe('X509_CERTIFICATE');
     const attrs = await bridgeAdmin.getAttributes({ id: d!.id!.id, entityType: 'DEVICE' }, 'SERVER_SCOPE');
     expect(Object.fromEntries(attrs.map((a) => [a.key, a.value]))).toMatchObject({ serial: device, wg_ip: r.body.wireguard.address.replace('/32', ''), tenant });

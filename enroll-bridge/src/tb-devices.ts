@@ -1,4 +1,4 @@
-import { TenantActors, TenantNotReady, x509CredentialsValue, type ThingsBoardClient } from '@cdm/common';
+import { OPERATORS_CUSTOMER, TenantActors, UpstreamError, TenantNotReady, x509CredentialsValue, type ThingsBoardClient } from '@cdm/common';
 
 export { TenantNotReady };
 
@@ -10,6 +10,7 @@ export const DEVICE_PROFILE = 'cdm-x509';
  */
 export class ThingsBoardDevices {
   private readonly profiles = new Map<string, Promise<string>>();
+  private readonly operators = new Map<string, string>();
   private readonly tenants: TenantActors;
 
   constructor(private readonly sys: ThingsBoardClient) {
@@ -62,8 +63,27 @@ export class ThingsBoardDevices {
         await as.updateDeviceCredentials({ ...creds, credentialsType: 'X509_CERTIFICATE', credentialsValue: certPem });
       }
     }
+    // The tenant's operators (customer users in ThingsBoard) see the device once it is their customer's.
+    // Until tenant-sync has made the customer, admins alone see it; the next ensure (renewal) assigns it.
+    const operators = await this.operatorsOf(as, cdmId);
+    if (operators && device.customerId?.id !== operators) {
+      await as.assignDeviceToCustomer(operators, device.id!.id).catch((err: unknown) => {
+        // The customer was deleted by hand (tenant-sync makes a new one): look it up again next time.
+        if (err instanceof UpstreamError && err.status === 404) return void this.operators.delete(cdmId);
+        throw err;
+      });
+    }
     await as.saveAttributes({ id: device.id!.id, entityType: 'DEVICE' }, 'SERVER_SCOPE', attributes);
     return device.id!.id;
+  }
+
+  /** The tenant's Operators customer id, looked up once per tenant (again while it does not exist yet). */
+  private async operatorsOf(as: ThingsBoardClient, cdmId: string): Promise<string | undefined> {
+    const known = this.operators.get(cdmId);
+    if (known) return known;
+    const id = (await as.findCustomerByTitle(OPERATORS_CUSTOMER))?.id?.id;
+    if (id) this.operators.set(cdmId, id);
+    return id;
   }
 
   /** Deletes the device (decommission); already gone is fine. */

@@ -1,4 +1,4 @@
-import { bridgeAdminEmail } from '@cdm/common';
+import { bridgeAdminEmail, OPERATORS_CUSTOMER } from '@cdm/common';
 import type { DesiredTenant, Person } from './model.ts';
 
 /** What ThingsBoard holds for one cdm tenant (read by listings). */
@@ -14,7 +14,7 @@ export interface TbTenantState {
   ui?: { dashboardId: string; version?: string; customerIds: string[] };
 }
 
-export const OPERATORS_CUSTOMER = 'Operators';
+export { OPERATORS_CUSTOMER };
 /** Tenant admin the bridges act as inside the tenant (ThingsBoard lets only tenant admins create devices). */
 export { bridgeAdminEmail };
 

@@ -4,6 +4,13 @@ import type { ThingsBoardClient } from './thingsboard.ts';
 /** The tenant admin tenant-sync creates in every tenant for the bridges. */
 export const bridgeAdminEmail = (cdmId: string) => `cdm-bridge+${cdmId}@cdm.invalid`;
 
+/**
+ * The customer tenant-sync keeps in every tenant for its operators (ThingsBoard customer users see
+ * only what is assigned to their customer): enroll-bridge assigns each device to it, tenant-sync the
+ * operators' dashboard.
+ */
+export const OPERATORS_CUSTOMER = 'Operators';
+
 export class TenantNotReady extends Error {}
 
 interface Actor {

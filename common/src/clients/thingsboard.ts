@@ -235,6 +235,11 @@ export class ThingsBoardClient {
     return this.optional('GET /api/device/{id}', { url: `/api/device/${enc(id)}` });
   }
 
+  /** Makes the customer's users see the device (a device has at most one customer). */
+  assignDeviceToCustomer(customerId: string, deviceId: string): Promise<Device> {
+    return this.call('POST /api/customer/{customerId}/device/{deviceId}', { method: 'POST', url: `/api/customer/${enc(customerId)}/device/${enc(deviceId)}` });
+  }
+
   findDeviceByName(name: string): Promise<Device | undefined> {
     return this.optional('GET /api/tenant/device', { url: '/api/tenant/device', params: { deviceName: name } });
   }
