@@ -153,6 +153,10 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     run,
     tmp,
     tenantId: mine.id,
+    /** The other tenant's Keycloak group id (its admin is the `outsider`). */
+    otherTenantId: other.id,
+    /** ThingsBoard as its system administrator. */
+    tbSys: sys,
     group,
     people,
     call,

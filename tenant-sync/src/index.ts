@@ -1,2 +1,3 @@
 export * from './config.ts';
 export { composeTenantSync } from './compose.ts';
+export { DEVICE_WIDGET_FQN, OPERATOR_DASHBOARD, operatorUi } from './thingsboard-ui.ts';

@@ -1,24 +1,10 @@
 import { SHADOW } from '@cdm/common';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_WIDGET_FQN, operatorUi } from './thingsboard-ui.ts';
+import { mountWidget } from './thingsboard-ui.test-helpers.ts';
 
-type Scope = Record<string, any>;
-/** Runs the widget's controller as ThingsBoard does: `self` with a ctx, a global window. */
-function mount(o: { authority: string; device?: string; values?: Record<string, unknown>; fleetUrl?: string }) {
-  const opened: unknown[][] = [];
-  const ctx = {
-    settings: { fleetUrl: o.fleetUrl ?? 'https://fleet.example.com/' },
-    currentUser: { authority: o.authority },
-    datasources: o.device ? [{ entityName: o.device }] : [],
-    data: Object.entries(o.values ?? {}).map(([name, v]) => ({ dataKey: { name }, data: [[1, v]] })),
-    $scope: {} as Scope,
-    detectChanges: () => undefined,
-  };
-  const self: Record<string, unknown> = { ctx };
-  new Function('self', 'window', String(operatorUi('https://fleet.example.com').widgetType.descriptor.controllerScript))(self, { open: (...a: unknown[]) => opened.push(a) });
-  (self.onInit as () => void)();
-  return { scope: ctx.$scope, opened, update: (values: Record<string, unknown>) => ((ctx.data = Object.entries(values).map(([name, v]) => ({ dataKey: { name }, data: [[2, v]] }))), (self.onDataUpdated as () => void)()) };
-}
+const mount = (o: { authority: string; device?: string; values?: Record<string, unknown>; fleetUrl?: string }) =>
+  mountWidget(String(operatorUi('https://fleet.example.com').widgetType.descriptor.controllerScript), { settings: { fleetUrl: o.fleetUrl ?? 'https://fleet.example.com/' }, authority: o.authority, entityName: o.device, values: o.values });
 
 describe("the operators' ThingsBoard dashboard", () => {
   it('is pure: the same fleet URL gives the same JSON and version, another URL another version', () => {
