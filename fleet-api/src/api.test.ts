@@ -270,6 +270,13 @@ describe('fleet API', () => {
     view = (await call('GET', `/groups/operations/${id}`, 'ona')).body;
     expect(view.progress).toMatchObject({ done: 37, failed: 1, expired: 2 });
     expect(view.group.state).toBe('finished');
+    // Outcomes are paged and filterable: the failures alone, or the done ones 10 at a time.
+    expect((await call('GET', `/groups/operations/${id}?outcome=expired`, 'ona')).body).toMatchObject({ page: { matching: 2 }, devices: [{ deviceId: 'g1' }, { deviceId: 'g3' }] });
+    const second = (await call('GET', `/groups/operations/${id}?outcome=done&offset=10&limit=10`, 'ona')).body;
+    expect(second.page).toEqual({ offset: 10, limit: 10, matching: 37 });
+    expect(second.devices).toHaveLength(10);
+    expect(second.progress.total).toBe(40);
+    expect((await call('GET', `/groups/operations/${id}?outcome=lost`, 'ona')).status).toBe(400);
     expect([...tb.sends.values()].every((n) => n === 1)).toBe(true);
     expect(tb.sends.size).toBe(40);
   });

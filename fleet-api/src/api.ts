@@ -23,7 +23,7 @@ import {
 import type { CommandRunner } from './commands.ts';
 import { Selector, type FleetDevices } from './devices.ts';
 import type { DeviceGateway } from './gateway.ts';
-import { groupView, planGroup } from './groups.ts';
+import { FIRST_PAGE, groupView, OUTCOMES, planGroup } from './groups.ts';
 import { DeploymentBody, DeploymentRefused, type Deployments } from './deployments.ts';
 import type { EnrollAdminClient } from './enroll-admin.ts';
 import { ownerAssignment, qrPng, RegistrationBody } from './registration.ts';
@@ -109,6 +109,14 @@ const ListQuery = z
     online: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const OutcomeQuery = z
+  .object({
+    outcome: z.enum(OUTCOMES).optional(),
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(10_000).default(FIRST_PAGE.limit),
   })
   .strict();
 
@@ -352,7 +360,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
 
   r.get('/groups/operations/:id', wrap(async (req, s) => {
     const g = await groupFor(req, 'groups.read');
-    s.json(groupView(g, o.store.groupCommands(g.id)));
+    s.json(groupView(g, o.store.groupCommands(g.id), body(OutcomeQuery, req.query, 'query')));
   }));
 
   r.post('/groups/operations/:id/cancel', wrap(async (req, s) => {

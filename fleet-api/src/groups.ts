@@ -5,9 +5,10 @@ import type { FleetDevice, Selector } from './devices.ts';
 import { isFinal, type Command, type CommandStatus, type FleetStore, type GroupOperation } from './store.ts';
 
 /** A device's outcome in a group operation, as the API reports it. */
-export type Outcome = 'pending' | 'in-progress' | 'offline-queued' | 'done' | 'failed' | 'expired' | 'cancelled';
+export const OUTCOMES = ['pending', 'in-progress', 'offline-queued', 'done', 'failed', 'expired', 'cancelled'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
-const OUTCOMES: Record<CommandStatus, Outcome> = {
+const OUTCOME_OF: Record<CommandStatus, Outcome> = {
   pending: 'pending',
   sending: 'in-progress',
   sent: 'in-progress',
@@ -19,7 +20,7 @@ const OUTCOMES: Record<CommandStatus, Outcome> = {
   expired: 'expired',
   cancelled: 'cancelled',
 };
-export const outcomeOf = (s: CommandStatus): Outcome => OUTCOMES[s];
+export const outcomeOf = (s: CommandStatus): Outcome => OUTCOME_OF[s];
 
 export interface GroupRequest {
   tenantId: string;
@@ -59,17 +60,29 @@ export function planGroup(r: GroupRequest, devices: FleetDevice[], now: number):
 export interface GroupView {
   group: GroupOperation;
   progress: Record<Outcome, number> & { total: number };
+  /** One page of the per-device outcomes (those with `outcome` when asked), in device order. */
   devices: { deviceId: string; outcome: Outcome; status: CommandStatus; commandId: string; error?: string; result?: unknown }[];
+  page: { offset: number; limit: number; matching: number };
 }
 
-export function groupView(group: GroupOperation, commands: Command[]): GroupView {
+/** Paging of a group's outcomes: a poll of a 10,000-device operation need not carry all of them. */
+export interface OutcomePage {
+  offset: number;
+  limit: number;
+  outcome?: Outcome;
+}
+export const FIRST_PAGE: OutcomePage = { offset: 0, limit: 1000 };
+
+export function groupView(group: GroupOperation, commands: Command[], page: OutcomePage = FIRST_PAGE): GroupView {
   const progress = { total: commands.length, pending: 0, 'in-progress': 0, 'offline-queued': 0, done: 0, failed: 0, expired: 0, cancelled: 0 };
-  const devices = commands.map((c) => {
+  const matching: Command[] = [];
+  for (const c of commands) {
     const outcome = outcomeOf(c.status);
     progress[outcome]++;
-    return { deviceId: c.deviceId, outcome, status: c.status, commandId: c.id, ...(c.error ? { error: c.error } : {}), ...(c.result !== undefined ? { result: c.result } : {}) };
-  });
-  return { group, progress, devices };
+    if (!page.outcome || page.outcome === outcome) matching.push(c);
+  }
+  const devices = matching.slice(page.offset, page.offset + page.limit).map((c) => ({ deviceId: c.deviceId, outcome: outcomeOf(c.status), status: c.status, commandId: c.id, ...(c.error ? { error: c.error } : {}), ...(c.result !== undefined ? { result: c.result } : {}) }));
+  return { group, progress, devices, page: { offset: page.offset, limit: page.limit, matching: matching.length } };
 }
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>): Promise<void> {

@@ -1,5 +1,6 @@
 import { DeviceConfig, OPERATIONS, OperationParams } from '@cdm/common';
 import { z } from 'zod';
+import { OUTCOMES } from './groups.ts';
 import { permissionTable } from './permissions.ts';
 
 type Json = Record<string, unknown>;
@@ -44,7 +45,7 @@ const nullable = (s: Json) => ({ anyOf: [s, { type: 'null' }] });
  */
 export function openApiDocument(): Json {
   const CommandStatus = { type: 'string', enum: ['pending', 'sending', 'queued', 'sent', 'delivered', 'successful', 'failed', 'timeout', 'expired', 'cancelled'] };
-  const Outcome = { type: 'string', enum: ['pending', 'in-progress', 'offline-queued', 'done', 'failed', 'expired', 'cancelled'] };
+  const Outcome = { type: 'string', enum: [...OUTCOMES] };
   const Metadata = {
     type: 'object',
     additionalProperties: false,
@@ -186,7 +187,7 @@ export function openApiDocument(): Json {
     Group: {
       type: 'object',
       additionalProperties: false,
-      required: ['group', 'progress', 'devices'],
+      required: ['group', 'progress', 'devices', 'page'],
       properties: {
         group: {
           type: 'object',
@@ -196,8 +197,10 @@ export function openApiDocument(): Json {
         progress: { type: 'object', required: ['total'], additionalProperties: { type: 'integer' } },
         devices: {
           type: 'array',
+          description: 'one page of the per-device outcomes (see page)',
           items: { type: 'object', required: ['deviceId', 'outcome', 'status', 'commandId'], properties: { deviceId: { type: 'string' }, outcome: Outcome, status: CommandStatus, commandId: { type: 'string' }, error: { type: 'string' }, result: {} } },
         },
+        page: { type: 'object', additionalProperties: false, required: ['offset', 'limit', 'matching'], properties: { offset: { type: 'integer' }, limit: { type: 'integer' }, matching: { type: 'integer', description: 'devices with the asked outcome (all when none asked)' } } },
       },
     },
     DeploymentRequest: {
@@ -336,7 +339,18 @@ export function openApiDocument(): Json {
           responses: { 202: json(ref('Group'), 'accepted; follow the Location'), ...errors(400, 401, 403, 404, 409, 415, 422, 502) },
         },
       },
-      '/groups/operations/{id}': { get: { summary: 'Progress and per-device outcomes', parameters: [pathId('id', 'group operation id')], responses: { 200: json(ref('Group')), ...errors(401, 403, 404) } } },
+      '/groups/operations/{id}': {
+        get: {
+          summary: 'Progress and per-device outcomes (paged; filter by outcome, e.g. failed)',
+          parameters: [
+            pathId('id', 'group operation id'),
+            { name: 'outcome', in: 'query', schema: Outcome },
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } },
+          ],
+          responses: { 200: json(ref('Group')), ...errors(400, 401, 403, 404) },
+        },
+      },
       '/groups/operations/{id}/cancel': { post: { summary: 'Stop sending; withdraw what offline devices have not taken', parameters: [pathId('id', 'group operation id')], responses: { 200: json(ref('Group')), ...errors(401, 403, 404, 502) } } },
       '/ota/deployments': {
         post: {
