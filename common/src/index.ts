@@ -28,3 +28,4 @@ export * from './contracts/tenant-token-file.ts';
 export * from './contracts/thingsboard-tenant.ts';
 export * from './clients/device-directory.ts';
 export * from './ota/rollout.ts';
+export * from './duration.ts';

@@ -20,9 +20,3 @@ export function wellFormedClaimToken(token: unknown): token is string {
   return typeof token === 'string' && new RegExp(`^${CLAIM_PREFIX}[A-Za-z0-9_-]{43}$`).test(token);
 }
 
-/** "30d", "12h", "90m" → milliseconds; used by `claim create --expires`. */
-export function parseDuration(s: string): number {
-  const m = /^(\d{1,5})([mhd])$/.exec(s.trim());
-  if (!m) throw new Error(`"${s}" is not a duration like 30d, 12h or 90m`);
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
-}

@@ -1,4 +1,5 @@
-import { hashClaimToken, newClaimToken, parseDuration } from './claim-token.ts';
+import { parseDuration } from '@cdm/common';
+import { hashClaimToken, newClaimToken } from './claim-token.ts';
 import { newClaimId } from './enroll.ts';
 import type { ClaimRecord, Store } from './store.ts';
 

@@ -5,4 +5,4 @@ export { WindowAggregator, type Sample, type WindowAggregate } from './aggregato
 export { enroll, keyAndCsr, loadCertDir, makeCertDir, MANIFEST, type DeviceIdentity, type InfluxTarget } from './identity.ts';
 export { setSharedAttributes } from './control.ts';
 export { HEALTH_FIELDS, HEALTH_MEASUREMENT, HEALTH_TAGS, OTA_FIELDS, OTA_MEASUREMENT, OTA_TAGS, SCHEMA, topics, versionCode } from './schema.ts';
-export { parseDuration } from './duration.ts';
+export { parseDuration } from '@cdm/common';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '@cdm/common';
 import { parseFlags, parseOptions, runOptions } from './options.ts';
 
 describe('sim options', () => {

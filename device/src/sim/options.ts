@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '@cdm/common';
 
 const duration = (doc: string, dflt: string) =>
   z
