@@ -1,12 +1,13 @@
-import type { ThingsBoardClient } from '@cdm/common';
+import { OPERATORS_CUSTOMER, UpstreamError, type ThingsBoardClient } from '@cdm/common';
 import { describe, expect, it } from 'vitest';
 import { ThingsBoardDevices } from './tb-devices.ts';
 
 /** A tenant with its bridge admin, no device profile yet; ThingsBoard refuses a duplicate profile name. */
 function fakeTb() {
-  const calls = { profileCreates: 0 };
+  const calls = { profileCreates: 0, assigned: [] as string[] };
+  const customers = new Map<string, string>(); // title → id
   let profile: { id: { id: string; entityType: 'DEVICE_PROFILE' }; name: string } | undefined;
-  const devices = new Map<string, { id: { id: string; entityType: 'DEVICE' }; name: string }>();
+  const devices = new Map<string, { id: { id: string; entityType: 'DEVICE' }; name: string; customerId?: { id: string } }>();
   const tick = () => new Promise((r) => setTimeout(r, 5));
   const actor = {
     findDeviceProfile: async () => (await tick(), profile),
@@ -24,6 +25,16 @@ function fakeTb() {
       return dev;
     },
     saveAttributes: async () => undefined,
+    getDeviceCredentials: async () => ({ credentialsType: 'X509_CERTIFICATE', credentialsValue: 'PEM' }),
+    updateDeviceCredentials: async () => undefined,
+    findCustomerByTitle: async (t: string) => (customers.has(t) ? { id: { id: customers.get(t)! }, title: t } : undefined),
+    assignDeviceToCustomer: async (customerId: string, deviceId: string) => {
+      if (![...customers.values()].includes(customerId)) throw new UpstreamError('ThingsBoard', 'POST /api/customer/{customerId}/device/{deviceId}', 404, 'Customer not found');
+      const d = [...devices.values()].find((x) => x.id.id === deviceId)!;
+      d.customerId = { id: customerId };
+      calls.assigned.push(`${d.name}→${customerId}`);
+      return d;
+    },
   };
   const sys = {
     async *tenantPages() {
@@ -34,7 +45,7 @@ function fakeTb() {
     },
     actAs: async () => actor,
   };
-  return { tb: new ThingsBoardDevices(sys as unknown as ThingsBoardClient), calls };
+  return { tb: new ThingsBoardDevices(sys as unknown as ThingsBoardClient), calls, customers, devices };
 }
 
 describe('ThingsBoardDevices', () => {
@@ -43,5 +54,20 @@ describe('ThingsBoardDevices', () => {
     const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => tb.ensure('acme-id', `dev-${i}`, 'PEM', {})));
     expect(ids).toHaveLength(10);
     expect(calls.profileCreates).toBe(1);
+  });
+
+  it("assigns each device to the tenant's Operators customer once it exists, and looks it up again when it was deleted", async () => {
+    const { tb, calls, customers, devices } = fakeTb();
+    await tb.ensure('acme-id', 'dev-1', 'PEM', {});
+    expect(devices.get('dev-1')?.customerId).toBeUndefined(); // tenant-sync has not made the customer yet: admins alone see it
+    customers.set(OPERATORS_CUSTOMER, 'c1');
+    await tb.ensure('acme-id', 'dev-1', 'PEM', {}); // the next ensure (a renewal) assigns it
+    await tb.ensure('acme-id', 'dev-2', 'PEM', {});
+    await tb.ensure('acme-id', 'dev-2', 'PEM', {}); // already assigned: no call
+    expect(calls.assigned).toEqual(['dev-1→c1', 'dev-2→c1']);
+    customers.set(OPERATORS_CUSTOMER, 'c2'); // deleted by hand, made again by tenant-sync
+    await tb.ensure('acme-id', 'dev-3', 'PEM', {}); // the remembered c1 is gone: the enrollment still succeeds
+    await tb.ensure('acme-id', 'dev-3', 'PEM', {});
+    expect(calls.assigned).toEqual(['dev-1→c1', 'dev-2→c1', 'dev-3→c2']);
   });
 });
