@@ -22,6 +22,7 @@ export * from './auth/tenant-authority.ts';
 export * from './auth/express.ts';
 export * from './auth/signin-routes.ts';
 export * from './contracts/hawkbit-target.ts';
+export * from './contracts/rollout-hold.ts';
 export * from './contracts/device-directory.ts';
 export * from './contracts/device-agent.ts';
 export * from './contracts/tenant-token-file.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rolloutBody, RolloutError, ROLLOUT_ACTIONS, startWhenReady, tenantOfTarget, type HawkbitClient, type MgmtRollout } from '@cdm/common';
+import { rolloutBody, RolloutError, ROLLOUT_ACTIONS, ROLLOUT_DEFAULTS, startWhenReady, tenantOfTarget, type HawkbitClient, type MgmtRollout } from '@cdm/common';
 
 /** What the fleet API needs of hawkBit (HawkbitClient has it). */
 export type DeploymentHawkbit = Pick<HawkbitClient, 'getDistributionSet' | 'createRollout' | 'getRollout' | 'rolloutGroups' | 'startRollout' | 'pauseRollout' | 'resumeRollout' | 'deleteRollout'>;
@@ -12,10 +12,12 @@ export const DeploymentBody = z
     /** Named devices of the tenant; the whole tenant when absent. */
     selector: z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict().optional(),
     // The same defaults as `ota-bridge publish`.
-    groups: z.array(z.number()).min(1).max(20).default([5, 25, 70]),
-    successPct: z.number().min(0).max(100).default(95),
-    errorPct: z.number().min(0).max(100).default(5),
-    action: z.enum(ROLLOUT_ACTIONS as [string, ...string[]]).default('soft'),
+    groups: z.array(z.number()).min(1).max(20).default(ROLLOUT_DEFAULTS.groups),
+    successPct: z.number().min(0).max(100).default(ROLLOUT_DEFAULTS.successPct),
+    errorPct: z.number().min(0).max(100).default(ROLLOUT_DEFAULTS.errorPct),
+    /** Hold after each stage but the last, before ota-bridge's gate starts the next (seconds). */
+    holdSeconds: z.number().int().min(0).max(90 * 86_400).default(ROLLOUT_DEFAULTS.holdSeconds),
+    action: z.enum(ROLLOUT_ACTIONS as [string, ...string[]]).default(ROLLOUT_DEFAULTS.action),
     start: z.boolean().default(false),
   })
   .strict();
@@ -58,7 +60,7 @@ export class Deployments {
     if (!ds || tenantOfTarget(ds.description) !== tenant.cdmId) throw new DeploymentRefused(404, `no distribution set ${b.distributionSetId} published for tenant ${tenant.name}`);
     let body;
     try {
-      body = rolloutBody({ version: ds.version ?? String(ds.id), tenant, groups: b.groups, successPct: b.successPct, errorPct: b.errorPct, action: b.action as never, controllerIds: b.selector?.ids }, ds.id);
+      body = rolloutBody({ version: ds.version ?? String(ds.id), tenant, groups: b.groups, successPct: b.successPct, errorPct: b.errorPct, holdSeconds: b.holdSeconds, action: b.action as never, controllerIds: b.selector?.ids }, ds.id);
     } catch (err) {
       if (err instanceof RolloutError) throw new DeploymentRefused(err.message.includes("target filter") ? 422 : 400, err.message);
       throw err;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDeadLetters } from './cli.ts';
+import { runDeadLetters, runHold } from './cli.ts';
 import { OtaStore } from './store.ts';
 
 describe('ota-bridge dead-letters', () => {
@@ -28,6 +28,25 @@ describe('ota-bridge dead-letters', () => {
       run('clear');
       expect(lines.splice(0)).toEqual(['1 dead letter(s) cleared', '1 dead letter(s) cleared']);
       expect(store.deadLetterCount()).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('ota-bridge hold', () => {
+  it("changes a rollout's holds from now on and keeps who changed them; refuses what is not an id and a duration", () => {
+    const store = new OtaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-')));
+    const lines: string[] = [];
+    const run = (by: string, ...argv: string[]) => runHold(argv, store, { by, now: 1_000, out: (l) => lines.push(l) });
+    try {
+      expect(run('alice', '42', '2h')).toBe(0);
+      expect(store.holdOverride(42)).toEqual({ holdSeconds: 7200, by: 'alice', at: 1_000 });
+      run('bob', '42', '0');
+      expect(lines).toEqual(['rollout 42: stages held 7200 s from now on; changed by alice', 'rollout 42: stages held 0 s from now on (was 7200 s, set by alice); changed by bob']);
+      expect(() => run('eve', 'x', '2h')).toThrow(/rollout id and a duration/);
+      expect(() => run('eve', '42', 'soon')).toThrow(/not a duration/);
+      expect(store.holdOverride(42)?.by).toBe('bob');
     } finally {
       store.close();
     }

@@ -1,24 +1,46 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import type { HawkbitClient, TenantDirectory } from '@cdm/common';
+import { parseDuration, ROLLOUT_DEFAULTS, type HawkbitClient, type TenantDirectory } from '@cdm/common';
 import type { OtaStore } from './store.ts';
 import { publish, PublishError, type RolloutAction } from './publish.ts';
 
 export const USAGE = `usage: ota-bridge [daemon]     mirror hawkBit into ThingsBoard and InfluxDB on POLL_SCHEDULE, health gate, /healthz
-       ota-bridge publish <bundle.raucb> --version V --tenant <name|id> [--groups 5,25,70] [--success 95] [--error 5]
-                          [--action soft|forced|downloadonly] [--start]
+       ota-bridge publish <bundle.raucb> --version V --tenant <name|id> [--groups 1,9,40,50] [--success 95] [--error 5]
+                          [--hold 24h] [--action soft|forced|downloadonly] [--start]
+                            stages of the devices (%); each but the last holds the rollout --hold,
+                            then ota-bridge starts the next if its devices stayed healthy
+       ota-bridge hold <rollout id> <duration>
+                            change the hold of that rollout's stages from now on (e.g. 2h; 0 = release at
+                            the next pass if healthy); recorded with who changed it
        ota-bridge poll      one mirror pass now
        ota-bridge dead-letters [clear [<action id>]]
                             changes that could not be applied, with the reason (clear: after fixing it)`;
 
 const ACTIONS: RolloutAction[] = ['soft', 'forced', 'downloadonly'];
 
+const holdSeconds = (s: string) => {
+  try {
+    return Math.round(parseDuration(s) / 1000);
+  } catch (err) {
+    throw new PublishError(`--hold: ${(err as Error).message}`);
+  }
+};
+
 /** `publish`: what a CI pipeline runs after building and signing a bundle. */
 export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; tenants: TenantDirectory; keyring?: string }): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { version: { type: 'string' }, tenant: { type: 'string' }, groups: { type: 'string', default: '5,25,70' }, success: { type: 'string', default: '95' }, error: { type: 'string', default: '5' }, action: { type: 'string', default: 'soft' }, start: { type: 'boolean', default: false } },
+    options: {
+      version: { type: 'string' },
+      tenant: { type: 'string' },
+      groups: { type: 'string', default: ROLLOUT_DEFAULTS.groups.join(',') },
+      success: { type: 'string', default: String(ROLLOUT_DEFAULTS.successPct) },
+      error: { type: 'string', default: String(ROLLOUT_DEFAULTS.errorPct) },
+      hold: { type: 'string', default: `${ROLLOUT_DEFAULTS.holdSeconds}s` },
+      action: { type: 'string', default: ROLLOUT_DEFAULTS.action },
+      start: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length !== 1 || !values.version || !values.tenant) throw new PublishError(`publish needs a bundle, --version and --tenant\n${USAGE}`);
   if (!ACTIONS.includes(values.action as RolloutAction)) throw new PublishError(`--action: one of ${ACTIONS.join(', ')}`);
@@ -34,6 +56,7 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
       groups: values.groups!.split(',').map(Number),
       successPct: Number(values.success),
       errorPct: Number(values.error),
+      holdSeconds: holdSeconds(values.hold!),
       action: values.action as RolloutAction,
       start: values.start!,
     },
@@ -54,6 +77,18 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
     },
   );
   process.stdout.write(`${JSON.stringify(r)}\n`);
+  return 0;
+}
+
+/** `hold`: an operator shortens (or lengthens) a rollout's holds; the change is kept with who made it. */
+export function runHold(argv: string[], store: OtaStore, o: { by: string; now: number; out?: (line: string) => void }): number {
+  const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const id = Number(argv[0]);
+  if (argv.length !== 2 || !Number.isInteger(id) || id <= 0) throw new Error(`hold takes a rollout id and a duration\n${USAGE}`);
+  const seconds = Math.round(parseDuration(argv[1]!) / 1000);
+  const before = store.holdOverride(id);
+  store.setHoldOverride(id, seconds, o.by, o.now);
+  out(`rollout ${id}: stages held ${seconds} s from now on${before ? ` (was ${before.holdSeconds} s, set by ${before.by})` : ''}; changed by ${o.by}`);
   return 0;
 }
 

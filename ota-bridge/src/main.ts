@@ -1,6 +1,7 @@
+import os from 'node:os';
 import cron from 'node-cron';
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
-import { runDeadLetters, runPublish, USAGE } from './cli.ts';
+import { runDeadLetters, runHold, runPublish, USAGE } from './cli.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
 
@@ -46,6 +47,11 @@ if (command === 'daemon') {
     try {
       if (command === 'publish') return await runPublish(argv.slice(1), { hawkbit: clients.hawkbit, tenants: new TenantDirectory(clients.thingsboard), keyring: config.RAUC_KEYRING });
       if (command === 'dead-letters') return runDeadLetters(argv.slice(1), store);
+      if (command === 'hold') {
+        const res = runHold(argv.slice(1), store, { by: os.userInfo().username, now: Date.now() });
+        logger.warn({ rolloutId: Number(argv[1]), hold: argv[2], by: os.userInfo().username }, 'hold changed by an operator');
+        return res;
+      }
       if (command === 'poll') {
         const r = await mirror.pass();
         process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -4,6 +4,14 @@ import type { MgmtRollout, MgmtRolloutGroup } from '@cdm/common';
 /** The measurement the OTA dashboard reads (grafana-dashboards/ota.json). */
 export const OTA_MEASUREMENT = 'ota_rollout';
 
+/** The measurement of the hold gate's stage timeline on the OTA dashboard. */
+export const STAGE_MEASUREMENT = 'ota_stage';
+
+/** A held stage's state now (holding, released, blocked) and the hold left, for the stage timeline. */
+export function stagePoint(rollout: string, stage: string, state: 'holding' | 'released' | 'blocked', remainingS: number, at: Date): Point {
+  return new Point(STAGE_MEASUREMENT).tag('rollout', rollout).tag('stage', stage).stringField('state', state).intField('hold_remaining_s', Math.max(0, Math.round(remainingS))).timestamp(at);
+}
+
 /**
  * One point per deployment group: target counts by hawkBit status and the success ratio. Groups
  * only (no rollout total), so the dashboard's per-rollout sums count each target once.

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { MAX_PAGE, TenantNotReady, UpstreamError, tenantBucket, type DirectoryDevice, type HawkbitClient, type InfluxClient, type Logger, type MgmtAction, type MgmtRollout } from '@cdm/common';
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
+import type { HoldGate } from './hold-loop.ts';
 import { rolloutPoints } from './metrics.ts';
 import { actionState, otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
 import type { DeviceOta, OtaStore } from './store.ts';
@@ -31,6 +32,8 @@ export interface MirrorOptions {
   pageSize?: number;
   /** Open actions are listed at least this often, for progress that does not close them. */
   sweepIntervalMs?: number;
+  /** The hold gate between stages, run after the mirror has brought the alarms up to date. */
+  holdGate?: HoldGate;
   now?: () => number;
 }
 
@@ -43,6 +46,10 @@ export interface PassResult {
   /** Changes set aside this pass (dead letters) instead of blocking the cursor. */
   deadLetters: number;
   paused: number[];
+  /** Rollouts held after a stage, released into the next, or blocked by the hold gate this pass. */
+  held: number[];
+  released: number[];
+  blocked: number[];
   /** Whether this pass listed hawkBit's open actions (their count changed, or the sweep was due). */
   swept: boolean;
 }
@@ -75,13 +82,17 @@ export class OtaMirror {
   private async doPass(): Promise<PassResult> {
     const runId = crypto.randomBytes(4).toString('hex');
     const log = this.o.logger.child({ runId });
-    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, deadLetters: 0, paused: [], swept: false };
+    const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, deadLetters: 0, paused: [], held: [], released: [], blocked: [], swept: false };
     const rollouts = new Map<number, string | undefined>(); // touched rollout → a tenant seen in it
     await this.readChanges(log, res, rollouts);
     await this.watchActive(log, res, rollouts);
     await this.checkBoots(log, res);
     await this.rollouts(log, res, rollouts);
-    if (res.changes || res.failed || res.bootMismatches || res.deadLetters || res.paused.length) log.info(res, 'ota pass');
+    if (this.o.holdGate) {
+      const h = await this.o.holdGate.pass(log);
+      Object.assign(res, { held: h.held, released: h.released, blocked: h.blocked, failed: res.failed + h.failed });
+    }
+    if (res.changes || res.failed || res.bootMismatches || res.deadLetters || res.paused.length || res.released.length || res.blocked.length) log.info(res, 'ota pass');
     else log.debug(res, 'ota pass: nothing changed');
     return res;
   }

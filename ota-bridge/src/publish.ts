@@ -64,7 +64,7 @@ export async function publish(req: PublishRequest, d: PublishDeps): Promise<{ so
   const dsName = `firmware-${req.tenant.name}`;
   const ds = (await d.hawkbit.findDistributionSet(dsName, req.version)) ?? (await d.hawkbit.createDistributionSet({ name: dsName, version: req.version, type: 'os', description: targetDescription(req.tenant.cdmId), modules: [{ id: sm.id }] }));
   const rollout = await d.hawkbit.createRollout({ ...body, distributionSetId: ds.id });
-  say(`rollout "${rollout.name}" (id ${rollout.id}) over the devices of ${req.tenant.name}: groups ${req.groups.join('/')} %, next group at ${req.successPct} % success, pause at ${req.errorPct} % errors`);
+  say(`rollout "${rollout.name}" (id ${rollout.id}) over the devices of ${req.tenant.name}: groups ${req.groups.join('/')} %, each held ${req.holdSeconds} s once ${req.successPct} % succeeded, pause at ${req.errorPct} % errors`);
   let status = rollout.status;
   if (req.start) {
     try {

@@ -41,9 +41,21 @@ CREATE TABLE IF NOT EXISTS devices (
 -- the reason instead of pinning the cursor; listed by /metrics and the dead-letters CLI.
 CREATE TABLE IF NOT EXISTS dead_letters (action_id INTEGER PRIMARY KEY, controller_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gate (rollout_id INTEGER PRIMARY KEY, paused_at INTEGER NOT NULL, unhealthy INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS holds (rollout_id INTEGER NOT NULL, stage INTEGER NOT NULL, since INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, decided_at INTEGER, PRIMARY KEY (rollout_id, stage));
+CREATE TABLE IF NOT EXISTS hold_changes (rollout_id INTEGER PRIMARY KEY, hold_seconds INTEGER NOT NULL, changed_by TEXT NOT NULL, changed_at INTEGER NOT NULL);
 `;
 
 type Row = Record<string, string | number | null>;
+
+/** The hold gate's record of a held stage: when the hold began and what it decided. */
+export interface StageHold {
+  rolloutId: number;
+  stage: number;
+  since: number;
+  state: 'holding' | 'released' | 'blocked';
+  reason?: string;
+  decidedAt?: number;
+}
 
 export interface DeadLetter {
   actionId: number;
@@ -189,6 +201,27 @@ export class OtaStore {
   recordPause(rolloutId: number, unhealthy: number): void {
     this.db.prepare('INSERT INTO gate (rollout_id, paused_at, unhealthy) VALUES (?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET paused_at = excluded.paused_at, unhealthy = excluded.unhealthy').run(rolloutId, Date.now(), unhealthy);
   }
+  /** The stage's hold, started now if the gate had not seen it yet. */
+  holdFor(rolloutId: number, stage: number, now: number): StageHold {
+    this.db.prepare("INSERT INTO holds (rollout_id, stage, since, state) VALUES (?, ?, ?, 'holding') ON CONFLICT DO NOTHING").run(rolloutId, stage, now);
+    const r = this.db.prepare('SELECT * FROM holds WHERE rollout_id = ? AND stage = ?').get(rolloutId, stage) as Row;
+    return { rolloutId, stage, since: Number(r.since), state: r.state as StageHold['state'], ...(r.reason ? { reason: String(r.reason) } : {}), ...(r.decided_at ? { decidedAt: Number(r.decided_at) } : {}) };
+  }
+
+  decideHold(rolloutId: number, stage: number, state: 'released' | 'blocked', reason: string, at: number): void {
+    this.db.prepare('UPDATE holds SET state = ?, reason = ?, decided_at = ? WHERE rollout_id = ? AND stage = ?').run(state, reason, at, rolloutId, stage);
+  }
+
+  /** An operator's hold for the rollout's stages from now on, and who set it (the audit of `ota-bridge hold`). */
+  setHoldOverride(rolloutId: number, holdSeconds: number, by: string, at: number): void {
+    this.db.prepare('INSERT INTO hold_changes (rollout_id, hold_seconds, changed_by, changed_at) VALUES (?, ?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET hold_seconds = excluded.hold_seconds, changed_by = excluded.changed_by, changed_at = excluded.changed_at').run(rolloutId, holdSeconds, by, at);
+  }
+
+  holdOverride(rolloutId: number): { holdSeconds: number; by: string; at: number } | undefined {
+    const r = this.db.prepare('SELECT * FROM hold_changes WHERE rollout_id = ?').get(rolloutId) as Row | undefined;
+    return r ? { holdSeconds: Number(r.hold_seconds), by: String(r.changed_by), at: Number(r.changed_at) } : undefined;
+  }
+
 }
 
 function toDevice(r: Row): DeviceOta {

@@ -32,6 +32,18 @@ export class ThingsBoardOta {
     await this.raise(cdmId, { id: await this.tenants.tenantId(cdmId), entityType: 'TENANT' } as EntityId, type, severity, details);
   }
 
+  /** Every device of the tenant by name (= hawkBit controller id), online or not: ThingsBoard's `active`. */
+  async online(cdmId: string): Promise<Map<string, boolean>> {
+    const out = new Map<string, boolean>();
+    for await (const page of (await this.tenants.actor(cdmId)).deviceDataPages([{ type: 'SERVER_ATTRIBUTE', key: 'active' }])) {
+      for (const d of page) {
+        const name = d.latest.ENTITY_FIELD?.name?.value;
+        if (name) out.set(name, d.latest.SERVER_ATTRIBUTE?.active?.value === 'true');
+      }
+    }
+    return out;
+  }
+
   async clearOnDevice(cdmId: string, tbDeviceId: string, type: string): Promise<void> {
     const as = await this.tenants.actor(cdmId);
     for await (const page of as.alarmPages(device(tbDeviceId), { searchStatus: 'ACTIVE' })) {

@@ -89,7 +89,8 @@ export interface MgmtRolloutGroupCreate {
   targetFilterQuery?: string;
   targetPercentage?: number;
   successCondition?: MgmtRolloutCondition;
-  successAction?: { action?: 'NEXTGROUP'; expression?: string };
+  /** PAUSE (hawkBit ≥ 1.0): the rollout pauses when the group succeeded, while groups remain; resuming starts the next. */
+  successAction?: { action?: 'NEXTGROUP' | 'PAUSE'; expression?: string };
   errorCondition?: MgmtRolloutCondition;
   errorAction?: { action?: 'PAUSE'; expression?: string };
 }
@@ -102,7 +103,8 @@ export interface MgmtRolloutCreate {
   amountGroups?: number;
   groups?: MgmtRolloutGroupCreate[];
   successCondition?: MgmtRolloutCondition;
-  successAction?: { action?: 'NEXTGROUP'; expression?: string };
+  /** PAUSE (hawkBit ≥ 1.0): the rollout pauses when the group succeeded, while groups remain; resuming starts the next. */
+  successAction?: { action?: 'NEXTGROUP' | 'PAUSE'; expression?: string };
   errorCondition?: MgmtRolloutCondition;
   errorAction?: { action?: 'PAUSE'; expression?: string };
   type?: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
@@ -125,6 +127,7 @@ export interface MgmtRollout {
 export interface MgmtRolloutGroup {
   id: number;
   name: string;
+  description?: string;
   status?: string;
   totalTargets?: number;
   targetPercentage?: number;

@@ -1,12 +1,15 @@
 import { fiqlValue, type HawkbitClient } from '../clients/hawkbit.ts';
 import type { MgmtRollout, MgmtRolloutCreate } from '../clients/hawkbit-types.ts';
 import { targetDescription } from '../contracts/hawkbit-target.ts';
+import { holdDescription } from '../contracts/rollout-hold.ts';
 
 /**
  * The rules of a staged rollout in hawkBit, shared by `ota-bridge publish` and the fleet API's
- * deployments so both build the same rollout from the same options: groups as shares of the
- * tenant's devices, a success threshold that starts the next group, an error threshold that
- * pauses, and the tenant's marker on the rollout (whose rollout it is, by tenant id).
+ * deployments so both build the same rollout from the same options: groups (stages) as shares of
+ * the tenant's devices; a stage that reaches its success threshold pauses the rollout — a hold
+ * gate: ota-bridge starts the next stage once the hold has passed with the stage's devices healthy
+ * (the hold is on the stage, see rollout-hold.ts); an error threshold that pauses; and the
+ * tenant's marker on the rollout (whose rollout it is, by tenant id).
  */
 export type RolloutAction = 'soft' | 'forced' | 'downloadonly';
 export const ROLLOUT_ACTIONS: readonly RolloutAction[] = ['soft', 'forced', 'downloadonly'];
@@ -21,9 +24,14 @@ export interface RolloutPlan {
   /** The rollout pauses when this share (%) of a group failed. */
   errorPct: number;
   action: RolloutAction;
+  /** How long each stage but the last is held, healthy, before the next starts (seconds). */
+  holdSeconds: number;
   /** Narrows the tenant's devices to these (hawkBit controller ids); all of the tenant's when absent. */
   controllerIds?: string[];
 }
+
+/** The platform's staging: 1 % → 10 % → 50 % → 100 % of the devices, a day's hold between stages. */
+export const ROLLOUT_DEFAULTS = { groups: [1, 9, 40, 50], successPct: 95, errorPct: 5, holdSeconds: 86_400, action: 'soft' as RolloutAction };
 
 export class RolloutError extends Error {}
 
@@ -50,8 +58,12 @@ export function rolloutBody(p: RolloutPlan, distributionSetId: number, now = new
     if (!(v >= 0 && v <= 100)) throw new RolloutError(`${name}: a percentage from 0 to 100`);
   }
   if (!ROLLOUT_ACTIONS.includes(p.action)) throw new RolloutError(`action: one of ${ROLLOUT_ACTIONS.join(', ')}`);
+  if (!(Number.isInteger(p.holdSeconds) && p.holdSeconds >= 0 && p.holdSeconds <= 90 * 86_400)) throw new RolloutError('hold: whole seconds from 0 to 90 days');
   const successCondition = { condition: 'THRESHOLD' as const, expression: String(p.successPct) };
   const errorCondition = { condition: 'THRESHOLD' as const, expression: String(p.errorPct) };
+  const hold = { action: 'PAUSE' as const, expression: '' };
+  const errorAction = { action: 'PAUSE' as const, expression: '' };
+  const last = p.groups.length - 1;
   return {
     name: `${p.tenant.name} ${p.version} ${now.toISOString().slice(0, 19).replace('T', ' ')}`,
     description: targetDescription(p.tenant.cdmId),
@@ -59,11 +71,20 @@ export function rolloutBody(p: RolloutPlan, distributionSetId: number, now = new
     targetFilterQuery: targetFilter(p.tenant.cdmId, p.controllerIds),
     type: p.action,
     successCondition,
-    successAction: { action: 'NEXTGROUP', expression: '' },
+    successAction: hold,
     errorCondition,
-    errorAction: { action: 'PAUSE', expression: '' },
-    // hawkBit reads a group's percentage as its share of all matching targets.
-    groups: p.groups.map((pct, i) => ({ name: `group-${i + 1} (${pct}%)`, targetPercentage: pct, successCondition, successAction: { action: 'NEXTGROUP', expression: '' }, errorCondition, errorAction: { action: 'PAUSE', expression: '' } })),
+    errorAction,
+    // hawkBit reads a group's percentage as its share of all matching targets. Every stage but the
+    // last pauses the rollout when it succeeded and carries its hold for ota-bridge's gate.
+    groups: p.groups.map((pct, i) => ({
+      name: `group-${i + 1} (${pct}%)`,
+      ...(i < last ? { description: holdDescription(p.holdSeconds) } : {}),
+      targetPercentage: pct,
+      successCondition,
+      successAction: i < last ? hold : { action: 'NEXTGROUP' as const, expression: '' },
+      errorCondition,
+      errorAction,
+    })),
   };
 }
 

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, holdDescription, type HawkbitClient, type InfluxClient, type MgmtRolloutGroup } from '@cdm/common';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HoldGate } from './hold-loop.ts';
+import { OtaStore } from './store.ts';
+import type { ThingsBoardOta } from './tb-ota.ts';
+
+/**
+ * The hold gate's executor with hawkBit, ThingsBoard and InfluxDB as stand-ins that record what
+ * they are asked (the real servers: ota.e2e.test.ts): one rollout of 10 devices, stage 1 (2 devices)
+ * done and held for an hour, stage 2 waiting.
+ */
+const log = createLogger('t', { level: 'silent' });
+const HOUR = 3_600_000;
+const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
+let dirs: string[] = [];
+afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+function scene(o: { offline?: string[]; description?: string } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-'));
+  dirs.push(dir);
+  let store = new OtaStore(dir);
+  let now = 0;
+  const calls = { resumed: [] as number[], alarms: [] as Record<string, unknown>[], points: [] as string[] };
+  const groups: MgmtRolloutGroup[] = [
+    { id: 11, name: 'group-1', status: 'finished', totalTargets: 2, totalTargetsPerStatus: { finished: 2 }, description: holdDescription(3600), successCondition: { condition: 'THRESHOLD', expression: '100' }, successAction: { action: 'PAUSE', expression: '' } },
+    { id: 12, name: 'group-2', status: 'scheduled', totalTargets: 8, totalTargetsPerStatus: { scheduled: 8 } },
+  ];
+  const hawkbit = {
+    listRollouts: async () => [{ id: 7, name: 'acme 2.0', status: 'paused', totalTargets: 10, description: o.description ?? 'cdm tenant T' }],
+    rolloutGroups: async () => groups,
+    rolloutGroupTargets: async (_r: number, g: number) => (g === 11 ? devices.slice(0, 2) : devices.slice(2)).map((controllerId) => ({ controllerId })),
+    resumeRollout: async (id: number) => void calls.resumed.push(id),
+  } as unknown as HawkbitClient;
+  const tb = {
+    raiseOnTenant: async (_t: string, type: string, severity: string, details: Record<string, unknown>) => void calls.alarms.push({ type, severity, ...details }),
+    online: async () => new Map(devices.map((d) => [d, !(o.offline ?? []).includes(d)])),
+  } as unknown as ThingsBoardOta;
+  const influx = { write: async (_o: string, _b: string, pts: { toLineProtocol(): string }[]) => void calls.points.push(...pts.map((p) => p.toLineProtocol()!.replace(/ \d+$/, ''))) } as unknown as InfluxClient;
+  const gate = () => new HoldGate({ store, hawkbit, tb, influx, influxOrg: 'cdm', unhealthyPct: 10, offlineExcessPct: 10, now: () => now });
+  return {
+    calls,
+    store: () => store,
+    restart: () => (store.close(), (store = new OtaStore(dir))),
+    at: (ms: number) => (now = ms),
+    pass: () => gate().pass(log),
+  };
+}
+
+describe('HoldGate', () => {
+  it('holds a finished stage for its hold, across a restart, then starts the next stage when its devices are healthy', async () => {
+    const s = scene();
+    s.at(1_000);
+    expect(await s.pass()).toMatchObject({ held: [7], released: [] });
+    s.restart(); // the hold's start is kept: a restart does not extend it
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ held: [7] });
+    expect(s.calls.points.at(-1)).toBe('ota_stage,rollout=acme\\ 2.0,stage=group-1 hold_remaining_s=1i,state="holding"');
+    s.at(HOUR + 1_000);
+    expect(await s.pass()).toMatchObject({ released: [7], held: [] });
+    expect(s.calls.resumed).toEqual([7]);
+    expect(s.store().holdFor(7, 0, 0)).toMatchObject({ state: 'released', since: 1_000 });
+    expect(s.calls.alarms).toEqual([]);
+  });
+
+  it('blocks with one tenant alarm naming the signal when a stage device failed its update, and leaves the decision to a person', async () => {
+    const s = scene();
+    s.store().putDevice({ controllerId: 'd1', cdmId: 'T', tbDeviceId: 'tb1', actionId: 1, version: '2.0', rollout: 'acme 2.0', status: 'failure', failureAlarm: true, mismatchAlarm: false });
+    s.at(1_000);
+    expect(await s.pass()).toMatchObject({ blocked: [7] });
+    s.at(2 * HOUR);
+    expect(await s.pass()).toMatchObject({ blocked: [], released: [], held: [] });
+    expect(s.calls.resumed).toEqual([]);
+    expect(s.calls.alarms).toEqual([expect.objectContaining({ type: 'OTA Rollout Paused', severity: 'CRITICAL', rolloutId: 7, stage: 'group-1', signal: 'ota-failure', reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %' })]);
+    expect(s.calls.points.at(-1)).toContain('state="blocked"');
+  });
+
+  it('blocks after the hold when the updated devices went offline and the others did not', async () => {
+    const s = scene({ offline: ['d0'] });
+    s.at(0);
+    await s.pass();
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ blocked: [7] });
+    expect(s.calls.alarms[0]).toMatchObject({ signal: 'offline', reason: expect.stringContaining('1 of 2 updated devices (50 %) are offline against 0 % of the 8 not yet updated') });
+  });
+
+  it("an operator's shorter hold (ota-bridge hold) applies to the stage held now", async () => {
+    const s = scene();
+    s.at(1_000);
+    await s.pass();
+    s.store().setHoldOverride(7, 60, 'alice', 2_000);
+    s.at(61_000);
+    expect(await s.pass()).toMatchObject({ released: [7] });
+  });
+
+  it("leaves alone a rollout that is not cdm's", async () => {
+    const s = scene({ description: 'made in the hawkBit UI' });
+    s.at(2 * HOUR);
+    expect(await s.pass()).toEqual({ held: [], released: [], blocked: [], failed: 0 });
+  });
+});

@@ -1,0 +1,112 @@
+import { tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger } from '@cdm/common';
+import { heldStage, holdDecision, type StageSignals } from './hold-gate.ts';
+import { stagePoint } from './metrics.ts';
+import type { OtaStore } from './store.ts';
+import { ALARM_GATE, type ThingsBoardOta } from './tb-ota.ts';
+
+export interface HoldGateOptions {
+  store: OtaStore;
+  hawkbit: HawkbitClient;
+  tb: ThingsBoardOta;
+  influx: InfluxClient;
+  influxOrg: string;
+  /** Block when more than this share (%) of a held stage's devices has an OTA alarm (GATE_THRESHOLD_PERCENT). */
+  unhealthyPct: number;
+  /** Block when updated devices are offline more than the others by this many points. */
+  offlineExcessPct: number;
+  now: () => number;
+}
+
+export interface HoldPass {
+  held: number[];
+  released: number[];
+  blocked: number[];
+  failed: number;
+}
+
+/**
+ * The hold gate between stages: hawkBit pauses a cdm rollout when a stage succeeded (PAUSE success
+ * action, rollout.ts); this finds those rollouts, keeps each held for its stage's hold (the
+ * contract on the stage, or an operator's `ota-bridge hold`), then resumes it — hawkBit starts the
+ * next stage — if the stage's devices stayed healthy, or leaves it paused with a tenant alarm that
+ * names the failed signal. hawkBit keeps the pause and the holds; the store keeps when each hold
+ * began and what was decided, so restarts of either change nothing.
+ */
+export class HoldGate {
+  constructor(private readonly o: HoldGateOptions) {}
+
+  async pass(log: Logger): Promise<HoldPass> {
+    const { hawkbit, store, tb } = this.o;
+    const res: HoldPass = { held: [], released: [], blocked: [], failed: 0 };
+    let paused;
+    try {
+      paused = await hawkbit.listRollouts({ q: 'status==paused' });
+    } catch (err) {
+      res.failed++;
+      log.warn({ err: (err as Error).message }, 'hawkBit: cannot list paused rollouts; the hold gate retries next pass');
+      return res;
+    }
+    for (const r of paused) {
+      const cdmId = tenantOfTarget(r.description);
+      if (!cdmId) continue;
+      try {
+        const stage = heldStage(await hawkbit.rolloutGroups(r.id));
+        if (!stage) continue;
+        const now = this.o.now();
+        const hold = store.holdFor(r.id, stage.index, now);
+        if (hold.state === 'blocked') continue; // a person decides now: resume it in hawkBit or through the fleet API
+        const holdMs = (store.holdOverride(r.id)?.holdSeconds ?? stage.holdSeconds) * 1000;
+        const signals: StageSignals = { updated: stage.updated, unhealthy: store.unhealthyInRollout(r.name).length };
+        if (now >= hold.since + holdMs) signals.offline = await this.offline(cdmId, r.id, stage.index);
+        // A release not yet seen by hawkBit (resume failed or crashed before it): decide again, same inputs.
+        const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, offlineExcessPct: this.o.offlineExcessPct });
+        const point = (state: 'holding' | 'released' | 'blocked', remainingS: number) => this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), [stagePoint(r.name, stage.name, state, remainingS, new Date(now))]);
+        if (d.kind === 'hold') {
+          await point('holding', (d.until - now) / 1000);
+          res.held.push(r.id);
+        } else if (d.kind === 'release') {
+          await hawkbit.resumeRollout(r.id);
+          store.decideHold(r.id, stage.index, 'released', d.summary, now);
+          await point('released', 0);
+          res.released.push(r.id);
+          log.info({ rollout: r.name, stage: stage.name, summary: d.summary }, 'hold gate: stage healthy, next stage started');
+        } else {
+          store.decideHold(r.id, stage.index, 'blocked', d.reason, now);
+          await tb.raiseOnTenant(cdmId, ALARM_GATE, 'CRITICAL', {
+            rollout: r.name,
+            rolloutId: r.id,
+            stage: stage.name,
+            signal: d.signal,
+            reason: d.reason,
+            hint: 'held by ota-bridge after this stage; resume it (hawkBit or POST /v1/ota/deployments/{id}/resume) once the cause is understood',
+          });
+          await point('blocked', 0);
+          res.blocked.push(r.id);
+          log.warn({ rollout: r.name, stage: stage.name, signal: d.signal, reason: d.reason }, 'hold gate: next stage blocked');
+        }
+      } catch (err) {
+        res.failed++;
+        log.warn({ rolloutId: r.id, err: (err as Error).message }, 'hold gate failed for a rollout; the next pass retries');
+      }
+    }
+    return res;
+  }
+
+  /** Offline shares of the updated devices (the started stages' targets) and of the tenant's others. */
+  private async offline(cdmId: string, rolloutId: number, lastStage: number): Promise<NonNullable<StageSignals['offline']>> {
+    const groups = await this.o.hawkbit.rolloutGroups(rolloutId);
+    const updated = new Set<string>();
+    for (const g of groups.slice(0, lastStage + 1)) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
+    const online = await this.o.tb.online(cdmId);
+    let updatedOffline = 0;
+    let baseline = 0;
+    let baselineOffline = 0;
+    for (const id of updated) if (online.get(id) !== true) updatedOffline++;
+    for (const [name, on] of online) {
+      if (updated.has(name)) continue;
+      baseline++;
+      if (!on) baselineOffline++;
+    }
+    return { updated: updated.size, updatedOffline, baseline, baselineOffline };
+  }
+}
