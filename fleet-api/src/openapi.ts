@@ -1,4 +1,4 @@
-import { DeviceConfig, OPERATIONS, OperationParams } from '@cdm/common';
+import { DeviceConfig, OPERATIONS, OperationParams, ROLLOUT_DEFAULTS } from '@cdm/common';
 import { z } from 'zod';
 import { OUTCOMES } from './groups.ts';
 import { permissionTable } from './permissions.ts';
@@ -211,10 +211,11 @@ export function openApiDocument(): Json {
         tenant: { type: 'string' },
         distributionSetId: { type: 'integer', description: 'a distribution set published for this tenant (ota-bridge publish)' },
         selector: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', items: { type: 'string' }, maxItems: 500 } }, description: 'named devices; the whole tenant when absent' },
-        groups: { type: 'array', items: { type: 'number' }, description: 'stage sizes in % of the selected devices, adding up to 100', default: [5, 25, 70] },
-        successPct: { type: 'number', default: 95, description: 'a stage is done, and the next starts, at this share of successes' },
-        errorPct: { type: 'number', default: 5, description: 'the deployment pauses at this share of failures in a stage' },
-        action: { type: 'string', enum: ['soft', 'forced', 'downloadonly'], default: 'soft' },
+        groups: { type: 'array', items: { type: 'number' }, description: 'stage sizes in % of the selected devices, adding up to 100', default: ROLLOUT_DEFAULTS.groups },
+        successPct: { type: 'number', default: ROLLOUT_DEFAULTS.successPct, description: 'a stage is done at this share of successes: the deployment pauses for its hold' },
+        errorPct: { type: 'number', default: ROLLOUT_DEFAULTS.errorPct, description: 'the deployment pauses at this share of failures in a stage' },
+        holdSeconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400, default: ROLLOUT_DEFAULTS.holdSeconds, description: "after each stage but the last, ota-bridge's hold gate waits this long and starts the next stage only if the stage's devices stayed healthy (no OTA Failure/Boot Mismatch above its threshold, not offline more than the others); otherwise the deployment stays paused with a tenant alarm naming the signal. Resuming (POST …/resume) starts the next stage at once" },
+        action: { type: 'string', enum: ['soft', 'forced', 'downloadonly'], default: ROLLOUT_DEFAULTS.action },
         start: { type: 'boolean', default: false },
       },
     },

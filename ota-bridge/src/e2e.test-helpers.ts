@@ -1,0 +1,109 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { HawkbitClient, HawkbitDdiClient, InfluxClient, tenantBucket, ThingsBoardClient, createLogger, loadConfig, type Alarm, type EntityId } from '@cdm/common';
+import { bridgeEnv, defaultContext, type Endpoint } from '@cdm/stack';
+import { recordEnrolled, serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
+import { Store } from '../../enroll-bridge/src/store.ts';
+import { composeOtaBridge } from './compose.ts';
+import { otaBridgeConfig } from './config.ts';
+
+/**
+ * What an ota-bridge e2e test needs on the local stack: a tenant as tenant-sync and enroll-bridge
+ * leave it (ThingsBoard tenant with its bridge admin and devices, hawkBit targets naming the
+ * tenant, the tenant's bucket, enroll-bridge's directory), devices driven through hawkBit's DDI API
+ * as a RAUC client would, and ota-bridge composed as main.ts does, with a clock the test can move
+ * (boot windows, holds) and restart.
+ */
+export async function otaScene(stack: Record<string, Endpoint>, name: string, count: number, extraEnv: Record<string, string> = {}) {
+  const run = crypto.randomBytes(3).toString('hex');
+  const cdmId = `e2e-${name}-${run}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cdm-${name}-`));
+  const identity = new Store(path.join(tmp, 'enroll'), '10.99.0.0/16');
+  const directory = await serveDirectory(identity, `${stack.keycloak!.url}/realms/cdm`);
+  const env = { ...bridgeEnv(stack, defaultContext().stateDir)['ota-bridge'], DIRECTORY_URL: directory.url, DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn', BOOT_WINDOW_SECONDS: '60', GATE_THRESHOLD_PERCENT: '20', ...extraEnv };
+  const config = loadConfig(otaBridgeConfig, env);
+  const logger = createLogger(`${name}-e2e`, { level: 'silent' });
+  const clock = { offset: 0 }; // added to Date.now(): boot windows and holds pass without waiting
+  const compose = () => composeOtaBridge(config, logger, { now: () => Date.now() + clock.offset });
+  let bridge = compose();
+  const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+  const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
+  const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
+  const devices = Array.from({ length: count }, (_, i) => `${name}-${run}-${i}`);
+  const ddi: Record<string, HawkbitDdiClient> = {};
+  const tbIds: Record<string, string> = {};
+
+  const t = await tb.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
+  const tenantEntity = t.id! as EntityId;
+  const u = await tb.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  const as = await tb.actAs(u.id!.id);
+  const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+  await influx.createBucket({ orgID: org.id, name: tenantBucket(cdmId) });
+  await hawkbit.setConfig('authentication.targettoken.enabled', true);
+  const targets = await hawkbit.createTargets(devices.map((d) => ({ controllerId: d, name: d, description: `cdm tenant ${cdmId}` })));
+  for (const d of devices) {
+    tbIds[d] = (await as.saveDevice({ name: d, type: 'default' })).id!.id;
+    recordEnrolled(identity, { deviceId: d, tenantId: cdmId, tbDeviceId: tbIds[d] });
+    ddi[d] = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: d, securityToken: targets.find((x) => x.controllerId === d)!.securityToken });
+    await ddi[d].poll(); // registered: hawkBit now knows it is alive
+  }
+  const rollouts: number[] = [];
+  const dev = (d: string): EntityId => ({ id: tbIds[d]!, entityType: 'DEVICE' }) as EntityId;
+
+  return {
+    cdmId,
+    tmp,
+    env,
+    config,
+    clock,
+    devices,
+    ddi,
+    hawkbit,
+    influx,
+    as,
+    tenantEntity,
+    dev,
+    /** The running ota-bridge; `restart` closes its store and composes a new one on the same data. */
+    bridge: () => bridge,
+    restart: () => {
+      bridge.store.close();
+      bridge = compose();
+      return bridge;
+    },
+    /** Rollouts the test made, deleted at the end (an open one would keep later bridges reporting it). */
+    track: (rolloutId: number) => rollouts.push(rolloutId),
+    alarms: async (originator: EntityId, type: string): Promise<Alarm[]> => {
+      const out: Alarm[] = [];
+      for await (const p of as.alarmPages(originator, { searchStatus: 'ANY' })) out.push(...p.filter((a) => a.type === type));
+      return out;
+    },
+    attrs: async (d: string): Promise<Record<string, unknown>> => Object.fromEntries((await as.getAttributes(dev(d), 'SERVER_SCOPE')).map((a) => [a.key, a.value])),
+    /**
+     * The device side of one deployment: poll (again, as a device does, while hawkBit's rollout
+     * scheduler has not started its group yet), fetch the deployment, report each stage.
+     */
+    deploy: async (d: string, outcome: 'success' | 'failure'): Promise<number> => {
+      let p = await ddi[d]!.poll();
+      for (const deadline = Date.now() + 30_000; p.deploymentActionId === undefined && Date.now() < deadline; p = await ddi[d]!.poll()) await new Promise((r) => setTimeout(r, 500));
+      expect(p.deploymentActionId, `${d} has a deployment`).toBeDefined();
+      const id = p.deploymentActionId!;
+      await ddi[d]!.getDeploymentBase(id);
+      await ddi[d]!.sendFeedback(id, { execution: 'proceeding', finished: 'none', details: ['downloading bundle'] });
+      await ddi[d]!.sendFeedback(id, { execution: 'closed', finished: outcome, details: outcome === 'success' ? ['rauc install: ok, rebooting'] : ['rauc install: signature check failed', 'staying on slot A'] });
+      return id;
+    },
+    /** The device reports what it runs, as its telemetry would after boot. */
+    reportVersion: (d: string, v: string) => as.saveTelemetry(dev(d), { sw_version: v }),
+    close: async () => {
+      bridge.store.close();
+      directory.close();
+      identity.close();
+      for (const id of rollouts) await hawkbit.deleteRollout(id).catch(() => undefined);
+      for (const d of devices) await hawkbit.deleteTarget(d).catch(() => undefined);
+      await tb.deleteTenant(t.id!.id).catch(() => undefined);
+    },
+  };
+}
