@@ -37,9 +37,15 @@ export const OTA_FIELDS = {
 
 export const OTA_TAGS = ['rollout', 'group'] as const;
 
+/** Written by ota-bridge's hold gate for each held stage on each pass (the OTA dashboard's stage timeline). */
+export const STAGE_MEASUREMENT = 'ota_stage';
+export const STAGE_FIELDS = { state: 'string', hold_remaining_s: 'int' } as const satisfies Record<string, FieldType>;
+export const STAGE_TAGS = ['rollout', 'stage'] as const;
+
 export const SCHEMA: Record<string, { tags: readonly string[]; fields: Record<string, FieldType> }> = {
   [HEALTH_MEASUREMENT]: { tags: HEALTH_TAGS, fields: HEALTH_FIELDS },
   [OTA_MEASUREMENT]: { tags: OTA_TAGS, fields: OTA_FIELDS },
+  [STAGE_MEASUREMENT]: { tags: STAGE_TAGS, fields: STAGE_FIELDS },
 };
 
 /** ThingsBoard's device MQTT API: `me` is the authenticated device; a plain broker needs the id. */
