@@ -55,6 +55,19 @@ describe('RAUC signature check', () => {
     await expect(verifyRaucBundle(path.join(dir, 'rootfs.img'), path.join(dir, 'vendor.pem'))).rejects.toThrow(/no RAUC signature/);
   });
 
+  it.each([
+    ['RSA 3072', ['-newkey', 'rsa:3072']],
+    ['ECDSA P-384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']],
+    // Ed25519 (RFC 8419) is not here: this machine's OpenSSL 3.0 cannot make an Ed25519 CMS signature
+    // ("no default digest"; with -md sha512 "invalid digest"), so RAUC on OpenSSL 3.0 cannot use one either.
+  ] as [string, string[]][])('accepts a %s signing key in the keyring, and refuses its tampered bundle', async (_name, key) => {
+    const who = `k-${key.join('').replace(/\W/g, '')}`;
+    ssl('req', '-x509', ...key, '-nodes', '-keyout', `${who}.key`, '-out', `${who}.pem`, '-days', '2', '-subj', `/CN=${who} signing`);
+    await expect(verifyRaucBundle(bundle(who, `${who}.raucb`), path.join(dir, `${who}.pem`))).resolves.toBeUndefined();
+    await expect(verifyRaucBundle(bundle(who, `${who}-t.raucb`, true), path.join(dir, `${who}.pem`))).rejects.toThrow(/does not verify/);
+    await expect(verifyRaucBundle(bundle(who, `${who}-f.raucb`), path.join(dir, 'vendor.pem'))).rejects.toThrow(/does not verify/);
+  });
+
   it('attack: a bundle signed by a CA the machine trusts, but not in the keyring, is refused', async () => {
     // The "system" CA directory openssl reads by default (SSL_CERT_DIR) holds the stranger's CA.
     const system = path.join(dir, 'system-cas');
