@@ -61,6 +61,8 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
     clock,
     devices,
     ddi,
+    /** Each device's hawkBit target token (what enrollment hands the device). */
+    tokens: Object.fromEntries(targets.map((x) => [x.controllerId, x.securityToken])) as Record<string, string>,
     hawkbit,
     influx,
     as,
