@@ -11,6 +11,10 @@ const TOOLS = {
   sshd: { bin: '/usr/sbin/sshd', pkg: 'openssh-server' },
   /** the on-call engineer's browser */
   chromium: { bin: '/usr/lib/chromium/chromium', pkg: 'chromium' },
+  /** content-addressed chunking for delta updates (RAUC's casync bundles) */
+  casync: { bin: 'casync', pkg: 'casync' },
+  /** filesystem images for the delta-update benchmark */
+  'mkfs.ext4': { bin: 'mkfs.ext4', pkg: 'e2fsprogs' },
 } as const;
 
 export type TestTool = keyof typeof TOOLS;
