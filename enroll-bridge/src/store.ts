@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStore, type Migration } from '@cdm/common';
 import { firstFree, parseCidr, poolSize, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
@@ -70,6 +71,7 @@ export type Voucher = 'factory' | 'device-claim' | 'claim';
 
 export class PoolExhausted extends Error {}
 
+/** Version 1: the first release's tables (IF NOT EXISTS: databases from before numbered migrations have them). */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (
   device_id TEXT PRIMARY KEY,
@@ -119,6 +121,15 @@ CREATE TABLE IF NOT EXISTS factory_cas (
 );
 `;
 
+const MIGRATIONS: Migration[] = [
+  SCHEMA,
+  // Columns added after the first release; databases from before numbered migrations may have some.
+  (db) => {
+    const cols = new Set((db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).map((c) => c.name));
+    for (const c of ['ssh_host_key', 'prev_cert_serial', 'enrolled_by']) if (!cols.has(c)) db.exec(`ALTER TABLE devices ADD COLUMN ${c} TEXT`);
+  },
+];
+
 type Row = Record<string, string | number | null>;
 
 /**
@@ -131,15 +142,7 @@ export class Store {
   readonly pool: Cidr;
 
   constructor(dataDir: string, poolCidr: string) {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    // The CLI opens the same file while the daemon runs: wait for a lock rather than fail.
-    this.db = new Database(path.join(dataDir, 'enroll-bridge.sqlite'), { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
-    // Added after the first release: databases made before get the column on open.
-    const cols = new Set((this.db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).map((c) => c.name));
-    for (const c of ['ssh_host_key', 'prev_cert_serial', 'enrolled_by']) if (!cols.has(c)) this.db.exec(`ALTER TABLE devices ADD COLUMN ${c} TEXT`);
+    this.db = openStore(dataDir, 'enroll-bridge.sqlite', MIGRATIONS);
     this.pool = parseCidr(poolCidr);
   }
 

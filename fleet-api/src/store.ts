@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Operation } from '@cdm/common';
+import type Database from 'better-sqlite3';
+import { openStore, type Operation } from '@cdm/common';
 
 /**
  * Where a command stands. ThingsBoard owns delivery (its persistent RPC); this records the
@@ -128,11 +126,7 @@ export class FleetStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dataDir, 'fleet-api.sqlite'), { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    this.db = openStore(dataDir, 'fleet-api.sqlite', [SCHEMA]);
   }
 
   close(): void {

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStore, type Migration } from '@cdm/common';
 import type { OtaStatus } from './ota-status.ts';
 
 /** What the mirror last wrote for a device, so repeats and restarts change nothing. */
@@ -19,6 +18,7 @@ export interface DeviceOta {
   bootVersion?: string;
 }
 
+/** Version 1: the tables from before numbered migrations (IF NOT EXISTS: such databases have them). */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 DROP TABLE IF EXISTS processed;
@@ -41,9 +41,14 @@ CREATE TABLE IF NOT EXISTS devices (
 -- the reason instead of pinning the cursor; listed by /metrics and the dead-letters CLI.
 CREATE TABLE IF NOT EXISTS dead_letters (action_id INTEGER PRIMARY KEY, controller_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gate (rollout_id INTEGER PRIMARY KEY, paused_at INTEGER NOT NULL, unhealthy INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS holds (rollout_id INTEGER NOT NULL, stage INTEGER NOT NULL, since INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, decided_at INTEGER, PRIMARY KEY (rollout_id, stage));
-CREATE TABLE IF NOT EXISTS hold_changes (rollout_id INTEGER PRIMARY KEY, hold_seconds INTEGER NOT NULL, changed_by TEXT NOT NULL, changed_at INTEGER NOT NULL);
 `;
+
+const MIGRATIONS: Migration[] = [
+  SCHEMA,
+  // Hold gates: when each held stage's hold began and what was decided; operators' hold changes.
+  `CREATE TABLE holds (rollout_id INTEGER NOT NULL, stage INTEGER NOT NULL, since INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, decided_at INTEGER, PRIMARY KEY (rollout_id, stage));
+   CREATE TABLE hold_changes (rollout_id INTEGER PRIMARY KEY, hold_seconds INTEGER NOT NULL, changed_by TEXT NOT NULL, changed_at INTEGER NOT NULL);`,
+];
 
 type Row = Record<string, string | number | null>;
 
@@ -80,11 +85,7 @@ export class OtaStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dataDir, 'ota-bridge.sqlite'), { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    this.db = openStore(dataDir, 'ota-bridge.sqlite', MIGRATIONS);
   }
 
   close(): void {
