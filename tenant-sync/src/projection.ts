@@ -31,11 +31,7 @@ export function byTenant<A extends Action>(actions: A[]): Map<string, A[]> {
   return m;
 }
 
-export const collect = async <T>(it: AsyncIterable<T[]>): Promise<T[]> => {
-  const out: T[] = [];
-  for await (const p of it) out.push(...p);
-  return out;
-};
+export { collect } from '@cdm/common';
 
 /**
  * Maps with at most `limit` calls in flight, keeping input order: reads of many tenants overlap

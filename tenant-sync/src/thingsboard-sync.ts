@@ -110,10 +110,19 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         return;
       }
       case 'update-tenant': {
-        const t = await this.sys.getTenant(a.tenantId);
-        if (!t) throw new Error(`ThingsBoard tenant ${a.tenantId} vanished`);
-        await this.sys.saveTenant({ ...t, title: a.title, additionalInfo: withCdmTenantInfo(t.additionalInfo, a.cdmId, a.disabled) });
-        return;
+        // ThingsBoard versions a tenant: another writer in between (a second tenant-sync reacting to
+        // the same Keycloak event) is a 409. Read again: done if it already says what we would write.
+        for (let attempt = 1; ; attempt++) {
+          const t = await this.sys.getTenant(a.tenantId);
+          if (!t) throw new Error(`ThingsBoard tenant ${a.tenantId} vanished`);
+          if (t.title === a.title && cdmTenantInfo(t).disabled === a.disabled) return;
+          try {
+            await this.sys.saveTenant({ ...t, title: a.title, additionalInfo: withCdmTenantInfo(t.additionalInfo, a.cdmId, a.disabled) });
+            return;
+          } catch (err) {
+            if (!(err instanceof UpstreamError && err.status === 409) || attempt >= 3) throw err;
+          }
+        }
       }
       case 'create-admin': {
         const tenantId = need(tenants, a.cdmId);

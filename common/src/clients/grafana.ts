@@ -1,5 +1,6 @@
 import type { AxiosRequestConfig } from 'axios';
 import { HttpClient, type RequestObserver } from '../http.ts';
+import { collect, walk } from './paging.ts';
 
 export type OrgRole = 'Viewer' | 'Editor' | 'Admin';
 
@@ -97,13 +98,14 @@ export class GrafanaClient {
     return this.http.request('GET /api/orgs/name/{name}', { url: `/orgs/name/${enc(name)}` });
   }
 
-  async listOrgs(): Promise<GrafanaOrg[]> {
-    const out: GrafanaOrg[] = [];
-    for (let page = 1; ; page++) {
-      const batch = await this.http.requireRequest<GrafanaOrg[]>('GET /api/orgs', { url: '/orgs', params: { page, perpage: this.pageSize } });
-      out.push(...batch);
-      if (batch.length < this.pageSize) return out;
-    }
+  listOrgs(): Promise<GrafanaOrg[]> {
+    return collect(
+      walk(async (index) => {
+        // Grafana numbers pages from 1.
+        const items = await this.http.requireRequest<GrafanaOrg[]>('GET /api/orgs', { url: '/orgs', params: { page: index + 1, perpage: this.pageSize } });
+        return { items, more: items.length === this.pageSize };
+      }),
+    );
   }
 
   async renameOrg(orgId: number, name: string): Promise<void> {

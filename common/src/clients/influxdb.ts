@@ -1,6 +1,7 @@
 import { InfluxDB, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
 import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
+import { collect, pages } from './paging.ts';
 
 /** Each tenant's bucket (tenant-sync makes it; devices and ota-bridge write to it). */
 export const tenantBucket = (cdmId: string) => `cdm-${cdmId}`;
@@ -85,17 +86,12 @@ export class InfluxClient {
     return res?.buckets?.find((b) => b.name === name);
   }
 
-  async listBuckets(orgID: string): Promise<InfluxBucket[]> {
-    const out: InfluxBucket[] = [];
-    for (let offset = 0; ; offset += this.pageSize) {
-      const res = await this.http.requireRequest<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', {
-        url: '/buckets',
-        params: { orgID, offset, limit: this.pageSize },
-      });
-      const batch = res.buckets ?? [];
-      out.push(...batch);
-      if (batch.length < this.pageSize) return out;
-    }
+  listBuckets(orgID: string): Promise<InfluxBucket[]> {
+    return collect(
+      pages(async (offset, limit) => ({
+        items: (await this.http.requireRequest<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', { url: '/buckets', params: { orgID, offset, limit } })).buckets ?? [],
+      }), this.pageSize),
+    );
   }
 
   createBucket(b: { orgID: string; name: string; description?: string; retentionSeconds?: number }): Promise<InfluxBucket> {

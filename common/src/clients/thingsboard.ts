@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import type { AxiosRequestConfig } from 'axios';
 import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError } from '../errors.ts';
+import { walk } from './paging.ts';
 import type {
   Alarm,
   AttributeKv,
@@ -346,8 +347,8 @@ export class ThingsBoardClient {
   }
 
   // ---- entity data query: devices with their attributes, one page per call
-  async *deviceDataPages(latestValues: EntityKey[], entityFields: EntityKey[] = [{ type: 'ENTITY_FIELD', key: 'name' }]): AsyncGenerator<EntityData[]> {
-    for (let page = 0; ; page++) {
+  deviceDataPages(latestValues: EntityKey[], entityFields: EntityKey[] = [{ type: 'ENTITY_FIELD', key: 'name' }]): AsyncGenerator<EntityData[]> {
+    return walk(async (page) => {
       const res = await this.call<PageData<EntityData>>('POST /api/entitiesQuery/find', {
         method: 'POST',
         url: '/api/entitiesQuery/find',
@@ -358,9 +359,8 @@ export class ThingsBoardClient {
           latestValues,
         },
       });
-      if (res.data.length) yield res.data;
-      if (!res.hasNext) return;
-    }
+      return { items: res.data, more: res.hasNext };
+    });
   }
 
   /** The tenant's audit log (tenant admins): who changed which entity, e.g. `actionTypes: 'ADDED,DELETED'`. */
@@ -374,15 +374,14 @@ export class ThingsBoardClient {
   }
 
   // ---- plumbing
-  private async *pages<T>(call: string, url: string, q: object): AsyncGenerator<T[]> {
-    for (let page = 0; ; page++) {
+  private pages<T>(call: string, url: string, q: object): AsyncGenerator<T[]> {
+    return walk(async (page) => {
       const res = await this.call<PageData<T>>(call, {
         url,
         params: { pageSize: this.pageSize, page, ...Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) },
       });
-      if (res.data.length) yield res.data;
-      if (!res.hasNext) return;
-    }
+      return { items: res.data, more: res.hasNext };
+    });
   }
 
   private async optional<T>(call: string, config: AxiosRequestConfig): Promise<T | undefined> {
