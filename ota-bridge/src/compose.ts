@@ -1,5 +1,6 @@
 import { DeviceDirectoryClient, hawkbitFrom, influxFrom, keycloakFrom, TenantActors, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import type { OtaBridgeConfig } from './config.ts';
+import { loadFleetThresholds } from './fleet-thresholds.ts';
 import { HoldGate } from './hold-loop.ts';
 import { OtaMirror } from './mirror.ts';
 import { OtaStore } from './store.ts';
@@ -14,7 +15,7 @@ export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { n
   const clients = { hawkbit: hawkbitFrom(config, extras), thingsboard: thingsboardFrom(config, extras), influx: influxFrom(config, extras), directory };
   const tb = new ThingsBoardOta(new TenantActors(clients.thingsboard));
   const now = o.now ?? Date.now;
-  const holdGate = new HoldGate({ store, hawkbit: clients.hawkbit, tb, influx: clients.influx, influxOrg: config.INFLUXDB_ORG, unhealthyPct: config.GATE_THRESHOLD_PERCENT, offlineExcessPct: config.HOLD_OFFLINE_EXCESS_PERCENT, now });
+  const holdGate = new HoldGate({ store, hawkbit: clients.hawkbit, tb, influx: clients.influx, influxOrg: config.INFLUXDB_ORG, unhealthyPct: config.GATE_THRESHOLD_PERCENT, excessPct: config.HOLD_EXCESS_PERCENT, thresholds: loadFleetThresholds(config.DASHBOARDS_DIR), now });
   const mirror = new OtaMirror({
     store,
     hawkbit: clients.hawkbit,

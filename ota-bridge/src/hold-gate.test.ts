@@ -1,6 +1,6 @@
 import { holdDescription, type MgmtRolloutGroup } from '@cdm/common';
 import { describe, expect, it } from 'vitest';
-import { heldStage, holdDecision, type HoldInput } from './hold-gate.ts';
+import { heldStage, holdDecision, type Comparison, type HoldInput } from './hold-gate.ts';
 
 const group = (i: number, status: string, finished: number, total: number, extra: Partial<MgmtRolloutGroup> = {}): MgmtRolloutGroup => ({
   id: i,
@@ -30,30 +30,34 @@ describe('heldStage: which stage a paused rollout holds at', () => {
   });
 });
 
-const base: HoldInput = { now: 1_000, since: 0, holdMs: 3_600_000, signals: { updated: 100, unhealthy: 0 }, unhealthyPct: 10, offlineExcessPct: 10 };
+const base: HoldInput = { now: 1_000, since: 0, holdMs: 3_600_000, signals: { updated: 100, unhealthy: 0 }, unhealthyPct: 10, excessPct: 10 };
 const over = { now: 3_600_000 };
-const offline = (updatedOffline: number, baselineOffline: number) => ({ updated: 100, updatedOffline, baseline: 900, baselineOffline });
+const offline = (updatedBad: number, baselineBad: number, updated = 100, baseline = 900): Comparison => ({ signal: 'offline', what: 'offline', updated, updatedBad, baseline, baselineBad });
+const alerts = (updatedBad: number, baselineBad: number): Comparison => ({ signal: 'fleet-alerts', what: 'over a fleet alert threshold', updated: 100, updatedBad, baseline: 900, baselineBad });
 
 describe('holdDecision', () => {
   it('holds until the hold is over', () => {
     expect(holdDecision(base)).toEqual({ kind: 'hold', until: 3_600_000 });
   });
   it('releases after the hold when the updated devices are as healthy as the rest', () => {
-    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 2, offline: offline(6, 45) } })).toMatchObject({ kind: 'release' });
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 2, comparisons: [offline(6, 45), alerts(3, 20)] } })).toMatchObject({ kind: 'release' });
   });
   it('blocks at once, hold or not, when more than the threshold of updated devices has an OTA alarm, naming the signal', () => {
     expect(holdDecision({ ...base, signals: { updated: 100, unhealthy: 11 } })).toEqual({ kind: 'block', signal: 'ota-failure', reason: '11 of 100 updated devices (11 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %' });
     expect(holdDecision({ ...base, signals: { updated: 100, unhealthy: 10 } }).kind).toBe('hold');
   });
   it('blocks after the hold when updated devices went offline more than the others, not when all did alike', () => {
-    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, offline: offline(20, 45) } })).toMatchObject({ kind: 'block', signal: 'offline', reason: expect.stringContaining('20 of 100 updated devices (20 %) are offline against 5 %') });
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(20, 45)] } })).toMatchObject({ kind: 'block', signal: 'offline', reason: expect.stringContaining('20 of 100 updated devices (20 %) are offline against 5 %') });
     // A site's outage takes both groups down alike: not the update's doing.
-    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, offline: offline(40, 315) } }).kind).toBe('release');
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(40, 315)] } }).kind).toBe('release');
+  });
+  it("blocks after the hold when updated devices cross the fleet dashboards' alert thresholds more than the others", () => {
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(0, 0), alerts(15, 18)] } })).toMatchObject({ kind: 'block', signal: 'fleet-alerts', reason: expect.stringContaining('15 of 100 updated devices (15 %) are over a fleet alert threshold against 2 %') });
   });
   it('a single updated device offline in a tiny first stage blocks (1 % of 100 devices is one device)', () => {
-    expect(holdDecision({ ...base, ...over, signals: { updated: 1, unhealthy: 0, offline: { updated: 1, updatedOffline: 1, baseline: 99, baselineOffline: 2 } } }).kind).toBe('block');
+    expect(holdDecision({ ...base, ...over, signals: { updated: 1, unhealthy: 0, comparisons: [offline(1, 2, 1, 99)] } }).kind).toBe('block');
   });
-  it('refuses to release without the offline signal', () => {
-    expect(() => holdDecision({ ...base, ...over })).toThrow(/offline signal/);
+  it('refuses to release without the comparisons', () => {
+    expect(() => holdDecision({ ...base, ...over })).toThrow(/comparisons are needed/);
   });
 });

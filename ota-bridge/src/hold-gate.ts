@@ -33,14 +33,25 @@ export function heldStage(groups: readonly MgmtRolloutGroup[]): HeldStage | unde
   return { index: last, name: g.name, holdSeconds, updated: groups.slice(0, last + 1).reduce((n, x) => n + (x.totalTargets ?? 0), 0) };
 }
 
-/** What the gate compares: the updated devices against those not updated yet. */
+/** A signal counted among the updated devices and among those not updated yet. */
+export interface Comparison {
+  signal: 'offline' | 'fleet-alerts';
+  /** What a counted device is, for the reason: "offline", "over a fleet alert threshold (…)". */
+  what: string;
+  updated: number;
+  updatedBad: number;
+  baseline: number;
+  baselineBad: number;
+}
+
+/** What the gate weighs. */
 export interface StageSignals {
   /** Devices of the started stages. */
   updated: number;
   /** Of those, with an active OTA Failure or Boot Mismatch alarm (the platform's own OTA signals). */
   unhealthy: number;
-  /** Read only once the hold is over (it costs a listing of the tenant's devices). */
-  offline?: { updated: number; updatedOffline: number; baseline: number; baselineOffline: number };
+  /** Read only once the hold is over (they cost a listing of the tenant's devices and a query). */
+  comparisons?: Comparison[];
 }
 
 export interface HoldInput {
@@ -51,11 +62,11 @@ export interface HoldInput {
   signals: StageSignals;
   /** Block when more than this share (%) of the updated devices is unhealthy (the health gate's threshold). */
   unhealthyPct: number;
-  /** Block when the updated devices' offline share exceeds the not-updated devices' by more than this (percentage points). */
-  offlineExcessPct: number;
+  /** Block when a comparison's share among updated devices exceeds the others' by more than this (percentage points). */
+  excessPct: number;
 }
 
-export type HoldDecision = { kind: 'hold'; until: number } | { kind: 'release'; summary: string } | { kind: 'block'; signal: 'ota-failure' | 'offline'; reason: string };
+export type HoldDecision = { kind: 'hold'; until: number } | { kind: 'release'; summary: string } | { kind: 'block'; signal: 'ota-failure' | Comparison['signal']; reason: string };
 
 const pct = (a: number, b: number) => (b ? (100 * a) / b : 0);
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -63,7 +74,9 @@ const round = (x: number) => Math.round(x * 10) / 10;
 /**
  * Pure: the hold gate's decision for a held stage. Harm blocks at once (no need to wait out the
  * hold to know an OTA failure); otherwise the stage is held until its time is over, and then
- * released only if its devices did not go offline more than those not yet updated.
+ * released only if its devices are not worse than those not yet updated — offline, or over the
+ * fleet dashboards' alert thresholds — by more than the allowed excess: a site outage or a cold
+ * night hits both groups alike and is not the update's doing.
  */
 export function holdDecision(i: HoldInput): HoldDecision {
   const s = i.signals;
@@ -73,12 +86,15 @@ export function holdDecision(i: HoldInput): HoldDecision {
   }
   const until = i.since + i.holdMs;
   if (i.now < until) return { kind: 'hold', until };
-  const o = s.offline;
-  if (!o) throw new Error('holdDecision: the offline signal is needed once the hold is over');
-  const updatedOff = pct(o.updatedOffline, o.updated);
-  const baselineOff = pct(o.baselineOffline, o.baseline);
-  if (o.updatedOffline > 0 && updatedOff - baselineOff > i.offlineExcessPct) {
-    return { kind: 'block', signal: 'offline', reason: `${o.updatedOffline} of ${o.updated} updated devices (${round(updatedOff)} %) are offline against ${round(baselineOff)} % of the ${o.baseline} not yet updated, more than ${i.offlineExcessPct} points apart` };
+  if (!s.comparisons) throw new Error('holdDecision: the comparisons are needed once the hold is over');
+  const seen: string[] = [];
+  for (const c of s.comparisons) {
+    const updated = pct(c.updatedBad, c.updated);
+    const baseline = pct(c.baselineBad, c.baseline);
+    if (c.updatedBad > 0 && updated - baseline > i.excessPct) {
+      return { kind: 'block', signal: c.signal, reason: `${c.updatedBad} of ${c.updated} updated devices (${round(updated)} %) are ${c.what} against ${round(baseline)} % of the ${c.baseline} not yet updated, more than ${i.excessPct} points apart` };
+    }
+    seen.push(`${round(updated)} % ${c.signal} against ${round(baseline)} %`);
   }
-  return { kind: 'release', summary: `held ${Math.round(i.holdMs / 1000)} s; ${s.unhealthy} of ${s.updated} updated devices unhealthy, ${round(updatedOff)} % offline against ${round(baselineOff)} %` };
+  return { kind: 'release', summary: `held ${Math.round(i.holdMs / 1000)} s; ${s.unhealthy} of ${s.updated} updated devices unhealthy; ${seen.join('; ')}` };
 }

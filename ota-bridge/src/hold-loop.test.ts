@@ -18,7 +18,7 @@ const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
 let dirs: string[] = [];
 afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-function scene(o: { offline?: string[]; description?: string } = {}) {
+function scene(o: { offline?: string[]; description?: string; health?: Record<string, Record<string, number>> } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-'));
   dirs.push(dir);
   let store = new OtaStore(dir);
@@ -38,8 +38,12 @@ function scene(o: { offline?: string[]; description?: string } = {}) {
     raiseOnTenant: async (_t: string, type: string, severity: string, details: Record<string, unknown>) => void calls.alarms.push({ type, severity, ...details }),
     online: async () => new Map(devices.map((d) => [d, !(o.offline ?? []).includes(d)])),
   } as unknown as ThingsBoardOta;
-  const influx = { write: async (_o: string, _b: string, pts: { toLineProtocol(): string }[]) => void calls.points.push(...pts.map((p) => p.toLineProtocol()!.replace(/ \d+$/, ''))) } as unknown as InfluxClient;
-  const gate = () => new HoldGate({ store, hawkbit, tb, influx, influxOrg: 'cdm', unhealthyPct: 10, offlineExcessPct: 10, now: () => now });
+  const influx = {
+    write: async (_o: string, _b: string, pts: { toLineProtocol(): string }[]) => void calls.points.push(...pts.map((p) => p.toLineProtocol()!.replace(/ \d+$/, ''))),
+    // Each device's telemetry since the hold began, as the tenant's bucket answers the gate's query.
+    query: async () => Object.entries(o.health ?? {}).flatMap(([device, v]) => Object.entries(v).map(([_field, _value]) => ({ device, _field, _value }))),
+  } as unknown as InfluxClient;
+  const gate = () => new HoldGate({ store, hawkbit, tb, influx, influxOrg: 'cdm', unhealthyPct: 10, excessPct: 10, thresholds: { batteryPct: 5, signalDbm: -90, errorRatePct: 1 }, now: () => now });
   return {
     calls,
     store: () => store,
@@ -84,6 +88,16 @@ describe('HoldGate', () => {
     s.at(HOUR);
     expect(await s.pass()).toMatchObject({ blocked: [7] });
     expect(s.calls.alarms[0]).toMatchObject({ signal: 'offline', reason: expect.stringContaining('1 of 2 updated devices (50 %) are offline against 0 % of the 8 not yet updated') });
+  });
+
+  it("blocks after the hold when the updated devices cross the fleet dashboards' alert thresholds and the others do not", async () => {
+    const fine = { battery_pct: 80, signal_dbm: -70, errors: 0, samples: 100 };
+    const s = scene({ health: { d0: { ...fine, errors: 9 }, d1: fine, d2: fine, d3: { ...fine, battery_pct: 60 } } });
+    s.at(0);
+    await s.pass();
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ blocked: [7] });
+    expect(s.calls.alarms[0]).toMatchObject({ signal: 'fleet-alerts', reason: expect.stringContaining('1 of 2 updated devices (50 %) are over a fleet alert threshold (battery < 5 %, signal < -90 dBm, error rate > 1 %) against 0 %') });
   });
 
   it("an operator's shorter hold (ota-bridge hold) applies to the stage held now", async () => {

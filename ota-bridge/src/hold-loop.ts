@@ -1,8 +1,12 @@
 import { tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger } from '@cdm/common';
-import { heldStage, holdDecision, type StageSignals } from './hold-gate.ts';
+import type { FleetThresholds } from './fleet-thresholds.ts';
+import { heldStage, holdDecision, type Comparison, type StageSignals } from './hold-gate.ts';
 import { stagePoint } from './metrics.ts';
 import type { OtaStore } from './store.ts';
 import { ALARM_GATE, type ThingsBoardOta } from './tb-ota.ts';
+
+/** What devices write about their health (device/src/sim/schema.ts, the dashboards' contract; hold.e2e writes it from there). */
+const HEALTH_MEASUREMENT = 'device_health';
 
 export interface HoldGateOptions {
   store: OtaStore;
@@ -12,8 +16,10 @@ export interface HoldGateOptions {
   influxOrg: string;
   /** Block when more than this share (%) of a held stage's devices has an OTA alarm (GATE_THRESHOLD_PERCENT). */
   unhealthyPct: number;
-  /** Block when updated devices are offline more than the others by this many points. */
-  offlineExcessPct: number;
+  /** Block when updated devices are offline, or over a fleet alert threshold, more than the others by this many points. */
+  excessPct: number;
+  /** The fleet dashboards' alert thresholds (fleet-thresholds.ts). */
+  thresholds: FleetThresholds;
   now: () => number;
 }
 
@@ -57,9 +63,9 @@ export class HoldGate {
         if (hold.state === 'blocked') continue; // a person decides now: resume it in hawkBit or through the fleet API
         const holdMs = (store.holdOverride(r.id)?.holdSeconds ?? stage.holdSeconds) * 1000;
         const signals: StageSignals = { updated: stage.updated, unhealthy: store.unhealthyInRollout(r.name).length };
-        if (now >= hold.since + holdMs) signals.offline = await this.offline(cdmId, r.id, stage.index);
+        if (now >= hold.since + holdMs) signals.comparisons = await this.compare(cdmId, r.id, stage.index, hold.since, now);
         // A release not yet seen by hawkBit (resume failed or crashed before it): decide again, same inputs.
-        const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, offlineExcessPct: this.o.offlineExcessPct });
+        const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, excessPct: this.o.excessPct });
         const point = (state: 'holding' | 'released' | 'blocked', remainingS: number) => this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), [stagePoint(r.name, stage.name, state, remainingS, new Date(now))]);
         if (d.kind === 'hold') {
           await point('holding', (d.until - now) / 1000);
@@ -92,21 +98,56 @@ export class HoldGate {
     return res;
   }
 
-  /** Offline shares of the updated devices (the started stages' targets) and of the tenant's others. */
-  private async offline(cdmId: string, rolloutId: number, lastStage: number): Promise<NonNullable<StageSignals['offline']>> {
+  /**
+   * The updated devices (the started stages' targets) against the tenant's others: offline now
+   * (ThingsBoard), and over a fleet alert threshold since the hold began (their telemetry in the
+   * tenant's bucket: last battery and signal, error rate over the hold).
+   */
+  private async compare(cdmId: string, rolloutId: number, lastStage: number, since: number, now: number): Promise<Comparison[]> {
     const groups = await this.o.hawkbit.rolloutGroups(rolloutId);
     const updated = new Set<string>();
     for (const g of groups.slice(0, lastStage + 1)) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
     const online = await this.o.tb.online(cdmId);
-    let updatedOffline = 0;
-    let baseline = 0;
-    let baselineOffline = 0;
-    for (const id of updated) if (online.get(id) !== true) updatedOffline++;
-    for (const [name, on] of online) {
-      if (updated.has(name)) continue;
-      baseline++;
-      if (!on) baselineOffline++;
+    const alerting = await this.alerting(cdmId, since, now);
+    const t = this.o.thresholds;
+    const count = (bad: (device: string) => boolean): Omit<Comparison, 'signal' | 'what'> => {
+      let updatedBad = 0;
+      let baseline = 0;
+      let baselineBad = 0;
+      for (const id of updated) if (bad(id)) updatedBad++;
+      for (const name of online.keys()) {
+        if (updated.has(name)) continue;
+        baseline++;
+        if (bad(name)) baselineBad++;
+      }
+      return { updated: updated.size, updatedBad, baseline, baselineBad };
+    };
+    return [
+      { signal: 'offline', what: 'offline', ...count((d) => online.get(d) !== true) },
+      { signal: 'fleet-alerts', what: `over a fleet alert threshold (battery < ${t.batteryPct} %, signal < ${t.signalDbm} dBm, error rate > ${t.errorRatePct} %)`, ...count((d) => alerting.has(d)) },
+    ];
+  }
+
+  /** Devices whose telemetry over the hold crosses a fleet alert threshold. */
+  private async alerting(cdmId: string, since: number, now: number): Promise<Set<string>> {
+    const t = this.o.thresholds;
+    const [start, stop] = [since, now + 1000].map((x) => new Date(x).toISOString());
+    const rows = await this.o.influx.query<{ device?: string; _field: string; _value: number }>(
+      this.o.influxOrg,
+      `from(bucket: ${JSON.stringify(tenantBucket(cdmId))})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == "${HEALTH_MEASUREMENT}" and (r._field == "battery_pct" or r._field == "signal_dbm" or r._field == "errors" or r._field == "samples"))
+  |> group(columns: ["device", "_field"])
+  |> reduce(identity: {last: 0.0, sum: 0.0}, fn: (r, accumulator) => ({last: float(v: r._value), sum: accumulator.sum + float(v: r._value)}))
+  |> map(fn: (r) => ({device: r.device, _field: r._field, _value: if r._field == "errors" or r._field == "samples" then r.sum else r.last}))`,
+    );
+    const by = new Map<string, Record<string, number>>();
+    for (const r of rows) if (r.device) by.set(r.device, { ...by.get(r.device), [r._field]: Number(r._value) });
+    const out = new Set<string>();
+    for (const [device, v] of by) {
+      const errorPct = v.samples ? (100 * (v.errors ?? 0)) / v.samples : 0;
+      if ((v.battery_pct !== undefined && v.battery_pct < t.batteryPct) || (v.signal_dbm !== undefined && v.signal_dbm < t.signalDbm) || errorPct > t.errorRatePct) out.add(device);
     }
-    return { updated: updated.size, updatedOffline, baseline, baselineOffline };
+    return out;
   }
 }

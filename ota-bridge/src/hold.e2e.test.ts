@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Point } from '@influxdata/influxdb-client';
+import { HEALTH_MEASUREMENT } from '@cdm/device';
 import { rolloutBody, startWhenReady, targetDescription, tenantBucket, type MgmtRollout } from '@cdm/common';
 import { repoDir } from '@cdm/stack';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -93,5 +95,28 @@ describe('hold gates between stages (real hawkBit)', () => {
     expect(await groupStates(r.id)).toEqual(['finished', 'scheduled']);
     const gate = (await scene.alarms(scene.tenantEntity, ALARM_GATE)).filter((a) => (a.details as { rolloutId?: number }).rolloutId === r.id);
     expect(gate).toMatchObject([{ severity: 'CRITICAL', details: { stage: expect.stringMatching(/^group-1/), signal: 'ota-failure', reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 20 %' } }]);
+  }, 240_000);
+
+  it("keeps the next stage back when the stage's devices cross the fleet dashboards' alert thresholds and the others do not", async () => {
+    const r = await rollout('3.2.0');
+    const stage1 = await stageTargets(r.id, 0);
+    for (const d of stage1) {
+      await scene.deploy(d, 'success');
+      await scene.reportVersion(d, '3.2.0');
+    }
+    await until('hawkBit pauses the rollout after stage 1', () => scene.hawkbit.getRollout(r.id), (x) => x?.status === 'paused');
+    expect((await scene.bridge().mirror.pass()).held).toContain(r.id);
+    // Telemetry over the hold, as devices write it: one updated device errs on 9 % of its samples.
+    const at = Date.now() + scene.clock.offset + 60_000;
+    const points = scene.devices.map((d, i) =>
+      new Point(HEALTH_MEASUREMENT).tag('tenant', scene.cdmId).tag('device', d).floatField('battery_pct', 80).floatField('signal_dbm', -70).intField('samples', 100).intField('errors', d === stage1[0] ? 9 : 0).intField('uptime_s', 1000 + i).timestamp(new Date(at)),
+    );
+    await scene.influx.write(scene.config.INFLUXDB_ORG, tenantBucket(scene.cdmId), points);
+    scene.clock.offset += 2 * HOUR;
+    const pass = await scene.bridge().mirror.pass();
+    expect(pass.blocked).toEqual([r.id]);
+    const gate = (await scene.alarms(scene.tenantEntity, ALARM_GATE)).filter((a) => (a.details as { rolloutId?: number }).rolloutId === r.id);
+    expect(gate).toMatchObject([{ details: { signal: 'fleet-alerts', reason: expect.stringContaining('1 of 2 updated devices (50 %) are over a fleet alert threshold') } }]);
+    expect(await groupStates(r.id)).toEqual(['finished', 'scheduled']);
   }, 240_000);
 });
