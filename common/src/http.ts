@@ -16,6 +16,13 @@ export interface HttpOptions {
   observer?: RequestObserver;
 }
 
+/**
+ * The one retry policy of cdm's clients: methods that may be sent again without changing the
+ * outcome (RFC 9110 idempotent methods) are retried on a network error, 5xx or 429; POST only when
+ * the connection was refused (it never reached the server).
+ */
+export const isIdempotent = (method: string) => ['get', 'head', 'options', 'put', 'delete'].includes(method.toLowerCase());
+
 /** One request as sent on the wire: which upstream, which method, what came back (undefined: no answer). */
 export type RequestObserver = (e: { upstream: string; method: string; url: string; status?: number }) => void;
 
@@ -82,7 +89,7 @@ export class HttpClient {
     // idempotent methods only; the final response is still returned to request().
     this.axios.interceptors.response.use((res) => {
       const method = (res.config.method ?? 'get').toLowerCase();
-      const idempotent = ['get', 'head', 'options', 'put', 'delete'].includes(method);
+      const idempotent = isIdempotent(method);
       const retryable = res.status >= 500 || res.status === 429;
       const state = (res.config as { 'axios-retry'?: { retryCount?: number } })['axios-retry'];
       const attempts = state?.retryCount ?? 0;
@@ -99,7 +106,7 @@ export class HttpClient {
       retryDelay: (n, err) => exponentialDelay(n, err, 200),
       retryCondition: (err) => {
         const method = (err.config?.method ?? 'get').toLowerCase();
-        if (['get', 'head', 'options', 'put', 'delete'].includes(method)) return isNetworkOrIdempotentRequestError(err);
+        if (isIdempotent(method)) return isNetworkOrIdempotentRequestError(err);
         // A refused connection never reached the server, so even a POST is safe to send again.
         return err.code === 'ECONNREFUSED';
       },

@@ -122,6 +122,21 @@ describe('KeycloakClient', () => {
     expect(n).toBe(1);
   });
 
+  it('retries an idempotent write (PUT) on 5xx as the other clients do; a write to something missing (404) is an error, a delete of it is done', async () => {
+    let n = 0;
+    server.use(
+      tokenEndpoint({ n: 0 }),
+      http.put(`${admin}/users/u1/groups/g1`, () => (++n === 1 ? HttpResponse.json({ error: 'unknown_error' }, { status: 503 }) : new HttpResponse(null, { status: 204 }))),
+      http.put(`${admin}/users/u1/groups/gone`, () => HttpResponse.json({ error: 'Group not found' }, { status: 404 })),
+      http.delete(`${admin}/users/u2`, () => HttpResponse.json({ error: 'User not found' }, { status: 404 })),
+    );
+    const kc = client();
+    await kc.addUserToGroup('u1', 'g1');
+    expect(n).toBe(2);
+    await expect(kc.addUserToGroup('u1', 'gone')).rejects.toThrow(/PUT \/users\/\{id\}\/groups\/\{groupId\} failed \(HTTP 404\)/);
+    await expect(kc.deleteUser('u2')).resolves.toBeUndefined();
+  });
+
   it('creates a user with a password and adds it to a group', async () => {
     const bodies: unknown[] = [];
     server.use(

@@ -5,6 +5,7 @@ import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/ro
 import type AdminEventRepresentation from '@keycloak/keycloak-admin-client/lib/defs/adminEventRepresentation.js';
 import { decodeJwt } from 'jose';
 import { UpstreamError, hintFor } from '../errors.ts';
+import { isIdempotent } from '../http.ts';
 import { collect, pages } from './paging.ts';
 
 export type { GroupRepresentation, UserRepresentation, RoleRepresentation, AdminEventRepresentation };
@@ -251,9 +252,14 @@ export class KeycloakClient {
     this.kc.setConfig({ requestOptions: { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) } });
   }
 
-  /** Reads are retried on network errors and 5xx with backoff; writes are not (they may have applied). */
+  /**
+   * The clients' one policy (http.ts isIdempotent): idempotent calls are retried on network errors
+   * and 5xx with backoff, a POST is not (it may have applied). A 404 is an answer for a read (absent)
+   * and a delete (already gone); for a write it is an error — the thing written to does not exist.
+   */
   private async call<T>(call: string, fn: () => Promise<T>): Promise<T | undefined> {
-    const attempts = call.startsWith('GET ') ? 1 + this.retries : 1;
+    const method = call.split(' ')[0]!;
+    const attempts = isIdempotent(method) ? 1 + this.retries : 1;
     for (let i = 1; ; i++) {
       await this.ensureAuth();
       this.freshDeadline();
@@ -261,7 +267,7 @@ export class KeycloakClient {
         return await fn();
       } catch (err) {
         const e = toUpstream(call, err);
-        if (e.status === 404) return undefined;
+        if (e.status === 404 && ['GET', 'DELETE'].includes(method)) return undefined;
         if (e.status === 401) this.exp = 0; // token revoked early: authenticate again next call
         if (!e.retryable || i >= attempts) throw e;
         await new Promise((r) => setTimeout(r, 200 * 2 ** (i - 1)));
