@@ -30,6 +30,7 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
   });
   const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT, releaseGroup: config.HAWKBIT_RELEASE_GROUP });
   // InfluxDB before Grafana: a tenant's data source needs its bucket.
-  const sync = new TenantSync({ keycloak, projections: [thingsboard, influx, grafana, hawkbit], logger, parentGroup: config.TENANT_PARENT_GROUP });
-  return { keycloak, clients, store, thingsboard, influx, grafana, hawkbit, sync };
+  const projections = [thingsboard, influx, grafana, hawkbit];
+  const sync = new TenantSync({ keycloak, projections, logger, parentGroup: config.TENANT_PARENT_GROUP });
+  return { keycloak, clients, store, thingsboard, influx, grafana, hawkbit, projections, sync };
 }

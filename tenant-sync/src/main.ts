@@ -24,8 +24,8 @@ function build() {
 
 if (command === 'daemon') {
   runMain('tenant-sync', async () => {
-    const { config, logger, keycloak, clients, sync } = build();
-    const status = new SyncStatus();
+    const { config, logger, keycloak, clients, sync, projections } = build();
+    const status = new SyncStatus(['keycloak', ...projections.map((p) => p.system)]);
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,

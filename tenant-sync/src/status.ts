@@ -2,6 +2,9 @@ import type { PassResult } from './reconcile.ts';
 
 /** Pass results as /metrics gauges and a /healthz check, so ops see a failing tenant without logs. */
 export class SyncStatus {
+  /** The systems a pass can fail in: Keycloak (the source) and each projection's. */
+  constructor(private readonly systems: readonly string[]) {}
+
   private passes = 0;
   private applied = 0;
   private last?: PassResult & { at: number };
@@ -21,7 +24,7 @@ export class SyncStatus {
     g.cdm_tenant_sync_last_pass_timestamp_seconds = Math.floor(this.last.at / 1000);
     g.cdm_tenant_sync_last_pass_duration_seconds = this.last.ms / 1000;
     g.cdm_tenant_sync_tenants = this.last.tenants;
-    for (const system of ['keycloak', 'thingsboard', 'influxdb', 'grafana', 'hawkbit']) {
+    for (const system of this.systems) {
       g[`cdm_tenant_sync_last_pass_failures{system="${system}"}`] = this.last.failed.filter((f) => f.system === system).length;
     }
     return g;
