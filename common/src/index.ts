@@ -30,4 +30,3 @@ export * from './contracts/thingsboard-tenant.ts';
 export * from './clients/device-directory.ts';
 export * from './ota/rollout.ts';
 export * from './duration.ts';
-export * from './sqlite.ts';

@@ -1,3 +1,4 @@
+// Not in the package index: devices bundle @cdm/common (the agent) and have no SQLite; services import "@cdm/common/sqlite".
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import cron from 'node-cron';
 import { createLogger, DIRECTORY_AUDIENCE, KeycloakTokenVerifier, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { PassLoop } from '@cdm/common/loop';
 import { directoryRouter } from './directory-api.ts';
 import { createApi, createApiServer } from './api.ts';
 import { runCli, USAGE } from './cli.ts';
@@ -21,6 +21,8 @@ if (command === 'daemon') {
     const issuer = config.ADMIN_OIDC_ISSUER;
     const directoryVerifier = issuer ? new KeycloakTokenVerifier({ issuer, audience: DIRECTORY_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
     await enableTargetTokens(clients.hawkbit).catch((err: Error) => logger.warn({ err: err.message }, 'hawkBit: could not enable target-token authentication; devices cannot poll until it is on'));
+    // Finishes or undoes enrollments a crash left half-way.
+    const repair = new PassLoop({ name: 'enroll_repair', logger, every: config.REPAIR_SCHEDULE, pass: () => enroller.repair(), failures: (r) => r.failed.length, notable: (r) => r.completed.length + r.failed.length > 0 });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -33,7 +35,7 @@ if (command === 'daemon') {
           await clients.wireguard.dump();
         },
       },
-      gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse() }),
+      gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse(), ...repair.gauges() }),
       // The device directory other services ask (terminal gateway, ota-bridge): internal port only.
       routes: directoryVerifier ? directoryRouter({ verifier: directoryVerifier, store, logger }) : undefined,
     });
@@ -41,11 +43,7 @@ if (command === 'daemon') {
     const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM, admin: admin(verifier) });
     const api = createApiServer(app, config.API_TLS_CERT_FILE ? { cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), rootPem: clients.stepca.rootPem } : undefined);
     await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
-    if (!cron.validate(config.REPAIR_SCHEDULE)) throw new Error(`REPAIR_SCHEDULE "${config.REPAIR_SCHEDULE}" is not a valid cron expression`);
-    const repair = cron.schedule(config.REPAIR_SCHEDULE, async () => {
-      const r = await enroller.repair();
-      if (r.completed.length || r.failed.length) logger.info(r, 'repair pass');
-    }, { noOverlap: true });
+    repair.start();
     if (!verifier) logger.info('admin API and device directory off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
     logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
     if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { openStore, type Migration } from '@cdm/common';
+import { openStore, type Migration } from '@cdm/common/sqlite';
 import { firstFree, parseCidr, poolSize, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */

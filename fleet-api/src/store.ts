@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { openStore, type Operation } from '@cdm/common';
+import type { Operation } from '@cdm/common';
+import { openStore } from '@cdm/common/sqlite';
 
 /**
  * Where a command stands. ThingsBoard owns delivery (its persistent RPC); this records the

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import cron from 'node-cron';
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
+import { PassLoop } from '@cdm/common/loop';
 import { runDeadLetters, runHold, runPublish, USAGE } from './cli.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
@@ -15,13 +15,8 @@ if (command === 'daemon') {
   runMain('ota-bridge', async () => {
     const config = loadConfig(otaBridgeConfig);
     const logger = createLogger('ota-bridge', { level: config.LOG_LEVEL });
-    if (!cron.validate(config.POLL_SCHEDULE)) throw new Error(`POLL_SCHEDULE "${config.POLL_SCHEDULE}" is not a valid cron expression`);
     const { store, clients, mirror } = composeOtaBridge(config, logger);
-    let last: { at: number; failed: number } | undefined;
-    const tick = async () => {
-      const r = await mirror.pass();
-      last = { at: Date.now(), failed: r.failed };
-    };
+    const loop = new PassLoop({ name: 'ota', logger, every: config.POLL_SCHEDULE, pass: () => mirror.pass(), failures: (r) => r.failed, runAtStart: true });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -32,12 +27,11 @@ if (command === 'daemon') {
         influxdb: () => clients.influx.ping(),
         directory: () => clients.directory.ping(),
       },
-      gauges: () => ({ cdm_ota_dead_letters: store.deadLetterCount(), cdm_ota_cursor_ms: store.cursor(), cdm_ota_last_pass_failures: last?.failed ?? 0, cdm_ota_last_pass_age_seconds: last ? Math.round((Date.now() - last.at) / 1000) : -1 }),
+      gauges: () => ({ cdm_ota_dead_letters: store.deadLetterCount(), cdm_ota_cursor_ms: store.cursor(), ...loop.gauges() }),
     });
-    void tick().catch((err: Error) => logger.error({ err: err.message }, 'first pass failed'));
-    const job = cron.schedule(config.POLL_SCHEDULE, tick, { noOverlap: true });
+    loop.start();
     logger.info({ schedule: config.POLL_SCHEDULE, bootWindowSeconds: config.BOOT_WINDOW_SECONDS, gatePercent: config.GATE_THRESHOLD_PERCENT }, 'ota-bridge started');
-    return { logger, servers: [health], stop: async () => void (await job.stop(), store.close()) };
+    return { logger, servers: [health], stop: async () => void (await loop.stop(), store.close()) };
   });
 } else {
   runCommand(`ota-bridge ${command}`, async () => {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openStore, type Migration } from '@cdm/common';
+import { openStore, type Migration } from '@cdm/common/sqlite';
 import type { OtaStatus } from './ota-status.ts';
 
 /** What the mirror last wrote for a device, so repeats and restarts change nothing. */

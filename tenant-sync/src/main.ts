@@ -26,6 +26,19 @@ if (command === 'daemon') {
   runMain('tenant-sync', async () => {
     const { config, logger, keycloak, clients, sync, projections } = build();
     const status = new SyncStatus(['keycloak', ...projections.map((p) => p.system)]);
+    const triggers = new Triggers({
+      keycloak,
+      logger,
+      schedule: config.SYNC_SCHEDULE,
+      eventsPollMs: config.EVENTS_POLL_SECONDS * 1000,
+      pass: async () => {
+        const r = await sync.apply();
+        status.record(r);
+        return r;
+      },
+      failures: (r) => r.failed.length,
+      ownClientUser: await keycloak.whoAmI().catch(() => undefined),
+    });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -37,15 +50,7 @@ if (command === 'daemon') {
         influxdb: () => clients.influx.ping(),
         reconcile: status.check,
       },
-      gauges: () => status.gauges(),
-    });
-    const triggers = new Triggers({
-      keycloak,
-      logger,
-      schedule: config.SYNC_SCHEDULE,
-      eventsPollMs: config.EVENTS_POLL_SECONDS * 1000,
-      pass: async () => status.record(await sync.apply()),
-      ownClientUser: await keycloak.whoAmI().catch(() => undefined),
+      gauges: () => ({ ...status.gauges(), ...triggers.loop.gauges() }),
     });
     await triggers.start();
     logger.info({ parent: config.TENANT_PARENT_GROUP, schedule: config.SYNC_SCHEDULE }, 'tenant-sync started');

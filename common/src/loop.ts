@@ -1,0 +1,79 @@
+// Not in the package index: node-cron reads __dirname when loaded, which the agent bundle (ESM) has not; services import "@cdm/common/loop".
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from './logger.ts';
+
+export interface LoopOptions<R> {
+  /** Names the loop in logs and metrics: cdm_<name>_… */
+  name: string;
+  logger: Logger;
+  /** A node-cron schedule (with seconds), or a fixed interval in milliseconds. */
+  every: string | number;
+  pass: () => Promise<R>;
+  /** What the pass left failed (its own per-item failures), exported as a gauge. */
+  failures?: (r: R) => number;
+  /** Logged at info after a pass when it returns true (something happened); debug otherwise. */
+  notable?: (r: R) => boolean;
+  /** A first pass right after start. */
+  runAtStart?: boolean;
+}
+
+/**
+ * The one way a service runs its passes: on a schedule or an interval, never two at once (a
+ * trigger during a pass joins it), a pass that throws is logged and the next tick retries, and
+ * the same metrics for every loop — passes, passes that threw, the last pass's failures, age and
+ * duration. Each pass keeps its own run id and child logger (the pass functions make them).
+ */
+export class PassLoop<R> {
+  private task?: ScheduledTask;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private passes = 0;
+  private errors = 0;
+  private lastPass?: { at: number; ms: number; failures: number };
+
+  constructor(private readonly o: LoopOptions<R>) {
+    if (typeof o.every === 'string' && !cron.validate(o.every)) throw new Error(`${o.name}: "${o.every}" is not a valid cron schedule (node-cron, with seconds)`);
+  }
+
+  start(): void {
+    if (typeof this.o.every === 'string') this.task = cron.schedule(this.o.every, () => this.trigger('schedule'), { noOverlap: true });
+    else this.timer = setInterval(() => void this.trigger('interval'), this.o.every);
+    if (this.o.runAtStart) void this.trigger('start');
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.stop();
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass now, or joins the one running. Never throws. */
+  trigger(why: string): Promise<void> {
+    this.running ??= this.run(why).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(why: string): Promise<void> {
+    const t0 = Date.now();
+    try {
+      const r = await this.o.pass();
+      this.passes++;
+      this.lastPass = { at: Date.now(), ms: Date.now() - t0, failures: this.o.failures?.(r) ?? 0 };
+      if (this.o.notable?.(r)) this.o.logger.info({ loop: this.o.name, why, result: r }, `${this.o.name} pass`);
+    } catch (err) {
+      this.errors++;
+      this.o.logger.error({ loop: this.o.name, why, err: (err as Error).message }, `${this.o.name} pass failed; the next one retries`);
+    }
+  }
+
+  gauges(now = Date.now()): Record<string, number> {
+    const n = `cdm_${this.o.name}`;
+    return {
+      [`${n}_passes_total`]: this.passes,
+      [`${n}_pass_errors_total`]: this.errors,
+      [`${n}_last_pass_failures`]: this.lastPass?.failures ?? 0,
+      [`${n}_last_pass_age_seconds`]: this.lastPass ? Math.round((now - this.lastPass.at) / 1000) : -1,
+      [`${n}_last_pass_duration_seconds`]: this.lastPass ? this.lastPass.ms / 1000 : 0,
+    };
+  }
+}
