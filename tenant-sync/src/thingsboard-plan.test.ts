@@ -5,7 +5,7 @@ import { bridgeAdminEmail, planThingsBoard, type TbTenantState } from './thingsb
 const p = (id: string): Person => ({ id, username: id, email: `${id}@example.com`, enabled: true });
 const acme: DesiredTenant = { cdmId: 'g1', name: 'acme', admins: [p('adam')], operators: [p('alice')], oncall: [p('oscar')] };
 const inLine: TbTenantState = {
-  tenantId: 't1',
+  tbTenantId: 't1',
   title: 'acme',
   cdmId: 'g1',
   disabled: false,
@@ -46,14 +46,14 @@ describe('planThingsBoard', () => {
 
   it('corrects a title edited by hand and re-enables a tenant whose group came back', () => {
     expect(tbPlan([acme], [{ ...inLine, title: 'ACME (edited)', disabled: true }])).toEqual([
-      { kind: 'update-tenant', cdmId: 'g1', tenantId: 't1', title: 'acme', disabled: false },
+      { kind: 'update-tenant', cdmId: 'g1', tbTenantId: 't1', title: 'acme', disabled: false },
     ]);
   });
 
   it('disables a tenant whose group was deleted and removes its people, but never deletes the tenant', () => {
     const plan = tbPlan([], [inLine]);
     expect(plan).toEqual([
-      { kind: 'update-tenant', cdmId: 'g1', tenantId: 't1', title: 'acme', disabled: true },
+      { kind: 'update-tenant', cdmId: 'g1', tbTenantId: 't1', title: 'acme', disabled: true },
       { kind: 'delete-user', cdmId: 'g1', userId: 'u1', email: 'adam@example.com', why: 'tenant group deleted in Keycloak' },
       { kind: 'delete-user', cdmId: 'g1', userId: 'u2', email: 'alice@example.com', why: 'tenant group deleted in Keycloak' },
     ]);

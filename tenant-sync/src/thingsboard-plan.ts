@@ -3,7 +3,8 @@ import type { DesiredTenant, Person } from './model.ts';
 
 /** What ThingsBoard holds for one cdm tenant (read by listings). */
 export interface TbTenantState {
-  tenantId: string;
+  /** ThingsBoard's id of the tenant (cdm's own tenant id is `cdmId`). */
+  tbTenantId: string;
   title: string;
   cdmId: string;
   disabled: boolean;
@@ -20,13 +21,13 @@ export { bridgeAdminEmail };
 
 export type TbAction =
   | { kind: 'create-tenant'; cdmId: string; title: string }
-  | { kind: 'update-tenant'; cdmId: string; tenantId: string; title: string; disabled: boolean }
+  | { kind: 'update-tenant'; cdmId: string; tbTenantId: string; title: string; disabled: boolean }
   | { kind: 'create-admin'; cdmId: string; person: Pick<Person, 'email' | 'firstName' | 'lastName'> }
   | { kind: 'create-customer'; cdmId: string; title: string }
   | { kind: 'create-operator'; cdmId: string; person: Pick<Person, 'email' | 'firstName' | 'lastName'> }
   | { kind: 'delete-user'; cdmId: string; userId: string; email: string; why: string }
   | { kind: 'put-operator-ui'; cdmId: string; dashboardId?: string; why: string }
-  | { kind: 'delete-tenant'; cdmId: string; tenantId: string; title: string };
+  | { kind: 'delete-tenant'; cdmId: string; tbTenantId: string; title: string };
 
 /**
  * The ThingsBoard changes that bring it in line with Keycloak. Pure: the same inputs always give
@@ -53,7 +54,7 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
       plan.push({ kind: 'put-operator-ui', cdmId: d.cdmId, why: 'new tenant' });
       continue;
     }
-    if (a.title !== d.name || a.disabled) plan.push({ kind: 'update-tenant', cdmId: d.cdmId, tenantId: a.tenantId, title: d.name, disabled: false });
+    if (a.title !== d.name || a.disabled) plan.push({ kind: 'update-tenant', cdmId: d.cdmId, tbTenantId: a.tbTenantId, title: d.name, disabled: false });
     const wantAdmins = new Set([bridge.email, ...admins.map((p) => p.email)]);
     const haveAdmins = new Set(a.admins.map((u) => u.email));
     for (const p of [bridge, ...admins]) if (!haveAdmins.has(p.email)) plan.push({ kind: 'create-admin', cdmId: d.cdmId, person: p });
@@ -71,7 +72,7 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
   const wanted = new Set(desired.map((d) => d.cdmId));
   for (const a of actual) {
     if (wanted.has(a.cdmId)) continue;
-    if (!a.disabled) plan.push({ kind: 'update-tenant', cdmId: a.cdmId, tenantId: a.tenantId, title: a.title, disabled: true });
+    if (!a.disabled) plan.push({ kind: 'update-tenant', cdmId: a.cdmId, tbTenantId: a.tbTenantId, title: a.title, disabled: true });
     for (const u of [...a.admins, ...a.operators]) {
       if (u.email !== bridgeAdminEmail(a.cdmId)) plan.push({ kind: 'delete-user', cdmId: a.cdmId, userId: u.userId, email: u.email, why: 'tenant group deleted in Keycloak' });
     }
@@ -104,7 +105,7 @@ export function tbEmails(desired: DesiredTenant[]): (p: Person, cdmId: string) =
 /** `purge`: the tenant and everything ThingsBoard holds for it. Never part of a normal pass. */
 export function purgeThingsBoard(cdmId: string, actual: TbTenantState[]): TbAction[] {
   const a = actual.find((s) => s.cdmId === cdmId);
-  return a ? [{ kind: 'delete-tenant', cdmId, tenantId: a.tenantId, title: a.title }] : [];
+  return a ? [{ kind: 'delete-tenant', cdmId, tbTenantId: a.tbTenantId, title: a.title }] : [];
 }
 
 const who = (p: Person, email: string) => ({ email, firstName: p.firstName, lastName: p.lastName });

@@ -24,7 +24,7 @@ function sysWith(tenant: Tenant, o: { otherWriter?: (t: Tenant) => Tenant } = {}
 }
 
 const tenant: Tenant = { id: { id: 't1', entityType: 'TENANT' }, title: 'acme', additionalInfo: withCdmTenantInfo(undefined, 'g1') };
-const disable = { kind: 'update-tenant' as const, cdmId: 'g1', tenantId: 't1', title: 'acme', disabled: true };
+const disable = { kind: 'update-tenant' as const, cdmId: 'g1', tbTenantId: 't1', title: 'acme', disabled: true };
 
 describe('ThingsBoardSync update-tenant', () => {
   it('another writer made the same change in between (409): read again, nothing left to write', async () => {

@@ -62,7 +62,7 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
       const cdmId = id!;
       this.tenants.set(cdmId, t.id!.id);
       const admins = (await collect(this.sys.tenantUserPages(t.id!.id))).map(slim);
-      const state: TbTenantState = { tenantId: t.id!.id, title: t.title, cdmId, disabled, admins, operators: [] };
+      const state: TbTenantState = { tbTenantId: t.id!.id, title: t.title, cdmId, disabled, admins, operators: [] };
       const as = await this.actor(cdmId, admins);
       if (as) {
         const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
@@ -113,8 +113,8 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         // ThingsBoard versions a tenant: another writer in between (a second tenant-sync reacting to
         // the same Keycloak event) is a 409. Read again: done if it already says what we would write.
         for (let attempt = 1; ; attempt++) {
-          const t = await this.sys.getTenant(a.tenantId);
-          if (!t) throw new Error(`ThingsBoard tenant ${a.tenantId} vanished`);
+          const t = await this.sys.getTenant(a.tbTenantId);
+          if (!t) throw new Error(`ThingsBoard tenant ${a.tbTenantId} vanished`);
           if (t.title === a.title && cdmTenantInfo(t).disabled === a.disabled) return;
           try {
             await this.sys.saveTenant({ ...t, title: a.title, additionalInfo: withCdmTenantInfo(t.additionalInfo, a.cdmId, a.disabled) });
@@ -125,12 +125,12 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         }
       }
       case 'create-admin': {
-        const tenantId = need(tenants, a.cdmId);
+        const tbTenantId = need(tenants, a.cdmId);
         await this.sys
-          .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'TENANT_ADMIN', tenantId: { id: tenantId, entityType: 'TENANT' } })
+          .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'TENANT_ADMIN', tenantId: { id: tbTenantId, entityType: 'TENANT' } })
           .catch(async (err: unknown) => {
             // Another writer (a second tenant-sync, a pass racing a crash) got there first: fine if it is here.
-            if (!taken(err) || !(await collect(this.sys.tenantUserPages(tenantId))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
+            if (!taken(err) || !(await collect(this.sys.tenantUserPages(tbTenantId))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
           });
         return;
       }
@@ -171,7 +171,7 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
       }
       case 'delete-tenant':
         // Only `purge`: ThingsBoard deletes the tenant's devices, telemetry and users with it.
-        await this.sys.deleteTenant(a.tenantId);
+        await this.sys.deleteTenant(a.tbTenantId);
         tenants.delete(a.cdmId);
         this.actors.forget(a.cdmId);
         return;
@@ -180,10 +180,10 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
 
   /** The bridge admin of a tenant (or any admin of it) to act inside the tenant. */
   private async actor(cdmId: string, admins: { userId: string; email: string }[]): Promise<ThingsBoardClient | undefined> {
-    const tenantId = this.tenants.get(cdmId);
+    const tbTenantId = this.tenants.get(cdmId);
     const admin = admins.find((u) => u.email === bridgeAdminEmail(cdmId)) ?? admins[0];
-    if (!admin || !tenantId) return undefined;
-    return this.actors.actor(cdmId, { tenantId, adminUserId: admin.userId });
+    if (!admin || !tbTenantId) return undefined;
+    return this.actors.actor(cdmId, { tenantId: tbTenantId, adminUserId: admin.userId });
   }
 
   private async actorFor(cdmId: string, tenants: Map<string, string>): Promise<ThingsBoardClient> {
