@@ -3,7 +3,8 @@ import { MAX_PAGE, TenantNotReady, UpstreamError, tenantBucket, type DirectoryDe
 import { gateDecision, STARTED_GROUP } from './health-gate.ts';
 import type { HoldGate } from './hold-loop.ts';
 import { rolloutPoints } from './metrics.ts';
-import { actionState, otaAttributes, tenantOfTarget, toChange } from './ota-status.ts';
+import { decideChange } from './mirror-decide.ts';
+import { actionState, tenantOfTarget, toChange } from './ota-status.ts';
 import type { DeviceOta, OtaStore } from './store.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH, type ThingsBoardOta } from './tb-ota.ts';
 
@@ -253,33 +254,14 @@ export class OtaMirror {
       log.debug({ actionId: a.id }, 'skip: action without target or distribution set');
       return undefined;
     }
-    const owner = who.get(c.controllerId);
-    if (!owner) {
-      log.debug({ controllerId: c.controllerId }, 'skip: not a cdm device (the device directory does not know it)');
-      return undefined;
+    const d = decideChange(c, who.get(c.controllerId), store.getDevice(c.controllerId), this.now(), this.o.bootWindowMs);
+    if (d.kind === 'undeliverable') throw new Undeliverable(d.why);
+    if (d.kind === 'skip') {
+      if (d.forget) store.forgetDevice(c.controllerId);
+      log[d.level]({ controllerId: c.controllerId, actionId: c.actionId }, `skip: ${d.why}`);
+      return d.cdmId;
     }
-    if (owner.status === 'decommissioned' || owner.status === 'decommissioning') {
-      store.forgetDevice(c.controllerId);
-      log.info({ controllerId: c.controllerId }, 'skip: device decommissioned');
-      return undefined;
-    }
-    if (!owner.tbDeviceId) throw new Undeliverable(`device ${c.controllerId} has no ThingsBoard device in the directory (enrollment not finished?)`);
-    const cdmId = owner.tenantId;
-    const tbDeviceId = owner.tbDeviceId;
-    const stored = store.getDevice(c.controllerId);
-    // Re-enrolled (new ThingsBoard device or tenant): what was mirrored for the old one is not this device's.
-    const prev = stored && stored.cdmId === cdmId && stored.tbDeviceId === tbDeviceId ? stored : undefined;
-    if (prev && c.actionId < prev.actionId) {
-      log.debug({ actionId: c.actionId, current: prev.actionId }, 'skip: an older action than the one mirrored');
-      return prev.cdmId;
-    }
-    // The same result again (the cursor moved back over it after a failed older change, or a restart
-    // repeats a pass): already mirrored. A success the boot check has since judged (confirmed, or a
-    // boot mismatch) must not be re-opened: it would overwrite boot_mismatch with success.
-    if (prev && c.actionId === prev.actionId && (prev.status === c.status || (c.status === 'success' && prev.status === 'boot_mismatch'))) {
-      log.debug({ actionId: c.actionId, status: prev.status }, 'skip: this result is already mirrored');
-      return prev.cdmId;
-    }
+    const { cdmId, tbDeviceId, next, attrs } = d;
     try {
       await tb.tenantReady(cdmId);
     } catch (err) {
@@ -287,25 +269,12 @@ export class OtaMirror {
       log.info({ controllerId: c.controllerId, cdmId, why: err.message }, 'skip: tenant disabled or gone');
       return undefined;
     }
-
-    const next: DeviceOta = { failureAlarm: false, mismatchAlarm: false, ...prev, controllerId: c.controllerId, cdmId, tbDeviceId, actionId: c.actionId, version: c.version, rollout: c.rollout ?? '', status: c.status };
-    const attrs: Record<string, unknown> = otaAttributes(c, this.now());
-    if (c.status === 'success' && !c.cancel) {
-      attrs.sw_version = (await hawkbit.getInstalledDistributionSet(c.controllerId))?.version ?? c.version;
-      if (next.failureAlarm) await tb.clearOnDevice(cdmId, tbDeviceId, ALARM_FAILURE);
-      next.failureAlarm = false;
-      // hawkBit says success before the reboot; the device must confirm by reporting the version.
-      next.bootVersion = c.version;
-      next.bootDueAt = this.now() + this.o.bootWindowMs;
-    } else {
-      next.bootVersion = undefined;
-      next.bootDueAt = undefined;
-    }
-    if (c.status === 'failure' && !(prev?.failureAlarm && prev.actionId === c.actionId)) {
+    if (d.readInstalled) attrs.sw_version = (await hawkbit.getInstalledDistributionSet(c.controllerId))?.version ?? c.version;
+    if (d.clearFailure) await tb.clearOnDevice(cdmId, tbDeviceId, ALARM_FAILURE);
+    if (d.raiseFailure) {
       const statuses = await hawkbit.actionStatuses(c.controllerId, c.actionId, 5);
       const messages = (statuses?.content ?? []).flatMap((s) => s.messages ?? []).slice(0, 10);
       await tb.raiseOnDevice(cdmId, tbDeviceId, ALARM_FAILURE, 'MAJOR', { rollout: c.rollout ?? null, version: c.version, distributionSet: c.distributionSet, actionId: c.actionId, hawkbitStatus: c.detailStatus, messages });
-      next.failureAlarm = true;
     }
     await tb.setAttributes(cdmId, tbDeviceId, attrs);
     store.putDevice(next);
