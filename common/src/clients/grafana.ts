@@ -173,10 +173,6 @@ export class GrafanaClient {
     await this.http.requireRequest('PUT /api/datasources/uid/{uid}', { method: 'PUT', url: `/datasources/uid/${enc(uid)}`, data: ds, ...org(orgId) });
   }
 
-  async deleteDataSource(orgId: number, uid: string): Promise<void> {
-    await this.http.request('DELETE /api/datasources/uid/{uid}', { method: 'DELETE', url: `/datasources/uid/${enc(uid)}`, ...org(orgId) });
-  }
-
   // ---- folders and dashboards (org-scoped)
   getFolder(orgId: number, uid: string): Promise<{ uid: string; title: string } | undefined> {
     return this.http.request('GET /api/folders/{uid}', { url: `/folders/${enc(uid)}`, ...org(orgId) });
@@ -228,10 +224,6 @@ export class GrafanaClient {
       data: rule,
       ...org(orgId, { 'X-Disable-Provenance': 'true' }),
     });
-  }
-
-  async deleteAlertRule(orgId: number, uid: string): Promise<void> {
-    await this.http.request('DELETE /api/v1/provisioning/alert-rules/{uid}', { method: 'DELETE', url: `/v1/provisioning/alert-rules/${enc(uid)}`, ...org(orgId) });
   }
 
   /** For /healthz: the signed-in user (proves URL and credentials). */

@@ -119,10 +119,6 @@ export class HawkbitClient {
   }
 
   // ---- actions
-  actionPages(query: ListQuery = {}): AsyncGenerator<MgmtAction[]> {
-    return this.paged<MgmtAction>('GET /rest/v1/actions', '/rest/v1/actions', query);
-  }
-
   /**
    * One page of actions modified at or after `sinceMs`, oldest first (ties by id), in full
    * representation (links name the target and the distribution set). Callers page by key — the next

@@ -153,13 +153,6 @@ export class KeycloakClient {
     await this.call('DELETE /users/{id}/groups/{groupId}', () => this.kc.users.delFromGroup({ realm: this.realm, id: userId, groupId }));
   }
 
-  async userRealmRoles(userId: string): Promise<string[]> {
-    const roles = await this.call('GET /users/{id}/role-mappings/realm/composite', () =>
-      this.kc.users.listCompositeRealmRoleMappings({ realm: this.realm, id: userId }),
-    );
-    return (roles ?? []).map((r) => r.name ?? '').filter(Boolean);
-  }
-
   async assignRealmRole(userId: string, roleName: string): Promise<void> {
     const role = await this.call('GET /roles/{name}', () => this.kc.roles.findOneByName({ realm: this.realm, name: roleName }));
     if (!role?.id) throw new UpstreamError('Keycloak', 'GET /roles/{name}', 404, `realm role ${roleName} not found`, 'import the cdm realm (stack/keycloak/cdm-realm.json)');

@@ -170,14 +170,6 @@ export class ThingsBoardClient {
     return this.optional('GET /api/tenant/customers', { url: '/api/tenant/customers', params: { customerTitle: title } });
   }
 
-  customerPages(q: PageQuery = {}): AsyncGenerator<Customer[]> {
-    return this.pages<Customer>('GET /api/customers', '/api/customers', q);
-  }
-
-  async deleteCustomer(id: string): Promise<void> {
-    await this.call('DELETE /api/customer/{id}', { method: 'DELETE', url: `/api/customer/${enc(id)}` });
-  }
-
   // ---- dashboards and widget types (tenant administrator)
   /** Creates, or replaces the tenant's widget type with the same fqn. */
   saveWidgetType(w: WidgetType): Promise<WidgetType> {
@@ -311,10 +303,6 @@ export class ThingsBoardClient {
     filter: { searchStatus?: 'ANY' | 'ACTIVE' | 'CLEARED' | 'ACK' | 'UNACK'; textSearch?: string } = {},
   ): AsyncGenerator<Alarm[]> {
     return this.pages<Alarm>('GET /api/alarm/{type}/{id}', `/api/alarm/${entity.entityType}/${enc(entity.id)}`, filter);
-  }
-
-  async ackAlarm(id: string): Promise<void> {
-    await this.call('POST /api/alarm/{id}/ack', { method: 'POST', url: `/api/alarm/${enc(id)}/ack` });
   }
 
   async clearAlarm(id: string): Promise<void> {

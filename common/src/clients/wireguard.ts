@@ -1,7 +1,4 @@
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { UpstreamError } from '../errors.ts';
 
 /** execFile with optional stdin; injectable so tests never need a real interface. */
@@ -74,35 +71,18 @@ export class WireGuardClient {
     return this.wg('genkey', ['genkey']).then((s) => s.trim());
   }
 
-  genpsk(): Promise<string> {
-    return this.wg('genpsk', ['genpsk']).then((s) => s.trim());
-  }
-
   async pubkey(privateKey: string): Promise<string> {
     if (!isWgKey(privateKey)) throw new Error('WireGuard: pubkey needs a valid private key');
     return (await this.wg('pubkey', ['pubkey'], `${privateKey}\n`)).trim();
   }
 
-  async setPeer(peer: { publicKey: string; allowedIps: string[]; presharedKey?: string; persistentKeepalive?: number }): Promise<void> {
+  async setPeer(peer: { publicKey: string; allowedIps: string[]; persistentKeepalive?: number }): Promise<void> {
     if (!isWgKey(peer.publicKey)) throw new Error('WireGuard: invalid peer public key');
     const bad = peer.allowedIps.filter((c) => !isCidr(c));
     if (bad.length) throw new Error(`WireGuard: invalid allowed-ips ${bad.join(',')}`);
     const args = ['set', this.opts.interface, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')];
     if (peer.persistentKeepalive !== undefined) args.push('persistent-keepalive', String(Math.trunc(peer.persistentKeepalive)));
-    if (peer.presharedKey === undefined) {
-      await this.wg('set peer', args);
-      return;
-    }
-    if (!isWgKey(peer.presharedKey)) throw new Error('WireGuard: invalid preshared key');
-    // wg reads the PSK only from a file; keep it private and short-lived.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-wg-'));
-    const file = path.join(dir, 'psk');
-    try {
-      fs.writeFileSync(file, `${peer.presharedKey}\n`, { mode: 0o600 });
-      await this.wg('set peer', [...args, 'preshared-key', file]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    await this.wg('set peer', args);
   }
 
   async removePeer(publicKey: string): Promise<void> {
@@ -117,7 +97,7 @@ export class WireGuardClient {
   private async wg(call: string, args: string[], stdin?: string): Promise<string> {
     const wg = this.opts.wgPath ?? 'wg';
     // Key generation needs no interface, so it never enters the namespace.
-    const local = args[0] === 'genkey' || args[0] === 'genpsk' || args[0] === 'pubkey';
+    const local = args[0] === 'genkey' || args[0] === 'pubkey';
     const [cmd, argv] = this.opts.netns && !local ? ['ip', ['netns', 'exec', this.opts.netns, wg, ...args]] : [wg, args];
     try {
       return await this.exec(cmd, argv, stdin);
