@@ -13,7 +13,7 @@ import { makeCertDir } from './sim/identity.ts';
 import { runOptions } from './sim/options.ts';
 import { runSimulation, type RunSummary } from './sim/run.ts';
 import { setSharedAttributes } from './sim/control.ts';
-import { OTA_MEASUREMENT } from './sim/schema.ts';
+import { OTA_MEASUREMENT, STAGE_MEASUREMENT } from './sim/schema.ts';
 
 /**
  * 1,000 simulated devices for 2 minutes on the local stack — certificates from the real step-ca,
@@ -58,6 +58,8 @@ beforeAll(async () => {
       const running = Math.min(n - success - failure, 5);
       lines.push(`${OTA_MEASUREMENT},rollout=sw-2.0.0-${run},group=${group} success=${success}i,failure=${failure}i,running=${running}i,scheduled=${n - success - failure - running}i,success_ratio=${success / n} ${now - (10 - k) * 60_000}`);
     }
+    // And what its hold gate writes while stage 1 holds, then once it released it.
+    lines.push(`${STAGE_MEASUREMENT},rollout=sw-2.0.0-${run},stage=g1 state="${k < 9 ? 'holding' : 'released'}",hold_remaining_s=${Math.max(0, 540 - k * 60)}i ${now - (10 - k) * 60_000}`);
   }
   await new InfluxClient({ baseURL: influxUrl, token: write.token! }).write('cdm', bucket.name, lines);
 }, 600_000);
