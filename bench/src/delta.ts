@@ -62,7 +62,9 @@ async function main() {
     }
     const image = async (name: string) => {
       const img = path.join(work, name);
-      await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-U', '6f1c2a8e-0d5b-4c2e-9d7f-000000000001', '-T', 'default', img, `${SIZE_MIB}M`], { env: { ...process.env, E2FSPROGS_FAKE_TIME: '1790000000', SOURCE_DATE_EPOCH: '1790000000' } });
+      await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-U', '6f1c2a8e-0d5b-4c2e-9d7f-000000000001', '-T', 'default', img, `${SIZE_MIB}M`], {
+        env: { ...process.env, E2FSPROGS_FAKE_TIME: '1790000000', SOURCE_DATE_EPOCH: '1790000000' },
+      });
       return img;
     };
     const oldImg = await image('old.img');

@@ -90,7 +90,9 @@ async function main(): Promise<void> {
   console.log(`\nenrollment, ${N} devices, concurrency ${C}, ${os.cpus().length} cores, Node ${process.version}`);
   console.log('path | per second | p50 ms | p99 ms | total s');
   console.log(`bare step-ca sign | ${rate(bare)} | ${pct(bare.lat, 50).toFixed(1)} | ${pct(bare.lat, 99).toFixed(1)} | ${(bare.ms / 1000).toFixed(2)}`);
-  console.log(`enroll-bridge (sign + ThingsBoard + hawkBit + WireGuard + store) | ${rate(bridged)} | ${pct(bridged.lat, 50).toFixed(1)} | ${pct(bridged.lat, 99).toFixed(1)} | ${(bridged.ms / 1000).toFixed(2)}`);
+  console.log(
+    `enroll-bridge (sign + ThingsBoard + hawkBit + WireGuard + store) | ${rate(bridged)} | ${pct(bridged.lat, 50).toFixed(1)} | ${pct(bridged.lat, 99).toFixed(1)} | ${(bridged.ms / 1000).toFixed(2)}`,
+  );
   console.log(`ratio enroll-bridge / bare step-ca throughput: ${(bare.ms / bridged.ms).toFixed(3)}`);
   console.log(`addresses in use: ${bridge.store.addressesInUse()}`);
 

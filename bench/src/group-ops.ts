@@ -88,7 +88,10 @@ async function measure(n: number) {
   const { tb, dir } = fleet(n);
   const counts = new Map<string, number>();
   const gateway = counting(tb, counts);
-  const directory = counting({ get: async (id: string) => dir.get(id), lookup: async (ids: readonly string[]) => new Map(ids.flatMap((id) => (dir.has(id) ? [[id, dir.get(id)!] as const] : []))) }, counts);
+  const directory = counting(
+    { get: async (id: string) => dir.get(id), lookup: async (ids: readonly string[]) => new Map(ids.flatMap((id) => (dir.has(id) ? [[id, dir.get(id)!] as const] : []))) },
+    counts,
+  );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-groups-'));
   const store = new FleetStore(tmp);
   const runner = new CommandRunner({ store, gateway, logger: log });
@@ -118,7 +121,11 @@ async function measure(n: number) {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const res = await fetch(`${url}/groups/operations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer x' }, body: JSON.stringify({ tenant: 'bench', selector: {}, operation: 'reboot', concurrency: CONCURRENCY, confirm: true }) });
+  const res = await fetch(`${url}/groups/operations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+    body: JSON.stringify({ tenant: 'bench', selector: {}, operation: 'reboot', concurrency: CONCURRENCY, confirm: true }),
+  });
   const created = (await res.json()) as { group: { id: string }; progress: { total: number } };
   if (res.status !== 202 || created.progress.total !== n) throw new Error(`group not created: ${res.status} ${JSON.stringify(created).slice(0, 300)}`);
   const tCreated = performance.now();

@@ -40,7 +40,13 @@ async function startFake(name: keyof typeof FAKE_PORTS): Promise<{ url: string; 
   children.push(child);
   const stop = () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')));
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return { url, stop };
+    if (
+      await fetch(`${url}/__fake/info`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop };
   }
   throw new Error(`${name} fake did not start on ${url}`);
 }
@@ -60,9 +66,11 @@ async function upstreams(size: number) {
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 async function measure(size: number) {
@@ -79,7 +87,8 @@ async function measure(size: number) {
   await hawkbit.setConfig('authentication.targettoken.enabled', true);
   const tokens = new Map<string, string>();
   for (let i = 0; i < size; i += 500) {
-    for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: targetDescription(cdmId) })))) tokens.set(x.controllerId, x.securityToken!);
+    for (const x of await hawkbit.createTargets(ids.slice(i, i + 500).map((id) => ({ controllerId: id, name: id, description: targetDescription(cdmId) }))))
+      tokens.set(x.controllerId, x.securityToken!);
   }
   log(`${size}: ${size} hawkBit targets (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   // enroll-bridge's device directory, in process: the bench measures ota-bridge against hawkBit and ThingsBoard.
@@ -88,11 +97,17 @@ async function measure(size: number) {
   log(`${size}: ${size} ThingsBoard devices (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const sm = await hawkbit.createSoftwareModule({ name: 'rauc-bench', version: '2.0.0', type: 'os' });
   const ds = await hawkbit.createDistributionSet({ name: 'firmware-bench', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
-  const rollout = await hawkbit.createRollout({ name: `bench ${size}`, description: targetDescription(cdmId), distributionSetId: ds.id, targetFilterQuery: tenantTargetFilter(cdmId), amountGroups: 1 });
+  const rollout = await hawkbit.createRollout({
+    name: `bench ${size}`,
+    description: targetDescription(cdmId),
+    distributionSetId: ds.id,
+    targetFilterQuery: tenantTargetFilter(cdmId),
+    amountGroups: 1,
+  });
   for (let s = rollout.status; s !== 'ready'; s = (await hawkbit.getRollout(rollout.id))!.status) await new Promise((r) => setTimeout(r, 500));
   await hawkbit.startRollout(rollout.id);
   // Every target has its (active) action once the first group runs.
-  for (; (await hawkbit.countActions('active==true')) < size; ) await new Promise((r) => setTimeout(r, 500));
+  for (; (await hawkbit.countActions('active==true')) < size;) await new Promise((r) => setTimeout(r, 500));
   log(`${size}: fleet of ${size} targets and devices with one update action each made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-ota-'));
@@ -101,7 +116,18 @@ async function measure(size: number) {
   const influx = { write: async () => void influxWrites++ } as unknown as InfluxClient;
   // The sweep interval is long here so "idle" measures what every pass costs, not the periodic sweep.
   const directory = { lookup: async (asked: readonly string[]) => new Map(asked.flatMap((id) => (owners.has(id) ? [[id, owners.get(id)!] as const] : []))) };
-  const mirror = new OtaMirror({ store, hawkbit, directory, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('bench', { level: 'silent' }), bootWindowMs: 3600_000, gateThresholdPct: 100, sweepIntervalMs: 3600_000 });
+  const mirror = new OtaMirror({
+    store,
+    hawkbit,
+    directory,
+    tb: new ThingsBoardOta(new TenantActors(sys)),
+    influx,
+    influxOrg: 'cdm',
+    logger: createLogger('bench', { level: 'silent' }),
+    bootWindowMs: 3600_000,
+    gateThresholdPct: 100,
+    sweepIntervalMs: 3600_000,
+  });
   const pass = async () => {
     counts.take();
     const started = process.hrtime.bigint();
@@ -139,6 +165,8 @@ for (const r of results) {
 if (results.length >= 2) {
   const [a, b] = [results[0]!, results.at(-1)!];
   const req = (p: typeof a.changed) => p.hawkbit.reads + p.hawkbit.writes + p.thingsboard.reads + p.thingsboard.writes;
-  console.log(`\n${a.size} → ${b.size} targets (×${b.size / a.size}): pass after ${CHANGED} changes: requests ${req(a.changed)} → ${req(b.changed)} (×${(req(b.changed) / req(a.changed)).toFixed(2)}), time ${a.changed.ms} → ${b.changed.ms} ms (×${(b.changed.ms / a.changed.ms).toFixed(2)}); idle pass requests ${req(a.idle)} → ${req(b.idle)}`);
+  console.log(
+    `\n${a.size} → ${b.size} targets (×${b.size / a.size}): pass after ${CHANGED} changes: requests ${req(a.changed)} → ${req(b.changed)} (×${(req(b.changed) / req(a.changed)).toFixed(2)}), time ${a.changed.ms} → ${b.changed.ms} ms (×${(b.changed.ms / a.changed.ms).toFixed(2)}); idle pass requests ${req(a.idle)} → ${req(b.idle)}`,
+  );
 }
 process.exit(0);

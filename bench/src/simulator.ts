@@ -38,16 +38,23 @@ async function main(): Promise<void> {
     const stepca = await stepcaFrom(loadConfig(z.object(stepcaEnv), bridgeEnv(stack, ctx.stateDir)['enroll-bridge']));
     const ids = Array.from({ length: o.devices }, (_, i) => `bench-${run}-${String(i + 1).padStart(5, '0')}`);
     const t0 = performance.now();
-    await makeCertDir({ stepca, dir, tenant: `bench-${run}`, influx: { org: 'cdm', bucket: bucket.name, token: write.token! }, ids, onProgress: (n) => n % 200 === 0 && process.stderr.write(`\r  signed ${n}/${ids.length}`) });
+    await makeCertDir({
+      stepca,
+      dir,
+      tenant: `bench-${run}`,
+      influx: { org: 'cdm', bucket: bucket.name, token: write.token! },
+      ids,
+      onProgress: (n) => n % 200 === 0 && process.stderr.write(`\r  signed ${n}/${ids.length}`),
+    });
     process.stderr.write(`\n  ${ids.length} certificates in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const s = await runSimulation(
-      o,
-      { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url },
-      (l) => process.stderr.write(`  ${l}\n`),
+    const s = await runSimulation(o, { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url }, (l) =>
+      process.stderr.write(`  ${l}\n`),
     );
     console.log(`\nfleet simulator, ${s.devices} devices, window ${o.window / 1000} s, ${os.cpus().length} cores, Node ${process.version}`);
     console.log('connected | connect s | run s | messages/s | points/s | failed (publish, points) | reconnects | CPU % of one core | peak RSS MiB | heap MiB');
-    console.log(`${s.connected}/${s.devices} | ${s.connectS} | ${s.durationS} | ${s.messagesPerS} | ${s.pointsPerS} | ${s.publishFailures}, ${s.failedPoints} | ${s.reconnects} | ${s.cpuPct} | ${s.peakRssMiB} | ${s.heapUsedMiB}`);
+    console.log(
+      `${s.connected}/${s.devices} | ${s.connectS} | ${s.durationS} | ${s.messagesPerS} | ${s.pointsPerS} | ${s.publishFailures}, ${s.failedPoints} | ${s.reconnects} | ${s.cpuPct} | ${s.peakRssMiB} | ${s.heapUsedMiB}`,
+    );
     console.log(`per device: ${((s.peakRssMiB * 1024) / s.devices).toFixed(0)} KiB RSS, ${(s.cpuPct / s.devices).toFixed(4)} % CPU`);
   } finally {
     await operator.deleteBucket(bucket.id).catch(() => undefined);

@@ -75,8 +75,13 @@ const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 type Keys = { privateKey: never; publicKey: never };
 const newKeys = async () => (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as Keys;
 const csr = async (cn: string, keys: Keys) =>
-  (await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg, attributes: [new x509.ChallengePasswordAttribute(crypto.randomBytes(16).toString('hex'))] })).toString('pem');
-const wgPub = () => execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
+  (
+    await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg, attributes: [new x509.ChallengePasswordAttribute(crypto.randomBytes(16).toString('hex'))] })
+  ).toString('pem');
+const wgPub = () =>
+  execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) })
+    .toString()
+    .trim();
 
 /** What the test expects of each device (the model the invariants are checked against). */
 interface Dev {
@@ -114,7 +119,15 @@ async function enrollDevice(id: string, tenant: string, token: string, ident?: {
   const { keys, wg } = ident ?? (await newIdentity());
   const r = await enroll.enroller.enroll({ deviceId: id, csr: await csr(id, keys), wgPublicKey: wg, claimToken: token });
   const prev = devices.get(id);
-  devices.set(id, { id, tenant, keys, serial: r.certificate.serial, issuedDay: stats.days, token: r.hawkbit.securityToken, retiredSerials: prev ? [...new Set([...prev.retiredSerials, prev.serial])] : [] });
+  devices.set(id, {
+    id,
+    tenant,
+    keys,
+    serial: r.certificate.serial,
+    issuedDay: stats.days,
+    token: r.hawkbit.securityToken,
+    retiredSerials: prev ? [...new Set([...prev.retiredSerials, prev.serial])] : [],
+  });
 }
 
 async function otaRelease(release: number): Promise<void> {
@@ -127,7 +140,7 @@ async function otaRelease(release: number): Promise<void> {
     await hawkbit.assignDistributionSet(d.id, ds.id, 'forced');
     const ddi = new HawkbitDdiClient({ baseURL: stack.hawkbit!.url, tenant: stack.hawkbit!.extra?.tenant ?? 'DEFAULT', controllerId: d.id, securityToken: d.token });
     let p = await ddi.poll();
-    for (let i = 0; p.deploymentActionId === undefined && i < 20; i++) p = await (new Promise((r) => setTimeout(r, 250)).then(() => ddi.poll()));
+    for (let i = 0; p.deploymentActionId === undefined && i < 20; i++) p = await new Promise((r) => setTimeout(r, 250)).then(() => ddi.poll());
     const actionId = p.deploymentActionId!;
     await ddi.getDeploymentBase(actionId);
     const roll = crypto.createHash('sha256').update(`${d.id}/${release}`).digest()[0]! % 20;
@@ -174,11 +187,17 @@ async function killedMidPass(what: 'ota-bridge' | 'tenant-sync'): Promise<string
  */
 async function outdateTokens(userId: string): Promise<void> {
   const base = stack.thingsboard!.url;
-  const login = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sysadmin@thingsboard.org', password: 'sysadmin' }) })).json()) as { token: string };
+  const login = (await (
+    await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sysadmin@thingsboard.org', password: 'sysadmin' }) })
+  ).json()) as { token: string };
   const link = await fetch(`${base}/api/user/${userId}/activationLink`, { headers: { 'X-Authorization': `Bearer ${login.token}` } });
   if (link.ok) {
     const activateToken = new URL(await link.text()).searchParams.get('activateToken');
-    const r = await fetch(`${base}/api/noauth/activate?sendActivationMail=false`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ activateToken, password: `Soak-${crypto.randomBytes(12).toString('hex')}` }) });
+    const r = await fetch(`${base}/api/noauth/activate?sendActivationMail=false`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ activateToken, password: `Soak-${crypto.randomBytes(12).toString('hex')}` }),
+    });
     expect(r.status, await r.clone().text()).toBe(200);
   }
   await sys.setUserCredentialsEnabled(userId, false);
@@ -192,16 +211,32 @@ async function outdateTokens(userId: string): Promise<void> {
  */
 async function enrollKilledMidSaga(id: string, tenant: string, token: string): Promise<string> {
   const port = 20_000 + crypto.randomInt(20_000);
-  const env = { ...envs['enroll-bridge'], DATA_DIR: enrollConfig.DATA_DIR, TENANT_TOKEN_DIR: tokenDir, API_HOST: '127.0.0.1', API_PORT: String(port), API_TLS_CERT_FILE: '', API_TLS_KEY_FILE: '', HEALTH_PORT: String(port + 1), LOG_LEVEL: 'debug' };
+  const env = {
+    ...envs['enroll-bridge'],
+    DATA_DIR: enrollConfig.DATA_DIR,
+    TENANT_TOKEN_DIR: tokenDir,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    API_TLS_CERT_FILE: '',
+    API_TLS_KEY_FILE: '',
+    HEALTH_PORT: String(port + 1),
+    LOG_LEVEL: 'debug',
+  };
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge/src/main.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   const exited = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, signal) => r(signal ?? code)));
   try {
-    for (const deadline = Date.now() + 60_000; !out.includes('"msg":"enroll-bridge started"'); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > deadline) throw new Error(`enroll-bridge daemon did not start:\n${out.slice(-2000)}`);
+    for (const deadline = Date.now() + 60_000; !out.includes('"msg":"enroll-bridge started"'); await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() > deadline) throw new Error(`enroll-bridge daemon did not start:\n${out.slice(-2000)}`);
     const ident = await newIdentity();
-    const request = fetch(`http://127.0.0.1:${port}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ deviceId: id, csr: await csr(id, ident.keys), wgPublicKey: ident.wg }) }).catch(() => undefined);
-    for (const deadline = Date.now() + 30_000; !out.includes('"msg":"enrollment step done"'); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error('the daemon recorded no enrollment step');
+    const request = fetch(`http://127.0.0.1:${port}/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ deviceId: id, csr: await csr(id, ident.keys), wgPublicKey: ident.wg }),
+    }).catch(() => undefined);
+    for (const deadline = Date.now() + 30_000; !out.includes('"msg":"enrollment step done"'); await new Promise((r) => setTimeout(r, 5)))
+      if (Date.now() > deadline) throw new Error('the daemon recorded no enrollment step');
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     await request;
@@ -356,7 +391,9 @@ describe(`a simulated month (${DAYS} days) on the local stack`, () => {
         expect(rec.done, x.id).toEqual(['certificate', 'thingsboard', 'hawkbit', 'wireguard']);
         expect(rec.certSerial, x.id).toBe(x.serial);
         expect(tbDevice?.id?.id, `${x.id}: one ThingsBoard device, the one the directory names`).toBe(rec.tbDeviceId);
-        expect((await as.getDeviceCredentials(rec.tbDeviceId!))?.credentialsValue, `${x.id}: ThingsBoard holds the current certificate`).toBe(x509CredentialsValue(rec.certPem!.split(/(?<=-----END CERTIFICATE-----)/)[0]!));
+        expect((await as.getDeviceCredentials(rec.tbDeviceId!))?.credentialsValue, `${x.id}: ThingsBoard holds the current certificate`).toBe(
+          x509CredentialsValue(rec.certPem!.split(/(?<=-----END CERTIFICATE-----)/)[0]!),
+        );
         checked.certificates++;
         expect(target?.description, `${x.id}: hawkBit target of its tenant`).toBe(targetDescription(x.tenant));
         checked.targets++;

@@ -53,7 +53,13 @@ async function startFake(name: keyof typeof FAKE_PORTS): Promise<string> {
   });
   children.push(child);
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    if (await fetch(`${url}/__fake/info`).then((r) => r.ok, () => false)) return url;
+    if (
+      await fetch(`${url}/__fake/info`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return url;
   }
   throw new Error(`${name} fake did not start on ${url}`);
 }
@@ -71,7 +77,7 @@ globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestIni
 }) as typeof fetch;
 
 async function seedKeycloak(kc: KeycloakClient): Promise<void> {
-  let parent = await kc.getGroupByPath(`/${PARENT}`);
+  const parent = await kc.getGroupByPath(`/${PARENT}`);
   const parentId = parent?.id ?? (await kc.createGroup(PARENT));
   const existing = await kc.listSubGroups(parentId);
   if (existing.length === TENANTS) {
@@ -81,18 +87,22 @@ async function seedKeycloak(kc: KeycloakClient): Promise<void> {
   console.log(`Keycloak: seeding /${PARENT} with ${TENANTS} tenants × ${PEOPLE} people (once; reused by later runs)`);
   const have = new Set(existing.map((g) => g.name));
   const todo = Array.from({ length: TENANTS }, (_, t) => t).filter((t) => !have.has(`t${String(t).padStart(3, '0')}`));
-  await pool(todo, 8, async (t) => {
-    const name = `t${String(t).padStart(3, '0')}`;
-    const gid = await kc.createGroup(name, parentId);
-    for (let p = 0; p < PEOPLE; p++) {
-      const username = `b${TENANTS}-${name}-p${String(p).padStart(2, '0')}`;
-      const role = p < 2 ? 'cdm-admin' : p < 16 ? 'cdm-operator' : 'cdm-oncall';
-      const uid = await kc.createUser({ username, email: `${username}@bench.example`, firstName: name, lastName: `p${p}` });
-      await kc.assignRealmRole(uid, role);
-      await kc.addUserToGroup(uid, gid);
-    }
-  }, 'tenants seeded');
-  parent = await kc.getGroupByPath(`/${PARENT}`);
+  await pool(
+    todo,
+    8,
+    async (t) => {
+      const name = `t${String(t).padStart(3, '0')}`;
+      const gid = await kc.createGroup(name, parentId);
+      for (let p = 0; p < PEOPLE; p++) {
+        const username = `b${TENANTS}-${name}-p${String(p).padStart(2, '0')}`;
+        const role = p < 2 ? 'cdm-admin' : p < 16 ? 'cdm-operator' : 'cdm-oncall';
+        const uid = await kc.createUser({ username, email: `${username}@bench.example`, firstName: name, lastName: `p${p}` });
+        await kc.assignRealmRole(uid, role);
+        await kc.addUserToGroup(uid, gid);
+      }
+    },
+    'tenants seeded',
+  );
 }
 
 /** After a full GC (node --expose-gc), so the heap figure is what a pass keeps, not garbage. */
@@ -156,7 +166,12 @@ async function main(): Promise<void> {
     kcCalls.on = false;
     if (r.failed.length) throw new Error(`${label}: ${r.failed.length} failures, first: ${JSON.stringify(r.failed[0])}`);
     const sent = counts.take();
-    const calls = { keycloak: { reads: kcCalls.reads, writes: kcCalls.writes }, thingsboard: sent.ThingsBoard ?? { reads: 0, writes: 0 }, grafana: sent.Grafana ?? { reads: 0, writes: 0 }, influxdb2: sent.InfluxDB ?? { reads: 0, writes: 0 } };
+    const calls = {
+      keycloak: { reads: kcCalls.reads, writes: kcCalls.writes },
+      thingsboard: sent.ThingsBoard ?? { reads: 0, writes: 0 },
+      grafana: sent.Grafana ?? { reads: 0, writes: 0 },
+      influxdb2: sent.InfluxDB ?? { reads: 0, writes: 0 },
+    };
     const total = Object.values(calls).reduce((n, c) => n + c.reads + c.writes, 0);
     const writes = Object.values(calls).reduce((n, c) => n + c.writes, 0);
     rows.push([
@@ -165,7 +180,9 @@ async function main(): Promise<void> {
       String(r.applied),
       String(total),
       String(writes),
-      Object.entries(calls).map(([k, c]) => `${k} ${c.reads}r/${c.writes}w`).join(', '),
+      Object.entries(calls)
+        .map(([k, c]) => `${k} ${c.reads}r/${c.writes}w`)
+        .join(', '),
       mem(),
     ]);
     console.log(`${label}: ${(ms / 1000).toFixed(2)} s, ${r.applied} changes, ${total} calls (${writes} writes)`);

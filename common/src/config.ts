@@ -15,5 +15,3 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 
 /** A required secret; its description starts with "secret:" so docs and dumps can tell. */
 export const secret = (doc: string) => z.string().min(1).describe(`secret: ${doc}`);
-
-

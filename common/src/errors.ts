@@ -12,10 +12,7 @@ export class UpstreamError extends Error {
     readonly hint?: string,
     options?: { cause?: unknown },
   ) {
-    super(
-      `${upstream}: ${call} failed${status ? ` (HTTP ${status})` : ''}: ${detail}${hint ? ` — ${hint}` : ''}`,
-      options,
-    );
+    super(`${upstream}: ${call} failed${status ? ` (HTTP ${status})` : ''}: ${detail}${hint ? ` — ${hint}` : ''}`, options);
   }
 
   get retryable(): boolean {

@@ -7,15 +7,7 @@ import { KeycloakClient } from './clients/keycloak.ts';
 import { StepCaClient, decryptProvisionerKey, readEncryptedKey } from './clients/stepca.ts';
 import { ThingsBoardClient } from './clients/thingsboard.ts';
 import { WireGuardClient } from './clients/wireguard.ts';
-import type {
-  grafanaEnv,
-  hawkbitEnv,
-  influxdbEnv,
-  keycloakEnv,
-  stepcaEnv,
-  thingsboardEnv,
-  wireguardEnv,
-} from './upstream-config.ts';
+import type { grafanaEnv, hawkbitEnv, influxdbEnv, keycloakEnv, stepcaEnv, thingsboardEnv, wireguardEnv } from './upstream-config.ts';
 
 /** Builds each upstream client from its validated env fragment; used by the composition roots. */
 type Env<S extends z.ZodRawShape> = z.infer<z.ZodObject<S>>;
@@ -30,11 +22,9 @@ export const keycloakFrom = (c: Env<typeof keycloakEnv>) =>
 export const thingsboardFrom = (c: Env<typeof thingsboardEnv>, x: ClientExtras = {}) =>
   new ThingsBoardClient({ baseURL: c.THINGSBOARD_URL, username: c.THINGSBOARD_USERNAME, password: c.THINGSBOARD_PASSWORD, ...x });
 
-export const hawkbitFrom = (c: Env<typeof hawkbitEnv>, x: ClientExtras = {}) =>
-  new HawkbitClient({ baseURL: c.HAWKBIT_URL, username: c.HAWKBIT_USERNAME, password: c.HAWKBIT_PASSWORD, ...x });
+export const hawkbitFrom = (c: Env<typeof hawkbitEnv>, x: ClientExtras = {}) => new HawkbitClient({ baseURL: c.HAWKBIT_URL, username: c.HAWKBIT_USERNAME, password: c.HAWKBIT_PASSWORD, ...x });
 
-export const grafanaFrom = (c: Env<typeof grafanaEnv>, x: ClientExtras = {}) =>
-  new GrafanaClient({ baseURL: c.GRAFANA_URL, username: c.GRAFANA_USERNAME, password: c.GRAFANA_PASSWORD, ...x });
+export const grafanaFrom = (c: Env<typeof grafanaEnv>, x: ClientExtras = {}) => new GrafanaClient({ baseURL: c.GRAFANA_URL, username: c.GRAFANA_USERNAME, password: c.GRAFANA_PASSWORD, ...x });
 
 export const influxFrom = (c: Env<typeof influxdbEnv>, x: ClientExtras = {}) => new InfluxClient({ baseURL: c.INFLUXDB_URL, token: c.INFLUXDB_TOKEN, ...x });
 

@@ -49,11 +49,15 @@ describe('HttpClient', () => {
   });
 
   it('turns a timeout into an UpstreamError with a reachability hint', async () => {
-    server.use(http.get(`${base}/slow`, async () => {
-      await delay(1000);
-      return HttpResponse.json({});
-    }));
-    const err = await client({ timeoutMs: 100, retries: 0 }).request('GET /slow', { url: '/slow' }).catch((e: unknown) => e);
+    server.use(
+      http.get(`${base}/slow`, async () => {
+        await delay(1000);
+        return HttpResponse.json({});
+      }),
+    );
+    const err = await client({ timeoutMs: 100, retries: 0 })
+      .request('GET /slow', { url: '/slow' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as Error).message).toBe('Example: GET /slow failed: ECONNABORTED — is Example running and reachable at the configured URL?');
   });
@@ -80,7 +84,9 @@ describe('HttpClient', () => {
 
   it('never puts the Authorization header value into an error', async () => {
     server.use(http.get(`${base}/x`, () => HttpResponse.json({ error: 'forbidden' }, { status: 403 })));
-    const err = (await client().request('GET /x', { url: '/x' }).catch((e: unknown) => e)) as UpstreamError;
+    const err = (await client()
+      .request('GET /x', { url: '/x' })
+      .catch((e: unknown) => e)) as UpstreamError;
     expect(err.message).toBe('Example: GET /x failed (HTTP 403): forbidden — the Example account lacks the permission for this call');
     expect(JSON.stringify({ message: err.message, stack: err.stack })).not.toContain('s3cr3t-token');
   });

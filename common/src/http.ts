@@ -71,8 +71,7 @@ export class HttpClient {
     if (opts.observer) {
       const observe = opts.observer;
       const upstream = opts.upstream;
-      const seen = (config: AxiosRequestConfig | undefined, status: number | undefined) =>
-        observe({ upstream, method: (config?.method ?? 'get').toUpperCase(), url: config?.url ?? '', status });
+      const seen = (config: AxiosRequestConfig | undefined, status: number | undefined) => observe({ upstream, method: (config?.method ?? 'get').toUpperCase(), url: config?.url ?? '', status });
       // First in the chain: every attempt is seen once, before the retry logic rejects or repeats it.
       this.axios.interceptors.response.use(
         (res) => {

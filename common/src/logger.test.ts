@@ -7,7 +7,12 @@ describe('logger redaction', () => {
     const lines: string[] = [];
     const logger = createLogger('t', { level: 'info' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
     logger.child({ runId: 'r1' }).info(
-      { err: { config: { headers: { Authorization: 'Bearer eyJsecret1' }, data: { password: 'pw-secret2', nested: { deeper: { client_secret: 'cs-secret3' } } } } }, list: [{ token: 'tk-secret4' }], securityToken: 'hb-secret5', ok: 'visible' },
+      {
+        err: { config: { headers: { Authorization: 'Bearer eyJsecret1' }, data: { password: 'pw-secret2', nested: { deeper: { client_secret: 'cs-secret3' } } } } },
+        list: [{ token: 'tk-secret4' }],
+        securityToken: 'hb-secret5',
+        ok: 'visible',
+      },
       'upstream failed',
     );
     const text = lines.join('');

@@ -5,7 +5,8 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
  * keys, claims, Authorization headers. Matched case-insensitively at any depth (pino's own
  * `redact` paths reach one wildcard level; an upstream error's request config nests deeper).
  */
-export const SECRET_KEYS = /^(password|passwd|token|access_?token|refresh_?token|id_?token|security_?token|private_?key|secret|client_?secret|authorization|x-authorization|cookie|set-cookie|claim|claim_?token|ott|key)$/i;
+export const SECRET_KEYS =
+  /^(password|passwd|token|access_?token|refresh_?token|id_?token|security_?token|private_?key|secret|client_?secret|authorization|x-authorization|cookie|set-cookie|claim|claim_?token|ott|key)$/i;
 const MAX_DEPTH = 10;
 
 /** A copy of `value` with every secret field censored, at any depth (cycles and depth bounded). */

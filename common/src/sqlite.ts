@@ -20,7 +20,8 @@ export function openStore(dataDir: string, file: string, migrations: readonly Mi
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     const at = db.pragma('user_version', { simple: true }) as number;
-    if (at > migrations.length) throw new Error(`${path.join(dataDir, file)} is at schema version ${at}, newer than this release knows (${migrations.length}): run the release that wrote it, or restore a backup`);
+    if (at > migrations.length)
+      throw new Error(`${path.join(dataDir, file)} is at schema version ${at}, newer than this release knows (${migrations.length}): run the release that wrote it, or restore a backup`);
     for (let v = at; v < migrations.length; v++) {
       const m = migrations[v]!;
       db.transaction(() => {

@@ -47,15 +47,16 @@ export const stepcaEnv = {
     .regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 fingerprint')
     .describe('SHA-256 of the root certificate; the root is fetched and checked against it'),
   STEPCA_PROVISIONER: z.string().default('cdm-bridge').describe('JWK provisioner that signs one-time tokens'),
-  STEPCA_PROVISIONER_KEY_FILE: z
-    .string()
-    .min(1)
-    .describe('file with the provisioner’s encrypted JWK (the encryptedKey of ca.json, or ca.json itself)'),
+  STEPCA_PROVISIONER_KEY_FILE: z.string().min(1).describe('file with the provisioner’s encrypted JWK (the encryptedKey of ca.json, or ca.json itself)'),
   STEPCA_PROVISIONER_PASSWORD: secret('password that decrypts the provisioner key'),
 };
 
 export const wireguardEnv = {
-  WG_INTERFACE: z.string().regex(/^[a-zA-Z0-9_=+.-]{1,15}$/).default('wg0').describe('server interface'),
+  WG_INTERFACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_=+.-]{1,15}$/)
+    .default('wg0')
+    .describe('server interface'),
   WG_NETNS: z.string().optional().describe('network namespace of the interface (local stack: cdm-wg)'),
   WG_POOL_CIDR: z.string().default('10.77.0.0/16').describe('device address pool'),
   WG_ENDPOINT: z.string().min(1).describe('host:port devices connect to'),

@@ -26,11 +26,26 @@ const dir = path.resolve(import.meta.dirname, '..');
 beforeAll(() => ensureTestTools('docker-compose'), 600_000);
 const file = path.join(dir, 'docker-compose.yml');
 const envExample = path.join(dir, '.env.example');
-type Service = { image?: string; build?: unknown; restart?: string; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }>; network_mode?: string; ports?: string[]; volumes?: string[]; cap_add?: string[] };
+type Service = {
+  image?: string;
+  build?: unknown;
+  restart?: string;
+  environment?: Record<string, string>;
+  healthcheck?: unknown;
+  depends_on?: Record<string, { condition: string }>;
+  network_mode?: string;
+  ports?: string[];
+  volumes?: string[];
+  cap_add?: string[];
+};
 const compose = parse(fs.readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const example = Object.fromEntries(
-  fs.readFileSync(envExample, 'utf8').split('\n').filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  fs
+    .readFileSync(envExample, 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
 const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv, 'terminal-gateway': terminalGatewayEnv, 'fleet-api': fleetApiEnv } as const;
 /** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
@@ -53,8 +68,14 @@ describe('compose/', () => {
       const required = Object.entries(shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)
         .filter(([, schema]) => !schema.safeParse(undefined).success)
         .map(([k]) => k);
-      expect(required.filter((k) => !(k in env) || (env[k] === '' && !DERIVED.has(k))), `${name}: required variables missing`).toEqual([]);
-      expect(Object.keys(env).filter((k) => !(k in shape) && !['STEPCA_ROOT_CERT_FILE'].includes(k)), `${name}: variables it does not read`).toEqual([]);
+      expect(
+        required.filter((k) => !(k in env) || (env[k] === '' && !DERIVED.has(k))),
+        `${name}: required variables missing`,
+      ).toEqual([]);
+      expect(
+        Object.keys(env).filter((k) => !(k in shape) && !['STEPCA_ROOT_CERT_FILE'].includes(k)),
+        `${name}: variables it does not read`,
+      ).toEqual([]);
       for (const [k, v] of Object.entries(env)) {
         if (!/^https?:\/\//.test(v) || v.includes('${')) continue;
         const host = new URL(v).hostname;
@@ -99,7 +120,9 @@ describe('compose/', () => {
   });
 
   it('refuses to start a bridge with a CHANGE_ME left (entrypoint)', async () => {
-    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH!, INFLUXDB_TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' } }).catch((e: { code: number; stderr: string }) => e);
+    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH!, INFLUXDB_TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(r).toMatchObject({ code: 78, stderr: expect.stringContaining('INFLUXDB_TOKEN is still CHANGE_ME') });
   });
 
@@ -125,11 +148,19 @@ describe('compose/', () => {
 
   it('starts nothing before the preflight check, which sees every setting of .env.example', () => {
     for (const [name, s] of Object.entries(services)) if (name !== 'preflight') expect(s.depends_on?.preflight?.condition, `${name} waits for preflight`).toBe('service_completed_successfully');
-    expect(Object.keys(services.preflight!.environment!).sort()).toEqual(Object.keys(example).filter((k) => k.startsWith('CDM_') && !['CDM_BIND', 'CDM_LOG_LEVEL', 'CDM_STEPCA_ROOT_FINGERPRINT'].includes(k)).sort());
+    expect(Object.keys(services.preflight!.environment!).sort()).toEqual(
+      Object.keys(example)
+        .filter((k) => k.startsWith('CDM_') && !['CDM_BIND', 'CDM_LOG_LEVEL', 'CDM_STEPCA_ROOT_FINGERPRINT'].includes(k))
+        .sort(),
+    );
   });
 
   it('preflight refuses a setting left CHANGE_ME or empty (the services that are not bridges would run with it)', async () => {
-    const run = (env: Record<string, string>) => promisify(execFile)('sh', [path.join(dir, 'preflight', 'check.sh')], { env: { PATH: process.env.PATH!, ...env } }).then(() => 0, (e: { code: number; stderr: string }) => e);
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)('sh', [path.join(dir, 'preflight', 'check.sh')], { env: { PATH: process.env.PATH!, ...env } }).then(
+        () => 0,
+        (e: { code: number; stderr: string }) => e,
+      );
     expect(await run({ CDM_PG_SUPERUSER_PASSWORD: 'CHANGE_ME', CDM_GRAFANA_ADMIN_PASSWORD: 's3cret' })).toMatchObject({ code: 78, stderr: expect.stringContaining('CDM_PG_SUPERUSER_PASSWORD') });
     expect(await run({ CDM_HAWKBIT_PASSWORD: '' })).toMatchObject({ code: 78, stderr: expect.stringContaining('CDM_HAWKBIT_PASSWORD') });
     expect(await run({ CDM_HAWKBIT_PASSWORD: 'x7-real' })).toBe(0);
@@ -137,7 +168,9 @@ describe('compose/', () => {
 
   it('attack: the bridge entrypoint evaluates no part of the environment (a value with a newline and $(...) runs nothing)', async () => {
     const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-ep-')), 'pwned');
-    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH!, EVIL: `x\n$(touch\${IFS}${marker})=y`, TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' } }).catch((e: { code: number; stderr: string }) => e);
+    const r = await promisify(execFile)('sh', [path.join(dir, 'docker-entrypoint.sh')], {
+      env: { PATH: process.env.PATH!, EVIL: `x\n$(touch\${IFS}${marker})=y`, TOKEN: 'CHANGE_ME', BRIDGE_DIR: '/nonexistent' },
+    }).catch((e: { code: number; stderr: string }) => e);
     expect(r).toMatchObject({ code: 78, stderr: expect.stringContaining('TOKEN is still CHANGE_ME') });
     expect(fs.existsSync(marker)).toBe(false);
   });
@@ -153,6 +186,7 @@ describe('compose/', () => {
     expect(enroll.environment!.STEPCA_PROVISIONER_PASSWORD).toBe('${CDM_STEPCA_PROVISIONER_PASSWORD}');
     expect(services['step-ca']!.environment!.CDM_STEPCA_PASSWORD).toBe('${CDM_STEPCA_PASSWORD}');
     expect(fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toMatch(/setcap cap_net_admin\+ep \/usr\/bin\/wg/);
-    for (const s of Object.values(services)) for (const p of s.ports ?? []) if (!/^"?0\.0\.0\.0:(51820|8443|8883)/.test(p)) expect(p, 'only the device-facing ports listen on every address').toMatch(/^\$\{CDM_BIND:-127\.0\.0\.1\}:/);
+    for (const s of Object.values(services))
+      for (const p of s.ports ?? []) if (!/^"?0\.0\.0\.0:(51820|8443|8883)/.test(p)) expect(p, 'only the device-facing ports listen on every address').toMatch(/^\$\{CDM_BIND:-127\.0\.0\.1\}:/);
   });
 });

@@ -22,7 +22,12 @@ const vars: Record<string, string> = { CDM_HAWKBIT_PASSWORD: secret, CDM_KEYCLOA
 const env = Object.fromEntries(
   Object.entries(compose.services.hawkbit.environment)
     .filter(([k]) => !k.startsWith('SPRING_DATASOURCE_') && k !== 'SPRING_JPA_DATABASE')
-    .map(([k, v]) => [k, String(v).replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `<${n} unset>`).replace('http://keycloak:8080', kcUrl)]),
+    .map(([k, v]) => [
+      k,
+      String(v)
+        .replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `<${n} unset>`)
+        .replace('http://keycloak:8080', kcUrl),
+    ]),
 );
 const kcAdmin = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
 const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
@@ -52,21 +57,37 @@ async function until(id: number, status: string): Promise<void> {
 }
 /** A person's access token, issued to a client by password grant (the dev realm allows it for tests). */
 async function token(who: string, clientId = 'hawkbit'): Promise<string> {
-  const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: clientId, username: `${who}-${run}`, password }) });
+  const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: clientId, username: `${who}-${run}`, password }),
+  });
   const body = (await res.json()) as { access_token?: string; error_description?: string };
   if (!body.access_token) throw new Error(`no token for ${who}: ${body.error_description}`);
   return `Bearer ${body.access_token}`;
 }
 
 beforeAll(async () => {
-  hb = await startFreshHawkbit(defaultContext(() => {}), 28082, { env, credentials: { username: 'cdm', password: secret } });
+  hb = await startFreshHawkbit(
+    defaultContext(() => {}),
+    28082,
+    { env, credentials: { username: 'cdm', password: secret } },
+  );
   const client = (await kcAdmin.findClient('hawkbit'))!;
   const roles = await kcAdmin.clientRoles(client.id);
-  for (const [who, grant] of [['operator', HAWKBIT_OPERATOR], ['admin', HAWKBIT_ADMIN], ['nobody', []]] as const) {
+  for (const [who, grant] of [
+    ['operator', HAWKBIT_OPERATOR],
+    ['admin', HAWKBIT_ADMIN],
+    ['nobody', []],
+  ] as const) {
     people[who] = await kcAdmin.createUser({ username: `${who}-${run}`, email: `${who}-${run}@e2e.example`, firstName: who, lastName: 'E2e', password });
     const missing = grant.filter((g) => !roles.some((r) => r.name === g));
     expect(missing, 'every role tenant-sync grants exists on the realm client').toEqual([]);
-    if (grant.length) await kcAdmin.addClientRoles(people[who]!, client.id, roles.filter((r) => (grant as readonly string[]).includes(r.name!)).map((r) => ({ id: r.id!, name: r.name! })));
+    if (grant.length)
+      await kcAdmin.addClientRoles(
+        people[who]!,
+        client.id,
+        roles.filter((r) => (grant as readonly string[]).includes(r.name!)).map((r) => ({ id: r.id!, name: r.name! })),
+      );
   }
   // Something to look at and act on, made by the bridges' user: a target and a distribution set.
   expect(await call(cdm, 'POST', '/rest/v1/targets', [{ controllerId: `t-${run}`, name: `t-${run}`, description: 'compose e2e' }])).toBe(201);

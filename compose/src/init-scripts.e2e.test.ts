@@ -27,8 +27,12 @@ describe('compose init scripts', () => {
     await expect(decryptProvisionerKey('cdm-bridge', jwe, 'ca-pw-Zk81')).rejects.toThrow();
     // the intermediate key opens with the CA password only
     const key = path.join(steppath, 'secrets', 'intermediate_ca_key');
-    await expect(exec(path.join(bin, 'step'), ['crypto', 'key', 'format', '--pem', '--no-password', '--insecure', '--password-file', pwFile(steppath, 'ca-pw-Zk81'), key], { env })).resolves.toBeDefined();
-    await expect(exec(path.join(bin, 'step'), ['crypto', 'key', 'format', '--pem', '--no-password', '--insecure', '--password-file', pwFile(steppath, 'prov-pw-Qm27'), key], { env })).rejects.toThrow();
+    await expect(
+      exec(path.join(bin, 'step'), ['crypto', 'key', 'format', '--pem', '--no-password', '--insecure', '--password-file', pwFile(steppath, 'ca-pw-Zk81'), key], { env }),
+    ).resolves.toBeDefined();
+    await expect(
+      exec(path.join(bin, 'step'), ['crypto', 'key', 'format', '--pem', '--no-password', '--insecure', '--password-file', pwFile(steppath, 'prov-pw-Qm27'), key], { env }),
+    ).rejects.toThrow();
     // what enroll-bridge mounts (the volume without secrets/) holds no private key and no password
     const outside = walk(steppath).filter((f) => !f.startsWith(path.join(steppath, 'secrets')) && !f.includes('cdm-pw-'));
     for (const f of outside) {
@@ -40,7 +44,13 @@ describe('compose init scripts', () => {
 
   it('step-ca: refuses CHANGE_ME and one password for both', async () => {
     const steppath = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-stepinit-'));
-    const run = (a: string, b: string) => exec('bash', [path.join(dir, 'step-ca', 'init.sh'), '--init-only'], { env: { PATH: `${bin}:${process.env.PATH}`, STEPPATH: steppath, CDM_STEPCA_PASSWORD: a, CDM_STEPCA_PROVISIONER_PASSWORD: b } }).then(() => 0, (e: { code: number; stderr: string }) => e);
+    const run = (a: string, b: string) =>
+      exec('bash', [path.join(dir, 'step-ca', 'init.sh'), '--init-only'], {
+        env: { PATH: `${bin}:${process.env.PATH}`, STEPPATH: steppath, CDM_STEPCA_PASSWORD: a, CDM_STEPCA_PROVISIONER_PASSWORD: b },
+      }).then(
+        () => 0,
+        (e: { code: number; stderr: string }) => e,
+      );
     expect(await run('CHANGE_ME', 'x')).toMatchObject({ code: 78, stderr: expect.stringContaining('CDM_STEPCA_PASSWORD') });
     expect(await run('same-pw-1', 'same-pw-1')).toMatchObject({ code: 78, stderr: expect.stringContaining('must differ') });
     expect(fs.existsSync(path.join(steppath, 'config', 'ca.json'))).toBe(false);

@@ -52,7 +52,11 @@ function sh(args: string[], env: Record<string, string> = {}, netns = ns) {
 beforeAll(async () => {
   // The bridge's own TLS certificate from step-ca, for the address devices reach it on.
   const key = path.join(tmp, 'api.key');
-  const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const csr = execFileSync(
+    'openssl',
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const cert = await bridge.clients.stepca.sign(csr, HOST_FROM_DEVICES, { sans: [HOST_FROM_DEVICES] });
   const app = createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 });
   server = createApiServer(app, { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem });
@@ -75,7 +79,13 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tmp, 'product_serial'), `${serial}\n`);
   fs.writeFileSync(
     path.join(etc, 'device-config'),
-    [`BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}`, `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`, `SERIAL_SOURCE=${path.join(tmp, 'product_serial')}`, 'ATTEMPTS=2', ''].join('\n'),
+    [
+      `BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}`,
+      `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`,
+      `SERIAL_SOURCE=${path.join(tmp, 'product_serial')}`,
+      'ATTEMPTS=2',
+      '',
+    ].join('\n'),
   );
   fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: tenant, uses: 1, expires: '1h' }).token);
 });
@@ -112,7 +122,11 @@ describe('device/enroll.sh in a device namespace', () => {
     expect((await hawkbit.getTarget(serial))?.controllerId).toBe(serial);
     // The private keys never left the device: the bridge knows only the public halves.
     const rec = bridge.store.getDevice(serial)!;
-    expect(rec.wgPublicKey).toBe(execFileSync('wg', ['pubkey'], { input: fs.readFileSync(path.join(state, 'wg.key')) }).toString().trim());
+    expect(rec.wgPublicKey).toBe(
+      execFileSync('wg', ['pubkey'], { input: fs.readFileSync(path.join(state, 'wg.key')) })
+        .toString()
+        .trim(),
+    );
   });
 
   it('keeps exactly the pinned root and nothing else, and deletes the used claim', async () => {
@@ -123,13 +137,38 @@ describe('device/enroll.sh in a device namespace', () => {
   });
 
   it('attack: a hostile bridge cannot plant a second trusted CA or write config through its answer', async () => {
-    const { stdout: stranger } = await exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=attacker CA', '-days', '1']);
+    const { stdout: stranger } = await exec('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      '/dev/null',
+      '-subj',
+      '/CN=attacker CA',
+      '-days',
+      '1',
+    ]);
     // The pinned root first (its fingerprint matches), then the attacker's CA.
     hostileRoot = `${bridge.clients.stepca.rootPem}\n${stranger}`;
-    const good = { deviceId: '', tenantId: tenant, certificate: { chain: 'x', serial: '1', notAfter: '2030-01-01T00:00:00Z' }, wireguard: { address: '10.77.9.9/32', serverPublicKey: 'A'.repeat(43) + '=', endpoint: '10.214.0.1:51820', allowedIps: ['10.77.0.0/16'] }, hawkbit: { controllerId: '', securityToken: 'abcdefgh12' }, influxdb: { org: 'cdm', bucket: 'b', token: 't' } };
+    const good = {
+      deviceId: '',
+      tenantId: tenant,
+      certificate: { chain: 'x', serial: '1', notAfter: '2030-01-01T00:00:00Z' },
+      wireguard: { address: '10.77.9.9/32', serverPublicKey: 'A'.repeat(43) + '=', endpoint: '10.214.0.1:51820', allowedIps: ['10.77.0.0/16'] },
+      hawkbit: { controllerId: '', securityToken: 'abcdefgh12' },
+      influxdb: { org: 'cdm', bucket: 'b', token: 't' },
+    };
     const key = `ssh-ed25519 ${'A'.repeat(68)}`;
     const cases: [string, (a: typeof good & Record<string, unknown>) => void, string][] = [
-      ['a second, unrestricted authorized_keys line', (a) => Object.assign(a, { terminal: { from: '10.77.0.1', authorizedKey: `${key}\nssh-ed25519 ${'B'.repeat(68)} root-for-anyone` } }), 'bad terminal.authorizedKey'],
+      [
+        'a second, unrestricted authorized_keys line',
+        (a) => Object.assign(a, { terminal: { from: '10.77.0.1', authorizedKey: `${key}\nssh-ed25519 ${'B'.repeat(68)} root-for-anyone` } }),
+        'bad terminal.authorizedKey',
+      ],
       ['options smuggled into the key', (a) => Object.assign(a, { terminal: { from: '10.77.0.1" ,command="sh', authorizedKey: key } }), 'bad terminal.from'],
       ['a route for the whole internet into the tunnel', (a) => (a.wireguard.allowedIps = ['0.0.0.0/0']), 'bad wireguard.allowedIps'],
       ['an option injected into the WireGuard configuration', (a) => (a.wireguard.endpoint = '10.214.0.1:51820\nPostUp = id'), 'bad wireguard.endpoint'],
@@ -142,7 +181,12 @@ describe('device/enroll.sh in a device namespace', () => {
       answer.deviceId = serial;
       spoil(answer);
       hostileAnswer = answer;
-      const conf = writeConfig({ BRIDGE_API_URL: `https://${HOST_FROM_DEVICES}:${(hostile.address() as AddressInfo).port}`, AUTHORIZED_KEYS_FILE: path.join(hState, 'authorized_keys'), CLAIM_FILE: path.join(hState, 'claim'), ATTEMPTS: '1' });
+      const conf = writeConfig({
+        BRIDGE_API_URL: `https://${HOST_FROM_DEVICES}:${(hostile.address() as AddressInfo).port}`,
+        AUTHORIZED_KEYS_FILE: path.join(hState, 'authorized_keys'),
+        CLAIM_FILE: path.join(hState, 'claim'),
+        ATTEMPTS: '1',
+      });
       const r = await sh(['enroll'], { CDM_CONFIG: conf, CDM_STATE: hState });
       expect(r.code, `${name}: ${r.out}`).toBe(1);
       expect(r.out, name).toContain(reason);
@@ -178,7 +222,24 @@ describe('device/enroll.sh in a device namespace', () => {
       const cnf = path.join(tmp, 'csr.cnf');
       fs.writeFileSync(cnf, `[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = ${serial}\n`);
       const csr = execFileSync('openssl', ['req', '-new', '-key', path.join(state, 'device.key'), '-config', cnf]).toString();
-      const r = await exec('ip', ['netns', 'exec', ns, 'curl', '-sS', '--cacert', path.join(state, 'root_ca.crt'), '--cert', path.join(tmp, 'old.crt'), '--key', path.join(state, 'device.key'), '-H', 'content-type: application/json', '--data', JSON.stringify({ csr }), `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`]);
+      const r = await exec('ip', [
+        'netns',
+        'exec',
+        ns,
+        'curl',
+        '-sS',
+        '--cacert',
+        path.join(state, 'root_ca.crt'),
+        '--cert',
+        path.join(tmp, 'old.crt'),
+        '--key',
+        path.join(state, 'device.key'),
+        '-H',
+        'content-type: application/json',
+        '--data',
+        JSON.stringify({ csr }),
+        `https://${HOST_FROM_DEVICES}:${(server.address() as AddressInfo).port}/v1/renew`,
+      ]);
       return JSON.parse(r.stdout) as { serial?: string; error?: string };
     };
     expect(await withOld()).toMatchObject({ serial: after.certSerial });
@@ -213,6 +274,11 @@ describe('device/enroll.sh in a device namespace', () => {
 function writeConfig(over: Record<string, string>): string {
   const base = fs.readFileSync(path.join(etc, 'device-config'), 'utf8');
   const f = path.join(tmp, `config-${crypto.randomBytes(3).toString('hex')}`);
-  fs.writeFileSync(f, `${base}${Object.entries(over).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  fs.writeFileSync(
+    f,
+    `${base}${Object.entries(over)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   return f;
 }

@@ -44,10 +44,22 @@ beforeAll(async () => {
   const write = await operator.createAuthorization({ orgID: org.id, description: `e2e simtb ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
   fs.mkdirSync(path.join(tmp, 'tokens'));
   fs.writeFileSync(path.join(tmp, 'tokens', `${tenant}.json`), JSON.stringify({ cdmId: tenant, org: 'cdm', bucket: bucket.name, authId: write.id, token: write.token }));
-  server = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }));
+  server = createApiServer(
+    createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 
-  const o = runOptions.parse({ devices: DEVICES, duration: '40s', window: '5s', sample: '1s', broker: 'thingsboard', enroll: true, claim: createClaim(bridge.store, { tenantId: tenant, uses: DEVICES, expires: '1h' }).token, prefix: `simtb-${run}`, 'enroll-concurrency': 8 });
+  const o = runOptions.parse({
+    devices: DEVICES,
+    duration: '40s',
+    window: '5s',
+    sample: '1s',
+    broker: 'thingsboard',
+    enroll: true,
+    claim: createClaim(bridge.store, { tenantId: tenant, uses: DEVICES, expires: '1h' }).token,
+    prefix: `simtb-${run}`,
+    'enroll-concurrency': 8,
+  });
   const targets = {
     brokerUrl: stack.thingsboard!.extra!.mqttsUrl!,
     caPem: fs.readFileSync(stack.thingsboard!.extra!.caChain!, 'utf8'),

@@ -52,11 +52,16 @@ beforeAll(async () => {
   const now = Date.now();
   const lines: string[] = [];
   for (let k = 0; k < 10; k++) {
-    for (const [group, n] of [['g1', 10], ['g2', 40]] as const) {
+    for (const [group, n] of [
+      ['g1', 10],
+      ['g2', 40],
+    ] as const) {
       const success = Math.min(n, k * 3);
       const failure = Math.min(n - success, Math.floor(k / 3));
       const running = Math.min(n - success - failure, 5);
-      lines.push(`${OTA_MEASUREMENT},rollout=sw-2.0.0-${run},group=${group} success=${success}i,failure=${failure}i,running=${running}i,scheduled=${n - success - failure - running}i,success_ratio=${success / n} ${now - (10 - k) * 60_000}`);
+      lines.push(
+        `${OTA_MEASUREMENT},rollout=sw-2.0.0-${run},group=${group} success=${success}i,failure=${failure}i,running=${running}i,scheduled=${n - success - failure - running}i,success_ratio=${success / n} ${now - (10 - k) * 60_000}`,
+      );
     }
     // And what its hold gate writes while stage 1 holds, then once it released it.
     lines.push(`${STAGE_MEASUREMENT},rollout=sw-2.0.0-${run},stage=g1 state="${k < 9 ? 'holding' : 'released'}",hold_remaining_s=${Math.max(0, 540 - k * 60)}i ${now - (10 - k) * 60_000}`);
@@ -102,10 +107,18 @@ describe(`fleet simulator: ${DEVICES} devices × 2 min on the local stack`, () =
     expect(summary.messagesPerS).toBeGreaterThan((DEVICES / 10) * 0.9);
     expect(summary.pointsPerS).toBeGreaterThan((DEVICES / 10) * 0.9);
     expect(telemetrySeen).toBeGreaterThan(DEVICES);
-    expect(telemetrySample).toMatchObject({ ts: expect.any(Number), values: { battery_pct: expect.any(Number), signal_dbm: expect.any(Number), samples: expect.any(Number), error_rate: expect.any(Number) } });
+    expect(telemetrySample).toMatchObject({
+      ts: expect.any(Number),
+      values: { battery_pct: expect.any(Number), signal_dbm: expect.any(Number), samples: expect.any(Number), error_rate: expect.any(Number) },
+    });
     expect(updateStateSeen).toBeGreaterThan(0); // the two told to update reported UPDATING/UPDATED/FAILED
     // The hook the OTA tests use: told fail_update, the device reports a failed boot and keeps its version.
-    expect(updates).toEqual(expect.arrayContaining([{ device: failing, ok: false }, { device: healthy, ok: true }]));
+    expect(updates).toEqual(
+      expect.arrayContaining([
+        { device: failing, ok: false },
+        { device: healthy, ok: true },
+      ]),
+    );
     expect(fleet.device(failing)?.swVersion).not.toBe('2.0.0');
     expect(fleet.device(healthy)?.swVersion).toBe('2.0.0');
     expect(fleet.device(healthy)?.config.windowS).toBe(5);

@@ -20,7 +20,16 @@ export interface AdminApiOptions {
 const ClaimBody = z
   .object({ tenant: z.string().min(1).max(200), uses: z.number().int().min(1).max(MAX_CLAIM_USES).default(1), expires: z.string().max(10).default('7d'), deviceId: z.string().max(64).optional() })
   .strict();
-const FactoryCaBody = z.object({ tenant: z.string().min(1).max(200), pem: z.string().min(1).max(16 * 1024), proof: z.string().max(2048).optional() }).strict();
+const FactoryCaBody = z
+  .object({
+    tenant: z.string().min(1).max(200),
+    pem: z
+      .string()
+      .min(1)
+      .max(16 * 1024),
+    proof: z.string().max(2048).optional(),
+  })
+  .strict();
 
 /** A device as admins see it: identity and state, not the certificate body. */
 const view = (d: DeviceRecord) => ({
@@ -46,7 +55,9 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   const r = express.Router();
   const audit = (req: Request, action: string, fields: object) => o.logger.info({ admin: userOf(req).username, action, ...fields }, 'admin action');
 
-  r.use(rateLimit({ windowMs: 60_000, limit: 120, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many admin requests; retry in a minute' }) }));
+  r.use(
+    rateLimit({ windowMs: 60_000, limit: 120, standardHeaders: 'draft-8', legacyHeaders: false, handler: (_q, s) => void s.status(429).json({ error: 'too many admin requests; retry in a minute' }) }),
+  );
   r.use(authenticate(o.verifier));
   // Bare POSTs (revoke, decommission) carry no body and often no type; a typed body must be JSON.
   r.use((req, _res, next) => (req.get('content-type') && !req.is('application/json') ? next(new HttpError(415, 'send JSON (Content-Type: application/json)')) : next()));
@@ -61,81 +72,110 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   const mayAdminister = (req: Request, cdmId: string): Promise<boolean> => o.authority.may(userOf(req).sub, ['admin'], cdmId);
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
 
-  r.get('/devices', wrap(async (req, s) => {
-    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-    s.json({ tenant: t, devices: o.store.listDevices({ tenantId: t.cdmId }).map(view) });
-  }));
-  r.get('/devices/:id', wrap(async (req, s) => {
-    const d = o.store.getDevice(String(req.params.id));
-    if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${String(req.params.id)} in a tenant you administer`);
-    s.json(view(d));
-  }));
-  r.post('/devices/:id/decommission', wrap(async (req, s) => {
-    const id = String(req.params.id);
-    const d = o.store.getDevice(id);
-    if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${id} in a tenant you administer`);
-    audit(req, 'decommission', { deviceId: id, tenantId: d.tenantId });
-    try {
-      s.json(view(await o.enroller.decommission(id)));
-    } catch (err) {
-      // The store keeps the device in 'decommissioning'; the repair pass or a repeat of this call resumes.
-      throw new HttpError(502, `decommission of ${id} stopped half-way (${(err as Error).message}); it resumes on the next repair pass or when you repeat the call`);
-    }
-  }));
+  r.get(
+    '/devices',
+    wrap(async (req, s) => {
+      const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+      s.json({ tenant: t, devices: o.store.listDevices({ tenantId: t.cdmId }).map(view) });
+    }),
+  );
+  r.get(
+    '/devices/:id',
+    wrap(async (req, s) => {
+      const d = o.store.getDevice(String(req.params.id));
+      if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${String(req.params.id)} in a tenant you administer`);
+      s.json(view(d));
+    }),
+  );
+  r.post(
+    '/devices/:id/decommission',
+    wrap(async (req, s) => {
+      const id = String(req.params.id);
+      const d = o.store.getDevice(id);
+      if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${id} in a tenant you administer`);
+      audit(req, 'decommission', { deviceId: id, tenantId: d.tenantId });
+      try {
+        s.json(view(await o.enroller.decommission(id)));
+      } catch (err) {
+        // The store keeps the device in 'decommissioning'; the repair pass or a repeat of this call resumes.
+        throw new HttpError(502, `decommission of ${id} stopped half-way (${(err as Error).message}); it resumes on the next repair pass or when you repeat the call`);
+      }
+    }),
+  );
 
-  r.get('/claims', wrap(async (req, s) => {
-    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-    s.json({ tenant: t, claims: o.store.listClaims(t.cdmId) });
-  }));
-  r.post('/claims', wrap(async (req, s) => {
-    const body = ClaimBody.safeParse(req.body);
-    if (!body.success) throw new HttpError(400, `invalid claim: ${issues(body.error)}`);
-    const t = await tenantFor(req, body.data.tenant);
-    let made: ReturnType<typeof createClaim>;
-    try {
-      made = createClaim(o.store, { tenantId: t.cdmId, uses: body.data.uses, expires: body.data.expires, deviceId: body.data.deviceId });
-    } catch (err) {
-      throw new HttpError(400, (err as Error).message);
-    }
-    audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.data.uses, deviceId: body.data.deviceId });
-    // The token is shown once, here; only its hash is kept.
-    s.status(201).json({ claim: made.claim, token: made.token });
-  }));
-  r.post('/claims/:id/revoke', wrap(async (req, s) => {
-    const c = o.store.getClaim(String(req.params.id));
-    if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no claim ${String(req.params.id)} in a tenant you administer`);
-    o.store.revokeClaim(c.id);
-    audit(req, 'claim revoke', { claimId: c.id, tenantId: c.tenantId });
-    s.json(o.store.getClaim(c.id));
-  }));
+  r.get(
+    '/claims',
+    wrap(async (req, s) => {
+      const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+      s.json({ tenant: t, claims: o.store.listClaims(t.cdmId) });
+    }),
+  );
+  r.post(
+    '/claims',
+    wrap(async (req, s) => {
+      const body = ClaimBody.safeParse(req.body);
+      if (!body.success) throw new HttpError(400, `invalid claim: ${issues(body.error)}`);
+      const t = await tenantFor(req, body.data.tenant);
+      let made: ReturnType<typeof createClaim>;
+      try {
+        made = createClaim(o.store, { tenantId: t.cdmId, uses: body.data.uses, expires: body.data.expires, deviceId: body.data.deviceId });
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
+      audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.data.uses, deviceId: body.data.deviceId });
+      // The token is shown once, here; only its hash is kept.
+      s.status(201).json({ claim: made.claim, token: made.token });
+    }),
+  );
+  r.post(
+    '/claims/:id/revoke',
+    wrap(async (req, s) => {
+      const c = o.store.getClaim(String(req.params.id));
+      if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no claim ${String(req.params.id)} in a tenant you administer`);
+      o.store.revokeClaim(c.id);
+      audit(req, 'claim revoke', { claimId: c.id, tenantId: c.tenantId });
+      s.json(o.store.getClaim(c.id));
+    }),
+  );
 
-  r.get('/factory-cas', wrap(async (req, s) => {
-    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-    s.json({ tenant: t, factoryCas: o.store.listFactoryCas(t.cdmId) });
-  }));
-  r.post('/factory-cas', wrap(async (req, s) => {
-    const body = FactoryCaBody.safeParse(req.body);
-    if (!body.success) throw new HttpError(400, `invalid factory CA: ${issues(body.error)}`);
-    const t = await tenantFor(req, body.data.tenant);
-    let ca;
-    try {
-      ca = registerFactoryCa(o.store, t.cdmId, body.data.pem, body.data.proof);
-    } catch (err) {
-      throw new HttpError(err instanceof FactoryCaRefused ? err.status : 400, (err as Error).message);
-    }
-    audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
-    s.status(201).json(ca);
-  }));
-  r.post('/factory-cas/:id/revoke', wrap(async (req, s) => {
-    const c = o.store.listFactoryCas().find((x) => x.id === String(req.params.id));
-    if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no factory CA ${String(req.params.id)} in a tenant you administer`);
-    o.store.revokeFactoryCa(c.id);
-    audit(req, 'factory-ca revoke', { factoryCaId: c.id, tenantId: c.tenantId });
-    s.json({ ...c, revoked: true });
-  }));
+  r.get(
+    '/factory-cas',
+    wrap(async (req, s) => {
+      const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
+      s.json({ tenant: t, factoryCas: o.store.listFactoryCas(t.cdmId) });
+    }),
+  );
+  r.post(
+    '/factory-cas',
+    wrap(async (req, s) => {
+      const body = FactoryCaBody.safeParse(req.body);
+      if (!body.success) throw new HttpError(400, `invalid factory CA: ${issues(body.error)}`);
+      const t = await tenantFor(req, body.data.tenant);
+      let ca;
+      try {
+        ca = registerFactoryCa(o.store, t.cdmId, body.data.pem, body.data.proof);
+      } catch (err) {
+        throw new HttpError(err instanceof FactoryCaRefused ? err.status : 400, (err as Error).message);
+      }
+      audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
+      s.status(201).json(ca);
+    }),
+  );
+  r.post(
+    '/factory-cas/:id/revoke',
+    wrap(async (req, s) => {
+      const c = o.store.listFactoryCas().find((x) => x.id === String(req.params.id));
+      if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no factory CA ${String(req.params.id)} in a tenant you administer`);
+      o.store.revokeFactoryCa(c.id);
+      audit(req, 'factory-ca revoke', { factoryCaId: c.id, tenantId: c.tenantId });
+      s.json({ ...c, revoked: true });
+    }),
+  );
 
   r.use((_req, s) => void s.status(404).json({ error: 'no such admin endpoint' }));
-  r.use((err: unknown, _req: Request, s: Response, next: NextFunction) => (err instanceof AuthError || err instanceof TenantNotFound ? void s.status(err.status).json({ error: err.message }) : next(err)));
+  r.use((err: unknown, _req: Request, s: Response, next: NextFunction) =>
+    err instanceof AuthError || err instanceof TenantNotFound ? void s.status(err.status).json({ error: err.message }) : next(err),
+  );
   return r;
 }
 

@@ -51,11 +51,14 @@ async function csr(cn: string): Promise<string> {
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as { privateKey: never; publicKey: never };
   return (await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg })).toString('pem');
 }
-const wgPub = () => execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
+const wgPub = () =>
+  execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) })
+    .toString()
+    .trim();
 const peers = () => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg', 'show', config.WG_INTERFACE, 'allowed-ips']).toString();
 
 /** One HTTPS request as a device or an admin tool makes it; a client certificate when given. */
-function call(method: string, p: string, o: { body?: unknown; token?: string; cert?: string; key?: string } = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function call(method: string, p: string, o: { body?: unknown; token?: string; cert?: string; key?: string } = {}): Promise<{ status: number; body: any }> {
   const data = o.body === undefined ? undefined : JSON.stringify(o.body);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -104,7 +107,29 @@ beforeAll(async () => {
   await person(`mixed-${run}`, roles.b!.admin, groups.a!); // admin of B, a plain member of A
   for (const u of ['adm', 'op', 'admb', 'mixed']) tokens[u] = await tokenFor(`${u}-${run}`);
 
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'api.key', '-out', 'api.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: tmp, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'api.key',
+      '-out',
+      'api.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { cwd: tmp, stdio: 'ignore' },
+  );
   serverCert = fs.readFileSync(path.join(tmp, 'api.pem'), 'utf8');
   const verifier = new KeycloakTokenVerifier({ issuer: config.ADMIN_OIDC_ISSUER!, audience: config.ADMIN_OIDC_AUDIENCE });
   const app = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000, admin: bridge.admin(verifier) });
@@ -141,13 +166,19 @@ describe('admin API and factory certificates on the local stack', () => {
 
   it('registers a factory CA for the tenant; a device with a certificate from it enrolls over mTLS with no claim token', async () => {
     // attack: the CA certificate is public (every device sends it); without a signature by its key, nothing
-    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/proof of possession/) } });
+    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/proof of possession/) },
+    });
     const r = await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem, proof: pki.prove(groups.a!) } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     caId = r.body.id;
     expect((await call('POST', '/v1/admin/factory-cas', { token: tokens.adm, body: { tenant: names.a, pem: pki.rootPem, proof: pki.prove(groups.a!) } })).body.error).toMatch(/already registered/);
     // attack: another tenant's admin holding the line CA's key cannot register it: it overlaps tenant a's root
-    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.admb, body: { tenant: names.b, pem: pki.lineCaPem, proof: pki.prove(groups.b!, 'line') } })).toMatchObject({ status: 409, body: { error: expect.stringMatching(/overlaps factory CA/) } });
+    expect(await call('POST', '/v1/admin/factory-cas', { token: tokens.admb, body: { tenant: names.b, pem: pki.lineCaPem, proof: pki.prove(groups.b!, 'line') } })).toMatchObject({
+      status: 409,
+      body: { error: expect.stringMatching(/overlaps factory CA/) },
+    });
     const f = pki.device(dev(1));
     const e = await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(1), csr: await csr(dev(1)), wgPublicKey: wgPub() } });
     expect(e.status, JSON.stringify(e.body)).toBe(200);
@@ -160,9 +191,15 @@ describe('admin API and factory certificates on the local stack', () => {
 
   it('refuses factory enrollments: unregistered CA, CN for another device, no certificate and no claim', async () => {
     const s = stranger.device(dev(2));
-    expect(await call('POST', '/v1/enroll', { ...s, body: { deviceId: dev(2), csr: await csr(dev(2)), wgPublicKey: wgPub() } })).toMatchObject({ status: 401, body: { error: expect.stringMatching(/registered factory CA/) } });
+    expect(await call('POST', '/v1/enroll', { ...s, body: { deviceId: dev(2), csr: await csr(dev(2)), wgPublicKey: wgPub() } })).toMatchObject({
+      status: 401,
+      body: { error: expect.stringMatching(/registered factory CA/) },
+    });
     const f = pki.device(dev(3));
-    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(4), csr: await csr(dev(4)), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/for device/) } });
+    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(4), csr: await csr(dev(4)), wgPublicKey: wgPub() } })).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/for device/) },
+    });
     expect(await call('POST', '/v1/enroll', { body: { deviceId: dev(4), csr: await csr(dev(4)), wgPublicKey: wgPub() } })).toMatchObject({ status: 401 });
     expect(bridge.store.getDevice(dev(2))).toBeUndefined();
     expect(bridge.store.getDevice(dev(4))).toBeUndefined();
@@ -195,7 +232,10 @@ describe('admin API and factory certificates on the local stack', () => {
     expect(peers()).not.toContain(squatted.wgPublicKey);
     await expect(bridge.clients.stepca.revoke(squatted.certSerial!)).rejects.toThrow(/revoked/i);
     // and the squatter cannot take it back with a claim
-    expect(await call('POST', '/v1/enroll', { token: squat, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/another tenant/) } });
+    expect(await call('POST', '/v1/enroll', { token: squat, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } })).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/another tenant/) },
+    });
   });
 
   it('decommissions through the API; the device cannot come back with its factory certificate', async () => {
@@ -205,14 +245,20 @@ describe('admin API and factory certificates on the local stack', () => {
     expect(r.body).toMatchObject({ deviceId: dev(1), status: 'decommissioned' });
     expect(peers()).not.toContain(before.wgPublicKey);
     const f = pki.device(dev(1));
-    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(1), csr: await csr(dev(1)), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/decommissioned/) } });
+    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(1), csr: await csr(dev(1)), wgPublicKey: wgPub() } })).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/decommissioned/) },
+    });
   });
 
   it('revokes the factory CA: its devices can no longer enroll', async () => {
     expect((await call('POST', `/v1/admin/factory-cas/${caId}/revoke`, { token: tokens.admb })).status).toBe(404);
     expect((await call('POST', `/v1/admin/factory-cas/${caId}/revoke`, { token: tokens.adm })).body).toMatchObject({ id: caId, revoked: true });
     const f = pki.device(dev(6));
-    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(6), csr: await csr(dev(6)), wgPublicKey: wgPub() } })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/revoked/) } });
+    expect(await call('POST', '/v1/enroll', { ...f, body: { deviceId: dev(6), csr: await csr(dev(6)), wgPublicKey: wgPub() } })).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/revoked/) },
+    });
   });
 
   it('attack: a renamed group, and a new group given its old name, move no authority (decided by group id)', async () => {

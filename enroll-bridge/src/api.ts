@@ -109,9 +109,12 @@ export function createApi(o: ApiOptions): express.Express {
       try {
         const socket = req.socket as TLSSocket;
         // The TLS layer verified the chain against step-ca's root and the validity period.
-        if (!socket.encrypted || !socket.authorized) throw new HttpError(401, 'renewal needs the device\'s current certificate as TLS client certificate');
+        if (!socket.encrypted || !socket.authorized) throw new HttpError(401, "renewal needs the device's current certificate as TLS client certificate");
         const peer = socket.getPeerCertificate();
-        const body = z.object({ csr: z.string().max(MAX_CSR_BYTES) }).strict().safeParse(req.body);
+        const body = z
+          .object({ csr: z.string().max(MAX_CSR_BYTES) })
+          .strict()
+          .safeParse(req.body);
         if (!body.success) throw new HttpError(400, 'invalid renewal: send {"csr": "<PEM>"}');
         const deviceId = String(peer.subject?.CN ?? '');
         res.json(await o.enroller.renew(deviceId, BigInt(`0x${peer.serialNumber}`).toString(), body.data.csr));

@@ -19,4 +19,3 @@ export function hashClaimToken(token: string): string {
 export function wellFormedClaimToken(token: unknown): token is string {
   return typeof token === 'string' && new RegExp(`^${CLAIM_PREFIX}[A-Za-z0-9_-]{43}$`).test(token);
 }
-

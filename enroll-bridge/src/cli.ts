@@ -17,7 +17,10 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 export async function runCli(argv: string[], d: CliDeps): Promise<number> {
   const [cmd, sub] = argv;
   if (cmd === 'claim' && sub === 'create') {
-    const { values } = parseArgs({ args: argv.slice(2), options: { tenant: { type: 'string' }, uses: { type: 'string', default: '1' }, expires: { type: 'string', default: '7d' }, device: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: argv.slice(2),
+      options: { tenant: { type: 'string' }, uses: { type: 'string', default: '1' }, expires: { type: 'string', default: '7d' }, device: { type: 'string' } },
+    });
     if (!values.tenant) throw new Error('claim create needs --tenant <name or id>');
     const { claim, token } = createClaim(d.store, { tenantId: (await d.tenants.require(values.tenant)).cdmId, uses: Number(values.uses), expires: values.expires!, deviceId: values.device });
     out(`claim ${claim.id} for tenant ${claim.tenantId}${claim.deviceId ? `, device ${claim.deviceId} only` : ''}: ${claim.maxUses} use(s), expires ${claim.expiresAt}`);
@@ -25,7 +28,8 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
     return 0;
   }
   if (cmd === 'claim' && sub === 'list') {
-    for (const c of d.store.listClaims(argv[2])) out(`${c.id}  tenant ${c.tenantId}  ${c.usesLeft}/${c.maxUses} left  expires ${c.expiresAt}${c.revoked ? '  REVOKED' : ''}${c.deviceId ? `  device ${c.deviceId}` : ''}`);
+    for (const c of d.store.listClaims(argv[2]))
+      out(`${c.id}  tenant ${c.tenantId}  ${c.usesLeft}/${c.maxUses} left  expires ${c.expiresAt}${c.revoked ? '  REVOKED' : ''}${c.deviceId ? `  device ${c.deviceId}` : ''}`);
     return 0;
   }
   if (cmd === 'claim' && sub === 'revoke' && argv[2]) {
@@ -57,7 +61,10 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
     return 0;
   }
   if (cmd === 'devices') {
-    for (const x of d.store.listDevices({ tenantId: sub })) out(`${x.deviceId}  ${x.status.padEnd(15)} tenant ${x.tenantId}  ${x.wgIp || '-'}  cert ${x.certSerial ?? '-'}  done ${x.done.join(',') || '-'}${x.lastError ? `  last error: ${x.lastError}` : ''}`);
+    for (const x of d.store.listDevices({ tenantId: sub }))
+      out(
+        `${x.deviceId}  ${x.status.padEnd(15)} tenant ${x.tenantId}  ${x.wgIp || '-'}  cert ${x.certSerial ?? '-'}  done ${x.done.join(',') || '-'}${x.lastError ? `  last error: ${x.lastError}` : ''}`,
+      );
     return 0;
   }
   if (cmd === 'repair') {

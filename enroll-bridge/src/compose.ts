@@ -33,8 +33,7 @@ export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Lo
   });
   const tenants = new TenantDirectory(clients.thingsboard);
   const authority = new TenantAuthority(keycloakFrom(config), { parentPath: config.TENANT_PARENT_GROUP });
-  const admin = (verifier?: AdminApiOptions['verifier']): AdminApiOptions | undefined =>
-    verifier ? { verifier, authority, store, enroller, logger } : undefined;
+  const admin = (verifier?: AdminApiOptions['verifier']): AdminApiOptions | undefined => (verifier ? { verifier, authority, store, enroller, logger } : undefined);
   return { store, clients, thingsboard, enroller, tenants, authority, admin };
 }
 

@@ -32,7 +32,10 @@ describe('checkCsr', () => {
     await expect(checkCsr('hello', 'dev-0001')).rejects.toThrow('not a PEM-encoded PKCS#10');
     await expect(checkCsr(csr('dev-0001'), '../etc')).rejects.toThrow('device id must match');
     await expect(checkCsr('x'.repeat(9000), 'dev-0001')).rejects.toThrow('larger than 8192 bytes');
-    const subj = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(tmp, 'k.pem'), '-subj', '/CN=dev-0001/O=Evil'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const subj = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(tmp, 'k.pem'), '-subj', '/CN=dev-0001/O=Evil'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     await expect(checkCsr(subj, 'dev-0001')).rejects.toThrow('only CN (found O)');
   });
 

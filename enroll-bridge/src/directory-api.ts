@@ -9,7 +9,6 @@ export interface DirectoryApiOptions {
   logger: Logger;
 }
 
-
 /** A device as other services may know it (no certificate body, no WireGuard key). */
 export const directoryView = (d: DeviceRecord): DirectoryDevice => ({
   deviceId: d.deviceId,

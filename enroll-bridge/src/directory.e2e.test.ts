@@ -42,7 +42,10 @@ describe('device directory (enroll-bridge, read-only for other services)', () =>
   it('attack: a person’s token (another audience), a forged one, or none get nothing', async () => {
     const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
     people.push(await createPerson(kcAdmin, { username: `dir-${run}`, password, groups: [] }));
-    const r = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-console', username: `dir-${run}`, password }) });
+    const r = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-console', username: `dir-${run}`, password }),
+    });
     const personToken = ((await r.json()) as { access_token: string }).access_token;
     for (const token of [personToken, `${(await service.accessToken()).slice(0, -4)}AAAA`, '']) {
       const client = new DeviceDirectoryClient({ baseURL: directory.url, token: async () => token });

@@ -57,7 +57,10 @@ async function csr(cn: string, keys?: Keys, nonce = crypto.randomBytes(16).toStr
   const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys: keys ?? (await newKeys()), signingAlgorithm: alg, attributes });
   return req.toString('pem');
 }
-const wgPub = () => execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
+const wgPub = () =>
+  execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) })
+    .toString()
+    .trim();
 
 async function enroll(body: unknown, claim?: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}/v1/enroll`, {
@@ -65,7 +68,7 @@ async function enroll(body: unknown, claim?: string, headers: Record<string, str
     headers: { 'content-type': 'application/json', ...(claim ? { authorization: `Bearer ${claim}` } : {}), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 const claim = (uses = 10, extra: { expires?: string; deviceId?: string } = {}) => createClaim(bridge.store, { tenantId: tenant, uses, expires: extra.expires ?? '1h', deviceId: extra.deviceId }).token;
 const peers = () => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg', 'show', config.WG_INTERFACE, 'allowed-ips']).toString();
@@ -88,7 +91,7 @@ afterAll(async () => {
 
 describe('enrollment API on the local stack', () => {
   const device = `dev-${run}-0001`;
-  let first: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let first: Record<string, any>;
   let firstCsr: string;
   let firstKeys: Keys;
   let firstWg: string;
@@ -161,7 +164,15 @@ describe('enrollment API on the local stack', () => {
     const ok = { deviceId: `dev-${run}-bad`, csr: await csr(`dev-${run}-bad`), wgPublicKey: wgPub() };
     const c = claim();
     const cases: [string, Promise<{ status: number; body: Record<string, unknown> }>, number, string][] = [
-      ['wrong content type', fetch(`${base}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${c}` }, body: 'x' }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })), 415, 'application/json'],
+      [
+        'wrong content type',
+        fetch(`${base}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${c}` }, body: 'x' }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as Record<string, unknown>,
+        })),
+        415,
+        'application/json',
+      ],
       ['malformed JSON', enroll('{"deviceId":', c), 400, 'not valid JSON'],
       ['oversized body', enroll({ ...ok, csr: 'x'.repeat(20_000) }, c), 413, 'larger than 16 KiB'],
       ['unknown field', enroll({ ...ok, admin: true }, c), 400, 'Unrecognized key'],
@@ -234,7 +245,11 @@ describe('enrollment API on the local stack', () => {
       for await (const page of bridgeAdmin.devicePages()) devices.push(...page.filter((d) => d.name === id));
       expect(devices).toHaveLength(1);
       expect((await hawkbit.listTargets({ q: `controllerId==${id}` })).length).toBe(1);
-      expect(peers().split('\n').filter((l) => l.includes(`${r.body.wireguard.address}`))).toHaveLength(1);
+      expect(
+        peers()
+          .split('\n')
+          .filter((l) => l.includes(`${r.body.wireguard.address}`)),
+      ).toHaveLength(1);
     });
   }
 
@@ -259,7 +274,10 @@ describe('enrollment API on the local stack', () => {
       const c = createClaim(small.store, { tenantId: tenant, uses: 100, expires: '1h' }).token;
       const ids = [0, 1, 2].map((i) => `dev-${run}-q${i}`);
       for (const id of ids.slice(0, 2)) await small.enroller.enroll({ deviceId: id, csr: await csr(id), wgPublicKey: wgPub(), claimToken: c });
-      await expect(small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c })).rejects.toMatchObject({ status: 403, message: expect.stringContaining('quota of 2 devices') });
+      await expect(small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c })).rejects.toMatchObject({
+        status: 403,
+        message: expect.stringContaining('quota of 2 devices'),
+      });
       expect(small.store.getDevice(ids[2]!)).toBeUndefined();
       expect(await hawkbit.getTarget(ids[2]!)).toBeUndefined();
       await small.enroller.decommission(ids[0]!);
@@ -284,12 +302,16 @@ describe('enrollment API on the local stack', () => {
 
   it('creates claims from the command line, naming the tenant by its ThingsBoard title', async () => {
     const cli = path.resolve(import.meta.dirname, 'main.ts');
-    const outText = execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', tenant, '--uses', '3', '--expires', '2h'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } }).toString();
+    const outText = execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', tenant, '--uses', '3', '--expires', '2h'], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    }).toString();
     const token = /token \(shown once[^)]*\): (cdm_claim_\S+)/.exec(outText)?.[1];
     expect(outText).toContain(`for tenant ${tenant}: 3 use(s)`);
     const id = `dev-${run}-cli`;
     expect((await enroll({ deviceId: id, csr: await csr(id), wgPublicKey: wgPub() }, token)).status).toBe(200);
-    expect(() => execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', 'no-such-tenant'], { env: { ...process.env, ...env }, stdio: 'pipe' })).toThrow(/no cdm tenant "no-such-tenant"/);
+    expect(() => execFileSync(process.execPath, ['--import', 'tsx', cli, 'claim', 'create', '--tenant', 'no-such-tenant'], { env: { ...process.env, ...env }, stdio: 'pipe' })).toThrow(
+      /no cdm tenant "no-such-tenant"/,
+    );
   });
 
   it('gives 500 concurrent enrollments 500 distinct addresses', async () => {
@@ -333,6 +355,8 @@ describe('enrollment API on the local stack', () => {
 /** Makes a claim look expired by moving its expiry into the past (as time passing would). */
 function expire(token: string): string {
   const c = bridge.store.listClaims(tenant).at(-1)!;
-  (bridge.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db.prepare('UPDATE claims SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), c.id);
+  (bridge.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db
+    .prepare('UPDATE claims SET expires_at = ? WHERE id = ?')
+    .run(new Date(Date.now() - 1000).toISOString(), c.id);
   return token;
 }

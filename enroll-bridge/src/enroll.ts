@@ -94,7 +94,7 @@ export class Enroller {
       // The certificate renewal replaced stays good for renewal until the device shows the new one:
       // an answer lost on the way, or a failed ThingsBoard step, must not lock the device out.
       const previous = !current && d.prevCertSerial !== undefined && d.prevCertSerial === presentedSerial;
-      if (!current && !previous) throw new HttpError(403, 'that is not the device\'s current certificate');
+      if (!current && !previous) throw new HttpError(403, "that is not the device's current certificate");
       const facts = await checkCsr(csr, deviceId).catch((err: unknown) => {
         throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
       });
@@ -175,9 +175,10 @@ export class Enroller {
       existing = await this.doDecommission(req.deviceId);
     }
     // Before anything is written or signed, so a refused device leaves nothing behind.
-    if (!existing?.done.includes('hawkbit')) await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
-      throw this.toHttp('hawkbit', err, req.deviceId);
-    });
+    if (!existing?.done.includes('hawkbit'))
+      await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
+        throw this.toHttp('hawkbit', err, req.deviceId);
+      });
     let device: DeviceRecord;
     // Checked in the same transaction as the write: a WireGuard key is one tunnel, so a key another
     // device holds would move that device's peer to this one (seen: device A's tunnel was gone).
@@ -187,7 +188,8 @@ export class Enroller {
     // A request signed once proves possession once: the same bytes again may be a replay by anyone
     // who saw them, and would hand out the device's hawkBit token or replace its pinned host key.
     const fresh = () => {
-      if (!store.useRequest(facts.requestSha256, req.deviceId)) throw new HttpError(409, 'this certificate request was used before: sign a new one (enroll.sh puts a fresh challengePassword in each); a replayed request proves nothing');
+      if (!store.useRequest(facts.requestSha256, req.deviceId))
+        throw new HttpError(409, 'this certificate request was used before: sign a new one (enroll.sh puts a fresh challengePassword in each); a replayed request proves nothing');
     };
     const consume = <T>(fn: () => T, newDevice = true): T =>
       store.atomically(() => {
@@ -201,11 +203,13 @@ export class Enroller {
     const by = { enrolledBy: claim.kind };
     try {
       if (!existing) device = consume(() => store.update(store.createDevice(record).deviceId, by));
-      else if (existing.status === 'decommissioned' && claim.kind === 'factory' && !supersede) throw new HttpError(403, 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
+      else if (existing.status === 'decommissioned' && claim.kind === 'factory' && !supersede)
+        throw new HttpError(403, 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
       else if (existing.status === 'decommissioned') device = consume(() => store.update(store.restartDevice(record).deviceId, by));
       else if (existing.status === 'decommissioning') throw new HttpError(409, 'device is being decommissioned; retry when that has finished');
       else if (existing.tenantId !== claim.tenantId) throw new HttpError(403, 'device is enrolled in another tenant');
-      else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey) device = store.atomically(() => (fresh(), existing!)); // a retry: same identity, freshly signed
+      else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey)
+        device = store.atomically(() => (fresh(), existing!)); // a retry: same identity, freshly signed
       else if (claim.deviceId === req.deviceId) {
         // New keys for a known device need a claim made for exactly this device (no takeover by serial).
         device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling', ...by }), false);

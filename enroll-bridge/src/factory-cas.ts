@@ -36,19 +36,26 @@ export function registerFactoryCa(store: Store, tenantId: string, pem: string, p
   const signature = Buffer.from(proofBase64.trim(), 'base64');
   const message = Buffer.from(registrationMessage(tenantId, ca.sha256));
   const algorithm = cert.publicKey.asymmetricKeyType === 'ed25519' || cert.publicKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
-  let ok = false;
+  let ok: boolean;
   try {
     ok = crypto.verify(algorithm, message, cert.publicKey, signature);
   } catch {
     ok = false;
   }
   if (!ok) throw new FactoryCaRefused(400, `the proof is not a signature of the registration message by this CA's key: ${proofHowTo(tenantId, ca.sha256)}`);
-  const overlap = overlapping(cert, store.listFactoryCas().filter((x) => x.tenantId !== tenantId));
+  const overlap = overlapping(
+    cert,
+    store.listFactoryCas().filter((x) => x.tenantId !== tenantId),
+  );
   if (overlap) throw new FactoryCaRefused(409, `overlaps factory CA ${overlap.ca.id} of another tenant (${overlap.why}): a CA can vouch for one tenant's devices only`);
   return store.addFactoryCa({ id: `fca_${crypto.randomBytes(6).toString('hex')}`, tenantId, ...ca });
 }
 
-const spki = (c: crypto.X509Certificate) => crypto.createHash('sha256').update(c.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+const spki = (c: crypto.X509Certificate) =>
+  crypto
+    .createHash('sha256')
+    .update(c.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 const issued = (child: crypto.X509Certificate, parent: crypto.X509Certificate) => child.checkIssued(parent) && child.verify(parent.publicKey);
 
 function overlapping(cert: crypto.X509Certificate, others: FactoryCaRecord[]): { ca: FactoryCaRecord; why: string } | undefined {

@@ -22,7 +22,26 @@ const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''),
 export function makeFactoryPki(name = 'Factory'): FactoryPki {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-factory-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ssl(['req', '-x509', ...ec, '-keyout', 'root.key', '-out', 'root.pem', '-days', '3650', '-subj', `/O=ACME Devices/CN=${name} Root CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  ssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'root.key',
+      '-out',
+      'root.pem',
+      '-days',
+      '3650',
+      '-subj',
+      `/O=ACME Devices/CN=${name} Root CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   ssl(['req', ...ec, '-keyout', 'line.key', '-out', 'line.csr', '-subj', `/O=ACME Devices/CN=${name} Line 1 CA`], dir);
   fs.writeFileSync(path.join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
   ssl(['x509', '-req', '-in', 'line.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'line.pem', '-days', '3650', '-extfile', 'ca.ext'], dir);
@@ -42,7 +61,10 @@ export function makeFactoryPki(name = 'Factory'): FactoryPki {
       ssl(['req', ...ec, '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=ACME Devices/CN=${cn}`], dir);
       fs.writeFileSync(path.join(dir, `${base}.ext`), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${o.eku ?? 'clientAuth'}\n`);
       const issuer = o.issuer === 'root' ? 'root' : 'line';
-      ssl(['x509', '-req', '-in', `${base}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${base}.pem`, '-days', String(o.days ?? 3650), '-extfile', `${base}.ext`], dir);
+      ssl(
+        ['x509', '-req', '-in', `${base}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${base}.pem`, '-days', String(o.days ?? 3650), '-extfile', `${base}.ext`],
+        dir,
+      );
       const leaf = read(`${base}.pem`);
       // The device sends its certificate followed by the line CA, as a TLS client does with a chain file.
       const chainFile = path.join(dir, `${base}.chain.pem`);

@@ -22,7 +22,14 @@ if (command === 'daemon') {
     const directoryVerifier = issuer ? new KeycloakTokenVerifier({ issuer, audience: DIRECTORY_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
     await enableTargetTokens(clients.hawkbit).catch((err: Error) => logger.warn({ err: err.message }, 'hawkBit: could not enable target-token authentication; devices cannot poll until it is on'));
     // Finishes or undoes enrollments a crash left half-way.
-    const repair = new PassLoop({ name: 'enroll_repair', logger, every: config.REPAIR_SCHEDULE, pass: () => enroller.repair(), failures: (r) => r.failed.length, notable: (r) => r.completed.length + r.failed.length > 0 });
+    const repair = new PassLoop({
+      name: 'enroll_repair',
+      logger,
+      every: config.REPAIR_SCHEDULE,
+      pass: () => enroller.repair(),
+      failures: (r) => r.failed.length,
+      notable: (r) => r.completed.length + r.failed.length > 0,
+    });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -40,8 +47,18 @@ if (command === 'daemon') {
       routes: directoryVerifier ? directoryRouter({ verifier: directoryVerifier, store, logger }) : undefined,
     });
     const verifier = config.ADMIN_OIDC_ISSUER ? new KeycloakTokenVerifier({ issuer: config.ADMIN_OIDC_ISSUER, audience: config.ADMIN_OIDC_AUDIENCE, jwksUrl: config.ADMIN_OIDC_JWKS_URL }) : undefined;
-    const app = createApi({ enroller, logger, rootPem: clients.stepca.rootPem, perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS, perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM, admin: admin(verifier) });
-    const api = createApiServer(app, config.API_TLS_CERT_FILE ? { cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), rootPem: clients.stepca.rootPem } : undefined);
+    const app = createApi({
+      enroller,
+      logger,
+      rootPem: clients.stepca.rootPem,
+      perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS,
+      perClaimPerMinute: config.RATE_LIMIT_PER_CLAIM,
+      admin: admin(verifier),
+    });
+    const api = createApiServer(
+      app,
+      config.API_TLS_CERT_FILE ? { cert: fs.readFileSync(config.API_TLS_CERT_FILE), key: fs.readFileSync(config.API_TLS_KEY_FILE!), rootPem: clients.stepca.rootPem } : undefined,
+    );
     await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
     repair.start();
     if (!verifier) logger.info('admin API and device directory off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');

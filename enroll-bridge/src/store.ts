@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { openStore, type Migration } from '@cdm/common/sqlite';
 import { firstFree, parseCidr, poolSize, type Cidr } from './pool.ts';
@@ -207,8 +205,25 @@ export class Store {
     })();
   }
 
-  update(deviceId: string, patch: Partial<Pick<DeviceRecord, 'status' | 'certSerial' | 'prevCertSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey' | 'enrolledBy'>>): DeviceRecord {
-    const cols: Record<string, string> = { status: 'status', certSerial: 'cert_serial', prevCertSerial: 'prev_cert_serial', certNotAfter: 'cert_not_after', certPem: 'cert_pem', tbDeviceId: 'tb_device_id', lastError: 'last_error', keySha256: 'key_sha256', wgPublicKey: 'wg_public_key', sshHostKey: 'ssh_host_key', enrolledBy: 'enrolled_by' };
+  update(
+    deviceId: string,
+    patch: Partial<
+      Pick<DeviceRecord, 'status' | 'certSerial' | 'prevCertSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey' | 'enrolledBy'>
+    >,
+  ): DeviceRecord {
+    const cols: Record<string, string> = {
+      status: 'status',
+      certSerial: 'cert_serial',
+      prevCertSerial: 'prev_cert_serial',
+      certNotAfter: 'cert_not_after',
+      certPem: 'cert_pem',
+      tbDeviceId: 'tb_device_id',
+      lastError: 'last_error',
+      keySha256: 'key_sha256',
+      wgPublicKey: 'wg_public_key',
+      sshHostKey: 'ssh_host_key',
+      enrolledBy: 'enrolled_by',
+    };
     const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
     this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
     return this.getDevice(deviceId)!;
@@ -271,9 +286,7 @@ export class Store {
   addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): FactoryCaRecord {
     const existing = this.db.prepare('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
     if (existing) throw new Error(`that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
-    this.db
-      .prepare('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
+    this.db.prepare('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
     return this.listFactoryCas().find((x) => x.id === c.id)!;
   }
 

@@ -74,12 +74,24 @@ async function shutdown(): Promise<void> {
 }
 
 /** The device is down until the test boots it (the reboot stand-in ends the agent). */
-const agentExited = () => until('agent exit', async () => agent?.exitCode, (c) => c !== null && c !== undefined, 30_000, 200);
+const agentExited = () =>
+  until(
+    'agent exit',
+    async () => agent?.exitCode,
+    (c) => c !== null && c !== undefined,
+    30_000,
+    200,
+  );
 
 const command = async (who: Parameters<typeof call>[0], operation: string, params?: object, expiresInSeconds?: number) =>
   call(who, 'POST', `/devices/${deviceId}/command`, { operation, ...(params ? { params } : {}), ...(expiresInSeconds ? { expiresInSeconds } : {}) });
 const settled = (commandId: string, final = ['successful', 'failed', 'timeout', 'expired', 'cancelled']) =>
-  until(`command ${commandId}`, async () => (await call('oncall', 'GET', `/devices/${deviceId}/commands/${commandId}`)).body, (c) => final.includes(c.status), 60_000);
+  until(
+    `command ${commandId}`,
+    async () => (await call('oncall', 'GET', `/devices/${deviceId}/commands/${commandId}`)).body,
+    (c) => final.includes(c.status),
+    60_000,
+  );
 
 beforeAll(async () => {
   await addDeviceNs(DEV);
@@ -106,7 +118,11 @@ describe('fleet API → ThingsBoard → device agent', () => {
     const before = (await call('operator', 'GET', `/devices/${deviceId}/shadow`)).body;
     const changed = await call('operator', 'PATCH', `/devices/${deviceId}/shadow`, { version: before.version, desired: { sampling_interval_s: 7, log_level: 'debug', features: { gps: true } } });
     expect(changed.body).toMatchObject({ state: 'pending', version: before.version + 1 });
-    const synced = await until('shadow in sync', async () => (await call('oncall', 'GET', `/devices/${deviceId}/shadow`)).body, (s) => s.state === 'in-sync' && s.reportedVersion === before.version + 1);
+    const synced = await until(
+      'shadow in sync',
+      async () => (await call('oncall', 'GET', `/devices/${deviceId}/shadow`)).body,
+      (s) => s.state === 'in-sync' && s.reportedVersion === before.version + 1,
+    );
     expect(synced).toMatchObject({ reported: { sampling_interval_s: 7, log_level: 'debug', features: { gps: true } }, delta: {}, lastSync: expect.any(String) });
     expect(JSON.parse(fs.readFileSync(path.join(dev, 'etc', 'config.json'), 'utf8'))).toEqual({ sampling_interval_s: 7, log_level: 'debug', features: { gps: true } });
     // Someone else's edit from the old version loses.
@@ -119,7 +135,13 @@ describe('fleet API → ThingsBoard → device agent', () => {
     const done = await settled(c.body.commandId);
     expect(done.status, JSON.stringify(done)).toBe('successful');
     expect(done.result.logs).toEqual(['journalctl --no-pager -o short-iso -n 20 --since -300s', '2026-11-29T10:00:00+0000 device app[42]: sampling every 7 s']);
-    expect(done.result.self_test).toEqual({ ok: false, checks: [{ name: '10-storage', ok: true, output: 'data partition 12 % used\n' }, { name: '20-modem', ok: false, output: 'modem: no SIM\n' }] });
+    expect(done.result.self_test).toEqual({
+      ok: false,
+      checks: [
+        { name: '10-storage', ok: true, output: 'data partition 12 % used\n' },
+        { name: '20-modem', ok: false, output: 'modem: no SIM\n' },
+      ],
+    });
     expect(done.result.sensors.uptime_s).toBeGreaterThan(0);
   });
 
@@ -170,13 +192,24 @@ describe('fleet API → ThingsBoard → device agent', () => {
     expect(d.status).toBe(201);
     const id = d.body.deploymentId as number;
     const inHawkbit = await hb.getRollout(id);
-    expect(inHawkbit).toMatchObject({ description: targetDescription(scene.tenantId), distributionSetId: ds.id, totalTargets: 1, targetFilterQuery: `description=="cdm tenant ${scene.tenantId}";controllerId=in=(${deviceId})` });
+    expect(inHawkbit).toMatchObject({
+      description: targetDescription(scene.tenantId),
+      distributionSetId: ds.id,
+      totalTargets: 1,
+      targetFilterQuery: `description=="cdm tenant ${scene.tenantId}";controllerId=in=(${deviceId})`,
+    });
     expect(['starting', 'running']).toContain(inHawkbit!.status);
     const read = (await call('oncall', 'GET', `/ota/deployments/${id}`)).body;
     expect(read).toMatchObject({ deploymentId: id, tenantId: scene.tenantId, distributionSetId: ds.id, totalTargets: 1, stages: [{ targetPercentage: 100, totalTargets: 1 }] });
     expect((await call('outsider', 'GET', `/ota/deployments/${id}`)).status).toBe(404);
     await call('admin', 'POST', `/ota/deployments/${id}/cancel`);
-    const gone = await until('rollout removed in hawkBit', () => hb.getRollout(id), (r) => !r || r.status === 'deleting' || r.status === 'deleted', 60_000, 1000);
+    const gone = await until(
+      'rollout removed in hawkBit',
+      () => hb.getRollout(id),
+      (r) => !r || r.status === 'deleting' || r.status === 'deleted',
+      60_000,
+      1000,
+    );
     expect(gone?.status ?? 'gone').toMatch(/gone|deleting|deleted/);
   });
 

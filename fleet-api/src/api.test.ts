@@ -326,7 +326,11 @@ describe('fleet API', () => {
     expect((await call('POST', '/ota/deployments', 'ada', { ...body, groups: [50, 40] })).body.error).toMatch(/add up to 100/);
     expect((await call('POST', '/ota/deployments', 'ada', { ...body, selector: { ids: ['a1', 'b1'] } })).body.error).toMatch(/no active device b1 in tenant acme/);
     const d = await call('POST', '/ota/deployments', 'ada', { ...body, selector: { ids: ['a1', 'a2'] } });
-    expect(d).toMatchObject({ status: 201, location: `/v1/ota/deployments/${d.body.deploymentId}`, body: { status: 'running', tenantId: 'A', stages: [{ targetPercentage: 10 }, { targetPercentage: 40 }, { targetPercentage: 50 }] } });
+    expect(d).toMatchObject({
+      status: 201,
+      location: `/v1/ota/deployments/${d.body.deploymentId}`,
+      body: { status: 'running', tenantId: 'A', stages: [{ targetPercentage: 10 }, { targetPercentage: 40 }, { targetPercentage: 50 }] },
+    });
     expect(hawkbit.rollouts.get(d.body.deploymentId)).toMatchObject({ description: 'cdm tenant A', targetFilterQuery: 'description=="cdm tenant A";controllerId=in=(a1,a2)', distributionSetId: own });
     expect((await call('GET', `/ota/deployments/${d.body.deploymentId}`, 'ona')).body.status).toBe('running');
     expect((await call('GET', `/ota/deployments/${d.body.deploymentId}`, 'bob')).status).toBe(404);

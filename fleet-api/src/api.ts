@@ -106,7 +106,10 @@ const ListQuery = z
     site: z.string().min(1).max(200).optional(),
     owner: z.string().min(1).max(200).optional(),
     tag: z.string().min(1).max(200).optional(),
-    online: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    online: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
@@ -199,158 +202,208 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     return { ...d!, held };
   };
 
-  r.get('/devices', wrap(async (req, s) => {
-    const q = body(ListQuery, req.query, 'query');
-    const t = await tenantFor(req, q.tenant, 'devices.read');
-    const { tenant: _t, offset, limit, ...selector } = q;
-    const all = await o.devices.select(t.cdmId, selector);
-    s.json({ tenant: { id: t.cdmId, name: t.name }, total: all.length, offset, limit, devices: all.slice(offset, offset + limit) });
-  }));
+  r.get(
+    '/devices',
+    wrap(async (req, s) => {
+      const q = body(ListQuery, req.query, 'query');
+      const t = await tenantFor(req, q.tenant, 'devices.read');
+      const { tenant: _t, offset, limit, ...selector } = q;
+      const all = await o.devices.select(t.cdmId, selector);
+      s.json({ tenant: { id: t.cdmId, name: t.name }, total: all.length, offset, limit, devices: all.slice(offset, offset + limit) });
+    }),
+  );
 
-  r.post('/devices', wrap(async (req, s) => {
-    const b = body(RegistrationBody, req.body, 'registration');
-    const t = await tenantFor(req, b.tenant, 'devices.register');
-    const known = await o.directory.get(b.deviceId);
-    if (known && known.tenantId === t.cdmId && known.status === 'active') throw new HttpError(409, `device ${b.deviceId} is already enrolled in tenant ${t.name}`);
-    let made;
-    try {
-      made = await o.enrollAdmin.createDeviceClaim(bearerToken(req)!, { tenant: t.cdmId, deviceId: b.deviceId, expires: b.expires });
-    } catch (err) {
-      // enroll-bridge decided (its own check of the person, its own rules): its 4xx is the answer.
-      if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500) throw new HttpError(err.status === 401 ? 403 : err.status, err.message);
-      throw err;
-    }
-    const content = ownerAssignment({ tenantId: t.cdmId, deviceId: b.deviceId, token: made.token });
-    audit(req, { action: 'devices.register', tenantId: t.cdmId, devices: [b.deviceId], outcome: 'done', detail: `claim ${made.claim.id}, expires ${made.claim.expiresAt}` });
-    s.status(201).json({ deviceId: b.deviceId, tenantId: t.cdmId, claim: made.claim, token: made.token, ownerAssignment: { content, png: await qrPng(content) } });
-  }));
-
-  r.get('/devices/:id', wrap(async (req, s) => {
-    const d = await deviceFor(req, 'devices.read');
-    const [attrs, alarms] = await Promise.all([o.gateway.attributes(d.tenantId, d.tbDeviceId), o.gateway.openAlarms(d.tenantId, d.tbDeviceId)]);
-    const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-    const last = Number(attrs.server.lastActivityTime ?? 0);
-    const tags = Array.isArray(attrs.server.tags) ? (attrs.server.tags as string[]) : parseTags(str(attrs.server.tags));
-    s.json({
-      deviceId: d.deviceId,
-      tenantId: d.tenantId,
-      status: d.status,
-      ...(d.wgIp ? { wgIp: d.wgIp } : {}),
-      certificate: { serial: d.certSerial ?? null, notAfter: d.certNotAfter ?? null },
-      firmware: str(attrs.client.current_sw_version) ?? null,
-      online: attrs.server.active === true || attrs.server.active === 'true',
-      lastSeen: last > 0 ? new Date(last).toISOString() : null,
-      metadata: { region: str(attrs.server.region), site: str(attrs.server.site), owner: str(attrs.server.owner), tags },
-      openAlarms: alarms.map((a) => ({ type: a.type, severity: a.severity, since: new Date(a.since).toISOString() })),
-      // What the caller may do to this device, so a page can offer only those (the API enforces them regardless).
-      allowed: allowedActions(d.held),
-    });
-  }));
-
-  r.patch('/devices/:id', wrap(async (req, s) => {
-    const patch = body(DevicePatch, req.body, 'device change');
-    const d = await deviceFor(req, 'devices.metadata');
-    const values: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(patch.metadata)) values[k] = k === 'tags' ? JSON.stringify(v ?? []) : (v ?? '');
-    await o.gateway.saveServer(d.tenantId, d.tbDeviceId, values);
-    audit(req, { action: 'devices.metadata', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: JSON.stringify(patch.metadata).slice(0, 500) });
-    s.json({ deviceId: d.deviceId, metadata: patch.metadata });
-  }));
-
-  r.get('/devices/:id/shadow', wrap(async (req, s) => {
-    const d = await deviceFor(req, 'shadow.read');
-    const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
-    s.json({ deviceId: d.deviceId, ...shadowView(a.shared, a.client) });
-  }));
-
-  r.patch('/devices/:id/shadow', wrap(async (req, s) => {
-    const p = body(ShadowPatch, req.body, 'shadow change');
-    const d = await deviceFor(req, 'shadow.write');
-    const view = await exclusive(d.deviceId, async () => {
-      const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
-      let next;
+  r.post(
+    '/devices',
+    wrap(async (req, s) => {
+      const b = body(RegistrationBody, req.body, 'registration');
+      const t = await tenantFor(req, b.tenant, 'devices.register');
+      const known = await o.directory.get(b.deviceId);
+      if (known && known.tenantId === t.cdmId && known.status === 'active') throw new HttpError(409, `device ${b.deviceId} is already enrolled in tenant ${t.name}`);
+      let made;
       try {
-        next = patchDesired(shadowView(a.shared, a.client), p.version, p.desired);
+        made = await o.enrollAdmin.createDeviceClaim(bearerToken(req)!, { tenant: t.cdmId, deviceId: b.deviceId, expires: b.expires });
       } catch (err) {
-        if (err instanceof StaleVersion) throw new HttpError(409, err.message);
-        if (err instanceof InvalidConfig) throw new HttpError(400, err.message);
+        // enroll-bridge decided (its own check of the person, its own rules): its 4xx is the answer.
+        if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500) throw new HttpError(err.status === 401 ? 403 : err.status, err.message);
         throw err;
       }
-      const shared = { [SHADOW.desired]: next.config, [SHADOW.desiredVersion]: next.version };
-      await o.gateway.saveShared(d.tenantId, d.tbDeviceId, shared);
-      return shadowView({ ...a.shared, ...shared }, a.client);
-    });
-    audit(req, { action: 'shadow.write', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: `version ${view.version}: ${JSON.stringify(p.desired).slice(0, 400)}` });
-    s.json({ deviceId: d.deviceId, ...view });
-  }));
+      const content = ownerAssignment({ tenantId: t.cdmId, deviceId: b.deviceId, token: made.token });
+      audit(req, { action: 'devices.register', tenantId: t.cdmId, devices: [b.deviceId], outcome: 'done', detail: `claim ${made.claim.id}, expires ${made.claim.expiresAt}` });
+      s.status(201).json({ deviceId: b.deviceId, tenantId: t.cdmId, claim: made.claim, token: made.token, ownerAssignment: { content, png: await qrPng(content) } });
+    }),
+  );
 
-  r.post('/devices/:id/command', wrap(async (req, s) => {
-    const b = body(CommandBody(o.limits.maxExpirySeconds), req.body, 'command');
-    const op = parseOperation(b.operation, b.params);
-    if (!op.ok) throw new HttpError(400, op.error);
-    const operation = b.operation as Operation;
-    const d = await deviceFor(req, `command.${operation}`);
-    const at = now();
-    const u = userOf(req);
-    const c: Command = {
-      id: crypto.randomUUID(),
-      tenantId: d.tenantId,
-      deviceId: d.deviceId,
-      tbDeviceId: d.tbDeviceId,
-      operation,
-      params: op.params,
-      requestedBy: u.sub,
-      requestedByName: u.username,
-      status: 'sending',
-      createdAt: at,
-      expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000,
-      updatedAt: at,
-      checkedAt: at,
-    };
-    o.store.insertCommand(c);
-    await o.runner.send(c);
-    const out = o.store.getCommand(c.id)!;
-    audit(req, { action: `command.${operation}`, tenantId: d.tenantId, devices: [d.deviceId], outcome: out.status === 'failed' ? 'failed' : 'done', detail: `command ${c.id}${out.error ? `: ${out.error}` : ''}` });
-    s.status(202).location(`/v1/devices/${encodeURIComponent(d.deviceId)}/commands/${c.id}`).json(commandView(out));
-  }));
+  r.get(
+    '/devices/:id',
+    wrap(async (req, s) => {
+      const d = await deviceFor(req, 'devices.read');
+      const [attrs, alarms] = await Promise.all([o.gateway.attributes(d.tenantId, d.tbDeviceId), o.gateway.openAlarms(d.tenantId, d.tbDeviceId)]);
+      const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+      const last = Number(attrs.server.lastActivityTime ?? 0);
+      const tags = Array.isArray(attrs.server.tags) ? (attrs.server.tags as string[]) : parseTags(str(attrs.server.tags));
+      s.json({
+        deviceId: d.deviceId,
+        tenantId: d.tenantId,
+        status: d.status,
+        ...(d.wgIp ? { wgIp: d.wgIp } : {}),
+        certificate: { serial: d.certSerial ?? null, notAfter: d.certNotAfter ?? null },
+        firmware: str(attrs.client.current_sw_version) ?? null,
+        online: attrs.server.active === true || attrs.server.active === 'true',
+        lastSeen: last > 0 ? new Date(last).toISOString() : null,
+        metadata: { region: str(attrs.server.region), site: str(attrs.server.site), owner: str(attrs.server.owner), tags },
+        openAlarms: alarms.map((a) => ({ type: a.type, severity: a.severity, since: new Date(a.since).toISOString() })),
+        // What the caller may do to this device, so a page can offer only those (the API enforces them regardless).
+        allowed: allowedActions(d.held),
+      });
+    }),
+  );
 
-  r.get('/devices/:id/commands', wrap(async (req, s) => {
-    const d = await deviceFor(req, 'devices.read');
-    s.json({ deviceId: d.deviceId, commands: o.store.deviceCommands(d.deviceId, 50).map(commandView) });
-  }));
+  r.patch(
+    '/devices/:id',
+    wrap(async (req, s) => {
+      const patch = body(DevicePatch, req.body, 'device change');
+      const d = await deviceFor(req, 'devices.metadata');
+      const values: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(patch.metadata)) values[k] = k === 'tags' ? JSON.stringify(v ?? []) : (v ?? '');
+      await o.gateway.saveServer(d.tenantId, d.tbDeviceId, values);
+      audit(req, { action: 'devices.metadata', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: JSON.stringify(patch.metadata).slice(0, 500) });
+      s.json({ deviceId: d.deviceId, metadata: patch.metadata });
+    }),
+  );
 
-  r.get('/devices/:id/commands/:commandId', wrap(async (req, s) => {
-    const d = await deviceFor(req, 'devices.read');
-    const c = o.store.getCommand(String(req.params.commandId));
-    if (!c || c.deviceId !== d.deviceId) throw new HttpError(404, `no command ${String(req.params.commandId)} for device ${d.deviceId}`);
-    s.json(commandView(await o.runner.refresh(c)));
-  }));
+  r.get(
+    '/devices/:id/shadow',
+    wrap(async (req, s) => {
+      const d = await deviceFor(req, 'shadow.read');
+      const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
+      s.json({ deviceId: d.deviceId, ...shadowView(a.shared, a.client) });
+    }),
+  );
 
-  r.post('/groups/operations', wrap(async (req, s) => {
-    const b = body(GroupBody(o.limits.maxExpirySeconds, o.limits.maxConcurrency), req.body, 'group operation');
-    const op = parseOperation(b.operation, b.params);
-    if (!op.ok) throw new HttpError(400, op.error);
-    const operation = b.operation as Operation;
-    const t = await tenantFor(req, b.tenant, `command.${operation}`);
-    const devices = await o.devices.select(t.cdmId, b.selector);
-    const refuse = (msg: string) => {
-      audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: [], outcome: 'refused', detail: msg });
-      return new HttpError(422, msg);
-    };
-    if (!devices.length) throw refuse('the selector matches no active device of this tenant');
-    if (devices.length > o.limits.maxGroup) throw refuse(`the selector matches ${devices.length} devices; a group operation reaches at most ${o.limits.maxGroup}: narrow the selector`);
-    if (devices.length > o.limits.confirmAbove && !b.confirm) throw refuse(`the selector matches ${devices.length} devices (more than ${o.limits.confirmAbove}); repeat with "confirm": true to run it on all of them`);
-    const u = userOf(req);
-    const at = now();
-    const { group, targets } = planGroup(
-      { tenantId: t.cdmId, operation, params: op.params, selector: b.selector, concurrency: b.concurrency, expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000, requestedBy: u.sub, requestedByName: u.username },
-      devices,
-      at,
-    );
-    o.store.insertGroup(group, targets);
-    audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: devices.map((d) => d.deviceId), outcome: 'done', detail: `group ${group.id}, concurrency ${b.concurrency}` });
-    s.status(202).location(`/v1/groups/operations/${group.id}`).json(groupView(group, o.store.groupCommands(group.id)));
-  }));
+  r.patch(
+    '/devices/:id/shadow',
+    wrap(async (req, s) => {
+      const p = body(ShadowPatch, req.body, 'shadow change');
+      const d = await deviceFor(req, 'shadow.write');
+      const view = await exclusive(d.deviceId, async () => {
+        const a = await o.gateway.attributes(d.tenantId, d.tbDeviceId);
+        let next;
+        try {
+          next = patchDesired(shadowView(a.shared, a.client), p.version, p.desired);
+        } catch (err) {
+          if (err instanceof StaleVersion) throw new HttpError(409, err.message);
+          if (err instanceof InvalidConfig) throw new HttpError(400, err.message);
+          throw err;
+        }
+        const shared = { [SHADOW.desired]: next.config, [SHADOW.desiredVersion]: next.version };
+        await o.gateway.saveShared(d.tenantId, d.tbDeviceId, shared);
+        return shadowView({ ...a.shared, ...shared }, a.client);
+      });
+      audit(req, { action: 'shadow.write', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: `version ${view.version}: ${JSON.stringify(p.desired).slice(0, 400)}` });
+      s.json({ deviceId: d.deviceId, ...view });
+    }),
+  );
+
+  r.post(
+    '/devices/:id/command',
+    wrap(async (req, s) => {
+      const b = body(CommandBody(o.limits.maxExpirySeconds), req.body, 'command');
+      const op = parseOperation(b.operation, b.params);
+      if (!op.ok) throw new HttpError(400, op.error);
+      const operation = b.operation as Operation;
+      const d = await deviceFor(req, `command.${operation}`);
+      const at = now();
+      const u = userOf(req);
+      const c: Command = {
+        id: crypto.randomUUID(),
+        tenantId: d.tenantId,
+        deviceId: d.deviceId,
+        tbDeviceId: d.tbDeviceId,
+        operation,
+        params: op.params,
+        requestedBy: u.sub,
+        requestedByName: u.username,
+        status: 'sending',
+        createdAt: at,
+        expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000,
+        updatedAt: at,
+        checkedAt: at,
+      };
+      o.store.insertCommand(c);
+      await o.runner.send(c);
+      const out = o.store.getCommand(c.id)!;
+      audit(req, {
+        action: `command.${operation}`,
+        tenantId: d.tenantId,
+        devices: [d.deviceId],
+        outcome: out.status === 'failed' ? 'failed' : 'done',
+        detail: `command ${c.id}${out.error ? `: ${out.error}` : ''}`,
+      });
+      s.status(202)
+        .location(`/v1/devices/${encodeURIComponent(d.deviceId)}/commands/${c.id}`)
+        .json(commandView(out));
+    }),
+  );
+
+  r.get(
+    '/devices/:id/commands',
+    wrap(async (req, s) => {
+      const d = await deviceFor(req, 'devices.read');
+      s.json({ deviceId: d.deviceId, commands: o.store.deviceCommands(d.deviceId, 50).map(commandView) });
+    }),
+  );
+
+  r.get(
+    '/devices/:id/commands/:commandId',
+    wrap(async (req, s) => {
+      const d = await deviceFor(req, 'devices.read');
+      const c = o.store.getCommand(String(req.params.commandId));
+      if (!c || c.deviceId !== d.deviceId) throw new HttpError(404, `no command ${String(req.params.commandId)} for device ${d.deviceId}`);
+      s.json(commandView(await o.runner.refresh(c)));
+    }),
+  );
+
+  r.post(
+    '/groups/operations',
+    wrap(async (req, s) => {
+      const b = body(GroupBody(o.limits.maxExpirySeconds, o.limits.maxConcurrency), req.body, 'group operation');
+      const op = parseOperation(b.operation, b.params);
+      if (!op.ok) throw new HttpError(400, op.error);
+      const operation = b.operation as Operation;
+      const t = await tenantFor(req, b.tenant, `command.${operation}`);
+      const devices = await o.devices.select(t.cdmId, b.selector);
+      const refuse = (msg: string) => {
+        audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: [], outcome: 'refused', detail: msg });
+        return new HttpError(422, msg);
+      };
+      if (!devices.length) throw refuse('the selector matches no active device of this tenant');
+      if (devices.length > o.limits.maxGroup) throw refuse(`the selector matches ${devices.length} devices; a group operation reaches at most ${o.limits.maxGroup}: narrow the selector`);
+      if (devices.length > o.limits.confirmAbove && !b.confirm)
+        throw refuse(`the selector matches ${devices.length} devices (more than ${o.limits.confirmAbove}); repeat with "confirm": true to run it on all of them`);
+      const u = userOf(req);
+      const at = now();
+      const { group, targets } = planGroup(
+        {
+          tenantId: t.cdmId,
+          operation,
+          params: op.params,
+          selector: b.selector,
+          concurrency: b.concurrency,
+          expiresAt: at + (b.expiresInSeconds ?? o.limits.defaultExpirySeconds) * 1000,
+          requestedBy: u.sub,
+          requestedByName: u.username,
+        },
+        devices,
+        at,
+      );
+      o.store.insertGroup(group, targets);
+      audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: devices.map((d) => d.deviceId), outcome: 'done', detail: `group ${group.id}, concurrency ${b.concurrency}` });
+      s.status(202)
+        .location(`/v1/groups/operations/${group.id}`)
+        .json(groupView(group, o.store.groupCommands(group.id)));
+    }),
+  );
 
   const groupFor = async (req: Request, action: Action) => {
     const g = o.store.getGroup(String(req.params.id));
@@ -358,45 +411,60 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     return g!;
   };
 
-  r.get('/groups/operations/:id', wrap(async (req, s) => {
-    const g = await groupFor(req, 'groups.read');
-    s.json(groupView(g, o.store.groupCommands(g.id), body(OutcomeQuery, req.query, 'query')));
-  }));
+  r.get(
+    '/groups/operations/:id',
+    wrap(async (req, s) => {
+      const g = await groupFor(req, 'groups.read');
+      s.json(groupView(g, o.store.groupCommands(g.id), body(OutcomeQuery, req.query, 'query')));
+    }),
+  );
 
-  r.post('/groups/operations/:id/cancel', wrap(async (req, s) => {
-    const g = await groupFor(req, 'groups.cancel');
-    if (g.state === 'running') {
-      const at = now();
-      o.store.setGroupState(g.id, 'cancelled', at);
-      o.store.cancelPending(g.id, at);
-      // Each open command is re-read first: only what ThingsBoard still holds queued is withdrawn.
-      for (const c of o.store.groupCommands(g.id)) if (!isFinal(c.status)) await o.runner.cancel(c).catch(() => undefined);
-    }
-    audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
-    s.json(groupView(o.store.getGroup(g.id)!, o.store.groupCommands(g.id)));
-  }));
-
-  r.post('/ota/deployments', wrap(async (req, s) => {
-    const b = body(DeploymentBody, req.body, 'deployment');
-    const t = await tenantFor(req, b.tenant, 'deployments.write');
-    if (b.selector?.ids) {
-      const known = await o.directory.lookup(b.selector.ids);
-      const foreign = b.selector.ids.filter((id) => known.get(id)?.tenantId !== t.cdmId || known.get(id)?.status !== 'active');
-      if (foreign.length) throw new HttpError(404, `no active device ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` (and ${foreign.length - 5} more)` : ''} in tenant ${t.name}`);
-    }
-    let d;
-    try {
-      d = await o.deployments.create({ cdmId: t.cdmId, name: t.name }, b);
-    } catch (err) {
-      if (err instanceof DeploymentRefused) {
-        audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'refused', detail: err.message });
-        throw new HttpError(err.status, err.message);
+  r.post(
+    '/groups/operations/:id/cancel',
+    wrap(async (req, s) => {
+      const g = await groupFor(req, 'groups.cancel');
+      if (g.state === 'running') {
+        const at = now();
+        o.store.setGroupState(g.id, 'cancelled', at);
+        o.store.cancelPending(g.id, at);
+        // Each open command is re-read first: only what ThingsBoard still holds queued is withdrawn.
+        for (const c of o.store.groupCommands(g.id)) if (!isFinal(c.status)) await o.runner.cancel(c).catch(() => undefined);
       }
-      throw err;
-    }
-    audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'done', detail: `deployment ${d.deploymentId} of distribution set ${b.distributionSetId}, groups ${b.groups.join('/')} %${b.start ? ', started' : ''}` });
-    s.status(201).location(`/v1/ota/deployments/${d.deploymentId}`).json(d);
-  }));
+      audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
+      s.json(groupView(o.store.getGroup(g.id)!, o.store.groupCommands(g.id)));
+    }),
+  );
+
+  r.post(
+    '/ota/deployments',
+    wrap(async (req, s) => {
+      const b = body(DeploymentBody, req.body, 'deployment');
+      const t = await tenantFor(req, b.tenant, 'deployments.write');
+      if (b.selector?.ids) {
+        const known = await o.directory.lookup(b.selector.ids);
+        const foreign = b.selector.ids.filter((id) => known.get(id)?.tenantId !== t.cdmId || known.get(id)?.status !== 'active');
+        if (foreign.length) throw new HttpError(404, `no active device ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` (and ${foreign.length - 5} more)` : ''} in tenant ${t.name}`);
+      }
+      let d;
+      try {
+        d = await o.deployments.create({ cdmId: t.cdmId, name: t.name }, b);
+      } catch (err) {
+        if (err instanceof DeploymentRefused) {
+          audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'refused', detail: err.message });
+          throw new HttpError(err.status, err.message);
+        }
+        throw err;
+      }
+      audit(req, {
+        action: 'deployments.write',
+        tenantId: t.cdmId,
+        devices: b.selector?.ids ?? [],
+        outcome: 'done',
+        detail: `deployment ${d.deploymentId} of distribution set ${b.distributionSetId}, groups ${b.groups.join('/')} %${b.start ? ', started' : ''}`,
+      });
+      s.status(201).location(`/v1/ota/deployments/${d.deploymentId}`).json(d);
+    }),
+  );
 
   /** A deployment of a tenant the caller may `action` in; another tenant's answers 404. */
   const deploymentFor = async (req: Request, action: Action) => {
@@ -406,20 +474,29 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     return d!;
   };
 
-  r.get('/ota/deployments/:id', wrap(async (req, s) => void s.json(await deploymentFor(req, 'deployments.read'))));
+  r.get(
+    '/ota/deployments/:id',
+    wrap(async (req, s) => void s.json(await deploymentFor(req, 'deployments.read'))),
+  );
   for (const verb of ['pause', 'resume', 'cancel'] as const) {
-    r.post(`/ota/deployments/:id/${verb}`, wrap(async (req, s) => {
-      const d = await deploymentFor(req, 'deployments.write');
-      await o.deployments[verb](d.deploymentId);
-      audit(req, { action: `deployments.${verb}`, tenantId: d.tenantId, devices: [], outcome: 'done', detail: `deployment ${d.deploymentId}` });
-      s.json((await o.deployments.get(d.deploymentId)) ?? { ...d, status: 'deleted' });
-    }));
+    r.post(
+      `/ota/deployments/:id/${verb}`,
+      wrap(async (req, s) => {
+        const d = await deploymentFor(req, 'deployments.write');
+        await o.deployments[verb](d.deploymentId);
+        audit(req, { action: `deployments.${verb}`, tenantId: d.tenantId, devices: [], outcome: 'done', detail: `deployment ${d.deploymentId}` });
+        s.json((await o.deployments.get(d.deploymentId)) ?? { ...d, status: 'deleted' });
+      }),
+    );
   }
 
-  r.get('/audit', wrap(async (req, s) => {
-    const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : '', 'audit.read');
-    s.json({ tenant: { id: t.cdmId, name: t.name }, entries: o.store.auditTrail(t.cdmId, 500).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
-  }));
+  r.get(
+    '/audit',
+    wrap(async (req, s) => {
+      const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : '', 'audit.read');
+      s.json({ tenant: { id: t.cdmId, name: t.name }, entries: o.store.auditTrail(t.cdmId, 500).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
+    }),
+  );
 
   r.use((_req, s) => void s.status(404).json({ error: `no such endpoint; see /v1/openapi.json (operations: ${OPERATIONS.join(', ')})` }));
   r.use((err: unknown, req: Request, s: Response, _next: NextFunction) => {

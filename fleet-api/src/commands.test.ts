@@ -15,7 +15,21 @@ function scene() {
   const store = new FleetStore(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-commands-')));
   const runner = new CommandRunner({ store, gateway: tb, logger: log });
   const now = Date.now();
-  const c: Command = { id: 'c-1', tenantId: 'T', deviceId: 'd1', tbDeviceId: 'tb-d1', operation: 'reboot', params: {}, requestedBy: 'u', requestedByName: 'u', status: 'sending', createdAt: now, expiresAt: now + 60_000, updatedAt: now, checkedAt: now };
+  const c: Command = {
+    id: 'c-1',
+    tenantId: 'T',
+    deviceId: 'd1',
+    tbDeviceId: 'tb-d1',
+    operation: 'reboot',
+    params: {},
+    requestedBy: 'u',
+    requestedByName: 'u',
+    status: 'sending',
+    createdAt: now,
+    expiresAt: now + 60_000,
+    updatedAt: now,
+    checkedAt: now,
+  };
   store.insertCommand(c);
   return { tb, store, runner, c };
 }

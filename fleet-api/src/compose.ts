@@ -1,7 +1,19 @@
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import { DeviceDirectoryClient, hawkbitFrom, keycloakFrom, KeycloakTokenVerifier, pageHeaders, signInRoutes, TenantActors, TenantAuthority, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
+import {
+  DeviceDirectoryClient,
+  hawkbitFrom,
+  keycloakFrom,
+  KeycloakTokenVerifier,
+  pageHeaders,
+  signInRoutes,
+  TenantActors,
+  TenantAuthority,
+  thingsboardFrom,
+  type ClientExtras,
+  type Logger,
+} from '@cdm/common';
 import { fleetRouter } from './api.ts';
 import { CommandRunner } from './commands.ts';
 import type { FleetApiConfig } from './config.ts';

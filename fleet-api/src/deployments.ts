@@ -10,13 +10,21 @@ export const DeploymentBody = z
     /** A distribution set published for this tenant (`ota-bridge publish` marks it with the tenant). */
     distributionSetId: z.number().int().positive(),
     /** Named devices of the tenant; the whole tenant when absent. */
-    selector: z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict().optional(),
+    selector: z
+      .object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) })
+      .strict()
+      .optional(),
     // The same defaults as `ota-bridge publish`.
     groups: z.array(z.number()).min(1).max(20).default(ROLLOUT_DEFAULTS.groups),
     successPct: z.number().min(0).max(100).default(ROLLOUT_DEFAULTS.successPct),
     errorPct: z.number().min(0).max(100).default(ROLLOUT_DEFAULTS.errorPct),
     /** Hold after each stage but the last, before ota-bridge's gate starts the next (seconds). */
-    holdSeconds: z.number().int().min(0).max(90 * 86_400).default(ROLLOUT_DEFAULTS.holdSeconds),
+    holdSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 86_400)
+      .default(ROLLOUT_DEFAULTS.holdSeconds),
     action: z.enum(ROLLOUT_ACTIONS as [string, ...string[]]).default(ROLLOUT_DEFAULTS.action),
     start: z.boolean().default(false),
   })
@@ -60,9 +68,21 @@ export class Deployments {
     if (!ds || tenantOfTarget(ds.description) !== tenant.cdmId) throw new DeploymentRefused(404, `no distribution set ${b.distributionSetId} published for tenant ${tenant.name}`);
     let body;
     try {
-      body = rolloutBody({ version: ds.version ?? String(ds.id), tenant, groups: b.groups, successPct: b.successPct, errorPct: b.errorPct, holdSeconds: b.holdSeconds, action: b.action as never, controllerIds: b.selector?.ids }, ds.id);
+      body = rolloutBody(
+        {
+          version: ds.version ?? String(ds.id),
+          tenant,
+          groups: b.groups,
+          successPct: b.successPct,
+          errorPct: b.errorPct,
+          holdSeconds: b.holdSeconds,
+          action: b.action as never,
+          controllerIds: b.selector?.ids,
+        },
+        ds.id,
+      );
     } catch (err) {
-      if (err instanceof RolloutError) throw new DeploymentRefused(err.message.includes("target filter") ? 422 : 400, err.message);
+      if (err instanceof RolloutError) throw new DeploymentRefused(err.message.includes('target filter') ? 422 : 400, err.message);
       throw err;
     }
     const rollout = await this.hawkbit.createRollout(body);
@@ -102,6 +122,12 @@ function view(r: MgmtRollout, tenantId: string, groups: Awaited<ReturnType<Deplo
     ...(r.distributionSetId ? { distributionSetId: r.distributionSetId } : {}),
     totalTargets: r.totalTargets,
     totalTargetsPerStatus: r.totalTargetsPerStatus ?? {},
-    stages: groups.map((g) => ({ name: g.name, status: g.status ?? 'unknown', ...(g.targetPercentage !== undefined ? { targetPercentage: g.targetPercentage } : {}), totalTargets: g.totalTargets ?? 0, totalTargetsPerStatus: g.totalTargetsPerStatus ?? {} })),
+    stages: groups.map((g) => ({
+      name: g.name,
+      status: g.status ?? 'unknown',
+      ...(g.targetPercentage !== undefined ? { targetPercentage: g.targetPercentage } : {}),
+      totalTargets: g.totalTargets ?? 0,
+      totalTargetsPerStatus: g.totalTargetsPerStatus ?? {},
+    })),
   };
 }

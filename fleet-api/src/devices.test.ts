@@ -3,7 +3,16 @@ import type { DirectoryDevice } from '@cdm/common';
 import { FleetDevices, matches, type FleetDevice } from './devices.ts';
 import type { DeviceGateway, TbDeviceRow } from './gateway.ts';
 
-const dev = (o: Partial<FleetDevice> = {}): FleetDevice => ({ deviceId: 'd1', tenantId: 't1', status: 'active', tbDeviceId: 'tb1', online: true, metadata: { region: 'eu', tags: ['pilot', 'north'] }, firmware: '1.2.0', ...o });
+const dev = (o: Partial<FleetDevice> = {}): FleetDevice => ({
+  deviceId: 'd1',
+  tenantId: 't1',
+  status: 'active',
+  tbDeviceId: 'tb1',
+  online: true,
+  metadata: { region: 'eu', tags: ['pilot', 'north'] },
+  firmware: '1.2.0',
+  ...o,
+});
 
 describe('device selection', () => {
   it('every given criterion must hold', () => {
@@ -33,7 +42,11 @@ describe('device selection', () => {
       ['c', { deviceId: 'c', tenantId: 't1', status: 'decommissioned' }],
       ['d', { deviceId: 'd', tenantId: 't1', status: 'active', tbDeviceId: 'tb-d' }],
     ]);
-    const gateway = { async *devices() { yield rows; } } as unknown as DeviceGateway;
+    const gateway = {
+      async *devices() {
+        yield rows;
+      },
+    } as unknown as DeviceGateway;
     const fleet = new FleetDevices(gateway, { lookup: async (ids) => new Map([...dir].filter(([k]) => ids.includes(k))), get: async () => undefined });
     expect((await fleet.select('t1', {})).map((d) => d.deviceId)).toEqual(['a']);
   });

@@ -62,7 +62,16 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   const bridge = await composeEnrollBridge(eb, createLogger('enroll', { level: 'silent' }));
   // With its admin API (claims for registration), as enroll-bridge's main.ts serves it.
   const adminVerifier = new KeycloakTokenVerifier({ issuer: `${kcUrl}/realms/cdm`, audience: eb.ADMIN_OIDC_AUDIENCE });
-  const enrollApi = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100_000, perClaimPerMinute: 100_000, admin: bridge.admin(adminVerifier) }));
+  const enrollApi = createApiServer(
+    createApi({
+      enroller: bridge.enroller,
+      logger: createLogger('api', { level: 'silent' }),
+      rootPem: bridge.clients.stepca.rootPem,
+      perAddressPerMinute: 100_000,
+      perClaimPerMinute: 100_000,
+      admin: bridge.admin(adminVerifier),
+    }),
+  );
   await new Promise<void>((r) => enrollApi.listen(0, '127.0.0.1', r));
   const directory = await serveDirectory(bridge.store, `${kcUrl}/realms/cdm`);
   closers.push(async () => {
@@ -74,7 +83,15 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   });
 
   const enrollUrl = `http://127.0.0.1:${(enrollApi.address() as AddressInfo).port}`;
-  const config = loadConfig(fleetApiConfig, { ...envs['fleet-api'], DIRECTORY_URL: directory.url, ENROLL_ADMIN_URL: `${enrollUrl}/v1/admin`, DATA_DIR: path.join(tmp, 'fleet'), LISTEN_PORT: '0', LOG_LEVEL: 'warn', GROUP_CONFIRM_ABOVE: '50' });
+  const config = loadConfig(fleetApiConfig, {
+    ...envs['fleet-api'],
+    DIRECTORY_URL: directory.url,
+    ENROLL_ADMIN_URL: `${enrollUrl}/v1/admin`,
+    DATA_DIR: path.join(tmp, 'fleet'),
+    LISTEN_PORT: '0',
+    LOG_LEVEL: 'warn',
+    GROUP_CONFIRM_ABOVE: '50',
+  });
   const fleet = composeFleetApi(config, createLogger('fleet-api', { level: process.env.FLEET_LOG ?? 'silent' }));
   await new Promise<void>((r) => fleet.server.listen(0, '127.0.0.1', r));
   const api = `http://127.0.0.1:${(fleet.server.address() as AddressInfo).port}/v1`;
@@ -82,15 +99,25 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   const loop = setInterval(() => {
     if (busy) return;
     busy = true;
-    void fleet.loop.pass().catch(() => undefined).finally(() => (busy = false));
+    void fleet.loop
+      .pass()
+      .catch(() => undefined)
+      .finally(() => (busy = false));
   }, 300);
-  closers.push(() => clearInterval(loop), () => fleet.server.close(), () => fleet.store.close());
+  closers.push(
+    () => clearInterval(loop),
+    () => fleet.server.close(),
+    () => fleet.store.close(),
+  );
 
   const tokens = new Map<Role, { token: string; until: number }>();
   const token = async (who: Role) => {
     const hit = tokens.get(who);
     if (hit && hit.until > Date.now()) return hit.token;
-    const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-console', username: people[who], password }) });
+    const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-console', username: people[who], password }),
+    });
     if (!res.ok) throw new Error(`Keycloak refused ${people[who]}: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { access_token: string; expires_in: number };
     tokens.set(who, { token: body.access_token, until: Date.now() + (body.expires_in - 30) * 1000 });
@@ -99,7 +126,11 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   const contract = new Contract({ id: 'fleet-api', spec: openApiDocument() }, '/v1');
   /** Calls the fleet API with a given token (another system's), checked against the document as `call` is. */
   const callWith = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${api}${url}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${api}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const json = (await res.json()) as Record<string, any>;
     const mo = contract.match(method, `/v1${url.split('?')[0]}`);
     const problems = [...(Object.keys(mo.op.responses ?? {}).includes(String(res.status)) ? [] : [`status ${res.status} undocumented`]), ...contract.validateResponse(mo, res.status, json)];
@@ -133,14 +164,27 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     const made = await fetch(`${base}/clients`, {
       method: 'POST',
       headers: admin,
-      body: JSON.stringify({ clientId, secret, publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false, protocolMappers: [{ name: 'audience cdm-fleet', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', config: { 'included.custom.audience': 'cdm-fleet', 'access.token.claim': 'true' } }] }),
+      body: JSON.stringify({
+        clientId,
+        secret,
+        publicClient: false,
+        serviceAccountsEnabled: true,
+        standardFlowEnabled: false,
+        directAccessGrantsEnabled: false,
+        protocolMappers: [
+          { name: 'audience cdm-fleet', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', config: { 'included.custom.audience': 'cdm-fleet', 'access.token.claim': 'true' } },
+        ],
+      }),
     });
     if (made.status !== 201) throw new Error(`Keycloak: client ${clientId} not created (${made.status} ${await made.text()})`);
     const uuid = made.headers.get('location')!.split('/').at(-1)!;
     closers.push(() => fetch(`${base}/clients/${uuid}`, { method: 'DELETE', headers: admin }));
     const user = (await (await fetch(`${base}/clients/${uuid}/service-account-user`, { headers: admin })).json()) as { id: string };
     await kcAdmin.addUserToGroup(user.id, mine.roles[role]);
-    const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }) });
+    const res = await fetch(`${kcUrl}/realms/cdm/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+    });
     if (!res.ok) throw new Error(`Keycloak refused ${clientId}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { access_token: string }).access_token;
   };

@@ -64,7 +64,20 @@ export class FakeThingsBoard implements DeviceGateway {
     // As ThingsBoard's entity query: metadata read from the server attributes.
     const rows = [...this.devicesById.values()]
       .filter((d) => d.tenantId === tenantId)
-      .map((d) => rowOf({ entityId: { id: d.row.tbDeviceId, entityType: 'DEVICE' }, latest: { ENTITY_FIELD: { name: { ts: 0, value: d.row.name } }, CLIENT_ATTRIBUTE: d.row.firmware ? { current_sw_version: { ts: 0, value: d.row.firmware } } : {}, SERVER_ATTRIBUTE: { active: { ts: 0, value: String(d.online) }, ...(d.row.otaStatus ? { ota_status: { ts: 0, value: d.row.otaStatus } } : {}), ...Object.fromEntries(Object.entries(d.attrs.server).map(([k, v]) => [k, { ts: 0, value: String(v) }])) } } }));
+      .map((d) =>
+        rowOf({
+          entityId: { id: d.row.tbDeviceId, entityType: 'DEVICE' },
+          latest: {
+            ENTITY_FIELD: { name: { ts: 0, value: d.row.name } },
+            CLIENT_ATTRIBUTE: d.row.firmware ? { current_sw_version: { ts: 0, value: d.row.firmware } } : {},
+            SERVER_ATTRIBUTE: {
+              active: { ts: 0, value: String(d.online) },
+              ...(d.row.otaStatus ? { ota_status: { ts: 0, value: d.row.otaStatus } } : {}),
+              ...Object.fromEntries(Object.entries(d.attrs.server).map(([k, v]) => [k, { ts: 0, value: String(v) }])),
+            },
+          },
+        }),
+      );
     for (let i = 0; i < rows.length; i += 7) yield rows.slice(i, i + 7);
   }
 
@@ -153,7 +166,17 @@ export class FakeHawkbit {
 
   async createRollout(b: MgmtRolloutCreate): Promise<MgmtRollout> {
     const id = ++this.seq;
-    const r = { id, name: b.name, description: b.description, status: 'creating', totalTargets: 3, distributionSetId: b.distributionSetId, targetFilterQuery: b.targetFilterQuery, totalTargetsPerStatus: { notstarted: 3 }, groups: b.groups };
+    const r = {
+      id,
+      name: b.name,
+      description: b.description,
+      status: 'creating',
+      totalTargets: 3,
+      distributionSetId: b.distributionSetId,
+      targetFilterQuery: b.targetFilterQuery,
+      totalTargetsPerStatus: { notstarted: 3 },
+      groups: b.groups,
+    };
     this.rollouts.set(id, r);
     return r;
   }

@@ -85,7 +85,13 @@ describe(`group operation on ${DEVICES} simulated devices`, () => {
 
     // The devices that were offline come back and take their queued command.
     await late!.start();
-    const final = await until('offline devices done on return', async () => (await call('oncall', 'GET', `/groups/operations/${id}`)).body, (v) => v.group.state === 'finished', 120_000, 1000);
+    const final = await until(
+      'offline devices done on return',
+      async () => (await call('oncall', 'GET', `/groups/operations/${id}`)).body,
+      (v) => v.group.state === 'finished',
+      120_000,
+      1000,
+    );
     log(`all ${DEVICES} outcomes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(final.progress).toMatchObject({ total: DEVICES, done: DEVICES });
     expect(final.devices.every((d: { outcome: string }) => d.outcome === 'done')).toBe(true);

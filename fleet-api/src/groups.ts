@@ -36,24 +36,22 @@ export interface GroupRequest {
 /** Builds a group operation and one pending command per device (pure, apart from the new ids). */
 export function planGroup(r: GroupRequest, devices: FleetDevice[], now: number): { group: GroupOperation; targets: Command[] } {
   const group: GroupOperation = { id: crypto.randomUUID(), ...r, state: 'running', createdAt: now, updatedAt: now };
-  const targets = devices.map(
-    (d): Command => ({
-      id: crypto.randomUUID(),
-      tenantId: r.tenantId,
-      deviceId: d.deviceId,
-      tbDeviceId: d.tbDeviceId,
-      operation: r.operation,
-      params: r.params,
-      requestedBy: r.requestedBy,
-      requestedByName: r.requestedByName,
-      groupId: group.id,
-      status: 'pending',
-      createdAt: now,
-      expiresAt: r.expiresAt,
-      updatedAt: now,
-      checkedAt: 0,
-    }),
-  );
+  const targets = devices.map((d): Command => ({
+    id: crypto.randomUUID(),
+    tenantId: r.tenantId,
+    deviceId: d.deviceId,
+    tbDeviceId: d.tbDeviceId,
+    operation: r.operation,
+    params: r.params,
+    requestedBy: r.requestedBy,
+    requestedByName: r.requestedByName,
+    groupId: group.id,
+    status: 'pending',
+    createdAt: now,
+    expiresAt: r.expiresAt,
+    updatedAt: now,
+    checkedAt: 0,
+  }));
   return { group, targets };
 }
 
@@ -81,15 +79,24 @@ export function groupView(group: GroupOperation, commands: Command[], page: Outc
     progress[outcome]++;
     if (!page.outcome || page.outcome === outcome) matching.push(c);
   }
-  const devices = matching.slice(page.offset, page.offset + page.limit).map((c) => ({ deviceId: c.deviceId, outcome: outcomeOf(c.status), status: c.status, commandId: c.id, ...(c.error ? { error: c.error } : {}), ...(c.result !== undefined ? { result: c.result } : {}) }));
+  const devices = matching.slice(page.offset, page.offset + page.limit).map((c) => ({
+    deviceId: c.deviceId,
+    outcome: outcomeOf(c.status),
+    status: c.status,
+    commandId: c.id,
+    ...(c.error ? { error: c.error } : {}),
+    ...(c.result !== undefined ? { result: c.result } : {}),
+  }));
   return { group, progress, devices, page: { offset: page.offset, limit: page.limit, matching: matching.length } };
 }
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 export interface CommandLoopOptions {

@@ -105,7 +105,19 @@ export function openApiDocument(): Json {
         allowed: { type: 'array', items: { type: 'string' }, description: 'The actions of the permission table the caller may do on this device (the API enforces them regardless)' },
       },
     },
-    DevicePatch: { type: 'object', additionalProperties: false, required: ['metadata'], properties: { metadata: { type: 'object', description: 'null removes a value', additionalProperties: false, properties: { region: nullable({ type: 'string' }), site: nullable({ type: 'string' }), owner: nullable({ type: 'string' }), tags: nullable({ type: 'array', items: { type: 'string' } }) } } } },
+    DevicePatch: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['metadata'],
+      properties: {
+        metadata: {
+          type: 'object',
+          description: 'null removes a value',
+          additionalProperties: false,
+          properties: { region: nullable({ type: 'string' }), site: nullable({ type: 'string' }), owner: nullable({ type: 'string' }), tags: nullable({ type: 'array', items: { type: 'string' } }) },
+        },
+      },
+    },
     Shadow: {
       type: 'object',
       additionalProperties: false,
@@ -192,15 +204,30 @@ export function openApiDocument(): Json {
         group: {
           type: 'object',
           required: ['id', 'tenantId', 'operation', 'state', 'concurrency'],
-          properties: { id: { type: 'string' }, tenantId: { type: 'string' }, operation: { type: 'string' }, state: { type: 'string', enum: ['running', 'cancelled', 'finished'] }, concurrency: { type: 'integer' } },
+          properties: {
+            id: { type: 'string' },
+            tenantId: { type: 'string' },
+            operation: { type: 'string' },
+            state: { type: 'string', enum: ['running', 'cancelled', 'finished'] },
+            concurrency: { type: 'integer' },
+          },
         },
         progress: { type: 'object', required: ['total'], additionalProperties: { type: 'integer' } },
         devices: {
           type: 'array',
           description: 'one page of the per-device outcomes (see page)',
-          items: { type: 'object', required: ['deviceId', 'outcome', 'status', 'commandId'], properties: { deviceId: { type: 'string' }, outcome: Outcome, status: CommandStatus, commandId: { type: 'string' }, error: { type: 'string' }, result: {} } },
+          items: {
+            type: 'object',
+            required: ['deviceId', 'outcome', 'status', 'commandId'],
+            properties: { deviceId: { type: 'string' }, outcome: Outcome, status: CommandStatus, commandId: { type: 'string' }, error: { type: 'string' }, result: {} },
+          },
         },
-        page: { type: 'object', additionalProperties: false, required: ['offset', 'limit', 'matching'], properties: { offset: { type: 'integer' }, limit: { type: 'integer' }, matching: { type: 'integer', description: 'devices with the asked outcome (all when none asked)' } } },
+        page: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['offset', 'limit', 'matching'],
+          properties: { offset: { type: 'integer' }, limit: { type: 'integer' }, matching: { type: 'integer', description: 'devices with the asked outcome (all when none asked)' } },
+        },
       },
     },
     DeploymentRequest: {
@@ -210,11 +237,24 @@ export function openApiDocument(): Json {
       properties: {
         tenant: { type: 'string' },
         distributionSetId: { type: 'integer', description: 'a distribution set published for this tenant (ota-bridge publish)' },
-        selector: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', items: { type: 'string' }, maxItems: 500 } }, description: 'named devices; the whole tenant when absent' },
+        selector: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ids'],
+          properties: { ids: { type: 'array', items: { type: 'string' }, maxItems: 500 } },
+          description: 'named devices; the whole tenant when absent',
+        },
         groups: { type: 'array', items: { type: 'number' }, description: 'stage sizes in % of the selected devices, adding up to 100', default: ROLLOUT_DEFAULTS.groups },
         successPct: { type: 'number', default: ROLLOUT_DEFAULTS.successPct, description: 'a stage is done at this share of successes: the deployment pauses for its hold' },
         errorPct: { type: 'number', default: ROLLOUT_DEFAULTS.errorPct, description: 'the deployment pauses at this share of failures in a stage' },
-        holdSeconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400, default: ROLLOUT_DEFAULTS.holdSeconds, description: "after each stage but the last, ota-bridge's hold gate waits this long and starts the next stage only if the stage's devices stayed healthy (no OTA Failure/Boot Mismatch above its threshold, not offline more than the others); otherwise the deployment stays paused with a tenant alarm naming the signal. Resuming (POST …/resume) starts the next stage at once" },
+        holdSeconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 90 * 86_400,
+          default: ROLLOUT_DEFAULTS.holdSeconds,
+          description:
+            "after each stage but the last, ota-bridge's hold gate waits this long and starts the next stage only if the stage's devices stayed healthy (no OTA Failure/Boot Mismatch above its threshold, not offline more than the others); otherwise the deployment stays paused with a tenant alarm naming the signal. Resuming (POST …/resume) starts the next stage at once",
+        },
         action: { type: 'string', enum: ['soft', 'forced', 'downloadonly'], default: ROLLOUT_DEFAULTS.action },
         start: { type: 'boolean', default: false },
       },
@@ -233,7 +273,17 @@ export function openApiDocument(): Json {
         totalTargetsPerStatus: { type: 'object', additionalProperties: { type: 'integer' } },
         stages: {
           type: 'array',
-          items: { type: 'object', required: ['name', 'status', 'totalTargets', 'totalTargetsPerStatus'], properties: { name: { type: 'string' }, status: { type: 'string' }, targetPercentage: { type: 'number' }, totalTargets: { type: 'integer' }, totalTargetsPerStatus: { type: 'object', additionalProperties: { type: 'integer' } } } },
+          items: {
+            type: 'object',
+            required: ['name', 'status', 'totalTargets', 'totalTargetsPerStatus'],
+            properties: {
+              name: { type: 'string' },
+              status: { type: 'string' },
+              targetPercentage: { type: 'number' },
+              totalTargets: { type: 'integer' },
+              totalTargetsPerStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+            },
+          },
         },
       },
     },
@@ -241,7 +291,11 @@ export function openApiDocument(): Json {
       type: 'object',
       additionalProperties: false,
       required: ['tenant', 'deviceId'],
-      properties: { tenant: { type: 'string' }, deviceId: { type: 'string', description: 'the id the device will enroll with (its serial)' }, expires: { type: 'string', default: '90d', description: 'claim validity, e.g. 12h or 90d' } },
+      properties: {
+        tenant: { type: 'string' },
+        deviceId: { type: 'string', description: 'the id the device will enroll with (its serial)' },
+        expires: { type: 'string', default: '90d', description: 'claim validity, e.g. 12h or 90d' },
+      },
     },
     Registration: {
       type: 'object',
@@ -250,12 +304,26 @@ export function openApiDocument(): Json {
       properties: {
         deviceId: { type: 'string' },
         tenantId: { type: 'string' },
-        claim: { type: 'object', required: ['id', 'expiresAt'], properties: { id: { type: 'string' }, tenantId: { type: 'string' }, deviceId: { type: 'string' }, usesLeft: { type: 'integer' }, maxUses: { type: 'integer' }, expiresAt: { type: 'string' } } },
+        claim: {
+          type: 'object',
+          required: ['id', 'expiresAt'],
+          properties: {
+            id: { type: 'string' },
+            tenantId: { type: 'string' },
+            deviceId: { type: 'string' },
+            usesLeft: { type: 'integer' },
+            maxUses: { type: 'integer' },
+            expiresAt: { type: 'string' },
+          },
+        },
         token: { type: 'string', description: 'the claim token, shown once: only this device id can enroll with it, once' },
         ownerAssignment: {
           type: 'object',
           required: ['content', 'png'],
-          properties: { content: { type: 'string', description: 'cdm:enroll?v=1&tenant=…&device=…&claim=… — what the label’s QR code holds' }, png: { type: 'string', description: 'the QR code as a PNG data URL' } },
+          properties: {
+            content: { type: 'string', description: 'cdm:enroll?v=1&tenant=…&device=…&claim=… — what the label’s QR code holds' },
+            png: { type: 'string', description: 'the QR code as a PNG data URL' },
+          },
         },
       },
     },
@@ -266,7 +334,20 @@ export function openApiDocument(): Json {
         tenant: ref('TenantRef'),
         entries: {
           type: 'array',
-          items: { type: 'object', required: ['at', 'actor', 'actorName', 'action', 'devices', 'outcome'], properties: { at: isoTime, actor: { type: 'string' }, actorName: { type: 'string' }, action: { type: 'string' }, tenantId: { type: 'string' }, devices: { type: 'array', items: { type: 'string' } }, outcome: { type: 'string', enum: ['done', 'refused', 'failed'] }, detail: { type: 'string' } } },
+          items: {
+            type: 'object',
+            required: ['at', 'actor', 'actorName', 'action', 'devices', 'outcome'],
+            properties: {
+              at: isoTime,
+              actor: { type: 'string' },
+              actorName: { type: 'string' },
+              action: { type: 'string' },
+              tenantId: { type: 'string' },
+              devices: { type: 'array', items: { type: 'string' } },
+              outcome: { type: 'string', enum: ['done', 'refused', 'failed'] },
+              detail: { type: 'string' },
+            },
+          },
         },
       },
     },
@@ -329,9 +410,22 @@ export function openApiDocument(): Json {
           responses: { 202: json(ref('Command'), 'accepted; follow the Location'), ...errors(400, 401, 403, 404, 415, 502) },
         },
       },
-      '/devices/{id}/commands': { get: { summary: "The device's recent commands", parameters: [device], responses: { 200: json({ type: 'object', required: ['deviceId', 'commands'], properties: { deviceId: { type: 'string' }, commands: { type: 'array', items: ref('Command') } } }), ...errors(401, 403, 404) } } },
+      '/devices/{id}/commands': {
+        get: {
+          summary: "The device's recent commands",
+          parameters: [device],
+          responses: {
+            200: json({ type: 'object', required: ['deviceId', 'commands'], properties: { deviceId: { type: 'string' }, commands: { type: 'array', items: ref('Command') } } }),
+            ...errors(401, 403, 404),
+          },
+        },
+      },
       '/devices/{id}/commands/{commandId}': {
-        get: { summary: "A command's delivery status and the device's answer", parameters: [device, pathId('commandId', 'from the command’s Location')], responses: { 200: json(ref('Command')), ...errors(401, 403, 404, 502) } },
+        get: {
+          summary: "A command's delivery status and the device's answer",
+          parameters: [device, pathId('commandId', 'from the command’s Location')],
+          responses: { 200: json(ref('Command')), ...errors(401, 403, 404, 502) },
+        },
       },
       '/groups/operations': {
         post: {
@@ -352,7 +446,13 @@ export function openApiDocument(): Json {
           responses: { 200: json(ref('Group')), ...errors(400, 401, 403, 404) },
         },
       },
-      '/groups/operations/{id}/cancel': { post: { summary: 'Stop sending; withdraw what offline devices have not taken', parameters: [pathId('id', 'group operation id')], responses: { 200: json(ref('Group')), ...errors(401, 403, 404, 502) } } },
+      '/groups/operations/{id}/cancel': {
+        post: {
+          summary: 'Stop sending; withdraw what offline devices have not taken',
+          parameters: [pathId('id', 'group operation id')],
+          responses: { 200: json(ref('Group')), ...errors(401, 403, 404, 502) },
+        },
+      },
       '/ota/deployments': {
         post: {
           summary: 'Deploy a published distribution set to the tenant (or named devices) in stages, by the rules of ota-bridge publish',
@@ -360,14 +460,32 @@ export function openApiDocument(): Json {
           responses: { 201: json(ref('Deployment'), 'created in hawkBit; follow the Location'), ...errors(400, 401, 403, 404, 409, 415, 422, 502) },
         },
       },
-      '/ota/deployments/{id}': { get: { summary: 'State per stage, read from hawkBit', parameters: [pathId('id', 'deployment (hawkBit rollout) id')], responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) } } },
+      '/ota/deployments/{id}': {
+        get: {
+          summary: 'State per stage, read from hawkBit',
+          parameters: [pathId('id', 'deployment (hawkBit rollout) id')],
+          responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) },
+        },
+      },
       ...Object.fromEntries(
         (['pause', 'resume', 'cancel'] as const).map((verb) => [
           `/ota/deployments/{id}/${verb}`,
-          { post: { summary: { pause: 'Pause the running stage', resume: 'Resume a paused deployment', cancel: 'Cancel: hawkBit stops what it has not run and removes the deployment' }[verb], parameters: [pathId('id', 'deployment id')], responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) } } },
+          {
+            post: {
+              summary: { pause: 'Pause the running stage', resume: 'Resume a paused deployment', cancel: 'Cancel: hawkBit stops what it has not run and removes the deployment' }[verb],
+              parameters: [pathId('id', 'deployment id')],
+              responses: { 200: json(ref('Deployment')), ...errors(401, 403, 404, 502) },
+            },
+          },
         ]),
       ),
-      '/audit': { get: { summary: "The tenant's audit trail (admins)", parameters: [{ name: 'tenant', in: 'query', required: true, schema: { type: 'string' } }], responses: { 200: json(ref('Audit')), ...errors(401, 403, 404) } } },
+      '/audit': {
+        get: {
+          summary: "The tenant's audit trail (admins)",
+          parameters: [{ name: 'tenant', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { 200: json(ref('Audit')), ...errors(401, 403, 404) },
+        },
+      },
     },
   };
 }

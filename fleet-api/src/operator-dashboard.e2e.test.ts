@@ -43,7 +43,13 @@ beforeAll(async () => {
 
   const identity = await enroll(scene.enrollUrl, scene.claim(1), `DASH${scene.run.toUpperCase()}`);
   deviceId = identity.id;
-  fleet = new Fleet({ identities: [identity], broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' }, influxUrl: stack.influxdb2!.url, rebootMs: 1000, windowS: 60 });
+  fleet = new Fleet({
+    identities: [identity],
+    broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' },
+    influxUrl: stack.influxdb2!.url,
+    rebootMs: 1000,
+    windowS: 60,
+  });
   await fleet.start();
   await scene.call('operator', 'PATCH', `/devices/${deviceId}/shadow`, { version: 0, desired: { sampling_interval_s: 9 } });
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
@@ -62,7 +68,9 @@ describe("the operators' dashboard, from ThingsBoard to the device", () => {
     const op = await scene.tbAdmin.actAs(operator.id!.id);
     // The dashboard and its widget, as the operator reads them.
     const dash = (await op.getDashboard(dashboardId))!;
-    const widget = Object.values(dash.configuration.widgets as Record<string, { typeFullFqn: string; config: { datasources: { dataKeys: { name: string }[] }[]; settings: object } }>).find((w) => w.typeFullFqn === `tenant.${DEVICE_WIDGET_FQN}`)!;
+    const widget = Object.values(dash.configuration.widgets as Record<string, { typeFullFqn: string; config: { datasources: { dataKeys: { name: string }[] }[]; settings: object } }>).find(
+      (w) => w.typeFullFqn === `tenant.${DEVICE_WIDGET_FQN}`,
+    )!;
     const type = (await op.getWidgetType(`tenant.${DEVICE_WIDGET_FQN}`))!;
     // The device table's alias (all devices the operator may see) with the widget's keys.
     const keys = widget.config.datasources[0]!.dataKeys.map((k) => k.name);

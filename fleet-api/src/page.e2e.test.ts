@@ -21,7 +21,13 @@ beforeAll(async () => {
   await ensureTestTools('chromium');
   const identity = await enroll(scene.enrollUrl, scene.claim(1), `PAGE${scene.run.toUpperCase()}`);
   deviceId = identity.id;
-  fleet = new Fleet({ identities: [identity], broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' }, influxUrl: stack.influxdb2!.url, rebootMs: 1000, windowS: 60 });
+  fleet = new Fleet({
+    identities: [identity],
+    broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' },
+    influxUrl: stack.influxdb2!.url,
+    rebootMs: 1000,
+    windowS: 60,
+  });
   await fleet.start();
   expect(fleet.stats().connected).toBe(1);
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
@@ -65,7 +71,11 @@ describe('device page (opened from ThingsBoard)', () => {
 
     await page.click('#op-diagnostics');
     await page.locator('#command-status[data-status="successful"]').waitFor({ timeout: 60_000 }).catch(explain);
-    const result = JSON.parse((await page.locator('#command-result').textContent())!) as { sensors?: Record<string, unknown>; self_test?: { ok: boolean; checks: { name: string }[] }; logs?: string[] };
+    const result = JSON.parse((await page.locator('#command-result').textContent())!) as {
+      sensors?: Record<string, unknown>;
+      self_test?: { ok: boolean; checks: { name: string }[] };
+      logs?: string[];
+    };
     expect(result.sensors).toMatchObject({ battery_pct: expect.any(Number), signal_dbm: expect.any(Number) });
     expect(result.self_test?.checks.map((t) => t.name)).toEqual(['10-battery', '20-radio']);
     expect(result.logs?.length).toBeGreaterThan(0);
@@ -74,9 +84,15 @@ describe('device page (opened from ThingsBoard)', () => {
     await page.click('#config-save');
     await page.locator('#status', { hasText: 'desired configuration saved' }).waitFor({ timeout: 30_000 }).catch(explain);
     // The simulated device applies it and reports it back: the shadow converges.
-    await scene.until('shadow in sync', () => scene.call('operator', 'GET', `/devices/${deviceId}/shadow`), (r) => r.body.state === 'in-sync' && r.body.reported.sampling_interval_s === 7);
+    await scene.until(
+      'shadow in sync',
+      () => scene.call('operator', 'GET', `/devices/${deviceId}/shadow`),
+      (r) => r.body.state === 'in-sync' && r.body.reported.sampling_interval_s === 7,
+    );
     const trail = await scene.call('admin', 'GET', `/audit?tenant=${scene.tenantId}`);
-    expect(trail.body.entries.map((e: { actorName: string; action: string }) => `${e.actorName} ${e.action}`)).toEqual(expect.arrayContaining([`${scene.people.operator} command.diagnostics`, `${scene.people.operator} shadow.write`]));
+    expect(trail.body.entries.map((e: { actorName: string; action: string }) => `${e.actorName} ${e.action}`)).toEqual(
+      expect.arrayContaining([`${scene.people.operator} command.diagnostics`, `${scene.people.operator} shadow.write`]),
+    );
     await page.context().close();
   }, 180_000);
 
@@ -98,7 +114,10 @@ describe('device page (opened from ThingsBoard)', () => {
 
   it("attack: an admin of another tenant signs in and gets nothing of this tenant's device", async () => {
     const { page, explain } = await signedIn('outsider');
-    await page.locator('#status', { hasText: `no device ${deviceId} in your tenants` }).waitFor({ timeout: 30_000 }).catch(explain);
+    await page
+      .locator('#status', { hasText: `no device ${deviceId} in your tenants` })
+      .waitFor({ timeout: 30_000 })
+      .catch(explain);
     expect(await page.locator('#operations button').count()).toBe(0);
     expect(await page.locator('#facts').textContent()).toBe('');
     await page.context().close();

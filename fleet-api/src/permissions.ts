@@ -54,5 +54,4 @@ export const permissionTable = (): string =>
     .join('\n');
 
 /** The actions `held` roles allow, in the table's order. */
-export const allowedActions = (held: ReadonlySet<string>): Action[] =>
-  (Object.keys(PERMISSIONS) as Action[]).filter((a) => PERMISSIONS[a].some((r) => held.has(r)));
+export const allowedActions = (held: ReadonlySet<string>): Action[] => (Object.keys(PERMISSIONS) as Action[]).filter((a) => PERMISSIONS[a].some((r) => held.has(r)));

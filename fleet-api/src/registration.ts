@@ -7,7 +7,10 @@ export const RegistrationBody = z
     /** The id the device will enroll with (its serial, as enroll.sh derives it). */
     deviceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/, '3-64 letters, digits, dot, dash or underscore, starting with a letter or digit'),
     /** How long the claim stays valid, e.g. 90d (from now: manufacturing and shipping). */
-    expires: z.string().regex(/^\d{1,4}[mhd]$/, 'a duration such as 12h or 90d').default('90d'),
+    expires: z
+      .string()
+      .regex(/^\d{1,4}[mhd]$/, 'a duration such as 12h or 90d')
+      .default('90d'),
   })
   .strict();
 

@@ -22,7 +22,10 @@ export function parseTags(v: string | null | undefined): string[] {
     const a: unknown = JSON.parse(v);
     return Array.isArray(a) ? a.filter((t): t is string => typeof t === 'string') : [];
   } catch {
-    return v.split(',').map((t) => t.trim()).filter(Boolean);
+    return v
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   }
 }
 

@@ -46,7 +46,9 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
   if (!ACTIONS.includes(values.action as RolloutAction)) throw new PublishError(`--action: one of ${ACTIONS.join(', ')}`);
   const tenant = await d.tenants.require(values.tenant);
   // A bar on a terminal; in a CI log, a line per quarter instead of a redrawn bar.
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, format: 'upload [{bar}] {percentage}% {value}/{total} bytes' }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'upload [{bar}] {percentage}% {value}/{total} bytes' }, cliProgress.Presets.shades_classic)
+    : undefined;
   let quarter = -1;
   const r = await publish(
     {

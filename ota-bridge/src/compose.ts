@@ -15,7 +15,17 @@ export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { n
   const clients = { hawkbit: hawkbitFrom(config, extras), thingsboard: thingsboardFrom(config, extras), influx: influxFrom(config, extras), directory };
   const tb = new ThingsBoardOta(new TenantActors(clients.thingsboard));
   const now = o.now ?? Date.now;
-  const holdGate = new HoldGate({ store, hawkbit: clients.hawkbit, tb, influx: clients.influx, influxOrg: config.INFLUXDB_ORG, unhealthyPct: config.GATE_THRESHOLD_PERCENT, excessPct: config.HOLD_EXCESS_PERCENT, thresholds: loadFleetThresholds(config.DASHBOARDS_DIR), now });
+  const holdGate = new HoldGate({
+    store,
+    hawkbit: clients.hawkbit,
+    tb,
+    influx: clients.influx,
+    influxOrg: config.INFLUXDB_ORG,
+    unhealthyPct: config.GATE_THRESHOLD_PERCENT,
+    excessPct: config.HOLD_EXCESS_PERCENT,
+    thresholds: loadFleetThresholds(config.DASHBOARDS_DIR),
+    now,
+  });
   const mirror = new OtaMirror({
     store,
     hawkbit: clients.hawkbit,

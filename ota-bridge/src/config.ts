@@ -17,10 +17,25 @@ export const otaBridgeEnv = {
   DATA_DIR: z.string().min(1).describe('durable state: poll cursor, the actions watched and their last state, boot checks'),
   SWEEP_SECONDS: z.coerce.number().int().min(1).default(60).describe("list hawkBit's open actions at least this often, for download/install progress (endings are found every pass)"),
   BOOT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900).describe('after hawkBit reports success, how long the device has to report the new sw_version itself before "OTA Boot Mismatch"'),
-  GATE_THRESHOLD_PERCENT: z.coerce.number().min(0).max(100).default(10).describe('pause a running rollout, or keep a held one from its next stage, when more than this share of the devices in its started groups has an OTA Failure or Boot Mismatch alarm'),
-  HOLD_EXCESS_PERCENT: z.coerce.number().min(0).max(100).default(10).describe("hold gate: after a stage's hold, keep the next stage back when its updated devices are offline, or over a fleet alert threshold (battery, signal, error rate: the rules in DASHBOARDS_DIR/alerts), more than the tenant's other devices by this many percentage points"),
+  GATE_THRESHOLD_PERCENT: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe('pause a running rollout, or keep a held one from its next stage, when more than this share of the devices in its started groups has an OTA Failure or Boot Mismatch alarm'),
+  HOLD_EXCESS_PERCENT: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe(
+      "hold gate: after a stage's hold, keep the next stage back when its updated devices are offline, or over a fleet alert threshold (battery, signal, error rate: the rules in DASHBOARDS_DIR/alerts), more than the tenant's other devices by this many percentage points",
+    ),
   DASHBOARDS_DIR: z.string().default(repoDashboards).describe("the fleet dashboards (grafana-dashboards): the hold gate reads the alert rules' thresholds from alerts/*.json"),
-  RAUC_KEYRING: z.string().optional().describe('CA bundle (PEM) that signs RAUC bundles, as on the devices: publish needs it and refuses a bundle whose signature does not verify against it (nothing else is trusted)'),
+  RAUC_KEYRING: z
+    .string()
+    .optional()
+    .describe('CA bundle (PEM) that signs RAUC bundles, as on the devices: publish needs it and refuses a bundle whose signature does not verify against it (nothing else is trusted)'),
 };
 
 export const otaBridgeConfig = z.object(otaBridgeEnv);

@@ -23,7 +23,15 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cdm-${name}-`));
   const identity = new Store(path.join(tmp, 'enroll'), '10.99.0.0/16');
   const directory = await serveDirectory(identity, `${stack.keycloak!.url}/realms/cdm`);
-  const env = { ...bridgeEnv(stack, defaultContext().stateDir)['ota-bridge'], DIRECTORY_URL: directory.url, DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn', BOOT_WINDOW_SECONDS: '60', GATE_THRESHOLD_PERCENT: '20', ...extraEnv };
+  const env = {
+    ...bridgeEnv(stack, defaultContext().stateDir)['ota-bridge'],
+    DIRECTORY_URL: directory.url,
+    DATA_DIR: path.join(tmp, 'data'),
+    LOG_LEVEL: 'warn',
+    BOOT_WINDOW_SECONDS: '60',
+    GATE_THRESHOLD_PERCENT: '20',
+    ...extraEnv,
+  };
   const config = loadConfig(otaBridgeConfig, env);
   const logger = createLogger(`${name}-e2e`, { level: 'silent' });
   const clock = { offset: 0 }; // added to Date.now(): boot windows and holds pass without waiting
@@ -94,7 +102,11 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
       const id = p.deploymentActionId!;
       await ddi[d]!.getDeploymentBase(id);
       await ddi[d]!.sendFeedback(id, { execution: 'proceeding', finished: 'none', details: ['downloading bundle'] });
-      await ddi[d]!.sendFeedback(id, { execution: 'closed', finished: outcome, details: outcome === 'success' ? ['rauc install: ok, rebooting'] : ['rauc install: signature check failed', 'staying on slot A'] });
+      await ddi[d]!.sendFeedback(id, {
+        execution: 'closed',
+        finished: outcome,
+        details: outcome === 'success' ? ['rauc install: ok, rebooting'] : ['rauc install: signature check failed', 'staying on slot A'],
+      });
       return id;
     },
     /** The device reports what it runs, as its telemetry would after boot. */

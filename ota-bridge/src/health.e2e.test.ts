@@ -32,18 +32,24 @@ function deviceRoot(id: string, hooks: Record<string, string>) {
   // After the install the updater made slot B primary and rebooted: B runs on trial, A is the previous one.
   fs.writeFileSync(boot, JSON.stringify({ booted: 'B', primary: 'B', slots: { A: 'good', B: 'unconfirmed' } }));
   const script = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\nset -euo pipefail\nB=${boot}\n${body}\n`, { mode: 0o755 });
-  script('rauc', [
-    'case "$*" in',
-    '  "status --output-format=json") jq -c "{booted}" "$B" ;;',
-    '  "status mark-good") jq ".slots[.booted] = \\"good\\"" "$B" > "$B.n" && mv "$B.n" "$B" ;;',
-    // mark-bad: the bootloader will not start this slot again; the other one becomes primary.
-    '  "status mark-bad") jq ".slots[.booted] = \\"bad\\" | .primary = (if .booted == \\"A\\" then \\"B\\" else \\"A\\" end)" "$B" > "$B.n" && mv "$B.n" "$B" ;;',
-    '  *) echo "rauc stand-in: unknown $*" >&2; exit 2 ;;',
-    'esac',
-  ].join('\n'));
+  script(
+    'rauc',
+    [
+      'case "$*" in',
+      '  "status --output-format=json") jq -c "{booted}" "$B" ;;',
+      '  "status mark-good") jq ".slots[.booted] = \\"good\\"" "$B" > "$B.n" && mv "$B.n" "$B" ;;',
+      // mark-bad: the bootloader will not start this slot again; the other one becomes primary.
+      '  "status mark-bad") jq ".slots[.booted] = \\"bad\\" | .primary = (if .booted == \\"A\\" then \\"B\\" else \\"A\\" end)" "$B" > "$B.n" && mv "$B.n" "$B" ;;',
+      '  *) echo "rauc stand-in: unknown $*" >&2; exit 2 ;;',
+      'esac',
+    ].join('\n'),
+  );
   script('reboot', 'jq ".booted = .primary | .reboots = ((.reboots // 0) + 1)" "$B" > "$B.n" && mv "$B.n" "$B"');
   for (const [name, body] of Object.entries(hooks)) fs.writeFileSync(path.join(etc, 'health.d', name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
-  fs.writeFileSync(path.join(etc, 'device-config'), [`HAWKBIT_URL=${scene.config.HAWKBIT_URL}`, `HAWKBIT_TENANT=${scene.config.HAWKBIT_TENANT}`, 'HEALTH_RETRY_SECONDS=0', `REBOOT_CMD=${path.join(bin, 'reboot')}`, ''].join('\n'));
+  fs.writeFileSync(
+    path.join(etc, 'device-config'),
+    [`HAWKBIT_URL=${scene.config.HAWKBIT_URL}`, `HAWKBIT_TENANT=${scene.config.HAWKBIT_TENANT}`, 'HEALTH_RETRY_SECONDS=0', `REBOOT_CMD=${path.join(bin, 'reboot')}`, ''].join('\n'),
+  );
   fs.writeFileSync(path.join(state, 'enrollment.json'), JSON.stringify({ deviceId: id, tenantId: scene.cdmId }));
   fs.writeFileSync(path.join(state, 'hawkbit.token'), scene.tokens[id]!);
   const run = () =>
@@ -93,7 +99,12 @@ describe('boot health check and rollback (device/health.sh)', () => {
     const actionId = await installed(bad, dev.state);
     const r = await dev.run();
     expect(r.code, r.err).toBe(0); // the reboot stand-in returned
-    expect(fs.readFileSync(path.join(scene.tmp, `attempts-${bad}`), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(
+      fs
+        .readFileSync(path.join(scene.tmp, `attempts-${bad}`), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(3);
     expect(dev.boot()).toMatchObject({ booted: 'A', primary: 'A', slots: { A: 'good', B: 'bad' }, reboots: 1 });
     expect(await actionStatus(bad, actionId)).toMatchObject({ status: 'error', active: false });
     const messages = (await scene.hawkbit.actionStatuses(bad, actionId))!.content.flatMap((s) => s.messages ?? []).join('\n');

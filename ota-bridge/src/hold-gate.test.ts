@@ -43,16 +43,28 @@ describe('holdDecision', () => {
     expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 2, comparisons: [offline(6, 45), alerts(3, 20)] } })).toMatchObject({ kind: 'release' });
   });
   it('blocks at once, hold or not, when more than the threshold of updated devices has an OTA alarm, naming the signal', () => {
-    expect(holdDecision({ ...base, signals: { updated: 100, unhealthy: 11 } })).toEqual({ kind: 'block', signal: 'ota-failure', reason: '11 of 100 updated devices (11 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %' });
+    expect(holdDecision({ ...base, signals: { updated: 100, unhealthy: 11 } })).toEqual({
+      kind: 'block',
+      signal: 'ota-failure',
+      reason: '11 of 100 updated devices (11 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %',
+    });
     expect(holdDecision({ ...base, signals: { updated: 100, unhealthy: 10 } }).kind).toBe('hold');
   });
   it('blocks after the hold when updated devices went offline more than the others, not when all did alike', () => {
-    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(20, 45)] } })).toMatchObject({ kind: 'block', signal: 'offline', reason: expect.stringContaining('20 of 100 updated devices (20 %) are offline against 5 %') });
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(20, 45)] } })).toMatchObject({
+      kind: 'block',
+      signal: 'offline',
+      reason: expect.stringContaining('20 of 100 updated devices (20 %) are offline against 5 %'),
+    });
     // A site's outage takes both groups down alike: not the update's doing.
     expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(40, 315)] } }).kind).toBe('release');
   });
   it("blocks after the hold when updated devices cross the fleet dashboards' alert thresholds more than the others", () => {
-    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(0, 0), alerts(15, 18)] } })).toMatchObject({ kind: 'block', signal: 'fleet-alerts', reason: expect.stringContaining('15 of 100 updated devices (15 %) are over a fleet alert threshold against 2 %') });
+    expect(holdDecision({ ...base, ...over, signals: { updated: 100, unhealthy: 0, comparisons: [offline(0, 0), alerts(15, 18)] } })).toMatchObject({
+      kind: 'block',
+      signal: 'fleet-alerts',
+      reason: expect.stringContaining('15 of 100 updated devices (15 %) are over a fleet alert threshold against 2 %'),
+    });
   });
   it('a single updated device offline in a tiny first stage blocks (1 % of 100 devices is one device)', () => {
     expect(holdDecision({ ...base, ...over, signals: { updated: 1, unhealthy: 0, comparisons: [offline(1, 2, 1, 99)] } }).kind).toBe('block');

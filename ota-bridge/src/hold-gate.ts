@@ -82,7 +82,11 @@ export function holdDecision(i: HoldInput): HoldDecision {
   const s = i.signals;
   const unhealthy = pct(s.unhealthy, s.updated);
   if (s.unhealthy > 0 && unhealthy > i.unhealthyPct) {
-    return { kind: 'block', signal: 'ota-failure', reason: `${s.unhealthy} of ${s.updated} updated devices (${round(unhealthy)} %) have an OTA Failure or Boot Mismatch alarm, more than ${i.unhealthyPct} %` };
+    return {
+      kind: 'block',
+      signal: 'ota-failure',
+      reason: `${s.unhealthy} of ${s.updated} updated devices (${round(unhealthy)} %) have an OTA Failure or Boot Mismatch alarm, more than ${i.unhealthyPct} %`,
+    };
   }
   const until = i.since + i.holdMs;
   if (i.now < until) return { kind: 'hold', until };
@@ -92,7 +96,11 @@ export function holdDecision(i: HoldInput): HoldDecision {
     const updated = pct(c.updatedBad, c.updated);
     const baseline = pct(c.baselineBad, c.baseline);
     if (c.updatedBad > 0 && updated - baseline > i.excessPct) {
-      return { kind: 'block', signal: c.signal, reason: `${c.updatedBad} of ${c.updated} updated devices (${round(updated)} %) are ${c.what} against ${round(baseline)} % of the ${c.baseline} not yet updated, more than ${i.excessPct} points apart` };
+      return {
+        kind: 'block',
+        signal: c.signal,
+        reason: `${c.updatedBad} of ${c.updated} updated devices (${round(updated)} %) are ${c.what} against ${round(baseline)} % of the ${c.baseline} not yet updated, more than ${i.excessPct} points apart`,
+      };
     }
     seen.push(`${round(updated)} % ${c.signal} against ${round(baseline)} %`);
   }

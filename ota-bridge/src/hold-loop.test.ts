@@ -15,7 +15,7 @@ import type { ThingsBoardOta } from './tb-ota.ts';
 const log = createLogger('t', { level: 'silent' });
 const HOUR = 3_600_000;
 const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
-let dirs: string[] = [];
+const dirs: string[] = [];
 afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 function scene(o: { offline?: string[]; description?: string; health?: Record<string, Record<string, number>> } = {}) {
@@ -25,7 +25,16 @@ function scene(o: { offline?: string[]; description?: string; health?: Record<st
   let now = 0;
   const calls = { resumed: [] as number[], alarms: [] as Record<string, unknown>[], points: [] as string[] };
   const groups: MgmtRolloutGroup[] = [
-    { id: 11, name: 'group-1', status: 'finished', totalTargets: 2, totalTargetsPerStatus: { finished: 2 }, description: holdDescription(3600), successCondition: { condition: 'THRESHOLD', expression: '100' }, successAction: { action: 'PAUSE', expression: '' } },
+    {
+      id: 11,
+      name: 'group-1',
+      status: 'finished',
+      totalTargets: 2,
+      totalTargetsPerStatus: { finished: 2 },
+      description: holdDescription(3600),
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+      successAction: { action: 'PAUSE', expression: '' },
+    },
     { id: 12, name: 'group-2', status: 'scheduled', totalTargets: 8, totalTargetsPerStatus: { scheduled: 8 } },
   ];
   const hawkbit = {
@@ -77,7 +86,16 @@ describe('HoldGate', () => {
     s.at(2 * HOUR);
     expect(await s.pass()).toMatchObject({ blocked: [], released: [], held: [] });
     expect(s.calls.resumed).toEqual([]);
-    expect(s.calls.alarms).toEqual([expect.objectContaining({ type: 'OTA Rollout Paused', severity: 'CRITICAL', rolloutId: 7, stage: 'group-1', signal: 'ota-failure', reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %' })]);
+    expect(s.calls.alarms).toEqual([
+      expect.objectContaining({
+        type: 'OTA Rollout Paused',
+        severity: 'CRITICAL',
+        rolloutId: 7,
+        stage: 'group-1',
+        signal: 'ota-failure',
+        reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 10 %',
+      }),
+    ]);
     expect(s.calls.points.at(-1)).toContain('state="blocked"');
   });
 
@@ -97,7 +115,10 @@ describe('HoldGate', () => {
     await s.pass();
     s.at(HOUR);
     expect(await s.pass()).toMatchObject({ blocked: [7] });
-    expect(s.calls.alarms[0]).toMatchObject({ signal: 'fleet-alerts', reason: expect.stringContaining('1 of 2 updated devices (50 %) are over a fleet alert threshold (battery < 5 %, signal < -90 dBm, error rate > 1 %) against 0 %') });
+    expect(s.calls.alarms[0]).toMatchObject({
+      signal: 'fleet-alerts',
+      reason: expect.stringContaining('1 of 2 updated devices (50 %) are over a fleet alert threshold (battery < 5 %, signal < -90 dBm, error rate > 1 %) against 0 %'),
+    });
   });
 
   it("an operator's shorter hold (ota-bridge hold) applies to the stage held now", async () => {

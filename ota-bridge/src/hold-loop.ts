@@ -66,7 +66,8 @@ export class HoldGate {
         if (now >= hold.since + holdMs) signals.comparisons = await this.compare(cdmId, r.id, stage.index, hold.since, now);
         // A release not yet seen by hawkBit (resume failed or crashed before it): decide again, same inputs.
         const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, excessPct: this.o.excessPct });
-        const point = (state: 'holding' | 'released' | 'blocked', remainingS: number) => this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), [stagePoint(r.name, stage.name, state, remainingS, new Date(now))]);
+        const point = (state: 'holding' | 'released' | 'blocked', remainingS: number) =>
+          this.o.influx.write(this.o.influxOrg, tenantBucket(cdmId), [stagePoint(r.name, stage.name, state, remainingS, new Date(now))]);
         if (d.kind === 'hold') {
           await point('holding', (d.until - now) / 1000);
           res.held.push(r.id);

@@ -52,7 +52,11 @@ describe('hold gates between stages (real hawkBit)', () => {
       await scene.reportVersion(d, '3.0.0');
     }
     // hawkBit's own PAUSE success action: the stage succeeded, stage 2 stays scheduled.
-    await until('hawkBit pauses the rollout after stage 1', () => scene.hawkbit.getRollout(r.id), (x) => x?.status === 'paused');
+    await until(
+      'hawkBit pauses the rollout after stage 1',
+      () => scene.hawkbit.getRollout(r.id),
+      (x) => x?.status === 'paused',
+    );
     expect(await groupStates(r.id)).toEqual(['finished', 'scheduled']);
     expect((await scene.bridge().mirror.pass()).held).toContain(r.id);
     scene.restart();
@@ -63,18 +67,29 @@ describe('hold gates between stages (real hawkBit)', () => {
     scene.clock.offset = HOUR + 1_000;
     const pass = await scene.bridge().mirror.pass();
     expect(pass.released).toEqual([r.id]);
-    await until('stage 2 starts', () => groupStates(r.id), (s) => s[1] === 'running');
+    await until(
+      'stage 2 starts',
+      () => groupStates(r.id),
+      (s) => s[1] === 'running',
+    );
     expect((await scene.hawkbit.getRollout(r.id))?.status).toBe('running');
     // A stage-2 device now gets the update.
     const stage2 = await stageTargets(r.id, 1);
     for (const d of stage2) await scene.deploy(d, 'success');
     expect(await scene.alarms(scene.tenantEntity, ALARM_GATE)).toEqual([]);
     // The stage timeline for the OTA dashboard: holding, then released (stamped on the moved clock).
-    const rows = await scene.influx.query<{ _value: string; stage: string }>(scene.config.INFLUXDB_ORG, `from(bucket: "${tenantBucket(scene.cdmId)}") |> range(start: -1h, stop: 3h) |> filter(fn: (r) => r._measurement == "ota_stage" and r._field == "state")`);
+    const rows = await scene.influx.query<{ _value: string; stage: string }>(
+      scene.config.INFLUXDB_ORG,
+      `from(bucket: "${tenantBucket(scene.cdmId)}") |> range(start: -1h, stop: 3h) |> filter(fn: (r) => r._measurement == "ota_stage" and r._field == "state")`,
+    );
     expect(rows.map((x) => x._value)).toEqual(['holding', 'holding', 'released']);
     // The OTA dashboard's stage timeline panel, its query as Grafana would run it.
-    const panel = (JSON.parse(fs.readFileSync(path.join(repoDir, 'grafana-dashboards', 'ota.json'), 'utf8')) as { panels: { title: string; targets: { query: string }[] }[] }).panels.find((p) => p.title.startsWith('Stage holds'))!;
-    const flux = panel.targets[0]!.query.replace('v.defaultBucket', JSON.stringify(tenantBucket(scene.cdmId))).replace('v.timeRangeStart', '-1h').replace('v.timeRangeStop', '3h');
+    const panel = (JSON.parse(fs.readFileSync(path.join(repoDir, 'grafana-dashboards', 'ota.json'), 'utf8')) as { panels: { title: string; targets: { query: string }[] }[] }).panels.find((p) =>
+      p.title.startsWith('Stage holds'),
+    )!;
+    const flux = panel.targets[0]!.query.replace('v.defaultBucket', JSON.stringify(tenantBucket(scene.cdmId)))
+      .replace('v.timeRangeStart', '-1h')
+      .replace('v.timeRangeStop', '3h');
     const shown = await scene.influx.query<{ _field: string; _value: string }>(scene.config.INFLUXDB_ORG, flux);
     expect(shown.map((x) => `${x._field}: ${x._value}`)).toEqual([0, 1, 2].map((i) => `${r.name} / group-1 (50%): ${['holding', 'holding', 'released'][i]}`));
   }, 240_000);
@@ -85,7 +100,11 @@ describe('hold gates between stages (real hawkBit)', () => {
     for (const d of [fine, fellBack]) await scene.deploy(d, 'success');
     await scene.reportVersion(fine, '3.1.0');
     await scene.reportVersion(fellBack, '3.0.0'); // RAUC fell back to the old slot
-    await until('hawkBit pauses the rollout after stage 1', () => scene.hawkbit.getRollout(r.id), (x) => x?.status === 'paused');
+    await until(
+      'hawkBit pauses the rollout after stage 1',
+      () => scene.hawkbit.getRollout(r.id),
+      (x) => x?.status === 'paused',
+    );
     expect((await scene.bridge().mirror.pass()).held).toContain(r.id);
     scene.clock.offset += 2 * HOUR; // past the boot window and the hold
     await scene.bridge().mirror.pass(); // the Boot Mismatch alarm
@@ -94,7 +113,12 @@ describe('hold gates between stages (real hawkBit)', () => {
     expect((await scene.hawkbit.getRollout(r.id))?.status).toBe('paused');
     expect(await groupStates(r.id)).toEqual(['finished', 'scheduled']);
     const gate = (await scene.alarms(scene.tenantEntity, ALARM_GATE)).filter((a) => (a.details as { rolloutId?: number }).rolloutId === r.id);
-    expect(gate).toMatchObject([{ severity: 'CRITICAL', details: { stage: expect.stringMatching(/^group-1/), signal: 'ota-failure', reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 20 %' } }]);
+    expect(gate).toMatchObject([
+      {
+        severity: 'CRITICAL',
+        details: { stage: expect.stringMatching(/^group-1/), signal: 'ota-failure', reason: '1 of 2 updated devices (50 %) have an OTA Failure or Boot Mismatch alarm, more than 20 %' },
+      },
+    ]);
   }, 240_000);
 
   it("keeps the next stage back when the stage's devices cross the fleet dashboards' alert thresholds and the others do not", async () => {
@@ -104,12 +128,24 @@ describe('hold gates between stages (real hawkBit)', () => {
       await scene.deploy(d, 'success');
       await scene.reportVersion(d, '3.2.0');
     }
-    await until('hawkBit pauses the rollout after stage 1', () => scene.hawkbit.getRollout(r.id), (x) => x?.status === 'paused');
+    await until(
+      'hawkBit pauses the rollout after stage 1',
+      () => scene.hawkbit.getRollout(r.id),
+      (x) => x?.status === 'paused',
+    );
     expect((await scene.bridge().mirror.pass()).held).toContain(r.id);
     // Telemetry over the hold, as devices write it: one updated device errs on 9 % of its samples.
     const at = Date.now() + scene.clock.offset + 60_000;
     const points = scene.devices.map((d, i) =>
-      new Point(HEALTH_MEASUREMENT).tag('tenant', scene.cdmId).tag('device', d).floatField('battery_pct', 80).floatField('signal_dbm', -70).intField('samples', 100).intField('errors', d === stage1[0] ? 9 : 0).intField('uptime_s', 1000 + i).timestamp(new Date(at)),
+      new Point(HEALTH_MEASUREMENT)
+        .tag('tenant', scene.cdmId)
+        .tag('device', d)
+        .floatField('battery_pct', 80)
+        .floatField('signal_dbm', -70)
+        .intField('samples', 100)
+        .intField('errors', d === stage1[0] ? 9 : 0)
+        .intField('uptime_s', 1000 + i)
+        .timestamp(new Date(at)),
     );
     await scene.influx.write(scene.config.INFLUXDB_ORG, tenantBucket(scene.cdmId), points);
     scene.clock.offset += 2 * HOUR;

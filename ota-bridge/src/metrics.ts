@@ -9,7 +9,12 @@ export const STAGE_MEASUREMENT = 'ota_stage';
 
 /** A held stage's state now (holding, released, blocked) and the hold left, for the stage timeline. */
 export function stagePoint(rollout: string, stage: string, state: 'holding' | 'released' | 'blocked', remainingS: number, at: Date): Point {
-  return new Point(STAGE_MEASUREMENT).tag('rollout', rollout).tag('stage', stage).stringField('state', state).intField('hold_remaining_s', Math.max(0, Math.round(remainingS))).timestamp(at);
+  return new Point(STAGE_MEASUREMENT)
+    .tag('rollout', rollout)
+    .tag('stage', stage)
+    .stringField('state', state)
+    .intField('hold_remaining_s', Math.max(0, Math.round(remainingS)))
+    .timestamp(at);
 }
 
 /**

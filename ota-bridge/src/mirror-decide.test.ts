@@ -5,8 +5,30 @@ import type { ActionChange } from './ota-status.ts';
 import type { DeviceOta } from './store.ts';
 
 const owner = { deviceId: 'd1', tenantId: 'T', tbDeviceId: 'tb1', status: 'active' } as DirectoryDevice;
-const change = (status: ActionChange['status'], actionId = 10, extra: Partial<ActionChange> = {}): ActionChange => ({ actionId, controllerId: 'd1', status, detailStatus: status, version: '2.0', distributionSet: 'fw 2.0', rollout: 'r', lastModifiedAt: 1, cancel: false, ...extra });
-const stored = (o: Partial<DeviceOta>): DeviceOta => ({ controllerId: 'd1', cdmId: 'T', tbDeviceId: 'tb1', actionId: 10, version: '2.0', rollout: 'r', status: 'installing', failureAlarm: false, mismatchAlarm: false, ...o });
+const change = (status: ActionChange['status'], actionId = 10, extra: Partial<ActionChange> = {}): ActionChange => ({
+  actionId,
+  controllerId: 'd1',
+  status,
+  detailStatus: status,
+  version: '2.0',
+  distributionSet: 'fw 2.0',
+  rollout: 'r',
+  lastModifiedAt: 1,
+  cancel: false,
+  ...extra,
+});
+const stored = (o: Partial<DeviceOta>): DeviceOta => ({
+  controllerId: 'd1',
+  cdmId: 'T',
+  tbDeviceId: 'tb1',
+  actionId: 10,
+  version: '2.0',
+  rollout: 'r',
+  status: 'installing',
+  failureAlarm: false,
+  mismatchAlarm: false,
+  ...o,
+});
 const NOW = 1_000_000;
 
 describe('decideChange: the mirror decisions without upstreams', () => {
@@ -19,7 +41,10 @@ describe('decideChange: the mirror decisions without upstreams', () => {
   });
 
   it('never reopens a success the boot check judged, nor goes back to an older action', () => {
-    expect(decideChange(change('success'), owner, stored({ status: 'boot_mismatch', mismatchAlarm: true }), NOW, 60_000)).toMatchObject({ kind: 'skip', why: expect.stringContaining('already mirrored') });
+    expect(decideChange(change('success'), owner, stored({ status: 'boot_mismatch', mismatchAlarm: true }), NOW, 60_000)).toMatchObject({
+      kind: 'skip',
+      why: expect.stringContaining('already mirrored'),
+    });
     expect(decideChange(change('failure', 9), owner, stored({}), NOW, 60_000)).toMatchObject({ kind: 'skip', why: expect.stringContaining('older action') });
   });
 

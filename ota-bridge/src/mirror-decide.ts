@@ -40,7 +40,18 @@ export function decideChange(c: ActionChange, owner: DirectoryDevice | undefined
   if (prev && c.actionId === prev.actionId && (prev.status === c.status || (c.status === 'success' && prev.status === 'boot_mismatch'))) {
     return { kind: 'skip', why: `this result (${prev.status}) is already mirrored`, level: 'debug', cdmId };
   }
-  const next: DeviceOta = { failureAlarm: false, mismatchAlarm: false, ...prev, controllerId: c.controllerId, cdmId, tbDeviceId, actionId: c.actionId, version: c.version, rollout: c.rollout ?? '', status: c.status };
+  const next: DeviceOta = {
+    failureAlarm: false,
+    mismatchAlarm: false,
+    ...prev,
+    controllerId: c.controllerId,
+    cdmId,
+    tbDeviceId,
+    actionId: c.actionId,
+    version: c.version,
+    rollout: c.rollout ?? '',
+    status: c.status,
+  };
   const success = c.status === 'success' && !c.cancel;
   const clearFailure = success && next.failureAlarm;
   if (success) {

@@ -60,7 +60,19 @@ beforeAll(async () => {
   for (const id of ids) await hawkbit.assignDistributionSet(id, ds.id, 'forced').then(() => new Promise((r) => setTimeout(r, 5)));
   store = new OtaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-mirror-')));
   const influx = { write: async () => undefined } as unknown as InfluxClient;
-  mirror = new OtaMirror({ store, hawkbit, directory, tb: new ThingsBoardOta(new TenantActors(sys)), influx, influxOrg: 'cdm', logger: createLogger('t', { level: 'silent' }), bootWindowMs: 60_000, gateThresholdPct: 100, sweepIntervalMs: 600_000, now: () => now });
+  mirror = new OtaMirror({
+    store,
+    hawkbit,
+    directory,
+    tb: new ThingsBoardOta(new TenantActors(sys)),
+    influx,
+    influxOrg: 'cdm',
+    logger: createLogger('t', { level: 'silent' }),
+    bootWindowMs: 60_000,
+    gateThresholdPct: 100,
+    sweepIntervalMs: 600_000,
+    now: () => now,
+  });
 });
 afterAll(() => {
   hbFake.stop();

@@ -5,7 +5,7 @@ import type { HoldGate } from './hold-loop.ts';
 import { rolloutPoints } from './metrics.ts';
 import { decideChange } from './mirror-decide.ts';
 import { actionState, tenantOfTarget, toChange } from './ota-status.ts';
-import type { DeviceOta, OtaStore } from './store.ts';
+import type { OtaStore } from './store.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH, type ThingsBoardOta } from './tb-ota.ts';
 
 /** Who a device is, asked of its owner (enroll-bridge's device directory), never cached across passes. */
@@ -274,7 +274,14 @@ export class OtaMirror {
     if (d.raiseFailure) {
       const statuses = await hawkbit.actionStatuses(c.controllerId, c.actionId, 5);
       const messages = (statuses?.content ?? []).flatMap((s) => s.messages ?? []).slice(0, 10);
-      await tb.raiseOnDevice(cdmId, tbDeviceId, ALARM_FAILURE, 'MAJOR', { rollout: c.rollout ?? null, version: c.version, distributionSet: c.distributionSet, actionId: c.actionId, hawkbitStatus: c.detailStatus, messages });
+      await tb.raiseOnDevice(cdmId, tbDeviceId, ALARM_FAILURE, 'MAJOR', {
+        rollout: c.rollout ?? null,
+        version: c.version,
+        distributionSet: c.distributionSet,
+        actionId: c.actionId,
+        hawkbitStatus: c.detailStatus,
+        messages,
+      });
     }
     await tb.setAttributes(cdmId, tbDeviceId, attrs);
     store.putDevice(next);

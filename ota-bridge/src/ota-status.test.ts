@@ -16,14 +16,44 @@ const full = (over: object = {}) => ({
 
 describe('hawkBit action → ThingsBoard OTA state', () => {
   it('maps every hawkBit action status to what operators read', () => {
-    const table = { scheduled: 'pending', wait_for_confirmation: 'pending', retrieved: 'downloading', download: 'downloading', downloaded: 'installing', running: 'installing', warning: 'installing', cancel_rejected: 'installing', finished: 'success', error: 'failure', canceling: 'cancelled', canceled: 'cancelled', FINISHED: 'success' };
+    const table = {
+      scheduled: 'pending',
+      wait_for_confirmation: 'pending',
+      retrieved: 'downloading',
+      download: 'downloading',
+      downloaded: 'installing',
+      running: 'installing',
+      warning: 'installing',
+      cancel_rejected: 'installing',
+      finished: 'success',
+      error: 'failure',
+      canceling: 'cancelled',
+      canceled: 'cancelled',
+      FINISHED: 'success',
+    };
     for (const [hb, ota] of Object.entries(table)) expect([hb, otaStatusOf(hb)]).toEqual([hb, ota]);
   });
 
   it('reads target, version and rollout from the full representation', () => {
-    expect(toChange(full() as never)).toEqual({ actionId: 7, controllerId: 'SN/42', status: 'success', detailStatus: 'finished', version: '2.1.0:rc1', distributionSet: 'firmware-acme', rollout: 'acme 2.1.0', lastModifiedAt: 1_700_000_000_123, cancel: false });
+    expect(toChange(full() as never)).toEqual({
+      actionId: 7,
+      controllerId: 'SN/42',
+      status: 'success',
+      detailStatus: 'finished',
+      version: '2.1.0:rc1',
+      distributionSet: 'firmware-acme',
+      rollout: 'acme 2.1.0',
+      lastModifiedAt: 1_700_000_000_123,
+      cancel: false,
+    });
     expect(toChange(full({ _links: {} }) as never)).toBeUndefined();
-    expect(otaAttributes(toChange(full({ detailStatus: 'error' }) as never)!, Date.UTC(2026, 10, 28))).toEqual({ ota_status: 'failure', ota_target_version: '2.1.0:rc1', ota_rollout: 'acme 2.1.0', ota_action_id: 7, ota_updated_at: '2026-11-28T00:00:00.000Z' });
+    expect(otaAttributes(toChange(full({ detailStatus: 'error' }) as never)!, Date.UTC(2026, 10, 28))).toEqual({
+      ota_status: 'failure',
+      ota_target_version: '2.1.0:rc1',
+      ota_rollout: 'acme 2.1.0',
+      ota_action_id: 7,
+      ota_updated_at: '2026-11-28T00:00:00.000Z',
+    });
   });
 
   it('reads the state from both shapes: hawkBit 1.x (status + active) and the published spec (pending/finished + detailStatus)', () => {

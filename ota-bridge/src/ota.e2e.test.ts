@@ -34,13 +34,17 @@ function makeBundle(name: string, signer: string): string {
   return path.join(tmp, name);
 }
 const cli = (...args: string[]) =>
-  exec(process.execPath, ['--import', 'tsx', path.join(repoDir, 'ota-bridge', 'src', 'main.ts'), ...args], { env: { ...process.env, ...env, RAUC_KEYRING: path.join(tmp, 'vendor.pem') }, timeout: 120_000 }).then(
+  exec(process.execPath, ['--import', 'tsx', path.join(repoDir, 'ota-bridge', 'src', 'main.ts'), ...args], {
+    env: { ...process.env, ...env, RAUC_KEYRING: path.join(tmp, 'vendor.pem') },
+    timeout: 120_000,
+  }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
 
 beforeAll(() => {
-  for (const who of ['vendor', 'stranger']) ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.pem`, '-days', '2', '-subj', `/CN=${who} RAUC signing`);
+  for (const who of ['vendor', 'stranger'])
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.pem`, '-days', '2', '-subj', `/CN=${who} RAUC signing`);
 });
 afterAll(() => scene.close(), 120_000);
 
@@ -67,7 +71,9 @@ describe('ota-bridge on the local stack', () => {
     const rollout = (await hawkbit.getRollout(rolloutId))!;
     expect(rollout).toMatchObject({ status: 'running', totalTargets: 4, description: `cdm tenant ${cdmId}` });
     const groups = await hawkbit.rolloutGroups(rolloutId);
-    expect(groups.map((g) => [g.targetPercentage, g.totalTargets, g.successCondition?.expression, g.successAction?.action, g.errorCondition?.expression, g.errorAction?.action])).toEqual([[100, 4, '50', 'NEXTGROUP', '90', 'PAUSE']]);
+    expect(groups.map((g) => [g.targetPercentage, g.totalTargets, g.successCondition?.expression, g.successAction?.action, g.errorCondition?.expression, g.errorAction?.action])).toEqual([
+      [100, 4, '50', 'NEXTGROUP', '90', 'PAUSE'],
+    ]);
     const sha = crypto.createHash('sha256').update(fs.readFileSync(bundle)).digest('hex');
     const ds = (await hawkbit.getDistributionSet(dsId))!;
     expect(ds.version).toBe(VERSION);
@@ -79,7 +85,10 @@ describe('ota-bridge on the local stack', () => {
   let first: string[] = [];
   it('mirrors success and failure into attributes and one OTA Failure alarm; the health gate pauses the rollout', async () => {
     const groups = await hawkbit.rolloutGroups(rolloutId);
-    first = (await hawkbit.rolloutGroupTargets(rolloutId, groups[0]!.id)).map((t) => t.controllerId).sort().slice(0, 2);
+    first = (await hawkbit.rolloutGroupTargets(rolloutId, groups[0]!.id))
+      .map((t) => t.controllerId)
+      .sort()
+      .slice(0, 2);
     const [ok, bad] = first as [string, string];
     await deploy(ok, 'success');
     await reportVersion(ok, VERSION);

@@ -7,14 +7,30 @@ import { rolloutPoints } from './metrics.ts';
 import { publish, PublishError, rolloutBody, type PublishRequest } from './publish.ts';
 import { BadBundle, verifyRaucBundle } from './rauc.ts';
 
-const req: PublishRequest = { bundle: 'b.raucb', version: '2.1.0', tenant: { cdmId: 'g-1', name: 'acme' }, groups: [5, 25, 70], successPct: 95, errorPct: 5, action: 'soft', holdSeconds: 86_400, start: false };
+const req: PublishRequest = {
+  bundle: 'b.raucb',
+  version: '2.1.0',
+  tenant: { cdmId: 'g-1', name: 'acme' },
+  groups: [5, 25, 70],
+  successPct: 95,
+  errorPct: 5,
+  action: 'soft',
+  holdSeconds: 86_400,
+  start: false,
+};
 
 describe('publish', () => {
   it('builds the rollout: tenant filter, groups in order, a held pause at the success share (the last group none), pause at the error share', () => {
     const b = rolloutBody(req, 9, new Date('2026-11-24T10:00:00Z'));
     expect(b).toMatchObject({ name: 'acme 2.1.0 2026-11-24 10:00:00', description: 'cdm tenant g-1', distributionSetId: 9, targetFilterQuery: 'description=="cdm tenant g-1"', type: 'soft' });
     expect(b.groups!.map((g) => g.targetPercentage)).toEqual([5, 25, 70]);
-    expect(b.groups![0]).toMatchObject({ description: 'cdm hold 86400s', successCondition: { condition: 'THRESHOLD', expression: '95' }, successAction: { action: 'PAUSE' }, errorCondition: { expression: '5' }, errorAction: { action: 'PAUSE' } });
+    expect(b.groups![0]).toMatchObject({
+      description: 'cdm hold 86400s',
+      successCondition: { condition: 'THRESHOLD', expression: '95' },
+      successAction: { action: 'PAUSE' },
+      errorCondition: { expression: '5' },
+      errorAction: { action: 'PAUSE' },
+    });
     expect(b.groups![2]).toMatchObject({ successAction: { action: 'NEXTGROUP' } });
   });
 
@@ -26,7 +42,11 @@ describe('publish', () => {
   });
 
   it('writes one OTA point per group with counts and the success ratio', () => {
-    const [p] = rolloutPoints({ id: 1, name: 'acme 2.1.0', status: 'running', totalTargets: 10 }, [{ id: 2, name: 'group-1', totalTargetsPerStatus: { finished: 6, error: 1, running: 1, scheduled: 1, notstarted: 1 } }], new Date(1_000));
+    const [p] = rolloutPoints(
+      { id: 1, name: 'acme 2.1.0', status: 'running', totalTargets: 10 },
+      [{ id: 2, name: 'group-1', totalTargetsPerStatus: { finished: 6, error: 1, running: 1, scheduled: 1, notstarted: 1 } }],
+      new Date(1_000),
+    );
     expect(p!.toLineProtocol()).toBe('ota_rollout,group=group-1,rollout=acme\\ 2.1.0 failure=1i,running=1i,scheduled=2i,success=6i,success_ratio=0.6 1000000000');
   });
 });

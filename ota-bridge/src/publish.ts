@@ -55,16 +55,24 @@ export async function publish(req: PublishRequest, d: PublishDeps): Promise<{ so
   say(`signature of ${path.basename(req.bundle)} verified against ${d.keyring}`);
   const sha256 = await sha256Of(req.bundle);
   const smName = `rauc-${req.tenant.name}`;
-  const sm = (await d.hawkbit.findSoftwareModule(smName, req.version)) ?? (await d.hawkbit.createSoftwareModule({ name: smName, version: req.version, type: 'os', description: `RAUC bundle for tenant ${req.tenant.name}` }));
+  const sm =
+    (await d.hawkbit.findSoftwareModule(smName, req.version)) ??
+    (await d.hawkbit.createSoftwareModule({ name: smName, version: req.version, type: 'os', description: `RAUC bundle for tenant ${req.tenant.name}` }));
   say(`software module ${sm.name} ${sm.version} (id ${sm.id}); uploading ${path.basename(req.bundle)}, sha256 ${sha256}`);
   const artifact = await d.hawkbit.uploadArtifact(sm.id, req.bundle, { sha256, onProgress: d.onProgress });
   if (artifact.hashes?.sha256?.toLowerCase() !== sha256) {
-    throw new PublishError(`hawkBit stored the bundle with sha256 ${artifact.hashes?.sha256 ?? '(none)'}, not ${sha256}: upload corrupted; delete artifact ${artifact.id} of module ${sm.id} and publish again`);
+    throw new PublishError(
+      `hawkBit stored the bundle with sha256 ${artifact.hashes?.sha256 ?? '(none)'}, not ${sha256}: upload corrupted; delete artifact ${artifact.id} of module ${sm.id} and publish again`,
+    );
   }
   const dsName = `firmware-${req.tenant.name}`;
-  const ds = (await d.hawkbit.findDistributionSet(dsName, req.version)) ?? (await d.hawkbit.createDistributionSet({ name: dsName, version: req.version, type: 'os', description: targetDescription(req.tenant.cdmId), modules: [{ id: sm.id }] }));
+  const ds =
+    (await d.hawkbit.findDistributionSet(dsName, req.version)) ??
+    (await d.hawkbit.createDistributionSet({ name: dsName, version: req.version, type: 'os', description: targetDescription(req.tenant.cdmId), modules: [{ id: sm.id }] }));
   const rollout = await d.hawkbit.createRollout({ ...body, distributionSetId: ds.id });
-  say(`rollout "${rollout.name}" (id ${rollout.id}) over the devices of ${req.tenant.name}: groups ${req.groups.join('/')} %, each held ${req.holdSeconds} s once ${req.successPct} % succeeded, pause at ${req.errorPct} % errors`);
+  say(
+    `rollout "${rollout.name}" (id ${rollout.id}) over the devices of ${req.tenant.name}: groups ${req.groups.join('/')} %, each held ${req.holdSeconds} s once ${req.successPct} % succeeded, pause at ${req.errorPct} % errors`,
+  );
   let status = rollout.status;
   if (req.start) {
     try {

@@ -34,9 +34,16 @@ export async function verifyRaucBundle(bundle: string, keyring: string): Promise
     try {
       // Only the keyring: not the system's CA directory or store (-no-CApath -no-CAstore), and the
       // signer must be fit for signing (openssl's default S/MIME signing purpose, not "any").
-      await run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(work, 'sig.der'), '-content', content, '-CAfile', keyring, '-no-CApath', '-no-CAstore', '-out', path.join(work, 'out')], { maxBuffer: 1024 * 1024 });
+      await run(
+        'openssl',
+        ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(work, 'sig.der'), '-content', content, '-CAfile', keyring, '-no-CApath', '-no-CAstore', '-out', path.join(work, 'out')],
+        { maxBuffer: 1024 * 1024 },
+      );
     } catch (err) {
-      const why = String((err as { stderr?: string }).stderr ?? '').split('\n').find((l) => /error|fail/i.test(l)) ?? 'openssl refused it';
+      const why =
+        String((err as { stderr?: string }).stderr ?? '')
+          .split('\n')
+          .find((l) => /error|fail/i.test(l)) ?? 'openssl refused it';
       throw new BadBundle(`RAUC signature of ${path.basename(bundle)} does not verify against ${keyring}: ${why.trim()}`);
     }
   } finally {

@@ -105,7 +105,9 @@ export class OtaStore {
   /** Records an action's state as applied; an active one is watched until hawkBit closes it. */
   recordAction(actionId: number, a: SeenAction): void {
     this.db
-      .prepare('INSERT INTO actions (action_id, active, status, last_modified_at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET active = excluded.active, status = excluded.status, last_modified_at = excluded.last_modified_at')
+      .prepare(
+        'INSERT INTO actions (action_id, active, status, last_modified_at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET active = excluded.active, status = excluded.status, last_modified_at = excluded.last_modified_at',
+      )
       .run(actionId, a.active ? 1 : 0, a.status, a.lastModifiedAt);
   }
 
@@ -168,16 +170,25 @@ export class OtaStore {
    * only fails or boots wrong once its group has started, so these are all in started groups.
    */
   unhealthyInRollout(rolloutName: string): string[] {
-    return (this.db.prepare('SELECT controller_id FROM devices WHERE rollout = ? AND (failure_alarm = 1 OR mismatch_alarm = 1) ORDER BY controller_id').all(rolloutName) as { controller_id: string }[]).map((r) => r.controller_id);
+    return (
+      this.db.prepare('SELECT controller_id FROM devices WHERE rollout = ? AND (failure_alarm = 1 OR mismatch_alarm = 1) ORDER BY controller_id').all(rolloutName) as { controller_id: string }[]
+    ).map((r) => r.controller_id);
   }
 
   /** A change set aside with its reason (one per action: the newest reason wins). */
   addDeadLetter(d: DeadLetter): void {
-    this.db.prepare('INSERT INTO dead_letters (action_id, controller_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET reason = excluded.reason, at = excluded.at').run(d.actionId, d.controllerId, d.reason, d.at);
+    this.db
+      .prepare('INSERT INTO dead_letters (action_id, controller_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET reason = excluded.reason, at = excluded.at')
+      .run(d.actionId, d.controllerId, d.reason, d.at);
   }
 
   deadLetters(): DeadLetter[] {
-    return (this.db.prepare('SELECT * FROM dead_letters ORDER BY at, action_id').all() as Row[]).map((r) => ({ actionId: Number(r.action_id), controllerId: String(r.controller_id), reason: String(r.reason), at: Number(r.at) }));
+    return (this.db.prepare('SELECT * FROM dead_letters ORDER BY at, action_id').all() as Row[]).map((r) => ({
+      actionId: Number(r.action_id),
+      controllerId: String(r.controller_id),
+      reason: String(r.reason),
+      at: Number(r.at),
+    }));
   }
 
   deadLetterCount(): number {
@@ -200,13 +211,22 @@ export class OtaStore {
   }
 
   recordPause(rolloutId: number, unhealthy: number): void {
-    this.db.prepare('INSERT INTO gate (rollout_id, paused_at, unhealthy) VALUES (?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET paused_at = excluded.paused_at, unhealthy = excluded.unhealthy').run(rolloutId, Date.now(), unhealthy);
+    this.db
+      .prepare('INSERT INTO gate (rollout_id, paused_at, unhealthy) VALUES (?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET paused_at = excluded.paused_at, unhealthy = excluded.unhealthy')
+      .run(rolloutId, Date.now(), unhealthy);
   }
   /** The stage's hold, started now if the gate had not seen it yet. */
   holdFor(rolloutId: number, stage: number, now: number): StageHold {
     this.db.prepare("INSERT INTO holds (rollout_id, stage, since, state) VALUES (?, ?, ?, 'holding') ON CONFLICT DO NOTHING").run(rolloutId, stage, now);
     const r = this.db.prepare('SELECT * FROM holds WHERE rollout_id = ? AND stage = ?').get(rolloutId, stage) as Row;
-    return { rolloutId, stage, since: Number(r.since), state: r.state as StageHold['state'], ...(r.reason ? { reason: String(r.reason) } : {}), ...(r.decided_at ? { decidedAt: Number(r.decided_at) } : {}) };
+    return {
+      rolloutId,
+      stage,
+      since: Number(r.since),
+      state: r.state as StageHold['state'],
+      ...(r.reason ? { reason: String(r.reason) } : {}),
+      ...(r.decided_at ? { decidedAt: Number(r.decided_at) } : {}),
+    };
   }
 
   decideHold(rolloutId: number, stage: number, state: 'released' | 'blocked', reason: string, at: number): void {
@@ -215,14 +235,17 @@ export class OtaStore {
 
   /** An operator's hold for the rollout's stages from now on, and who set it (the audit of `ota-bridge hold`). */
   setHoldOverride(rolloutId: number, holdSeconds: number, by: string, at: number): void {
-    this.db.prepare('INSERT INTO hold_changes (rollout_id, hold_seconds, changed_by, changed_at) VALUES (?, ?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET hold_seconds = excluded.hold_seconds, changed_by = excluded.changed_by, changed_at = excluded.changed_at').run(rolloutId, holdSeconds, by, at);
+    this.db
+      .prepare(
+        'INSERT INTO hold_changes (rollout_id, hold_seconds, changed_by, changed_at) VALUES (?, ?, ?, ?) ON CONFLICT(rollout_id) DO UPDATE SET hold_seconds = excluded.hold_seconds, changed_by = excluded.changed_by, changed_at = excluded.changed_at',
+      )
+      .run(rolloutId, holdSeconds, by, at);
   }
 
   holdOverride(rolloutId: number): { holdSeconds: number; by: string; at: number } | undefined {
     const r = this.db.prepare('SELECT * FROM hold_changes WHERE rollout_id = ?').get(rolloutId) as Row | undefined;
     return r ? { holdSeconds: Number(r.hold_seconds), by: String(r.changed_by), at: Number(r.changed_at) } : undefined;
   }
-
 }
 
 function toDevice(r: Row): DeviceOta {

@@ -65,7 +65,10 @@ describe('bridges on the local stack', () => {
       expect((await exec('ip', ['netns', 'exec', 'cdm-dev-77', 'ping', '-c', '1', '-W', '3', '10.77.0.1'])).stdout).toContain('1 received');
     } finally {
       await cli('device', '77', 'remove');
-      await exec(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge', 'src', 'main.ts'), 'decommission', serial], { cwd: ctx.repoDir, env: { ...process.env, ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'] } }).catch(() => undefined);
+      await exec(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge', 'src', 'main.ts'), 'decommission', serial], {
+        cwd: ctx.repoDir,
+        env: { ...process.env, ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'] },
+      }).catch(() => undefined);
     }
   });
 

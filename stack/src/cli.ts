@@ -44,7 +44,12 @@ export async function up(ctx: StackContext, list: Service[] = services): Promise
     let p = started.get(s.name);
     if (!p) {
       p = (async () => {
-        await Promise.all((s.needs ?? []).map((n) => list.find((x) => x.name === n)).filter((x): x is Service => !!x).map(bring));
+        await Promise.all(
+          (s.needs ?? [])
+            .map((n) => list.find((x) => x.name === n))
+            .filter((x): x is Service => !!x)
+            .map(bring),
+        );
         await startOne(ctx, s);
       })();
       started.set(s.name, p);
@@ -124,7 +129,9 @@ async function main(argv: string[]): Promise<number> {
         if (!ok) bad++;
         const rss = await groupRssMiB(ctx, s.name);
         total += rss ?? 0;
-        console.log(`${s.name.padEnd(12)} ${(s.real ? 'real' : 'fake').padEnd(5)} ${ok ? 'healthy' : 'DOWN   '}  ${(rss === undefined ? '-' : `${rss} MiB`).padStart(8)}  ${s.endpoint(ctx).url.padEnd(42)} ${s.version}`);
+        console.log(
+          `${s.name.padEnd(12)} ${(s.real ? 'real' : 'fake').padEnd(5)} ${ok ? 'healthy' : 'DOWN   '}  ${(rss === undefined ? '-' : `${rss} MiB`).padStart(8)}  ${s.endpoint(ctx).url.padEnd(42)} ${s.version}`,
+        );
       }
       console.log(`${'total'.padEnd(12)}                ${`${total} MiB`.padStart(8)}`);
       return bad ? 1 : 0;

@@ -58,10 +58,14 @@ export async function deviceCommand(ctx: StackContext, argv: string[]): Promise<
   }
 
   // A claim from enroll-bridge itself (its CLI owns its store), one use.
-  const claimOut = await exec(process.execPath, ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge', 'src', 'main.ts'), 'claim', 'create', '--tenant', values.tenant, '--uses', '1', '--expires', '1h'], {
-    cwd: ctx.repoDir,
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-  }).catch((e: { stderr?: string; message: string }) => {
+  const claimOut = await exec(
+    process.execPath,
+    ['--import', 'tsx', path.join(ctx.repoDir, 'enroll-bridge', 'src', 'main.ts'), 'claim', 'create', '--tenant', values.tenant, '--uses', '1', '--expires', '1h'],
+    {
+      cwd: ctx.repoDir,
+      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    },
+  ).catch((e: { stderr?: string; message: string }) => {
     throw new Error(`enroll-bridge could not make a claim for tenant "${values.tenant}": ${(e.stderr || e.message).trim()}`);
   });
   const token = /token[^:]*:\s*(\S+)\s*$/m.exec(claimOut.stdout)?.[1];
@@ -82,7 +86,10 @@ export async function deviceCommand(ctx: StackContext, argv: string[]): Promise<
   const script = path.join(ctx.repoDir, 'device', 'enroll.sh');
   return new Promise((resolve) =>
     spawn('ip', ['netns', 'exec', ns.ns, 'bash', script, 'enroll'], { stdio: 'inherit', env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state } }).on('exit', (code) => {
-      if (code === 0) console.log(`device ${index} enrolled: its files are in ${state}; "npm run stack -- device ${index} shell" opens a shell on it (ping ${endpoints.wireguard!.extra!.serverTunnelIp} reaches the hub through the tunnel)`);
+      if (code === 0)
+        console.log(
+          `device ${index} enrolled: its files are in ${state}; "npm run stack -- device ${index} shell" opens a shell on it (ping ${endpoints.wireguard!.extra!.serverTunnelIp} reaches the hub through the tunnel)`,
+        );
       resolve(code ?? 1);
     }),
   );

@@ -37,7 +37,12 @@ export async function addDeviceNs(index: number): Promise<DeviceNs> {
 
 export async function removeDeviceNs(index: number): Promise<void> {
   await run('ip', ['netns', 'pids', deviceNsName(index)], { quiet: true }).then((pids) =>
-    Promise.all(pids.split('\n').filter(Boolean).map((p) => run('kill', [p.trim()], { quiet: true }))),
+    Promise.all(
+      pids
+        .split('\n')
+        .filter(Boolean)
+        .map((p) => run('kill', [p.trim()], { quiet: true })),
+    ),
   );
   await inNs(HUB.netns, 'ip', ['link', 'del', `cdmd${index}`], { quiet: true });
   await run('ip', ['netns', 'del', deviceNsName(index)], { quiet: true });

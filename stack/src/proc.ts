@@ -11,13 +11,7 @@ const pidFile = (ctx: StackContext, name: string) => path.join(ctx.stateDir, 'pi
 export const logFile = (ctx: StackContext, name: string) => path.join(ctx.stateDir, 'logs', `${name}.log`);
 
 /** Starts a long-running process detached from us, output appended to logs/<name>.log. */
-export function spawnDetached(
-  ctx: StackContext,
-  name: string,
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): number {
+export function spawnDetached(ctx: StackContext, name: string, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
   fs.mkdirSync(path.dirname(pidFile(ctx, name)), { recursive: true });
   fs.mkdirSync(path.dirname(logFile(ctx, name)), { recursive: true });
   const out = fs.openSync(logFile(ctx, name), 'a');

@@ -30,7 +30,9 @@ export function startBridge(repoDir: string, name: Bridge, env: Record<string, s
 export async function runBridges(ctx: StackContext, endpoints: Record<string, Endpoint> | undefined): Promise<number> {
   const envs = endpoints ? bridgeEnv(endpoints, ctx.stateDir) : undefined;
   const children = BRIDGES.map((b) => startBridge(ctx.repoDir, b, envs?.[b] ?? {}));
-  ctx.log(`bridges running: tenant-sync :19101, enroll-bridge :19102, ota-bridge :19103, fleet-api :19105 (/healthz, /metrics; its API on http://127.0.0.1:8446/v1, document /v1/openapi.json). Ctrl-C stops them; the stack keeps running (npm run stack -- down).`);
+  ctx.log(
+    `bridges running: tenant-sync :19101, enroll-bridge :19102, ota-bridge :19103, fleet-api :19105 (/healthz, /metrics; its API on http://127.0.0.1:8446/v1, document /v1/openapi.json). Ctrl-C stops them; the stack keeps running (npm run stack -- down).`,
+  );
   return new Promise((resolve) => {
     let exited = 0;
     let failed = 0;

@@ -3,17 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  GrafanaClient,
-  HawkbitClient,
-  InfluxClient,
-  KeycloakClient,
-  StepCaClient,
-  ThingsBoardClient,
-  WireGuardClient,
-  decryptProvisionerKey,
-  readEncryptedKey,
-} from '@cdm/common';
+import { GrafanaClient, HawkbitClient, InfluxClient, KeycloakClient, StepCaClient, ThingsBoardClient, WireGuardClient, decryptProvisionerKey, readEncryptedKey } from '@cdm/common';
 import mqtt from 'mqtt';
 import { describe, expect, inject, it } from 'vitest';
 
@@ -64,7 +54,8 @@ describe('real upstreams', () => {
     const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
     const id = await admin.createUser({ username, email: `${username}@e2e.example`, firstName: 'Brute', lastName: 'Force', password });
     const login = async (pw: string) =>
-      (await fetch(`${e.url}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-terminal', username, password: pw }) })).status;
+      (await fetch(`${e.url}/realms/cdm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'cdm-terminal', username, password: pw }) }))
+        .status;
     try {
       expect(await login(password)).toBe(200);
       for (let i = 0; i < 5; i++) expect(await login(`wrong-${i}`)).toBe(401);

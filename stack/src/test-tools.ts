@@ -20,5 +20,8 @@ const TOOLS = {
 export type TestTool = keyof typeof TOOLS;
 
 export async function ensureTestTools(...tools: TestTool[]): Promise<void> {
-  await ensureDebian((m) => process.stderr.write(`${m}\n`), tools.map((t) => TOOLS[t]));
+  await ensureDebian(
+    (m) => process.stderr.write(`${m}\n`),
+    tools.map((t) => TOOLS[t]),
+  );
 }

@@ -38,17 +38,24 @@ export function loadAlertRules(dashboardsDir: string): AlertRuleFile[] {
   const dir = path.join(dashboardsDir, 'alerts');
   if (!fs.existsSync(dir)) return [];
   const out: AlertRuleFile[] = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     let parsed: z.infer<typeof fileSchema>;
     try {
       parsed = fileSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
     } catch (err) {
       const msg = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
-      throw new Error(`alert rules alerts/${f}: ${msg}`);
+      throw new Error(`alert rules alerts/${f}: ${msg}`, { cause: err });
     }
     for (const rule of parsed.rules) {
       if (out.some((r) => r.uid === rule.uid)) throw new Error(`alert rules alerts/${f}: uid ${rule.uid} is used twice`);
-      const sha = crypto.createHash('sha256').update(JSON.stringify({ ruleGroup: parsed.ruleGroup, rule })).digest('hex').slice(0, 12);
+      const sha = crypto
+        .createHash('sha256')
+        .update(JSON.stringify({ ruleGroup: parsed.ruleGroup, rule }))
+        .digest('hex')
+        .slice(0, 12);
       out.push({ uid: rule.uid, title: rule.title, ruleGroup: parsed.ruleGroup, sha, rule });
     }
   }

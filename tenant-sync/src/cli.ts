@@ -32,7 +32,9 @@ export function renderPlan(plan: Plan, sync: Pick<TenantSync, 'describe'>): stri
     for (const a of s.actions) {
       const { cdmId, action, ...rest } = sync.describe(s.system, a) as { cdmId: string; action: string } & Record<string, unknown>;
       const who = cdmId === '*' ? 'all tenants' : (names.get(cdmId) ?? `deleted tenant ${cdmId}`);
-      const detail = Object.entries(rest).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ');
+      const detail = Object.entries(rest)
+        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+        .join(' ');
       lines.push(`  ${action.padEnd(18)} ${who}  ${detail}`);
     }
     total += s.actions.length;

@@ -17,10 +17,17 @@ export const tenantSyncEnv = {
   EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15).describe('how often Keycloak admin events are checked for changes (a change starts a pass)'),
   TOKEN_STORE_DIR: z.string().min(1).describe('directory of device InfluxDB write tokens, one file per tenant (secret; enroll-bridge mounts it too)'),
   DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org, and alert rules (alerts/*.json) created in each'),
-  FLEET_UI_URL: z.string().url().default('http://127.0.0.1:8446').describe("public URL of the fleet API's device page, which the operators' ThingsBoard dashboard (cdm devices) opens for a device's operations"),
+  FLEET_UI_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:8446')
+    .describe("public URL of the fleet API's device page, which the operators' ThingsBoard dashboard (cdm devices) opens for a device's operations"),
   GRAFANA_INFLUXDB_URL: z.string().url().optional().describe('InfluxDB URL as Grafana reaches it (default INFLUXDB_URL)'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
-  HAWKBIT_RELEASE_GROUP: z.string().default('/platform/release-managers').describe("Keycloak group of the manufacturer's release managers: the only people given hawkBit rights (hawkBit cannot scope them to a customer)"),
+  HAWKBIT_RELEASE_GROUP: z
+    .string()
+    .default('/platform/release-managers')
+    .describe("Keycloak group of the manufacturer's release managers: the only people given hawkBit rights (hawkBit cannot scope them to a customer)"),
   HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),
 };
 

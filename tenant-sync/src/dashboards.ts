@@ -25,7 +25,7 @@ export function loadDashboards(dir: string): DashboardFile[] {
       try {
         json = JSON.parse(raw) as Record<string, unknown>;
       } catch (err) {
-        throw new Error(`dashboard ${f} is not valid JSON: ${(err as Error).message}`);
+        throw new Error(`dashboard ${f} is not valid JSON: ${(err as Error).message}`, { cause: err });
       }
       if (typeof json.uid !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(json.uid)) throw new Error(`dashboard ${f} needs a "uid" of 1–40 letters, digits, - or _`);
       if (typeof json.title !== 'string' || !json.title) throw new Error(`dashboard ${f} needs a "title"`);

@@ -19,7 +19,11 @@ let grafana: GrafanaClient;
 let orgId: number;
 const acme = tenant('g-acme', 'acme');
 const rules = loadAlertRules(path.resolve(import.meta.dirname, '..', '..', 'grafana-dashboards'));
-const tokens = { activeReadTokens: async () => new Map([['g-acme', ['r1']]]), mintReadToken: async () => ({ id: 'r1', token: 't', org: 'cdm', bucket: 'cdm-g-acme' }), deleteToken: async () => undefined };
+const tokens = {
+  activeReadTokens: async () => new Map([['g-acme', ['r1']]]),
+  mintReadToken: async () => ({ id: 'r1', token: 't', org: 'cdm', bucket: 'cdm-g-acme' }),
+  deleteToken: async () => undefined,
+};
 const sync = (alertRules: AlertRuleFile[]) => new GrafanaSync({ grafana, tokens, adminLogin: 'admin', influxUrl: 'http://influx:8086', influxOrg: 'cdm', dashboards: [], alertRules });
 async function pass(s: GrafanaSync) {
   const plan = s.plan([acme], await s.read(), new Set());

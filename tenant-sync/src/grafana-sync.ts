@@ -2,15 +2,7 @@ import crypto from 'node:crypto';
 import type { GrafanaClient } from '@cdm/common';
 import { ourRules, ruleForOrg } from './alert-rules.ts';
 import { importable, SHA_TAG, type DashboardFile } from './dashboards.ts';
-import {
-  DATASOURCE_NAME,
-  DATASOURCE_UID,
-  planGrafana,
-  type GrafanaAction,
-  type GrafanaPlanContext,
-  type GrafanaState,
-  type GrafanaTenantState,
-} from './grafana-plan.ts';
+import { DATASOURCE_NAME, DATASOURCE_UID, planGrafana, type GrafanaAction, type GrafanaPlanContext, type GrafanaState, type GrafanaTenantState } from './grafana-plan.ts';
 import { bucketName } from './influx-plan.ts';
 import type { ReadTokens } from './influx-sync.ts';
 import type { DesiredTenant } from './model.ts';

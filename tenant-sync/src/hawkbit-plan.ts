@@ -20,8 +20,7 @@ export interface HawkbitState {
 }
 
 export type HawkbitAction =
-  | { kind: 'grant'; cdmId: '*'; userId: string; username: string; roles: string[] }
-  | { kind: 'revoke'; cdmId: '*'; userId: string; username: string; roles: string[]; why: string };
+  { kind: 'grant'; cdmId: '*'; userId: string; username: string; roles: string[] } | { kind: 'revoke'; cdmId: '*'; userId: string; username: string; roles: string[]; why: string };
 
 /**
  * hawkBit serves the whole fleet as one hawkBit tenant: its permissions cannot be scoped to a

@@ -13,7 +13,10 @@ export class HawkbitAccessSync implements Projection<HawkbitState, HawkbitAction
   async read(): Promise<HawkbitState> {
     const kc = this.o.keycloak;
     const client = await kc.findClient(this.o.clientId);
-    if (!client) throw new Error(`Keycloak: client ${this.o.clientId} (hawkBit's permissions) not found in realm ${kc.realm} — import stack/keycloak/cdm-realm.json or create it with roles ${HAWKBIT_MANAGED.join(', ')}`);
+    if (!client)
+      throw new Error(
+        `Keycloak: client ${this.o.clientId} (hawkBit's permissions) not found in realm ${kc.realm} — import stack/keycloak/cdm-realm.json or create it with roles ${HAWKBIT_MANAGED.join(', ')}`,
+      );
     const roles = new Map((await kc.clientRoles(client.id)).filter((r) => r.id && r.name).map((r) => [r.name!, r.id!]));
     const missing = HAWKBIT_MANAGED.filter((r) => !roles.has(r));
     if (missing.length) throw new Error(`Keycloak: client ${this.o.clientId} lacks roles ${missing.join(', ')} — add them (stack/keycloak/cdm-realm.json lists them)`);

@@ -60,7 +60,12 @@ export function planInflux(desired: DesiredTenant[], actual: InfluxState, skippe
     const stored = a.writeTokens.find((t) => t.id === a.storedTokenId);
     const storedUsable = stored && (stored.status === 'active' || stored.description === disabledTokenDescription(d.cdmId));
     // A token switched off by hand (e.g. leaked) stays off; devices get a fresh one.
-    if (!storedUsable) plan.push({ kind: 'create-write-token', cdmId: d.cdmId, why: !a.storedTokenId ? 'no token in the store' : !stored ? 'stored token deleted in InfluxDB' : 'stored token switched off in InfluxDB' });
+    if (!storedUsable)
+      plan.push({
+        kind: 'create-write-token',
+        cdmId: d.cdmId,
+        why: !a.storedTokenId ? 'no token in the store' : !stored ? 'stored token deleted in InfluxDB' : 'stored token switched off in InfluxDB',
+      });
   }
   const wanted = new Set(desired.map((d) => d.cdmId));
   for (const a of actual.tenants) {

@@ -1,16 +1,7 @@
 import type { InfluxAuthorization, InfluxClient } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import type { Projection } from './projection.ts';
-import {
-  bucketName,
-  disabledTokenDescription,
-  planInflux,
-  readTokenDescription,
-  writeTokenDescription,
-  type InfluxAction,
-  type InfluxState,
-  type InfluxTenantState,
-} from './influx-plan.ts';
+import { bucketName, disabledTokenDescription, planInflux, readTokenDescription, writeTokenDescription, type InfluxAction, type InfluxState, type InfluxTenantState } from './influx-plan.ts';
 import type { TokenStore } from './token-store.ts';
 
 const BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;

@@ -11,7 +11,13 @@ const realm = (roleGroups = ['admins', 'operators', 'oncall']) => {
   const kc = {
     realm: 'cdm',
     getGroupByPath: async () => ({ id: 'parent' }),
-    listSubGroups: async (id: string) => (id === 'parent' ? [{ id: 'x', name: 'x' }, { id: 'y', name: 'y' }] : roleGroups.map((n) => ({ id: `${id}-${n}`, name: n }))),
+    listSubGroups: async (id: string) =>
+      id === 'parent'
+        ? [
+            { id: 'x', name: 'x' },
+            { id: 'y', name: 'y' },
+          ]
+        : roleGroups.map((n) => ({ id: `${id}-${n}`, name: n })),
     listMembers: async () => [],
     createGroup: async (name: string, parent: string) => (created.push(`${parent}/${name}`), `${parent}-${name}`),
   };
@@ -58,10 +64,14 @@ describe('TenantSync', () => {
 
   it('keeps going when one system cannot be read or one tenant fails, and reports both', async () => {
     const down = new Recorder('grafana', [{ cdmId: 'x', kind: 'create-org' }], { read: true });
-    const partly = new Recorder('tb', [
-      { cdmId: 'x', kind: 'create-tenant' },
-      { cdmId: 'y', kind: 'create-tenant' },
-    ], { tenant: 'x' });
+    const partly = new Recorder(
+      'tb',
+      [
+        { cdmId: 'x', kind: 'create-tenant' },
+        { cdmId: 'y', kind: 'create-tenant' },
+      ],
+      { tenant: 'x' },
+    );
     const r = await new TenantSync({ keycloak, projections: [down, partly], logger, parentGroup: '/tenants' }).apply();
     expect(partly.applied).toEqual(['y:create-tenant']);
     expect(r.failed).toEqual([

@@ -51,8 +51,7 @@ async function all<T>(it: AsyncIterable<T[]>): Promise<T[]> {
   for await (const p of it) out.push(...p);
   return out;
 }
-const tbTenant = async (cdmId: string): Promise<Tenant | undefined> =>
-  (await all(tb.tenantPages())).find((t) => (t.additionalInfo as { cdmId?: string } | undefined)?.cdmId === cdmId);
+const tbTenant = async (cdmId: string): Promise<Tenant | undefined> => (await all(tb.tenantPages())).find((t) => (t.additionalInfo as { cdmId?: string } | undefined)?.cdmId === cdmId);
 async function tbPeople(cdmId: string): Promise<{ admins: string[]; operators: string[] }> {
   const t = await tbTenant(cdmId);
   const admins = await all(tb.tenantUserPages(t!.id!.id));
@@ -74,8 +73,7 @@ async function operatorsDashboard(cdmId: string, operatorEmail: string) {
   return { as, info, seen, widget };
 }
 const grafanaOrg = async (name: string) => grafana.getOrgByName(name);
-const grafanaRoles = async (orgId: number) =>
-  Object.fromEntries((await grafana.orgUsers(orgId)).filter((u) => u.login !== 'admin').map((u) => [u.email, u.role]));
+const grafanaRoles = async (orgId: number) => Object.fromEntries((await grafana.orgUsers(orgId)).filter((u) => u.login !== 'admin').map((u) => [u.email, u.role]));
 async function hawkbitRoles(userId: string): Promise<string[]> {
   const client = await kcAdmin.findClient('hawkbit');
   const mapped = await kcAdmin.kc.users.listClientRoleMappings({ realm: 'cdm', id: userId, clientUniqueId: client!.id });
@@ -183,7 +181,10 @@ describe('tenant-sync on the local stack', () => {
     expect(r).toMatchObject({ applied: 0, failed: [] });
     // What tenant-sync sent, counted by its own clients (ThingsBoard, Grafana, InfluxDB 2)...
     const sent = counts.take();
-    expect(Object.values(sent).reduce((n, c) => n + c.writes, 0), JSON.stringify(sent)).toBe(0);
+    expect(
+      Object.values(sent).reduce((n, c) => n + c.writes, 0),
+      JSON.stringify(sent),
+    ).toBe(0);
     expect(sent.ThingsBoard?.reads).toBeGreaterThan(0);
     // ...and what the upstreams recorded: ThingsBoard's audit log of each tenant, the fakes' logs, Keycloak's admin events.
     for (const cdmId of [ids.a!, ids.b!]) {

@@ -9,7 +9,10 @@ const inLine: TbTenantState = {
   title: 'acme',
   cdmId: 'g1',
   disabled: false,
-  admins: [{ userId: 'u0', email: bridgeAdminEmail('g1') }, { userId: 'u1', email: 'adam@example.com' }],
+  admins: [
+    { userId: 'u0', email: bridgeAdminEmail('g1') },
+    { userId: 'u1', email: 'adam@example.com' },
+  ],
   operatorsCustomerId: 'c1',
   operators: [{ userId: 'u2', email: 'alice@example.com' }],
   ui: { dashboardId: 'd1', version: 'v1', customerIds: ['c1'] },
@@ -45,9 +48,7 @@ describe('planThingsBoard', () => {
   });
 
   it('corrects a title edited by hand and re-enables a tenant whose group came back', () => {
-    expect(tbPlan([acme], [{ ...inLine, title: 'ACME (edited)', disabled: true }])).toEqual([
-      { kind: 'update-tenant', cdmId: 'g1', tbTenantId: 't1', title: 'acme', disabled: false },
-    ]);
+    expect(tbPlan([acme], [{ ...inLine, title: 'ACME (edited)', disabled: true }])).toEqual([{ kind: 'update-tenant', cdmId: 'g1', tbTenantId: 't1', title: 'acme', disabled: false }]);
   });
 
   it('disables a tenant whose group was deleted and removes its people, but never deletes the tenant', () => {
@@ -70,7 +71,7 @@ describe('planThingsBoard', () => {
     const t1 = { cdmId: '11111111-aaaa', name: 'one', admins: [], operators: [ocho], oncall: [] };
     const t2 = { cdmId: '22222222-bbbb', name: 'two', admins: [ocho], operators: [ocho], oncall: [] };
     const plan = tbPlan([t2, t1], []);
-    const people = plan.flatMap((a) => (a.kind === 'create-admin' || a.kind === 'create-operator') && !a.person.email.startsWith('cdm-bridge') ? [`${a.cdmId}:${a.kind}:${a.person.email}`] : []);
+    const people = plan.flatMap((a) => ((a.kind === 'create-admin' || a.kind === 'create-operator') && !a.person.email.startsWith('cdm-bridge') ? [`${a.cdmId}:${a.kind}:${a.person.email}`] : []));
     // In "two" ocho is admin and operator: one user, the tenant admin.
     expect(people).toEqual(['22222222-bbbb:create-admin:ocho+22222222@example.com', '11111111-aaaa:create-operator:ocho@example.com']);
   });

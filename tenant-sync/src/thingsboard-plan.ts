@@ -66,7 +66,13 @@ export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[
     const haveOps = new Set(a.operators.map((u) => u.email));
     for (const u of a.operators) if (!wantOps.has(u.email)) plan.push({ kind: 'delete-user', cdmId: d.cdmId, userId: u.userId, email: u.email, why: 'no longer cdm-operator of this tenant' });
     for (const p of operators) if (!haveOps.has(p.email)) plan.push({ kind: 'create-operator', cdmId: d.cdmId, person: p });
-    const why = !a.ui ? 'no operators dashboard' : a.ui.version !== o.uiVersion ? 'operators dashboard out of date' : !a.operatorsCustomerId || !a.ui.customerIds.includes(a.operatorsCustomerId) ? 'operators dashboard not assigned to the operators' : undefined;
+    const why = !a.ui
+      ? 'no operators dashboard'
+      : a.ui.version !== o.uiVersion
+        ? 'operators dashboard out of date'
+        : !a.operatorsCustomerId || !a.ui.customerIds.includes(a.operatorsCustomerId)
+          ? 'operators dashboard not assigned to the operators'
+          : undefined;
     if (why) plan.push({ kind: 'put-operator-ui', cdmId: d.cdmId, ...(a.ui ? { dashboardId: a.ui.dashboardId } : {}), why });
   }
   const wanted = new Set(desired.map((d) => d.cdmId));

@@ -31,7 +31,11 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   }
 
   plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>): TbAction[] {
-    return planThingsBoard(desired, actual.filter((s) => !skipped.has(s.cdmId)), { uiVersion: this.ui.version });
+    return planThingsBoard(
+      desired,
+      actual.filter((s) => !skipped.has(s.cdmId)),
+      { uiVersion: this.ui.version },
+    );
   }
 
   describe(a: TbAction): Record<string, unknown> {
@@ -145,11 +149,9 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
         const known = this.customers.get(a.cdmId);
         const customer = known ? { id: { id: known, entityType: 'CUSTOMER' as const } } : await as.findCustomerByTitle(OPERATORS_CUSTOMER);
         if (!customer?.id) throw new Error(`ThingsBoard: customer ${OPERATORS_CUSTOMER} missing in tenant ${a.cdmId}`);
-        await as
-          .saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'CUSTOMER_USER', customerId: customer.id })
-          .catch(async (err: unknown) => {
-            if (!taken(err) || !(await collect(as.customerUserPages(customer.id!.id))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
-          });
+        await as.saveUser({ email: a.person.email, firstName: a.person.firstName, lastName: a.person.lastName, authority: 'CUSTOMER_USER', customerId: customer.id }).catch(async (err: unknown) => {
+          if (!taken(err) || !(await collect(as.customerUserPages(customer.id!.id))).some((u) => u.email.toLowerCase() === a.person.email)) throw elsewhere(err, a.person.email);
+        });
         return;
       }
       case 'delete-user':

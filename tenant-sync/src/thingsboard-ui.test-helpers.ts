@@ -1,5 +1,5 @@
 /** What a test reads of the widget's scope (ThingsBoard binds the template to it). */
-export type WidgetScope = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type WidgetScope = Record<string, any>;
 
 /**
  * Runs a widget controller as ThingsBoard's UI does: `self` with a ctx (settings, the signed-in
@@ -9,7 +9,14 @@ export type WidgetScope = Record<string, any>; // eslint-disable-line @typescrip
 export function mountWidget(controllerScript: string, o: { settings: object; authority: string; entityName?: string; values?: Record<string, unknown> }) {
   const opened: string[][] = [];
   const data = (values: Record<string, unknown>) => Object.entries(values).map(([name, v]) => ({ dataKey: { name }, data: [[Date.now(), v]] }));
-  const ctx = { settings: o.settings, currentUser: { authority: o.authority }, datasources: o.entityName ? [{ entityName: o.entityName }] : [], data: data(o.values ?? {}), $scope: {} as WidgetScope, detectChanges: () => undefined };
+  const ctx = {
+    settings: o.settings,
+    currentUser: { authority: o.authority },
+    datasources: o.entityName ? [{ entityName: o.entityName }] : [],
+    data: data(o.values ?? {}),
+    $scope: {} as WidgetScope,
+    detectChanges: () => undefined,
+  };
   const self: Record<string, unknown> = { ctx };
   new Function('self', 'window', controllerScript)(self, { open: (...a: string[]) => opened.push(a) });
   (self.onInit as () => void)();

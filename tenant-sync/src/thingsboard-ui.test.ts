@@ -4,7 +4,12 @@ import { DEVICE_WIDGET_FQN, operatorUi } from './thingsboard-ui.ts';
 import { mountWidget } from './thingsboard-ui.test-helpers.ts';
 
 const mount = (o: { authority: string; device?: string; values?: Record<string, unknown>; fleetUrl?: string }) =>
-  mountWidget(String(operatorUi('https://fleet.example.com').widgetType.descriptor.controllerScript), { settings: { fleetUrl: o.fleetUrl ?? 'https://fleet.example.com/' }, authority: o.authority, entityName: o.device, values: o.values });
+  mountWidget(String(operatorUi('https://fleet.example.com').widgetType.descriptor.controllerScript), {
+    settings: { fleetUrl: o.fleetUrl ?? 'https://fleet.example.com/' },
+    authority: o.authority,
+    entityName: o.device,
+    values: o.values,
+  });
 
 describe("the operators' ThingsBoard dashboard", () => {
   it('is pure: the same fleet URL gives the same JSON and version, another URL another version', () => {
@@ -25,16 +30,33 @@ describe("the operators' ThingsBoard dashboard", () => {
     expect(Object.keys(configuration.states as object)).toEqual(['default', 'device']);
   });
 
-  it("shows desired against reported and the difference; a refusal of the current version says so", () => {
-    const w = mount({ authority: 'CUSTOMER_USER', device: 'SN-1', values: { [SHADOW.desired]: '{"log_level":"debug","sampling_interval_s":10}', [SHADOW.desiredVersion]: 3, [SHADOW.reported]: '{"sampling_interval_s":10}', [SHADOW.reportedVersion]: 2, active: 'true' } });
+  it('shows desired against reported and the difference; a refusal of the current version says so', () => {
+    const w = mount({
+      authority: 'CUSTOMER_USER',
+      device: 'SN-1',
+      values: {
+        [SHADOW.desired]: '{"log_level":"debug","sampling_interval_s":10}',
+        [SHADOW.desiredVersion]: 3,
+        [SHADOW.reported]: '{"sampling_interval_s":10}',
+        [SHADOW.reportedVersion]: 2,
+        active: 'true',
+      },
+    });
     expect(w.scope).toMatchObject({ device: 'SN-1', state: 'pending', version: 3, reportedVersion: 2, online: true, delta: [{ key: 'log_level', desired: '"debug"', reported: '—' }] });
     w.update({ [SHADOW.desired]: '{"log_level":"trace"}', [SHADOW.desiredVersion]: 4, [SHADOW.reportedVersion]: 3, [SHADOW.error]: 'log_level: invalid', [SHADOW.errorVersion]: 4 });
     expect(w.scope).toMatchObject({ state: 'refused', error: 'log_level: invalid' });
-    w.update({ [SHADOW.desired]: '{"log_level":"debug"}', [SHADOW.desiredVersion]: 4, [SHADOW.reported]: '{"log_level":"debug"}', [SHADOW.reportedVersion]: 4, [SHADOW.error]: 'old', [SHADOW.errorVersion]: 3 });
+    w.update({
+      [SHADOW.desired]: '{"log_level":"debug"}',
+      [SHADOW.desiredVersion]: 4,
+      [SHADOW.reported]: '{"log_level":"debug"}',
+      [SHADOW.reportedVersion]: 4,
+      [SHADOW.error]: 'old',
+      [SHADOW.errorVersion]: 3,
+    });
     expect(w.scope).toMatchObject({ state: 'in sync', delta: [] });
   });
 
-  it("offers operators (customer users) no admin-only operation; a tenant admin gets them all", () => {
+  it('offers operators (customer users) no admin-only operation; a tenant admin gets them all', () => {
     expect(mount({ authority: 'CUSTOMER_USER', device: 'SN-1' }).scope.ops.map((o: { id: string }) => o.id)).toEqual(['diagnostics', 'reboot', 'config-apply']);
     expect(mount({ authority: 'TENANT_ADMIN', device: 'SN-1' }).scope.ops.map((o: { id: string }) => o.id)).toEqual(['diagnostics', 'reboot', 'config-apply', 'factory-reset', 'recovery']);
   });

@@ -30,7 +30,10 @@ export class TokenStore {
   /** Tenant ids with a stored token. */
   list(): string[] {
     if (!fs.existsSync(this.dir)) return [];
-    return fs.readdirSync(this.dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    return fs
+      .readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5));
   }
 
   put(t: TenantWriteToken): void {

@@ -2,7 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export type AuditRecord =
-  | { event: 'session'; sessionId: string; user: string; sub: string; deviceId: string; tenant: string; reason: string; start: string; end: string; bytesIn: number; bytesOut: number; closedBy: string; transcript?: string }
+  | {
+      event: 'session';
+      sessionId: string;
+      user: string;
+      sub: string;
+      deviceId: string;
+      tenant: string;
+      reason: string;
+      start: string;
+      end: string;
+      bytesIn: number;
+      bytesOut: number;
+      closedBy: string;
+      transcript?: string;
+    }
   | { event: 'session-start'; sessionId: string; user: string; sub: string; deviceId: string; tenant: string; tenantId: string; reason: string; start: string; remote?: string }
   | { event: 'denied'; at: string; user?: string; deviceId?: string; status: number; why: string; remote?: string };
 

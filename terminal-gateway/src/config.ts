@@ -12,13 +12,17 @@ export const terminalGatewayEnv = {
   OIDC_AUDIENCE: z.string().default('cdm-terminal').describe('audience required in the tokens'),
   OIDC_CLIENT_ID: z.string().default('cdm-terminal').describe('public client the web page signs in with'),
   OIDC_JWKS_URL: z.string().url().optional().describe("where the realm's signing keys are, if not <issuer>/protocol/openid-connect/certs"),
-  OIDC_TOKEN_URL: z.string().url().optional().describe('where the gateway exchanges the page\'s authorization code, if not <issuer>/protocol/openid-connect/token (e.g. Keycloak\'s internal address)'),
+  OIDC_TOKEN_URL: z.string().url().optional().describe("where the gateway exchanges the page's authorization code, if not <issuer>/protocol/openid-connect/token (e.g. Keycloak's internal address)"),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   LISTEN_HOST: z.string().default('127.0.0.1').describe('address of the web page and WebSocket (put TLS in front)'),
   LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8444).describe('port of the web page and WebSocket'),
   DIRECTORY_URL: z.string().url().describe("enroll-bridge's device directory (its health port), e.g. http://127.0.0.1:19102: device → tenant, WireGuard address, pinned host key"),
   SSH_KEY_FILE: z.string().min(1).describe("the gateway's SSH private key (secret); enroll-bridge hands its public half to devices"),
-  SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('root').describe('user the gateway logs in as on devices'),
+  SSH_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+    .default('root')
+    .describe('user the gateway logs in as on devices'),
   SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22).describe('sshd port on devices'),
   WG_NETNS: z.string().optional().describe('network namespace of the WireGuard hub to dial devices from (local stack: cdm-wg); unset when the gateway runs in it'),
   AUTHORITY_CACHE_SECONDS: seconds(15, "how long a person's tenant roles read from Keycloak are reused"),
@@ -26,8 +30,15 @@ export const terminalGatewayEnv = {
   ALLOWED_ORIGINS: z
     .string()
     .optional()
-    .transform((s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []))
-    .describe('comma-separated origins (https://host) whose pages may open terminals besides the gateway\'s own page'),
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : [],
+    )
+    .describe("comma-separated origins (https://host) whose pages may open terminals besides the gateway's own page"),
   IDLE_TIMEOUT_SECONDS: seconds(900, 'a session with no input for this long is closed'),
   MAX_SESSION_SECONDS: seconds(3600, 'a session is closed after this long in any case'),
   MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).default(3).describe('open sessions per person'),

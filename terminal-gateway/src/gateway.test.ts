@@ -34,7 +34,13 @@ let devices: Record<string, { deviceId: string; tenantId: string; wgIp: string; 
 const grants = new Map<string, Map<string, string[]>>();
 const grant = (sub: string, tenantId: string, ...roles: string[]) => grants.set(sub, (grants.get(sub) ?? new Map()).set(tenantId, roles));
 
-const freePort = () => new Promise<number>((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
+const freePort = () =>
+  new Promise<number>((r) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => r(p));
+    });
+  });
 /** Realm-wide roles and group names in a token must not matter: they are always the mightiest here. */
 async function token(o: { aud?: string; exp?: number; sub?: string } = {}): Promise<string> {
   return new SignJWT({ preferred_username: o.sub ?? 'oscar', realm_access: { roles: ['cdm-oncall', 'cdm-operator', 'cdm-admin'] }, groups: ['/tenants/acme', '/tenants/beta'] })
@@ -60,7 +66,12 @@ function connect(auth: Record<string, unknown>, url = `${gatewayUrl}/v1/terminal
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   return { ws, ready, closed, output: () => output, send: (data: string) => ws.send(JSON.stringify({ type: 'input', data })) };
 }
-const audit = () => fs.readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const audit = () =>
+  fs
+    .readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 async function until(fn: () => boolean, ms = 10_000) {
   for (const end = Date.now() + ms; !fn(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error('timed out');
 }
@@ -68,15 +79,38 @@ async function until(fn: () => boolean, ms = 10_000) {
 beforeAll(async () => {
   await ensureTestTools('sshd');
   for (const k of ['host', 'gateway']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(tmp, k)]);
-  fs.writeFileSync(path.join(tmp, 'authorized_keys'), `from="127.0.0.1",restrict,pty ${fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').split(' ').slice(0, 2).join(' ')} cdm-terminal-gateway\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(tmp, 'authorized_keys'),
+    `from="127.0.0.1",restrict,pty ${fs.readFileSync(path.join(tmp, 'gateway.pub'), 'utf8').split(' ').slice(0, 2).join(' ')} cdm-terminal-gateway\n`,
+    { mode: 0o600 },
+  );
   sshPort = await freePort();
   fs.writeFileSync(
     path.join(tmp, 'sshd_config'),
-    [`Port ${sshPort}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(tmp, 'host')}`, `AuthorizedKeysFile ${path.join(tmp, 'authorized_keys')}`, `PidFile ${path.join(tmp, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', ''].join('\n'),
+    [
+      `Port ${sshPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${path.join(tmp, 'host')}`,
+      `AuthorizedKeysFile ${path.join(tmp, 'authorized_keys')}`,
+      `PidFile ${path.join(tmp, 'sshd.pid')}`,
+      'UsePAM no',
+      'StrictModes no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      '',
+    ].join('\n'),
   );
   fs.mkdirSync('/run/sshd', { recursive: true });
   sshd = spawn(sshdBin, ['-D', '-e', '-f', path.join(tmp, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await until(() => { try { execFileSync('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { stdio: 'pipe' }); return true; } catch { return false; } });
+  await until(() => {
+    try {
+      execFileSync('ssh-keyscan', ['-p', String(sshPort), '127.0.0.1'], { stdio: 'pipe' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
 
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   signKey = privateKey;
@@ -96,7 +130,11 @@ beforeAll(async () => {
     devices: { find: async (id) => devices[id] },
     authority: {
       may: async (sub, roles, tenantId) => roles.some((r) => grants.get(sub)?.get(tenantId)?.includes(r)),
-      tenants: async () => new Map([['g-acme', { name: 'acme' }], ['g-beta', { name: 'beta' }]]),
+      tenants: async () =>
+        new Map([
+          ['g-acme', { name: 'acme' }],
+          ['g-beta', { name: 'beta' }],
+        ]),
     },
     recheckMs: 200,
     maxPendingPerAddress: 3,
@@ -234,7 +272,7 @@ describe('terminal gateway', () => {
     expect(started[0]).toMatchObject({ deviceId: 'dev-0001', tenantId: 'g-acme', reason: 'investigating alarm 42' });
   });
 
-  it('attack: a page on another site cannot open a terminal with the engineer\'s browser (Origin checked)', async () => {
+  it("attack: a page on another site cannot open a terminal with the engineer's browser (Origin checked)", async () => {
     const host = new URL(gatewayUrl).host;
     const evil = connect({ token: await token() }, undefined, { Origin: 'https://evil.example' });
     await expect(evil.ready).rejects.toThrow(/403/);

@@ -38,7 +38,14 @@ export interface GatewayOptions {
 }
 
 const Auth = z
-  .object({ type: z.literal('auth'), token: z.string().min(1).max(16_384), deviceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/), reason: z.string().trim().min(3).max(500), cols: z.number().int().min(10).max(1000), rows: z.number().int().min(5).max(500) })
+  .object({
+    type: z.literal('auth'),
+    token: z.string().min(1).max(16_384),
+    deviceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/),
+    reason: z.string().trim().min(3).max(500),
+    cols: z.number().int().min(10).max(1000),
+    rows: z.number().int().min(5).max(500),
+  })
   .strict();
 const Input = z.union([
   z.object({ type: z.literal('input'), data: z.string().max(64 * 1024) }).strict(),
@@ -90,7 +97,9 @@ export class TerminalGateway {
       }
       const remote = req.socket.remoteAddress ?? '?';
       if (this.pendingTotal >= (this.o.maxPending ?? 200) || (this.pending.get(remote) ?? 0) >= (this.o.maxPendingPerAddress ?? 10)) {
-        return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\n\r\ntoo many connections waiting to authenticate; retry shortly\n');
+        return void socket.end(
+          'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\n\r\ntoo many connections waiting to authenticate; retry shortly\n',
+        );
       }
       this.pendingTotal++;
       this.pending.set(remote, (this.pending.get(remote) ?? 0) + 1);
@@ -129,7 +138,8 @@ export class TerminalGateway {
     try {
       const first = await firstMessage(ws, this.o.authTimeoutMs ?? 10_000).finally(authenticated);
       const auth = Auth.safeParse(first);
-      if (!auth.success) throw new Refused(CLOSE.badRequest, `first message must be {type:"auth", token, deviceId, reason, cols, rows}: ${auth.error.issues[0]?.path.join('.')} ${auth.error.issues[0]?.message}`);
+      if (!auth.success)
+        throw new Refused(CLOSE.badRequest, `first message must be {type:"auth", token, deviceId, reason, cols, rows}: ${auth.error.issues[0]?.path.join('.')} ${auth.error.issues[0]?.message}`);
       deviceId = auth.data.deviceId;
       try {
         user = await this.o.verifier.verify(auth.data.token);
@@ -138,7 +148,8 @@ export class TerminalGateway {
       }
       const device = await this.o.devices.find(deviceId);
       // A device of a tenant where the person is not on-call or operator looks exactly like an unknown one.
-      if (!device || !(await this.o.authority.may(user.sub, TERMINAL_ROLES, device.tenantId))) throw new Refused(CLOSE.unknownDevice, `no device ${deviceId} in a tenant where you are on-call or operator`);
+      if (!device || !(await this.o.authority.may(user.sub, TERMINAL_ROLES, device.tenantId)))
+        throw new Refused(CLOSE.unknownDevice, `no device ${deviceId} in a tenant where you are on-call or operator`);
       const tenant = (await this.o.authority.tenants()).get(device.tenantId)?.name ?? device.tenantId;
       if (!device.sshHostKey) throw new Refused(CLOSE.deviceUnreachable, `device ${deviceId} has no recorded SSH host key (enrolled without sshd?)`);
       if ((this.open.get(user.sub) ?? 0) >= this.o.maxSessionsPerUser) throw new Refused(CLOSE.tooMany, `at most ${this.o.maxSessionsPerUser} terminal sessions per person; close one first`);
@@ -156,13 +167,29 @@ export class TerminalGateway {
     }
   }
 
-  private async run(ws: WebSocket, user: TokenUser, d: { deviceId: string; tenantId: string; tenant: string; wgIp: string; hostKey: string }, a: z.infer<typeof Auth>, log: Logger, remote: string | undefined): Promise<void> {
+  private async run(
+    ws: WebSocket,
+    user: TokenUser,
+    d: { deviceId: string; tenantId: string; tenant: string; wgIp: string; hostKey: string },
+    a: z.infer<typeof Auth>,
+    log: Logger,
+    remote: string | undefined,
+  ): Promise<void> {
     const { deviceId, tenant } = d;
     const sessionId = crypto.randomBytes(8).toString('hex');
     const start = new Date();
     let shell: Awaited<ReturnType<typeof openShell>>;
     try {
-      shell = await openShell({ host: d.wgIp, port: this.o.ssh.port, user: this.o.ssh.user, privateKey: this.o.ssh.privateKey, hostKey: d.hostKey, netns: this.o.ssh.netns, cols: a.cols, rows: a.rows });
+      shell = await openShell({
+        host: d.wgIp,
+        port: this.o.ssh.port,
+        user: this.o.ssh.user,
+        privateKey: this.o.ssh.privateKey,
+        hostKey: d.hostKey,
+        netns: this.o.ssh.netns,
+        cols: a.cols,
+        rows: a.rows,
+      });
     } catch (err) {
       throw new Refused(CLOSE.deviceUnreachable, `cannot open SSH to ${deviceId}: ${(err as Error).message}`);
     }
@@ -228,10 +255,11 @@ export class TerminalGateway {
     ws.on('message', (raw: RawData) => {
       const m = Input.safeParse(parseJson(raw));
       if (!m.success) return void ws.send(JSON.stringify({ type: 'error', message: 'send {type:"input", data}, {type:"resize", cols, rows} or {type:"token", token}' }));
-      if (m.data.type === 'token') return void this.extend(m.data.token, user, d.tenantId).then(
-        (exp) => (armExpiry(exp), ws.send(JSON.stringify({ type: 'extended', expiresAt: new Date(exp * 1000).toISOString() }))),
-        (err: Error) => end(`fresh token refused: ${err.message}`, err instanceof Refused ? err.code : CLOSE.unauthenticated),
-      );
+      if (m.data.type === 'token')
+        return void this.extend(m.data.token, user, d.tenantId).then(
+          (exp) => (armExpiry(exp), ws.send(JSON.stringify({ type: 'extended', expiresAt: new Date(exp * 1000).toISOString() }))),
+          (err: Error) => end(`fresh token refused: ${err.message}`, err instanceof Refused ? err.code : CLOSE.unauthenticated),
+        );
       armIdle();
       if (m.data.type === 'resize') shell.stream.setWindow(m.data.rows, m.data.cols, 0, 0);
       else if (!ended) {
@@ -250,7 +278,21 @@ export class TerminalGateway {
         resolve();
       });
     });
-    this.o.audit.write({ event: 'session', sessionId, user: user.username, sub: user.sub, deviceId, tenant, reason: a.reason, start: start.toISOString(), end: new Date().toISOString(), bytesIn, bytesOut, closedBy, ...(transcript ? { transcript } : {}) });
+    this.o.audit.write({
+      event: 'session',
+      sessionId,
+      user: user.username,
+      sub: user.sub,
+      deviceId,
+      tenant,
+      reason: a.reason,
+      start: start.toISOString(),
+      end: new Date().toISOString(),
+      bytesIn,
+      bytesOut,
+      closedBy,
+      ...(transcript ? { transcript } : {}),
+    });
     log.info({ sessionId, bytesIn, bytesOut, closedBy }, 'terminal session closed');
   }
 

@@ -16,7 +16,8 @@ export interface ShellTarget {
 }
 
 // Runs inside the hub namespace: a plain TCP pipe between stdio and the device's sshd.
-const DIAL = "const s=require('net').connect(+process.argv[2],process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',e=>{process.stderr.write(e.message);process.exit(1)});s.on('close',()=>process.exit(0))";
+const DIAL =
+  "const s=require('net').connect(+process.argv[2],process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',e=>{process.stderr.write(e.message);process.exit(1)});s.on('close',()=>process.exit(0))";
 
 function netnsSocket(netns: string, host: string, port: number): Duplex {
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', DIAL, host, String(port)], { stdio: ['pipe', 'pipe', 'ignore'] });

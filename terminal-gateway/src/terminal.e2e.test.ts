@@ -81,9 +81,16 @@ beforeAll(async () => {
 
   // enroll-bridge's API over TLS on the devices' LAN, as in device/src/enroll-sh.e2e.test.ts.
   const key = path.join(tmp, 'api.key');
-  const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const csr = execFileSync(
+    'openssl',
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${HOST_FROM_DEVICES}`, '-addext', `subjectAltName=IP:${HOST_FROM_DEVICES}`],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const cert = await bridge.clients.stepca.sign(csr, HOST_FROM_DEVICES, { sans: [HOST_FROM_DEVICES] });
-  const api = createApiServer(createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 }), { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem });
+  const api = createApiServer(
+    createApi({ enroller: bridge.enroller, logger: createLogger('api', { level: 'silent' }), rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 100, perClaimPerMinute: 100 }),
+    { cert: [cert.crt, ...cert.certChain.slice(1)].join('\n'), key: fs.readFileSync(key), rootPem: bridge.clients.stepca.rootPem },
+  );
   await new Promise<void>((r) => api.listen(0, HOST_FROM_DEVICES, r));
   closers.push(() => api.close());
 
@@ -95,13 +102,34 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: groupId, uses: 1, expires: '1h' }).token);
   fs.writeFileSync(
     path.join(etc, 'device-config'),
-    [`BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(api.address() as AddressInfo).port}`, `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`, `SERIAL_SOURCE=${path.join(tmp, 'serial')}`, `SSH_HOST_KEY_FILE=${path.join(tmp, 'host.pub')}`, `AUTHORIZED_KEYS_FILE=${path.join(tmp, 'ssh', 'authorized_keys')}`, ''].join('\n'),
+    [
+      `BRIDGE_API_URL=https://${HOST_FROM_DEVICES}:${(api.address() as AddressInfo).port}`,
+      `ROOT_FINGERPRINT=${stack.stepca!.extra!.rootFingerprint}`,
+      `SERIAL_SOURCE=${path.join(tmp, 'serial')}`,
+      `SSH_HOST_KEY_FILE=${path.join(tmp, 'host.pub')}`,
+      `AUTHORIZED_KEYS_FILE=${path.join(tmp, 'ssh', 'authorized_keys')}`,
+      '',
+    ].join('\n'),
   );
-  const enrolled = await exec('ip', ['netns', 'exec', ns, 'bash', path.resolve(import.meta.dirname, '..', '..', 'device', 'enroll.sh'), 'enroll'], { env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: path.join(tmp, 'state'), CDM_WG_IF: `cdm${DEV}` }, timeout: 120_000 });
+  const enrolled = await exec('ip', ['netns', 'exec', ns, 'bash', path.resolve(import.meta.dirname, '..', '..', 'device', 'enroll.sh'), 'enroll'], {
+    env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: path.join(tmp, 'state'), CDM_WG_IF: `cdm${DEV}` },
+    timeout: 120_000,
+  });
   expect(enrolled.stderr).toContain('terminal gateway key authorised from 10.77.0.1');
   fs.writeFileSync(
     path.join(tmp, 'sshd_config'),
-    ['Port 22', `HostKey ${path.join(tmp, 'host')}`, `AuthorizedKeysFile ${path.join(tmp, 'ssh', 'authorized_keys')}`, `PidFile ${path.join(tmp, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', ''].join('\n'),
+    [
+      'Port 22',
+      `HostKey ${path.join(tmp, 'host')}`,
+      `AuthorizedKeysFile ${path.join(tmp, 'ssh', 'authorized_keys')}`,
+      `PidFile ${path.join(tmp, 'sshd.pid')}`,
+      'UsePAM no',
+      'StrictModes no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      '',
+    ].join('\n'),
   );
   fs.mkdirSync('/run/sshd', { recursive: true });
   sshd = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-e', '-f', path.join(tmp, 'sshd_config')], { stdio: 'ignore' });
@@ -125,7 +153,11 @@ beforeAll(async () => {
   const server = createTerminalServer(gateway, { issuer: `${kcUrl}/realms/cdm`, clientId: 'cdm-terminal' });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closers.push(() => gateway.close(), () => server.close(), () => directory.close());
+  closers.push(
+    () => gateway.close(),
+    () => server.close(),
+    () => directory.close(),
+  );
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
 }, 300_000);
 
@@ -171,7 +203,10 @@ describe('remote terminal in a browser', () => {
     page.on('console', (m) => seen.push(`console: ${m.text()}`));
     page.on('pageerror', (e) => seen.push(`error: ${e.message}`));
     const explain = async (err: unknown) => {
-      const status = await page.locator('#status').textContent().catch(() => '?');
+      const status = await page
+        .locator('#status')
+        .textContent()
+        .catch(() => '?');
       throw new Error(`${(err as Error).message}\npage: ${page.url().replace(/code=[^&]+/, 'code=…')}\nstatus: ${status}\n${seen.join('\n')}`);
     };
     await page.goto(`${gatewayUrl}/?device=${deviceId}`);
@@ -187,25 +222,32 @@ describe('remote terminal in a browser', () => {
     await page.waitForFunction(() => (globalThis as unknown as Page).document.getElementById('status')?.textContent?.startsWith('connected'), undefined, { timeout: 30_000 }).catch(explain);
     await page.keyboard.type('echo cdm-$RANDOM\n');
     // The output line (not the typed command): exactly cdm-<digits>.
-    const line = await page.waitForFunction(
-      () => {
-        const b = (globalThis as unknown as Page).cdmTerminal.buffer.active;
-        for (let i = 0; i < b.length; i++) {
-          const m = /^cdm-\d+$/.exec((b.getLine(i)?.translateToString(true) ?? '').trim());
-          if (m) return m[0];
-        }
-        return false;
-      },
-      undefined,
-      { timeout: 30_000 },
-    ).catch(explain);
+    const line = await page
+      .waitForFunction(
+        () => {
+          const b = (globalThis as unknown as Page).cdmTerminal.buffer.active;
+          for (let i = 0; i < b.length; i++) {
+            const m = /^cdm-\d+$/.exec((b.getLine(i)?.translateToString(true) ?? '').trim());
+            if (m) return m[0];
+          }
+          return false;
+        },
+        undefined,
+        { timeout: 30_000 },
+      )
+      .catch(explain);
     const echoed = await line.jsonValue();
     expect(echoed).toMatch(/^cdm-\d+$/);
     await page.close();
     for (const end = Date.now() + 10_000; !fs.existsSync(auditFile) || !fs.readFileSync(auditFile, 'utf8').includes('"event":"session"'); await new Promise((r) => setTimeout(r, 100))) {
       if (Date.now() > end) throw new Error('no session in the audit log');
     }
-    const rec = fs.readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'session');
+    const rec = fs
+      .readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.event === 'session');
     expect(rec).toMatchObject({ user: `oncall-${run}`, deviceId, tenant: group, reason: 'e2e: checking the device after alarm', closedBy: 'browser' });
     expect(Number(rec!.bytesIn)).toBeGreaterThan(0);
     expect(fs.readFileSync(auditFile, 'utf8')).not.toContain('eyJ');

@@ -18,7 +18,11 @@ const TokenBody = z.union([
 
 /** Security headers for cdm's pages: scripts only from the page's own origin, no framing, no referrer. */
 export const pageHeaders: express.RequestHandler = (_req, res, next) => {
-  res.set({ 'Content-Security-Policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'", 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'SAMEORIGIN' });
+  res.set({
+    'Content-Security-Policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'SAMEORIGIN',
+  });
   next();
 };
 
@@ -42,7 +46,11 @@ export function signInRoutes(page: SignInPage): express.Router {
       'refreshToken' in b
         ? { grant_type: 'refresh_token', client_id: page.clientId, refresh_token: b.refreshToken }
         : { grant_type: 'authorization_code', client_id: page.clientId, code: b.code, redirect_uri: b.redirectUri, code_verifier: b.codeVerifier };
-    const r = await fetch(page.tokenUrl ?? `${page.issuer.replace(/\/$/, '')}/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams(grant), signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    const r = await fetch(page.tokenUrl ?? `${page.issuer.replace(/\/$/, '')}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams(grant),
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => undefined);
     const t = r ? ((await r.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; refresh_token?: string; error_description?: string }) : {};
     if (!r?.ok || !t.access_token) return void res.status(r ? 401 : 502).json({ error: r ? `Keycloak refused the sign-in: ${t.error_description ?? r.status}` : 'Keycloak is not reachable' });
     res.set('Cache-Control', 'no-store').json({ accessToken: t.access_token, expiresIn: t.expires_in, refreshToken: t.refresh_token });

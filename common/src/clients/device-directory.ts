@@ -28,7 +28,12 @@ export class DeviceDirectoryClient {
     const out = new Map<string, DirectoryDevice>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += MAX_LOOKUP) {
-      const body = await this.http.requireRequest<unknown>('POST /v1/directory/lookup', { method: 'POST', url: '/v1/directory/lookup', data: { ids: unique.slice(i, i + MAX_LOOKUP) }, headers: await this.auth() });
+      const body = await this.http.requireRequest<unknown>('POST /v1/directory/lookup', {
+        method: 'POST',
+        url: '/v1/directory/lookup',
+        data: { ids: unique.slice(i, i + MAX_LOOKUP) },
+        headers: await this.auth(),
+      });
       for (const d of this.parse(LookupAnswer, body, 'POST /v1/directory/lookup').devices) out.set(d.deviceId, d);
     }
     return out;

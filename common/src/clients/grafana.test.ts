@@ -38,7 +38,15 @@ describe('GrafanaClient', () => {
     const ds = await g.createDataSource(7, { name: 'influx', type: 'influxdb', url: 'http://i', secureJsonData: { token: 't' } });
     expect(ds.uid).toBe('ds1');
     await g.createAlertRule(7, {
-      orgID: 7, folderUID: 'f', ruleGroup: 'g', title: 'battery', condition: 'C', data: [], noDataState: 'OK', execErrState: 'Error', for: '5m',
+      orgID: 7,
+      folderUID: 'f',
+      ruleGroup: 'g',
+      title: 'battery',
+      condition: 'C',
+      data: [],
+      noDataState: 'OK',
+      execErrState: 'Error',
+      for: '5m',
     });
     expect(seen.map((s) => s.headers.get('x-grafana-org-id'))).toEqual(['7', '7']);
     expect(seen[1]?.headers.get('x-disable-provenance')).toBe('true');
@@ -50,7 +58,14 @@ describe('GrafanaClient', () => {
       http.get(`${base}/api/orgs`, ({ request }) => {
         const u = new URL(request.url);
         pages.push(`${u.searchParams.get('page')}/${u.searchParams.get('perpage')}`);
-        return HttpResponse.json(u.searchParams.get('page') === '1' ? [{ id: 1, name: 'Main Org.' }, { id: 2, name: 'acme' }] : [{ id: 3, name: 'beta' }]);
+        return HttpResponse.json(
+          u.searchParams.get('page') === '1'
+            ? [
+                { id: 1, name: 'Main Org.' },
+                { id: 2, name: 'acme' },
+              ]
+            : [{ id: 3, name: 'beta' }],
+        );
       }),
     );
     expect((await client().listOrgs()).map((o) => o.name)).toEqual(['Main Org.', 'acme', 'beta']);
@@ -68,11 +83,11 @@ describe('GrafanaClient', () => {
 
   it('names Grafana and the call on 401, without the password', async () => {
     server.use(http.get(`${base}/api/user`, () => HttpResponse.json({ message: 'invalid username or password' }, { status: 401 })));
-    const err = await client().ping().catch((e: unknown) => e);
+    const err = await client()
+      .ping()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect((err as Error).message).toBe(
-      'Grafana: GET /api/user failed (HTTP 401): invalid username or password — check the Grafana credentials in the configuration',
-    );
+    expect((err as Error).message).toBe('Grafana: GET /api/user failed (HTTP 401): invalid username or password — check the Grafana credentials in the configuration');
   });
 
   it('retries 5xx on reads, then fails', async () => {

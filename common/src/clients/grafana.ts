@@ -81,9 +81,7 @@ export class GrafanaClient {
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
       observer: opts.observer,
-      ...(opts.token
-        ? { headers: { Authorization: `Bearer ${opts.token}` } }
-        : { auth: { username: opts.username ?? '', password: opts.password ?? '' } }),
+      ...(opts.token ? { headers: { Authorization: `Bearer ${opts.token}` } } : { auth: { username: opts.username ?? '', password: opts.password ?? '' } }),
     });
     this.pageSize = opts.pageSize ?? 100;
   }

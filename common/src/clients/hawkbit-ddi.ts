@@ -227,7 +227,8 @@ export class HawkbitDdiClient {
       await pipeline(res.data, meter, fs.createWriteStream(part));
       const got = { sha256: hashes.sha256.digest('hex'), sha1: hashes.sha1.digest('hex'), md5: hashes.md5.digest('hex') };
       const alg = (['sha256', 'sha1', 'md5'] as const).find((a) => artifact.hashes?.[a]);
-      const corrupt = (detail: string) => new UpstreamError('hawkBit DDI', call, res.status, `${artifact.filename}: ${detail}`, 'the file differs from what hawkBit announced; it was discarded, download it again');
+      const corrupt = (detail: string) =>
+        new UpstreamError('hawkBit DDI', call, res.status, `${artifact.filename}: ${detail}`, 'the file differs from what hawkBit announced; it was discarded, download it again');
       if (artifact.size !== undefined && artifact.size !== received) throw corrupt(`expected ${artifact.size} bytes, received ${received}`);
       if (alg && artifact.hashes![alg]!.toLowerCase() !== got[alg]) throw corrupt(`${alg} mismatch (expected ${artifact.hashes![alg]}, got ${got[alg]})`);
       fs.renameSync(part, dest);

@@ -144,7 +144,7 @@ export class HawkbitClient {
    * 500: actions that finish meanwhile cannot shift a page past one not yet read.
    */
   async *activeActionPages(): AsyncGenerator<MgmtAction[]> {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', {
         url: '/rest/v1/actions',
         params: { q: `active==true;id=gt=${after}`, sort: 'id:ASC', limit: MAX_PAGE, representation: 'full' },
@@ -171,9 +171,7 @@ export class HawkbitClient {
   }
 
   targetActions(controllerId: string, query: ListQuery = {}): Promise<MgmtAction[]> {
-    return collect(
-      this.paged<MgmtAction>('GET /rest/v1/targets/{id}/actions', `/rest/v1/targets/${enc(controllerId)}/actions`, query),
-    );
+    return collect(this.paged<MgmtAction>('GET /rest/v1/targets/{id}/actions', `/rest/v1/targets/${enc(controllerId)}/actions`, query));
   }
 
   actionStatuses(controllerId: string, actionId: number, limit = 10): Promise<Paged<MgmtActionStatus> | undefined> {
@@ -203,11 +201,7 @@ export class HawkbitClient {
   }
 
   /** Uploads a file as an artifact; progress reports bytes sent so a CLI can draw a bar. */
-  async uploadArtifact(
-    softwareModuleId: number,
-    filePath: string,
-    opts: { filename?: string; sha256?: string; onProgress?: (sent: number, total: number) => void } = {},
-  ): Promise<MgmtArtifact> {
+  async uploadArtifact(softwareModuleId: number, filePath: string, opts: { filename?: string; sha256?: string; onProgress?: (sent: number, total: number) => void } = {}): Promise<MgmtArtifact> {
     const filename = opts.filename ?? path.basename(filePath);
     const size = fs.statSync(filePath).size;
     const blob = await fs.openAsBlob(filePath);
@@ -261,24 +255,11 @@ export class HawkbitClient {
   }
 
   rolloutGroups(rolloutId: number): Promise<MgmtRolloutGroup[]> {
-    return collect(
-      this.paged<MgmtRolloutGroup>(
-        'GET /rest/v1/rollouts/{id}/deploygroups',
-        `/rest/v1/rollouts/${rolloutId}/deploygroups`,
-        { sort: 'id:ASC' },
-        { representation: 'full' },
-      ),
-    );
+    return collect(this.paged<MgmtRolloutGroup>('GET /rest/v1/rollouts/{id}/deploygroups', `/rest/v1/rollouts/${rolloutId}/deploygroups`, { sort: 'id:ASC' }, { representation: 'full' }));
   }
 
   rolloutGroupTargets(rolloutId: number, groupId: number): Promise<MgmtTarget[]> {
-    return collect(
-      this.paged<MgmtTarget>(
-        'GET /rest/v1/rollouts/{id}/deploygroups/{groupId}/targets',
-        `/rest/v1/rollouts/${rolloutId}/deploygroups/${groupId}/targets`,
-        {},
-      ),
-    );
+    return collect(this.paged<MgmtTarget>('GET /rest/v1/rollouts/{id}/deploygroups/{groupId}/targets', `/rest/v1/rollouts/${rolloutId}/deploygroups/${groupId}/targets`, {}));
   }
 
   /** Deletes a rollout (hawkBit cancels what it has not yet run); already gone is fine. */

@@ -42,7 +42,15 @@ describe('InfluxClient', () => {
       http.get(`${base}/api/v2/buckets`, ({ request }) => {
         const off = new URL(request.url).searchParams.get('offset') ?? '';
         offsets.push(off);
-        return HttpResponse.json({ buckets: off === '0' ? [{ id: '1', name: 'a' }, { id: '2', name: 'b' }] : [{ id: '3', name: 'c' }] });
+        return HttpResponse.json({
+          buckets:
+            off === '0'
+              ? [
+                  { id: '1', name: 'a' },
+                  { id: '2', name: 'b' },
+                ]
+              : [{ id: '3', name: 'c' }],
+        });
       }),
     );
     expect((await client().listBuckets('o1')).map((b) => b.name)).toEqual(['a', 'b', 'c']);

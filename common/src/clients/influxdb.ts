@@ -88,9 +88,12 @@ export class InfluxClient {
 
   listBuckets(orgID: string): Promise<InfluxBucket[]> {
     return collect(
-      pages(async (offset, limit) => ({
-        items: (await this.http.requireRequest<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', { url: '/buckets', params: { orgID, offset, limit } })).buckets ?? [],
-      }), this.pageSize),
+      pages(
+        async (offset, limit) => ({
+          items: (await this.http.requireRequest<{ buckets?: InfluxBucket[] }>('GET /api/v2/buckets', { url: '/buckets', params: { orgID, offset, limit } })).buckets ?? [],
+        }),
+        this.pageSize,
+      ),
     );
   }
 

@@ -10,7 +10,10 @@ const admin = `${base}/admin/realms/cdm`;
 const server = useMsw();
 const key = new TextEncoder().encode('k'.repeat(32));
 const token = (ttl = 300) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) + ttl).sign(key);
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttl)
+    .sign(key);
 
 const client = () => new KeycloakClient({ baseURL: base, realm: 'cdm', clientId: 'cdm-tenant-sync', clientSecret: 's3cr3t', pageSize: 2, retries: 1 });
 
@@ -33,7 +36,11 @@ describe('KeycloakClient', () => {
         seen.push(`${u.searchParams.get('first')}:${u.searchParams.get('max')}`);
         expect(request.headers.get('authorization')).toMatch(/^Bearer /);
         const first = Number(u.searchParams.get('first'));
-        const all = [{ id: 'a', name: 'acme' }, { id: 'b', name: 'beta' }, { id: 'c', name: 'gamma' }];
+        const all = [
+          { id: 'a', name: 'acme' },
+          { id: 'b', name: 'beta' },
+          { id: 'c', name: 'gamma' },
+        ];
         return HttpResponse.json(all.slice(first, first + 2));
       }),
     );
@@ -88,7 +95,9 @@ describe('KeycloakClient', () => {
         HttpResponse.json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' }, { status: 401 }),
       ),
     );
-    const err = await client().ping().catch((e: unknown) => e);
+    const err = await client()
+      .ping()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).status).toBe(401);
     expect((err as Error).message).toContain('Keycloak: POST /protocol/openid-connect/token failed (HTTP 401)');

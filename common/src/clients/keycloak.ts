@@ -54,17 +54,16 @@ export class KeycloakClient {
 
   // ---- groups (tenants)
   getGroupByPath(path: string): Promise<GroupRepresentation | undefined> {
-    return this.call('GET /group-by-path/{path}', () =>
-      this.kc.realms.getGroupByPath({ realm: this.realm, path: path.replace(/^\//, '') }),
-    );
+    return this.call('GET /group-by-path/{path}', () => this.kc.realms.getGroupByPath({ realm: this.realm, path: path.replace(/^\//, '') }));
   }
 
   subGroupPages(parentId: string): AsyncGenerator<GroupRepresentation[]> {
-    return pages(async (first, max) => ({
-      items: (await this.call('GET /groups/{id}/children', () =>
-        this.kc.groups.listSubGroups({ realm: this.realm, parentId, first, max, briefRepresentation: false }),
-      )) ?? [],
-    }), this.pageSize);
+    return pages(
+      async (first, max) => ({
+        items: (await this.call('GET /groups/{id}/children', () => this.kc.groups.listSubGroups({ realm: this.realm, parentId, first, max, briefRepresentation: false }))) ?? [],
+      }),
+      this.pageSize,
+    );
   }
 
   listSubGroups(parentId: string): Promise<GroupRepresentation[]> {
@@ -72,11 +71,12 @@ export class KeycloakClient {
   }
 
   memberPages(groupId: string): AsyncGenerator<UserRepresentation[]> {
-    return pages(async (first, max) => ({
-      items: (await this.call('GET /groups/{id}/members', () =>
-        this.kc.groups.listMembers({ realm: this.realm, id: groupId, first, max, briefRepresentation: true }),
-      )) ?? [],
-    }), this.pageSize);
+    return pages(
+      async (first, max) => ({
+        items: (await this.call('GET /groups/{id}/members', () => this.kc.groups.listMembers({ realm: this.realm, id: groupId, first, max, briefRepresentation: true }))) ?? [],
+      }),
+      this.pageSize,
+    );
   }
 
   listMembers(groupId: string): Promise<UserRepresentation[]> {
@@ -86,19 +86,18 @@ export class KeycloakClient {
   /** One listing per role instead of one role lookup per user. */
   usersWithRole(role: string): Promise<UserRepresentation[]> {
     return collect(
-      pages(async (first, max) => ({
-        items: (await this.call('GET /roles/{role}/users', () =>
-          this.kc.roles.findUsersWithRole({ realm: this.realm, name: role, first, max, briefRepresentation: true }),
-        )) ?? [],
-      }), this.pageSize),
+      pages(
+        async (first, max) => ({
+          items: (await this.call('GET /roles/{role}/users', () => this.kc.roles.findUsersWithRole({ realm: this.realm, name: role, first, max, briefRepresentation: true }))) ?? [],
+        }),
+        this.pageSize,
+      ),
     );
   }
 
   async createGroup(name: string, parentId?: string): Promise<string> {
     const res = await this.call(parentId ? 'POST /groups/{id}/children' : 'POST /groups', () =>
-      parentId
-        ? this.kc.groups.createChildGroup({ realm: this.realm, id: parentId }, { name })
-        : this.kc.groups.create({ realm: this.realm, name }),
+      parentId ? this.kc.groups.createChildGroup({ realm: this.realm, id: parentId }, { name }) : this.kc.groups.create({ realm: this.realm, name }),
     );
     if (!res?.id) throw new UpstreamError('Keycloak', 'POST /groups', undefined, 'no id returned');
     return res.id;
@@ -120,9 +119,12 @@ export class KeycloakClient {
   /** The groups a user is a direct member of, with their parent's id (Keycloak 23+ returns parentId). */
   userGroups(userId: string): Promise<(GroupRepresentation & { parentId?: string })[]> {
     return collect(
-      pages(async (first, max) => ({
-        items: (await this.call('GET /users/{id}/groups', () => this.kc.users.listGroups({ realm: this.realm, id: userId, first, max, briefRepresentation: true }))) ?? [],
-      }), this.pageSize),
+      pages(
+        async (first, max) => ({
+          items: (await this.call('GET /users/{id}/groups', () => this.kc.users.listGroups({ realm: this.realm, id: userId, first, max, briefRepresentation: true }))) ?? [],
+        }),
+        this.pageSize,
+      ),
     );
   }
 
@@ -156,9 +158,7 @@ export class KeycloakClient {
   async assignRealmRole(userId: string, roleName: string): Promise<void> {
     const role = await this.call('GET /roles/{name}', () => this.kc.roles.findOneByName({ realm: this.realm, name: roleName }));
     if (!role?.id) throw new UpstreamError('Keycloak', 'GET /roles/{name}', 404, `realm role ${roleName} not found`, 'import the cdm realm (stack/keycloak/cdm-realm.json)');
-    await this.call('POST /users/{id}/role-mappings/realm', () =>
-      this.kc.users.addRealmRoleMappings({ realm: this.realm, id: userId, roles: [{ id: role.id!, name: roleName }] }),
-    );
+    await this.call('POST /users/{id}/role-mappings/realm', () => this.kc.users.addRealmRoleMappings({ realm: this.realm, id: userId, roles: [{ id: role.id!, name: roleName }] }));
   }
 
   // ---- client roles (hawkBit reads its permissions from a client's roles in the token)
@@ -175,24 +175,24 @@ export class KeycloakClient {
   /** One paged listing per role, as for realm roles. */
   usersWithClientRole(clientUuid: string, roleName: string): Promise<UserRepresentation[]> {
     return collect(
-      pages(async (first, max) => ({
-        items: (await this.call('GET /clients/{id}/roles/{role}/users', () =>
-          this.kc.clients.findUsersWithRole({ realm: this.realm, id: clientUuid, roleName, first, max, briefRepresentation: true }),
-        )) ?? [],
-      }), this.pageSize),
+      pages(
+        async (first, max) => ({
+          items:
+            (await this.call('GET /clients/{id}/roles/{role}/users', () =>
+              this.kc.clients.findUsersWithRole({ realm: this.realm, id: clientUuid, roleName, first, max, briefRepresentation: true }),
+            )) ?? [],
+        }),
+        this.pageSize,
+      ),
     );
   }
 
   async addClientRoles(userId: string, clientUuid: string, roles: { id: string; name: string }[]): Promise<void> {
-    await this.call('POST /users/{id}/role-mappings/clients/{client}', () =>
-      this.kc.users.addClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }),
-    );
+    await this.call('POST /users/{id}/role-mappings/clients/{client}', () => this.kc.users.addClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }));
   }
 
   async removeClientRoles(userId: string, clientUuid: string, roles: { id: string; name: string }[]): Promise<void> {
-    await this.call('DELETE /users/{id}/role-mappings/clients/{client}', () =>
-      this.kc.users.delClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }),
-    );
+    await this.call('DELETE /users/{id}/role-mappings/clients/{client}', () => this.kc.users.delClientRoleMappings({ realm: this.realm, id: userId, clientUniqueId: clientUuid, roles }));
   }
 
   // ---- admin events (change detection)
@@ -225,11 +225,7 @@ export class KeycloakClient {
       // would reuse the last call's signal, which has long fired when the token expires (CI saw instant aborts).
       this.freshDeadline();
       try {
-        await this.kc.auth(
-          username
-            ? { grantType: 'password', clientId, username, password }
-            : { grantType: 'client_credentials', clientId, clientSecret },
-        );
+        await this.kc.auth(username ? { grantType: 'password', clientId, username, password } : { grantType: 'client_credentials', clientId, clientSecret });
       } catch (err) {
         throw toUpstream('POST /protocol/openid-connect/token', err);
       }

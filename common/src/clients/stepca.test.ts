@@ -11,11 +11,10 @@ const server = useMsw();
 
 /** A throwaway root from openssl (Debian's, always present), as a stand-in for step-ca's. */
 function selfSignedRoot(): string {
-  return execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=test root', '-days', '1', '-keyout', '/dev/null'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
+  return execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=test root', '-days', '1', '-keyout', '/dev/null'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 }
 
 /** Encrypts a provisioner JWK the way `step ca init` does (PBES2 + high iteration count). */
@@ -88,12 +87,10 @@ describe('StepCaClient errors', () => {
   const ca = () => StepCaClient.withRoot({ baseURL: base, rootFingerprint: fp, provisioner: prov, retries: 1 }, root);
 
   it('maps a rejected token (401) to an UpstreamError naming step-ca and the call', async () => {
-    server.use(
-      http.post(`${base}/1.0/sign`, () =>
-        HttpResponse.json({ status: 401, message: 'The request lacked necessary authorization to be completed.' }, { status: 401 }),
-      ),
-    );
-    const err = await ca().sign('csr', 'dev').catch((e: unknown) => e);
+    server.use(http.post(`${base}/1.0/sign`, () => HttpResponse.json({ status: 401, message: 'The request lacked necessary authorization to be completed.' }, { status: 401 })));
+    const err = await ca()
+      .sign('csr', 'dev')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as Error).message).toMatch(/^step-ca: POST \/1\.0\/sign failed \(HTTP 401\): The request lacked/);
   });

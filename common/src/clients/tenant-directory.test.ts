@@ -7,7 +7,11 @@ import { useMsw } from './testing.ts';
 
 const base = 'http://tb.test';
 const server = useMsw();
-const jwt = () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('15m').sign(new TextEncoder().encode('k'.repeat(32)));
+const jwt = () =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('15m')
+    .sign(new TextEncoder().encode('k'.repeat(32)));
 const tenant = (id: string, title: string, disabled?: boolean) => ({ id: { id: `tb-${id}`, entityType: 'TENANT' }, title, additionalInfo: { cdmId: id, ...(disabled ? { cdmDisabled: true } : {}) } });
 
 function directory(tenants: object[]) {

@@ -9,7 +9,11 @@ const base = 'http://tb.test';
 const server = useMsw();
 const key = new TextEncoder().encode('k'.repeat(32));
 const jwt = (sub: string, ttlSec = 900) =>
-  new SignJWT({ scopes: ['SYS_ADMIN'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec).sign(key);
+  new SignJWT({ scopes: ['SYS_ADMIN'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec)
+    .sign(key);
 
 const newClient = () => new ThingsBoardClient({ baseURL: base, username: 'sysadmin@thingsboard.org', password: 'pw', retries: 1, pageSize: 2 });
 
@@ -50,7 +54,10 @@ describe('ThingsBoardClient', () => {
 
   it('refreshes the token when it is about to expire', async () => {
     const counter = { login: 0, refresh: 0 };
-    server.use(...loginHandlers(counter, 30), http.get(`${base}/api/auth/user`, () => HttpResponse.json({})));
+    server.use(
+      ...loginHandlers(counter, 30),
+      http.get(`${base}/api/auth/user`, () => HttpResponse.json({})),
+    );
     const tb = newClient();
     await tb.ping(); // login (token lives 30 s, under the refresh margin)
     await tb.ping(); // refresh
@@ -81,7 +88,9 @@ describe('ThingsBoardClient', () => {
 
   it('gives up with an UpstreamError when credentials are wrong', async () => {
     server.use(http.post(`${base}/api/auth/login`, () => HttpResponse.json({ status: 401, message: 'Invalid username or password', errorCode: 10 }, { status: 401 })));
-    const err = await newClient().ping().catch((e: unknown) => e);
+    const err = await newClient()
+      .ping()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as Error).message).toMatch(/^ThingsBoard: POST \/api\/auth\/login failed \(HTTP 401\): Invalid username or password — check the ThingsBoard credentials/);
     expect((err as Error).message).not.toContain('pw');
@@ -113,7 +122,7 @@ describe('ThingsBoardClient', () => {
       ...loginHandlers(counter),
       http.get(`${base}/api/tenant/device`, ({ request }) => {
         expect(new URL(request.url).searchParams.get('deviceName')).toBe('nope');
-        return HttpResponse.json({ status: 404, message: 'Requested item wasn\'t found!', errorCode: 32 }, { status: 404 });
+        return HttpResponse.json({ status: 404, message: "Requested item wasn't found!", errorCode: 32 }, { status: 404 });
       }),
       http.get(`${base}/api/device/d9`, () => {
         n++;

@@ -17,7 +17,6 @@ import type {
   EntityData,
   EntityId,
   EntityKey,
-  EntityType,
   PageData,
   PersistentRpc,
   PersistentRpcRequest,
@@ -33,7 +32,10 @@ export * from './thingsboard-types.ts';
  * breaks (it stores that, not the PEM it was given), so compare credentials in this form.
  */
 export function x509CredentialsValue(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/[\r\n]/g, '').trim();
+  return pem
+    .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
+    .replace(/[\r\n]/g, '')
+    .trim();
 }
 
 export interface ThingsBoardOptions {
@@ -298,10 +300,7 @@ export class ThingsBoardClient {
     return this.call('POST /api/alarm', { method: 'POST', url: '/api/alarm', data: a });
   }
 
-  alarmPages(
-    entity: EntityId,
-    filter: { searchStatus?: 'ANY' | 'ACTIVE' | 'CLEARED' | 'ACK' | 'UNACK'; textSearch?: string } = {},
-  ): AsyncGenerator<Alarm[]> {
+  alarmPages(entity: EntityId, filter: { searchStatus?: 'ANY' | 'ACTIVE' | 'CLEARED' | 'ACK' | 'UNACK'; textSearch?: string } = {}): AsyncGenerator<Alarm[]> {
     return this.pages<Alarm>('GET /api/alarm/{type}/{id}', `/api/alarm/${entity.entityType}/${enc(entity.id)}`, filter);
   }
 

@@ -16,11 +16,9 @@ function fakeExec(out = '') {
   return { exec, calls };
 }
 
-const DUMP = [
-  `${PRIV}\t${PUB}\t51820\toff`,
-  `${PUB}\t(none)\t10.214.0.10:41000\t10.77.0.2/32\t1700000000\t1024\t2048\t25`,
-  `${PUB}\t${PSK}\t(none)\t10.77.0.3/32,fd00::3/128\t0\t0\t0\toff`,
-].join('\n');
+const DUMP = [`${PRIV}\t${PUB}\t51820\toff`, `${PUB}\t(none)\t10.214.0.10:41000\t10.77.0.2/32\t1700000000\t1024\t2048\t25`, `${PUB}\t${PSK}\t(none)\t10.77.0.3/32,fd00::3/128\t0\t0\t0\toff`].join(
+  '\n',
+);
 
 describe('WireGuardClient', () => {
   it('sets a peer inside the namespace with execFile argv, no shell', async () => {

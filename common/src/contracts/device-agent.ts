@@ -47,7 +47,12 @@ export const OperationParams = {
   diagnostics: z
     .object({
       /** Journal lines from the last N seconds. */
-      logs_since_s: z.number().int().min(1).max(7 * DAY_S).optional(),
+      logs_since_s: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * DAY_S)
+        .optional(),
       log_lines: z.number().int().min(1).max(2000).default(200),
       self_test: z.boolean().default(false),
       sensors: z.boolean().default(false),
@@ -64,10 +69,7 @@ export const isOperation = (s: string): s is Operation => Object.hasOwn(Operatio
 export const RpcRequest = z.object({ method: z.string().min(1).max(64), params: z.unknown().optional() });
 
 /** The agent's reply (the RPC response payload). A refusal or failure is `ok: false` with a reason. */
-export const RpcReply = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: z.unknown().optional() }),
-  z.object({ ok: z.literal(false), error: z.string().max(2000) }),
-]);
+export const RpcReply = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), result: z.unknown().optional() }), z.object({ ok: z.literal(false), error: z.string().max(2000) })]);
 export type RpcReply = z.infer<typeof RpcReply>;
 
 /** Validates an operation's parameters; a message fit for a 400 or for the agent's refusal. */

@@ -45,7 +45,10 @@ export function targetFilter(cdmId: string, controllerIds?: string[]): string {
   const tenant = tenantTargetFilter(cdmId);
   if (!controllerIds?.length) return tenant;
   const f = `${tenant};controllerId=in=(${controllerIds.map(fiqlValue).join(',')})`;
-  if (f.length > MAX_FILTER_LENGTH) throw new RolloutError(`a rollout over ${controllerIds.length} named devices does not fit hawkBit's target filter (${f.length} > ${MAX_FILTER_LENGTH} characters): select fewer devices, or the whole tenant`);
+  if (f.length > MAX_FILTER_LENGTH)
+    throw new RolloutError(
+      `a rollout over ${controllerIds.length} named devices does not fit hawkBit's target filter (${f.length} > ${MAX_FILTER_LENGTH} characters): select fewer devices, or the whole tenant`,
+    );
   return f;
 }
 
@@ -54,7 +57,10 @@ export function rolloutBody(p: RolloutPlan, distributionSetId: number, now = new
   if (!p.groups.length || p.groups.some((g) => !(g > 0 && g <= 100))) throw new RolloutError('groups: percentages between 0 and 100, e.g. 5,25,70');
   const total = p.groups.reduce((a, b) => a + b, 0);
   if (Math.abs(total - 100) > 0.001) throw new RolloutError(`groups must add up to 100 (they add up to ${total})`);
-  for (const [name, v] of [['success', p.successPct], ['error', p.errorPct]] as const) {
+  for (const [name, v] of [
+    ['success', p.successPct],
+    ['error', p.errorPct],
+  ] as const) {
     if (!(v >= 0 && v <= 100)) throw new RolloutError(`${name}: a percentage from 0 to 100`);
   }
   if (!ROLLOUT_ACTIONS.includes(p.action)) throw new RolloutError(`action: one of ${ROLLOUT_ACTIONS.join(', ')}`);
@@ -98,7 +104,8 @@ export async function startWhenReady(hawkbit: HawkbitClient, rollout: MgmtRollou
   const deadline = Date.now() + timeoutMs;
   const settle = async (passing: string) => {
     while (status === passing) {
-      if (Date.now() > deadline) throw new RolloutError(`rollout ${rollout.id} still ${status} in hawkBit after ${Math.round(timeoutMs / 1000)} s: is its rollout scheduler running? Start it in hawkBit when it is ready`);
+      if (Date.now() > deadline)
+        throw new RolloutError(`rollout ${rollout.id} still ${status} in hawkBit after ${Math.round(timeoutMs / 1000)} s: is its rollout scheduler running? Start it in hawkBit when it is ready`);
       await new Promise((r) => setTimeout(r, 500));
       status = (await hawkbit.getRollout(rollout.id))?.status ?? status;
     }

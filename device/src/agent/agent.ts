@@ -85,7 +85,12 @@ export class Agent {
       o.log('connected to ThingsBoard');
       client.subscribe([TOPIC.rpcRequest, TOPIC.attributes, TOPIC.attributesResponse], { qos: 1 }, (err) => {
         if (err) return o.log(`subscribe failed: ${err.message}`);
-        void publish(TOPIC.attributes, { agent_protocol: AGENT_PROTOCOL_VERSION, boot_id: o.bootId, ...(o.softwareVersion ? { current_sw_version: o.softwareVersion } : {}), ...reportedAttributes(core.state) });
+        void publish(TOPIC.attributes, {
+          agent_protocol: AGENT_PROTOCOL_VERSION,
+          boot_id: o.bootId,
+          ...(o.softwareVersion ? { current_sw_version: o.softwareVersion } : {}),
+          ...reportedAttributes(core.state),
+        });
         void publish(TOPIC.attributesRequest(++request), { sharedKeys: `${SHADOW.desired},${SHADOW.desiredVersion}` });
       });
     });

@@ -24,7 +24,13 @@ function device() {
     configFile: path.join(dir, 'config.json'),
   });
   let saved: AppliedState | undefined;
-  const core = (state: AppliedState = { config: {}, version: 0, at: 0 }) => new AgentCore(actions, state, async (s) => void (saved = s), () => 1_000);
+  const core = (state: AppliedState = { config: {}, version: 0, at: 0 }) =>
+    new AgentCore(
+      actions,
+      state,
+      async (s) => void (saved = s),
+      () => 1_000,
+    );
   return { dir, hooks, script, core, saved: () => saved };
 }
 
@@ -45,9 +51,13 @@ describe('device agent', () => {
     expect(fs.existsSync(path.join(d.dir, 'reboots'))).toBe(false);
     await r.after!();
     expect(fs.readFileSync(path.join(d.dir, 'reboots'), 'utf8')).toBe('\n');
-    await (await c.onRpc('factory-reset', {})).after!();
+    await (
+      await c.onRpc('factory-reset', {})
+    ).after!();
     expect(fs.existsSync(path.join(d.dir, 'factory-reset'))).toBe(true);
-    await (await c.onRpc('recovery', {})).after!();
+    await (
+      await c.onRpc('recovery', {})
+    ).after!();
     expect(fs.existsSync(path.join(d.dir, 'recovery-requested'))).toBe(true);
     expect(fs.readFileSync(path.join(d.dir, 'reboots'), 'utf8').split('\n').length - 1).toBe(3);
   });
@@ -61,14 +71,26 @@ describe('device agent', () => {
     expect(r.reply.ok).toBe(true);
     const res = (r.reply as { result: any }).result;
     expect(res.logs[0]).toBe('args: --no-pager -o short-iso -n 50 --since -600s');
-    expect(res.self_test).toEqual({ ok: false, checks: [{ name: '10-storage', ok: true, output: 'storage ok\n' }, { name: '20-modem', ok: false, output: 'modem not answering\n' }] });
+    expect(res.self_test).toEqual({
+      ok: false,
+      checks: [
+        { name: '10-storage', ok: true, output: 'storage ok\n' },
+        { name: '20-modem', ok: false, output: 'modem not answering\n' },
+      ],
+    });
     expect(res.sensors.uptime_s).toBeGreaterThan(0);
   });
 
   it('configuration: applied atomically and reported; an invalid version refused and reported, the applied one kept', async () => {
     const d = device();
     const c = d.core();
-    expect(await c.onDesired({ config: { sampling_interval_s: 5 }, config_version: 1 })).toEqual({ config_reported: { sampling_interval_s: 5 }, config_reported_version: 1, config_last_sync: 1_000, config_error: '', config_error_version: 0 });
+    expect(await c.onDesired({ config: { sampling_interval_s: 5 }, config_version: 1 })).toEqual({
+      config_reported: { sampling_interval_s: 5 },
+      config_reported_version: 1,
+      config_last_sync: 1_000,
+      config_error: '',
+      config_error_version: 0,
+    });
     expect(JSON.parse(fs.readFileSync(path.join(d.dir, 'config.json'), 'utf8'))).toEqual({ sampling_interval_s: 5 });
     // The same version again (a reconnect's request) changes nothing.
     expect(await c.onDesired({ config: { sampling_interval_s: 5 }, config_version: 1 })).toBeUndefined();

@@ -8,7 +8,14 @@ import { alertQueries, alertRuleFiles, dashboardQueries, DASHBOARDS_DIR, interpo
 const dashboards = fs
   .readdirSync(DASHBOARDS_DIR)
   .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ file: f, json: JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, f), 'utf8')) as { uid: string; title: string; panels: { id: number; title: string; datasource?: { uid: string }; targets?: { refId: string; query: string; datasource?: { uid: string } }[] }[] } }));
+  .map((f) => ({
+    file: f,
+    json: JSON.parse(fs.readFileSync(path.join(DASHBOARDS_DIR, f), 'utf8')) as {
+      uid: string;
+      title: string;
+      panels: { id: number; title: string; datasource?: { uid: string }; targets?: { refId: string; query: string; datasource?: { uid: string } }[] }[];
+    },
+  }));
 const queries = [...dashboardQueries(), ...alertQueries()];
 const now = new Date('2026-06-01T12:00:00Z');
 const grafana = (q: string) => interpolate(q, { bucket: 'cdm-acme', from: new Date(now.getTime() - 6 * 3_600_000), to: now, windowPeriod: '1m' });
@@ -34,7 +41,10 @@ describe('dashboards', () => {
   });
 
   it('Fleet health has online %, firmware distribution, battery, signal, error rate and offline > 24 h', () => {
-    const titles = dashboards.find((d) => d.json.uid === 'cdm-fleet-overview')!.json.panels.map((p) => p.title).join(' | ');
+    const titles = dashboards
+      .find((d) => d.json.uid === 'cdm-fleet-overview')!
+      .json.panels.map((p) => p.title)
+      .join(' | ');
     for (const t of ['Online', 'Firmware versions', 'Firmware current', 'Battery', 'Signal', 'Error rate', 'Offline > 24 h']) expect(titles).toContain(t);
   });
 });
@@ -53,7 +63,8 @@ describe('every panel and alert query', () => {
     for (const f of fields) expect(known).toContain(f);
     // Tags used as columns must be tags of those measurements.
     const tags = measurements.flatMap((m) => SCHEMA[m]!.tags);
-    for (const [, col] of query.matchAll(/r\.(\w+)/g)) if (!col!.startsWith('_') && !['online', 'total', 'samples', 'errors', 'code', 'current', 'first'].includes(col!)) expect(tags, col).toContain(col);
+    for (const [, col] of query.matchAll(/r\.(\w+)/g))
+      if (!col!.startsWith('_') && !['online', 'total', 'samples', 'errors', 'code', 'current', 'first'].includes(col!)) expect(tags, col).toContain(col);
   });
 
   it('the checker itself refuses broken Flux', async () => {

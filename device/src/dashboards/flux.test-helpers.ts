@@ -20,16 +20,25 @@ const wasmApi = (globalThis as unknown as { WebAssembly: { instantiate(bytes: Ui
 export function loadFlux(): Promise<FluxApi> {
   return (loaded ??= (async () => {
     const dir = path.dirname(createRequire(import.meta.url).resolve('@influxdata/flux-lsp-browser/package.json'));
-    let glue: Record<string, (...a: unknown[]) => unknown> | undefined;
-    const forward = new Proxy({}, { get: (_t, name: string) => (...a: unknown[]) => glue![name]!(...a) });
+    // The wasm module imports its JS glue, which imports the wasm: the proxy reaches the glue once it exists.
+    const holder: { glue?: Record<string, (...a: unknown[]) => unknown> } = {};
+    const forward = new Proxy(
+      {},
+      {
+        get:
+          (_t, name: string) =>
+          (...a: unknown[]) =>
+            holder.glue![name]!(...a),
+      },
+    );
     const { instance } = await wasmApi.instantiate(fs.readFileSync(path.join(dir, 'flux-lsp-browser_bg.wasm')), { './flux-lsp-browser_bg.js': forward });
     const key = `__cdmFluxWasm${process.pid}`;
     (globalThis as Record<string, unknown>)[key] = instance.exports;
     const src = fs.readFileSync(path.join(dir, 'flux-lsp-browser_bg.js'), 'utf8');
     const line = "import * as wasm from './flux-lsp-browser_bg.wasm';";
     if (!src.includes(line)) throw new Error('@influxdata/flux-lsp-browser changed its layout; update flux.test-helpers.ts');
-    glue = (await import(`data:text/javascript;base64,${Buffer.from(src.replace(line, `const wasm = globalThis.${key};`)).toString('base64')}`)) as typeof glue;
-    return glue as unknown as FluxApi;
+    holder.glue = (await import(`data:text/javascript;base64,${Buffer.from(src.replace(line, `const wasm = globalThis.${key};`)).toString('base64')}`)) as typeof holder.glue;
+    return holder.glue as unknown as FluxApi;
   })());
 }
 

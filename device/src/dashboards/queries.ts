@@ -19,7 +19,10 @@ interface Panel {
 /** Every Flux query of every panel (rows' nested panels included) of the dashboards in `dir`. */
 export function dashboardQueries(dir = DASHBOARDS_DIR): PanelQuery[] {
   const out: PanelQuery[] = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     const d = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { uid: string; panels?: Panel[] };
     const walk = (ps: Panel[] = []) => {
       for (const p of ps) {
@@ -47,7 +50,9 @@ export function alertRuleFiles(dir = path.join(DASHBOARDS_DIR, 'alerts')): Alert
 
 /** The Flux queries of the alert rules (the data-source steps; expressions are Grafana's). */
 export function alertQueries(dir?: string): PanelQuery[] {
-  return alertRuleFiles(dir).flatMap((g) => g.rules.flatMap((r) => r.data.filter((d) => d.datasourceUid !== '__expr__').map((d) => ({ where: `alert ${r.uid} / ${d.refId}`, query: d.model.query ?? '' }))));
+  return alertRuleFiles(dir).flatMap((g) =>
+    g.rules.flatMap((r) => r.data.filter((d) => d.datasourceUid !== '__expr__').map((d) => ({ where: `alert ${r.uid} / ${d.refId}`, query: d.model.query ?? '' }))),
+  );
 }
 
 /**

@@ -32,7 +32,13 @@ const identity = (i: number): DeviceIdentity => ({ id: `dev-${i}`, tenant: 'acme
 describe('Fleet clock and health points', () => {
   it('sends one aggregate per device per window, spread over the window, as device_health points', async () => {
     let now = 1_000_000;
-    const fleet = new Fleet({ identities: Array.from({ length: 50 }, (_, i) => identity(i)), broker: { url: 'mqtts://unused', ca: '', broker: 'mosquitto' }, influxUrl: url, windowS: 10, now: () => now });
+    const fleet = new Fleet({
+      identities: Array.from({ length: 50 }, (_, i) => identity(i)),
+      broker: { url: 'mqtts://unused', ca: '', broker: 'mosquitto' },
+      influxUrl: url,
+      windowS: 10,
+      now: () => now,
+    });
     fleet.startClock();
     const perSecond: number[] = [];
     for (let s = 1; s <= 30; s++) {

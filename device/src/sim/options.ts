@@ -26,8 +26,16 @@ export const runOptions = z
     certs: z.string().optional().describe('directory made by `sim make-certs`: pre-signed certificates for load runs'),
     'enroll-url': z.string().url().optional().describe('enroll-bridge API base URL'),
     claim: z.string().optional().describe('secret: enrollment claim token (or CDM_CLAIM); needs one use per device'),
-    prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/).default('sim').describe('device id prefix: <prefix>-00001…'),
-    'broker-url': z.string().regex(/^mqtts:\/\//, 'must be mqtts:// (devices connect over mutual TLS)').optional().describe('MQTT broker mutual-TLS URL'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/)
+      .default('sim')
+      .describe('device id prefix: <prefix>-00001…'),
+    'broker-url': z
+      .string()
+      .regex(/^mqtts:\/\//, 'must be mqtts:// (devices connect over mutual TLS)')
+      .optional()
+      .describe('MQTT broker mutual-TLS URL'),
     ca: z.string().optional().describe('PEM file of the CA the broker certificate chains to'),
     broker: z.enum(['mosquitto', 'thingsboard']).default('mosquitto').describe('topic scheme: thingsboard = v1/devices/me/*, mosquitto = v1/devices/<id>/* (a plain broker has no "me")'),
     'influx-url': z.string().url().optional().describe('InfluxDB v2 API URL devices write health points to'),
@@ -47,7 +55,11 @@ export const makeCertsOptions = z.strictObject({
   devices: count('number of device certificates'),
   out: z.string().min(1).describe('directory to write fleet.json, <id>.crt and <id>.key to'),
   tenant: z.string().min(1).describe('tenant (cdm id) the devices belong to'),
-  prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/).default('sim').describe('device id prefix'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/)
+    .default('sim')
+    .describe('device id prefix'),
   'token-dir': z.string().optional().describe("tenant-sync's token store: <tenant>.json holds the tenant's InfluxDB write token"),
   concurrency: count('signatures in flight', 16),
   stack: z.boolean().default(false).describe('step-ca and the token store of the running local stack (otherwise STEPCA_* variables)'),

@@ -68,7 +68,13 @@ export async function runSimulation(o: RunOptions, t: Targets, log: Progress, ho
   const identities = o.certs ? loadCertDir(o.certs, o.devices) : await enrollAll(o, t, claim!, log);
   const first = identities[0]!;
   if (o.silent) {
-    await writeSilentDevices({ influxUrl: t.influxUrl, influx: first.influx, tenant: first.tenant, ids: Array.from({ length: o.silent }, (_, i) => `${o.prefix}-silent-${String(i + 1).padStart(4, '0')}`), seed: o.seed });
+    await writeSilentDevices({
+      influxUrl: t.influxUrl,
+      influx: first.influx,
+      tenant: first.tenant,
+      ids: Array.from({ length: o.silent }, (_, i) => `${o.prefix}-silent-${String(i + 1).padStart(4, '0')}`),
+      seed: o.seed,
+    });
     log(`wrote ${o.silent} silent devices (last seen 25–73 h ago)`);
   }
   const fleet = new Fleet({
@@ -153,7 +159,10 @@ export function stackTargets(stateDir: string, broker: 'mosquitto' | 'thingsboar
   };
   // ThingsBoard's own MQTT transport authenticates devices by their X.509 credentials (made at
   // enrollment); Mosquitto takes any certificate from the stack's CA.
-  const b = broker === 'thingsboard' ? { url: need('thingsboard').extra!.mqttsUrl!, ca: need('thingsboard').extra!.caChain! } : { url: need('mosquitto').extra!.mtlsUrl!, ca: need('mosquitto').extra!.caChain! };
+  const b =
+    broker === 'thingsboard'
+      ? { url: need('thingsboard').extra!.mqttsUrl!, ca: need('thingsboard').extra!.caChain! }
+      : { url: need('mosquitto').extra!.mtlsUrl!, ca: need('mosquitto').extra!.caChain! };
   const wg = need('wireguard').extra!;
   return {
     brokerUrl: b.url,

@@ -49,7 +49,12 @@ export class SimActions implements DeviceActions {
   }
 
   async sensors(): Promise<Record<string, number | string>> {
-    return { battery_pct: Math.round(this.model.battery * 10) / 10, signal_dbm: Math.round(this.model.signal), uptime_s: Math.floor((this.now() - this.model.bootMs) / 1000), sw_version: this.model.swVersion };
+    return {
+      battery_pct: Math.round(this.model.battery * 10) / 10,
+      signal_dbm: Math.round(this.model.signal),
+      uptime_s: Math.floor((this.now() - this.model.bootMs) / 1000),
+      sw_version: this.model.swVersion,
+    };
   }
 
   async applyConfig(c: DeviceConfig): Promise<void> {

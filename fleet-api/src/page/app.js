@@ -13,7 +13,11 @@
   if (!device) return status('signed in');
   const dev = `/v1/devices/${encodeURIComponent(device)}`;
   const api = async (method, path, body) => {
-    const res = await fetch(path, { method, headers: { Authorization: `Bearer ${session.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${session.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(answer.error || `HTTP ${res.status}`);
     return answer;

@@ -91,7 +91,7 @@ export class Contract {
     for (const r of relaxations) {
       if ('operation' in r) {
         const [method, template] = r.operation.split(' ') as [string, string];
-        const op = ((this.spec.paths as Record<string, Json> | undefined)?.[template]?.[method.toLowerCase()]) as Operation | undefined;
+        const op = (this.spec.paths as Record<string, Json> | undefined)?.[template]?.[method.toLowerCase()] as Operation | undefined;
         if (!op) throw new Error(`relaxation for unknown operation ${r.operation}`);
         op.responses = { ...op.responses, [String(r.status)]: { description: r.why } } as Operation['responses'];
         continue;
@@ -154,17 +154,13 @@ export class Contract {
   }
 
   /** Validates parameters, content type and body; throws ContractViolation(400/415) with the reason. */
-  validateRequest(
-    mo: MatchedOperation,
-    req: { query: Record<string, unknown>; headers: Record<string, string | string[] | undefined>; contentType?: string; body: unknown; rawLength: number },
-  ): void {
+  validateRequest(mo: MatchedOperation, req: { query: Record<string, unknown>; headers: Record<string, string | string[] | undefined>; contentType?: string; body: unknown; rawLength: number }): void {
     const problems: string[] = [];
     for (const p of this.resolveParams(mo.op.parameters ?? [])) {
       // Negotiation headers are set by HTTP stacks themselves ("gzip, deflate, br") and servers
       // ignore codings they do not know, so they are not held to a spec's enum.
       if (p.in === 'header' && TRANSPORT_HEADERS.has(p.name.toLowerCase())) continue;
-      const value =
-        p.in === 'path' ? mo.params[p.name] : p.in === 'query' ? req.query[p.name] : p.in === 'header' ? req.headers[p.name.toLowerCase()] : undefined;
+      const value = p.in === 'path' ? mo.params[p.name] : p.in === 'query' ? req.query[p.name] : p.in === 'header' ? req.headers[p.name.toLowerCase()] : undefined;
       if (value === undefined || value === '') {
         if (p.required) problems.push(`missing required ${p.in} parameter "${p.name}"`);
         continue;
@@ -251,7 +247,9 @@ function checkScalar(schema: Json, value: unknown): string | undefined {
 }
 
 function describe(errors: ErrorObject[] | null | undefined, where: string): string[] {
-  return (errors ?? []).slice(0, 8).map((e) => `${where}${e.instancePath || ''} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
+  return (errors ?? [])
+    .slice(0, 8)
+    .map((e) => `${where}${e.instancePath || ''} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
 }
 
 function rewriteNullable(node: unknown): unknown {

@@ -37,7 +37,13 @@ function fake(name: string, port: number, version: string, endpoint: Omit<Endpoi
 export const grafanaFake = fake('grafana', PORTS.grafanaFake, 'contract: Grafana HTTP API (9.5.0-pre)', {
   credentials: { username: 'admin', password: 'admin' },
 });
-export const influxdbV2Fake = fake('influxdb2', PORTS.influxdbFake, 'contract: InfluxDB OSS 2.7 API, data proxied to influxd 1.8', {
-  credentials: { token: OPERATOR_TOKEN },
-  extra: { org: 'cdm' },
-}, ['influxdb']);
+export const influxdbV2Fake = fake(
+  'influxdb2',
+  PORTS.influxdbFake,
+  'contract: InfluxDB OSS 2.7 API, data proxied to influxd 1.8',
+  {
+    credentials: { token: OPERATOR_TOKEN },
+    extra: { org: 'cdm' },
+  },
+  ['influxdb'],
+);

@@ -9,10 +9,7 @@ export const binDir = (ctx: StackContext) => path.join(ctx.cacheDir, 'bin');
  * `go install module@version` into the cache, skipped when the binary carries the same version
  * stamp. Builds take minutes on 2 cores, so elapsed time is printed while it runs.
  */
-export async function ensureGoBinary(
-  ctx: StackContext,
-  spec: { name: string; module: string; version: string },
-): Promise<string> {
+export async function ensureGoBinary(ctx: StackContext, spec: { name: string; module: string; version: string }): Promise<string> {
   const bin = path.join(binDir(ctx), spec.name);
   const stamp = `${bin}.version`;
   const want = `${spec.module}@${spec.version}`;
@@ -30,9 +27,7 @@ export async function ensureGoBinary(
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
       child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`go install ${want} failed (exit ${code}). Is Go >= 1.22 installed and the Go module proxy reachable?\n${err}`)),
-      );
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install ${want} failed (exit ${code}). Is Go >= 1.22 installed and the Go module proxy reachable?\n${err}`))));
     });
   } finally {
     clearInterval(tick);

@@ -23,7 +23,11 @@ export const hawkbitBuild: SourceBuild = {
   version: HAWKBIT_VERSION,
   archive: { file: 'hawkbit-1.0.4-src.tar.gz', sha256: 'ab411e8e76fe7581cdf457c0127c425e9596829319464e857459709b4ec85cb2' },
   edits: [
-    { file: 'pom.xml', replace: '<artifactId>spring-boot-starter-parent</artifactId>\n        <version>3.5.15</version>', with: '<artifactId>spring-boot-starter-parent</artifactId>\n        <version>3.5.7</version>' },
+    {
+      file: 'pom.xml',
+      replace: '<artifactId>spring-boot-starter-parent</artifactId>\n        <version>3.5.15</version>',
+      with: '<artifactId>spring-boot-starter-parent</artifactId>\n        <version>3.5.7</version>',
+    },
     { file: 'pom.xml', replace: '<spring.boot.version>3.5.15</spring.boot.version>', with: '<spring.boot.version>3.5.7</spring.boot.version>' },
     { file: 'pom.xml', replace: '<spring.cloud.version>2025.0.3</spring.cloud.version>', with: '<spring.cloud.version>2025.0.0</spring.cloud.version>' },
     { file: 'pom.xml', replace: '<spring-ai.version>1.1.8</spring-ai.version>', with: '<spring-ai.version>1.1.2</spring-ai.version>' },

@@ -24,23 +24,15 @@ export async function mavenArtifact(log: (m: string) => void, coords: { group: s
   const type = coords.type ?? 'jar';
   // MAVEN_REPO_LOCAL moves the Maven cache (e.g. to measure a cold install).
   const repo = process.env.MAVEN_REPO_LOCAL ?? path.join(os.homedir(), '.m2', 'repository');
-  const file = path.join(
-    repo,
-    ...coords.group.split('.'),
-    coords.artifact,
-    coords.version,
-    `${coords.artifact}-${coords.version}.${type}`,
-  );
+  const file = path.join(repo, ...coords.group.split('.'), coords.artifact, coords.version, `${coords.artifact}-${coords.version}.${type}`);
   if (fs.existsSync(file)) return file;
   log(`[install] downloading ${coords.group}:${coords.artifact}:${coords.version}:${type} from Maven Central`);
   try {
-    await execFileP(
-      'mvn',
-      ['-B', '-q', 'dependency:get', `-Dartifact=${coords.group}:${coords.artifact}:${coords.version}:${type}`, '-Dtransitive=false', `-Dmaven.repo.local=${repo}`],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
+    await execFileP('mvn', ['-B', '-q', 'dependency:get', `-Dartifact=${coords.group}:${coords.artifact}:${coords.version}:${type}`, '-Dtransitive=false', `-Dmaven.repo.local=${repo}`], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
-    throw new Error(`Maven could not fetch ${coords.artifact} ${coords.version}: is Maven installed and Maven Central reachable?\n${(err as { stdout?: string }).stdout ?? ''}`);
+    throw new Error(`Maven could not fetch ${coords.artifact} ${coords.version}: is Maven installed and Maven Central reachable?\n${(err as { stdout?: string }).stdout ?? ''}`, { cause: err });
   }
   return file;
 }

@@ -12,7 +12,11 @@ const VERSION = KEYCLOAK_VERSION;
 const url = `http://127.0.0.1:${PORTS.keycloak}`;
 const home = (ctx: StackContext) => path.join(ctx.stateDir, `keycloak-${VERSION}`);
 const realmFile = (ctx: StackContext) => path.join(ctx.repoDir, 'stack', 'keycloak', 'cdm-realm.json');
-const realmSha = (ctx: StackContext) => crypto.createHash('sha256').update(fs.readFileSync(realmFile(ctx))).digest('hex');
+const realmSha = (ctx: StackContext) =>
+  crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(realmFile(ctx)))
+    .digest('hex');
 /** The realm file the running Keycloak imported: a changed file means a fresh database and import. */
 const stampFile = (ctx: StackContext) => path.join(home(ctx), 'realm.sha256');
 const stampCurrent = (ctx: StackContext) => fs.existsSync(stampFile(ctx)) && fs.readFileSync(stampFile(ctx), 'utf8') === realmSha(ctx);

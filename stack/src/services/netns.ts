@@ -4,9 +4,7 @@ import { execFile } from 'node:child_process';
 export async function run(cmd: string, args: string[], opts: { quiet?: boolean; input?: string } = {}): Promise<string> {
   try {
     return await new Promise<string>((resolve, reject) => {
-      const child = execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) =>
-        err ? reject(Object.assign(err, { stderr: String(stderr) })) : resolve(String(stdout)),
-      );
+      const child = execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr: String(stderr) })) : resolve(String(stdout))));
       // A command that exits before reading stdin closes the pipe: ignore that, not crash.
       child.stdin?.on('error', () => {});
       child.stdin?.end(opts.input ?? '');
@@ -14,12 +12,11 @@ export async function run(cmd: string, args: string[], opts: { quiet?: boolean; 
   } catch (err) {
     if (opts.quiet) return '';
     const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
+    throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`, { cause: err });
   }
 }
 
-export const inNs = (ns: string, cmd: string, args: string[], opts: { quiet?: boolean } = {}) =>
-  run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+export const inNs = (ns: string, cmd: string, args: string[], opts: { quiet?: boolean } = {}) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
 
 export async function nsExists(ns: string): Promise<boolean> {
   return (await run('ip', ['netns', 'list'], { quiet: true })).split('\n').some((l) => l.split(' ')[0] === ns);

@@ -47,9 +47,22 @@ export const postgres: Service = {
       await asPostgres(`${BIN}/initdb`, ['-D', PG_DATA, '--auth-local=peer', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C.UTF-8']);
     }
     spawnDetached(ctx, 'postgres', 'runuser', [
-      '-u', 'postgres', '--', `${BIN}/postgres`, '-D', PG_DATA,
-      '-c', 'listen_addresses=127.0.0.1', '-c', `port=${PORTS.postgres}`, '-c', `unix_socket_directories=${SOCKET_DIR}`,
-      '-c', 'max_connections=200', '-c', 'shared_buffers=128MB',
+      '-u',
+      'postgres',
+      '--',
+      `${BIN}/postgres`,
+      '-D',
+      PG_DATA,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `port=${PORTS.postgres}`,
+      '-c',
+      `unix_socket_directories=${SOCKET_DIR}`,
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=128MB',
     ]);
   },
   async healthy() {

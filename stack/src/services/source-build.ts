@@ -23,9 +23,7 @@ export function findSourceArchive(ctx: StackContext, file: string, sha256: strin
   }
   const hit = dirs.map((d) => path.join(d, file)).find((f) => fs.existsSync(f));
   if (!hit) {
-    throw new Error(
-      `no source archive ${file} found (looked in ${dirs.slice(0, 3).join(', ')}, ...): set CDM_UPSTREAM_SOURCES to the folder that holds it (sha256 ${sha256})`,
-    );
+    throw new Error(`no source archive ${file} found (looked in ${dirs.slice(0, 3).join(', ')}, ...): set CDM_UPSTREAM_SOURCES to the folder that holds it (sha256 ${sha256})`);
   }
   const got = crypto.createHash('sha256').update(fs.readFileSync(hit)).digest('hex');
   if (got !== sha256) throw new Error(`${hit}: sha256 ${got}, expected ${sha256} — not the pinned upstream release; refusing to build it`);
@@ -77,10 +75,7 @@ export function applyEdit(root: string, e: SourceEdit): void {
 function mavenSettings(dir: string): string {
   const file = path.join(dir, 'settings.xml');
   const url = process.env.CDM_MAVEN_MIRROR ?? 'https://repo.maven.apache.org/maven2';
-  fs.writeFileSync(
-    file,
-    `<settings><mirrors><mirror><id>cdm-central</id><mirrorOf>*</mirrorOf><url>${url}</url></mirror></mirrors></settings>\n`,
-  );
+  fs.writeFileSync(file, `<settings><mirrors><mirror><id>cdm-central</id><mirrorOf>*</mirrorOf><url>${url}</url></mirror></mirrors></settings>\n`);
   return file;
 }
 
@@ -154,7 +149,16 @@ async function runMaven(ctx: StackContext, name: string, cwd: string, args: stri
       child.on('exit', (code) =>
         code === 0
           ? resolve()
-          : reject(new Error(`Maven build of ${name} failed (exit ${code}): is Maven Central reachable? Last lines:\n${tail.filter((l) => /ERROR|FAIL/.test(l)).slice(-25).join('\n') || tail.slice(-25).join('\n')}`)),
+          : reject(
+              new Error(
+                `Maven build of ${name} failed (exit ${code}): is Maven Central reachable? Last lines:\n${
+                  tail
+                    .filter((l) => /ERROR|FAIL/.test(l))
+                    .slice(-25)
+                    .join('\n') || tail.slice(-25).join('\n')
+                }`,
+              ),
+            ),
       );
     });
   } finally {

@@ -35,9 +35,18 @@ async function initCa(ctx: StackContext): Promise<void> {
   fs.writeFileSync(f.password, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 });
   await execFileP(
     path.join(binDir(ctx), 'step'),
-    ['ca', 'init', '--deployment-type=standalone', '--name=cdm dev CA', '--dns=127.0.0.1', '--dns=localhost',
-      `--address=127.0.0.1:${PORTS.stepca}`, `--provisioner=${PROVISIONER}`, `--password-file=${f.password}`,
-      `--provisioner-password-file=${f.password}`],
+    [
+      'ca',
+      'init',
+      '--deployment-type=standalone',
+      '--name=cdm dev CA',
+      '--dns=127.0.0.1',
+      '--dns=localhost',
+      `--address=127.0.0.1:${PORTS.stepca}`,
+      `--provisioner=${PROVISIONER}`,
+      `--password-file=${f.password}`,
+      `--provisioner-password-file=${f.password}`,
+    ],
     { env: { ...process.env, STEPPATH: stepPath(ctx) } },
   );
   // Device certificates: a day by default, renewable, bounded to 30 days.
@@ -109,11 +118,25 @@ export async function serverCertificate(ctx: StackContext, dir: string, host = '
   const fresh = existing && Date.parse(existing.validTo) - Date.now() > 7 * 86_400_000 && (existing.subjectAltName ?? '').split(', ').includes(`IP Address:${host}`);
   if (!fresh) {
     fs.mkdirSync(dir, { recursive: true });
-    await execFileP(ca.stepBin!, [
-      'ca', 'certificate', host, out.cert, out.key, `--san=${host}`, ...(host === '127.0.0.1' ? ['--san=localhost'] : []), '--not-after=720h',
-      `--provisioner=${ca.provisioner}`, `--password-file=${ca.provisionerPasswordFile}`, `--ca-url=${url}`,
-      `--root=${ca.rootCert}`, '--force',
-    ], { env: { ...process.env, STEPPATH: ca.stepPath } });
+    await execFileP(
+      ca.stepBin!,
+      [
+        'ca',
+        'certificate',
+        host,
+        out.cert,
+        out.key,
+        `--san=${host}`,
+        ...(host === '127.0.0.1' ? ['--san=localhost'] : []),
+        '--not-after=720h',
+        `--provisioner=${ca.provisioner}`,
+        `--password-file=${ca.provisionerPasswordFile}`,
+        `--ca-url=${url}`,
+        `--root=${ca.rootCert}`,
+        '--force',
+      ],
+      { env: { ...process.env, STEPPATH: ca.stepPath } },
+    );
   }
   fs.writeFileSync(out.cafile, fs.readFileSync(ca.rootCert!, 'utf8') + fs.readFileSync(ca.intermediateCert!, 'utf8'));
   return out;

@@ -51,11 +51,16 @@ export const thingsboardBuild: SourceBuild = {
       body: 'throw new UnsupportedOperationException("this AI provider is not in this ThingsBoard build (cdm local stack)");',
     })),
     // The release archive has no .git (git archive): build info without a commit id (unused at run time).
-    { file: 'pom.xml', replace: '<commitIdGenerationMode>full</commitIdGenerationMode>', with: '<commitIdGenerationMode>full</commitIdGenerationMode>\n                        <failOnNoGitDirectory>false</failOnNoGitDirectory>' },
+    {
+      file: 'pom.xml',
+      replace: '<commitIdGenerationMode>full</commitIdGenerationMode>',
+      with: '<commitIdGenerationMode>full</commitIdGenerationMode>\n                        <failOnNoGitDirectory>false</failOnNoGitDirectory>',
+    },
     // Its tests need ThingsBoard's Java REST client 4.3.1.3, which is not served: not compiled.
     {
       file: 'application/pom.xml',
-      replace: '        <dependency>\n            <groupId>org.thingsboard.client</groupId>\n            <artifactId>thingsboard-ce-client</artifactId>\n            <scope>test</scope>\n        </dependency>\n',
+      replace:
+        '        <dependency>\n            <groupId>org.thingsboard.client</groupId>\n            <artifactId>thingsboard-ce-client</artifactId>\n            <scope>test</scope>\n        </dependency>\n',
       with: '',
     },
     { file: 'application/pom.xml', replace: '<main.dir>${basedir}/..</main.dir>', with: '<main.dir>${basedir}/..</main.dir>\n        <maven.test.skip>true</maven.test.skip>' },
@@ -71,8 +76,17 @@ export const thingsboardBuild: SourceBuild = {
     },
   ],
   mvnArgs: [
-    '-pl', 'application', '-am', 'package', '-DskipTests', '-Dlicense.skip=true',
-    '-Dskip.installyarn=true', '-Dskip.yarn=true', '-Dpkg.package.phase=none', '-Dtbel.version=1.2.9', '-Dwinsw.version=1.8',
+    '-pl',
+    'application',
+    '-am',
+    'package',
+    '-DskipTests',
+    '-Dlicense.skip=true',
+    '-Dskip.installyarn=true',
+    '-Dskip.yarn=true',
+    '-Dpkg.package.phase=none',
+    '-Dtbel.version=1.2.9',
+    '-Dwinsw.version=1.8',
   ],
   jdkMajor: 17,
   outputs: { 'application/target/thingsboard-4.3.1.3-boot.jar': 'thingsboard.jar', 'application/target/data': 'data' },

@@ -71,8 +71,15 @@ async function installSchema(ctx: StackContext, javaHome: string, env: Record<st
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         path.join(javaHome, 'bin', 'java'),
-        ['-Xmx1g', '-cp', path.join(home(ctx), 'thingsboard.jar'), '-Dloader.main=org.thingsboard.server.ThingsboardInstallApplication',
-          '-Dinstall.load_demo=false', '-Dinstall.upgrade=false', 'org.springframework.boot.loader.launch.PropertiesLauncher'],
+        [
+          '-Xmx1g',
+          '-cp',
+          path.join(home(ctx), 'thingsboard.jar'),
+          '-Dloader.main=org.thingsboard.server.ThingsboardInstallApplication',
+          '-Dinstall.load_demo=false',
+          '-Dinstall.upgrade=false',
+          'org.springframework.boot.loader.launch.PropertiesLauncher',
+        ],
         { cwd: dir(ctx), env: { ...process.env, ...env }, stdio: ['ignore', log, log] },
       );
       child.on('error', reject);

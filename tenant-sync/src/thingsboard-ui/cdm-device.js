@@ -16,7 +16,9 @@ self.onInit = function () {
     { id: 'factory-reset', label: 'Factory reset', admin: true },
     { id: 'recovery', label: 'Recovery', admin: true },
   ];
-  s.ops = ALL.filter(function (o) { return !o.admin || user.authority === 'TENANT_ADMIN'; });
+  s.ops = ALL.filter(function (o) {
+    return !o.admin || user.authority === 'TENANT_ADMIN';
+  });
   s.device = '';
   s.state = 'unknown';
   s.delta = [];
@@ -39,7 +41,11 @@ self.onDataUpdated = function () {
   var parse = function (x) {
     if (x === undefined || x === null || x === '') return {};
     if (typeof x === 'object') return x;
-    try { return JSON.parse(x); } catch (e) { return {}; }
+    try {
+      return JSON.parse(x);
+    } catch {
+      return {};
+    }
   };
   var desired = parse(v.config);
   var reported = parse(v.config_reported);
@@ -49,9 +55,13 @@ self.onDataUpdated = function () {
   s.version = version;
   s.reportedVersion = reportedVersion;
   s.lastSync = v.config_last_sync ? new Date(Number(v.config_last_sync)).toISOString() : 'never';
-  s.delta = Object.keys(desired).filter(function (k) { return JSON.stringify(desired[k]) !== JSON.stringify(reported[k]); }).map(function (k) {
-    return { key: k, desired: JSON.stringify(desired[k]), reported: reported[k] === undefined ? '—' : JSON.stringify(reported[k]) };
-  });
+  s.delta = Object.keys(desired)
+    .filter(function (k) {
+      return JSON.stringify(desired[k]) !== JSON.stringify(reported[k]);
+    })
+    .map(function (k) {
+      return { key: k, desired: JSON.stringify(desired[k]), reported: reported[k] === undefined ? '—' : JSON.stringify(reported[k]) };
+    });
   s.error = v.config_error || '';
   s.state = s.error && Number(v.config_error_version) === version && reportedVersion < version ? 'refused' : reportedVersion >= version && !s.delta.length ? 'in sync' : 'pending';
   s.online = v.active === true || v.active === 'true';

@@ -5,10 +5,12 @@
   const status = (s) => ($('status').textContent = s);
   let ws;
   // Each fresh token goes over the open WebSocket: the gateway ends a session when its token expires.
-  const session = await window.cdmSignIn({
-    onRefresh: (token) => ws && ws.readyState === 1 && ws.send(JSON.stringify({ type: 'token', token })),
-    onRefreshFailed: (why) => status(`sign-in could not be renewed (${why}): the session ends when the token expires`),
-  }).catch((e) => status(e.message));
+  const session = await window
+    .cdmSignIn({
+      onRefresh: (token) => ws && ws.readyState === 1 && ws.send(JSON.stringify({ type: 'token', token })),
+      onRefreshFailed: (why) => status(`sign-in could not be renewed (${why}): the session ends when the token expires`),
+    })
+    .catch((e) => status(e.message));
   if (!session) return;
   const device = new URLSearchParams(location.search).get('device'); // the query is back once signed in
   $('device').textContent = device || '(no device: open /?device=<id>)';
@@ -31,11 +33,16 @@
     ws.onmessage = (m) => {
       if (typeof m.data !== 'string') return term.write(new Uint8Array(m.data));
       const msg = JSON.parse(m.data);
-      if (msg.type === 'ready') { status(`connected (session ${msg.sessionId})`); term.focus(); }
-      else if (msg.type === 'error') status(msg.message);
+      if (msg.type === 'ready') {
+        status(`connected (session ${msg.sessionId})`);
+        term.focus();
+      } else if (msg.type === 'error') status(msg.message);
     };
     ws.onclose = (e) => status(`closed: ${e.code} ${e.reason}`);
     term.onData((data) => ws.readyState === 1 && ws.send(JSON.stringify({ type: 'input', data })));
-    new ResizeObserver(() => { fit.fit(); if (ws.readyState === 1) ws.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows })); }).observe($('term'));
+    new ResizeObserver(() => {
+      fit.fit();
+      if (ws.readyState === 1) ws.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
+    }).observe($('term'));
   });
 })();

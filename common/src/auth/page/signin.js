@@ -9,7 +9,11 @@ window.cdmSignIn = async function cdmSignIn(opts) {
   const cfg = await (await fetch('/config.json')).json();
   const redirectUri = location.origin + location.pathname;
   const params = new URLSearchParams(location.search);
-  const b64url = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const b64url = (buf) =>
+    btoa(String.fromCharCode(...new Uint8Array(buf)))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
   const exchange = async (body) => {
     const res = await fetch('/v1/oidc/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const answer = await res.json().catch(() => ({}));
@@ -17,16 +21,20 @@ window.cdmSignIn = async function cdmSignIn(opts) {
     return answer;
   };
   const session = { token: undefined };
-  const refreshLater = (refreshToken, expiresIn) => setTimeout(async () => {
-    try {
-      const a = await exchange({ refreshToken });
-      session.token = a.accessToken;
-      onRefresh(a.accessToken);
-      refreshLater(a.refreshToken || refreshToken, a.expiresIn);
-    } catch (e) {
-      onRefreshFailed(e.message);
-    }
-  }, Math.max(5, (expiresIn || 300) * 0.7) * 1000);
+  const refreshLater = (refreshToken, expiresIn) =>
+    setTimeout(
+      async () => {
+        try {
+          const a = await exchange({ refreshToken });
+          session.token = a.accessToken;
+          onRefresh(a.accessToken);
+          refreshLater(a.refreshToken || refreshToken, a.expiresIn);
+        } catch (e) {
+          onRefreshFailed(e.message);
+        }
+      },
+      Math.max(5, (expiresIn || 300) * 0.7) * 1000,
+    );
 
   if (params.get('code') && params.get('state') === sessionStorage.getItem('cdm.state')) {
     const a = await exchange({ code: params.get('code'), codeVerifier: sessionStorage.getItem('cdm.verifier'), redirectUri });
@@ -43,6 +51,8 @@ window.cdmSignIn = async function cdmSignIn(opts) {
   sessionStorage.setItem('cdm.state', state);
   sessionStorage.setItem('cdm.query', location.search);
   const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  location.assign(`${cfg.issuer}/protocol/openid-connect/auth?${new URLSearchParams({ response_type: 'code', client_id: cfg.clientId, redirect_uri: redirectUri, scope: 'openid', state, code_challenge: challenge, code_challenge_method: 'S256' })}`);
+  location.assign(
+    `${cfg.issuer}/protocol/openid-connect/auth?${new URLSearchParams({ response_type: 'code', client_id: cfg.clientId, redirect_uri: redirectUri, scope: 'openid', state, code_challenge: challenge, code_challenge_method: 'S256' })}`,
+  );
   return undefined;
 };

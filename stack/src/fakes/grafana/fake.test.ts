@@ -20,7 +20,13 @@ describe('Grafana fake through the real client', () => {
     const userId = await admin.createUser({ login: 'alice', email: 'alice@acme.example', password: 'x-dev-pw' });
     await admin.addOrgUser(orgId, 'alice', 'Editor');
     expect((await admin.orgUsers(orgId)).find((u) => u.userId === userId)?.role).toBe('Editor');
-    const ds = await admin.createDataSource(orgId, { name: 'influxdb-acme', type: 'influxdb', url: 'http://influx:8086', jsonData: { version: 'Flux', organization: 'cdm', defaultBucket: 'acme' }, secureJsonData: { token: 't0k' } });
+    const ds = await admin.createDataSource(orgId, {
+      name: 'influxdb-acme',
+      type: 'influxdb',
+      url: 'http://influx:8086',
+      jsonData: { version: 'Flux', organization: 'cdm', defaultBucket: 'acme' },
+      secureJsonData: { token: 't0k' },
+    });
     const read = await admin.getDataSourceByName(orgId, 'influxdb-acme');
     expect(read?.uid).toBe(ds.uid);
     expect(JSON.stringify(read)).not.toContain('t0k'); // secrets are write-only
@@ -28,7 +34,17 @@ describe('Grafana fake through the real client', () => {
     const saved = await admin.saveDashboard(orgId, { uid: 'fleet', title: 'Fleet Health', panels: [] }, { folderUid: 'cdm' });
     expect(saved.version).toBe(1);
     expect((await admin.saveDashboard(orgId, { uid: 'fleet', title: 'Fleet Health', panels: [] }, { folderUid: 'cdm' })).version).toBe(2);
-    const rule = await admin.createAlertRule(orgId, { orgID: orgId, folderUID: 'cdm', ruleGroup: 'fleet', title: 'battery low', condition: 'C', data: [], noDataState: 'OK', execErrState: 'Error', for: '5m' });
+    const rule = await admin.createAlertRule(orgId, {
+      orgID: orgId,
+      folderUID: 'cdm',
+      ruleGroup: 'fleet',
+      title: 'battery low',
+      condition: 'C',
+      data: [],
+      noDataState: 'OK',
+      execErrState: 'Error',
+      for: '5m',
+    });
     expect((await admin.listAlertRules(orgId)).map((r) => r.uid)).toEqual([rule.uid]);
     // Org-scoped data stays in its org.
     expect(await admin.listDataSources(1)).toEqual([]);

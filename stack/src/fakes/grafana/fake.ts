@@ -8,7 +8,12 @@ export const GRAFANA_SPEC = 'grafana-9.5.0-pre-05191d0-openapi3.json';
 export const GRAFANA_RELAXATIONS = [
   {
     schema: 'Duration',
-    replace: { anyOf: [{ type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' }, { type: 'integer', minimum: 0 }] },
+    replace: {
+      anyOf: [
+        { type: 'string', pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$' },
+        { type: 'integer', minimum: 0 },
+      ],
+    },
     why: 'the generator merged two Go types into "Duration": alert rule "for" is a Prometheus model.Duration (JSON: a string like "5m"), while a query\'s relativeTimeRange from/to is ngalert models.Duration (JSON: seconds as a number)',
   },
 ];
@@ -73,7 +78,21 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     if (!o) throw err(404, 'Organization not found');
     return o;
   };
-  const profile = (u: User, orgId = 1) => ({ id: u.id, login: u.login, email: u.email, name: u.name, isGrafanaAdmin: u.isGrafanaAdmin, orgId, isDisabled: false, isExternal: false, authLabels: [], theme: '', avatarUrl: '', createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() });
+  const profile = (u: User, orgId = 1) => ({
+    id: u.id,
+    login: u.login,
+    email: u.email,
+    name: u.name,
+    isGrafanaAdmin: u.isGrafanaAdmin,
+    orgId,
+    isDisabled: false,
+    isExternal: false,
+    authLabels: [],
+    theme: '',
+    avatarUrl: '',
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  });
   const findUser = (loginOrEmail: string) => [...users.values()].find((u) => u.login === loginOrEmail || u.email === loginOrEmail);
 
   type H = Handler<Principal>;
@@ -123,10 +142,13 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     'GET /orgs/{org_id}/users': ({ params, principal }) => {
       serverAdmin(principal);
       const o = orgById(params.org_id);
-      return reply(200, [...o.members].map(([userId, role]) => {
-        const u = users.get(userId)!;
-        return { orgId: o.id, userId, login: u.login, email: u.email, name: u.name, role, avatarUrl: '', lastSeenAt: new Date().toISOString(), lastSeenAtAge: '', isDisabled: false, authLabels: [] };
-      }));
+      return reply(
+        200,
+        [...o.members].map(([userId, role]) => {
+          const u = users.get(userId)!;
+          return { orgId: o.id, userId, login: u.login, email: u.email, name: u.name, role, avatarUrl: '', lastSeenAt: new Date().toISOString(), lastSeenAtAge: '', isDisabled: false, authLabels: [] };
+        }),
+      );
     },
     'POST /orgs/{org_id}/users': ({ params, body, principal }) => {
       serverAdmin(principal);
@@ -197,7 +219,18 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
       const d = body as Record<string, unknown> & { name?: string; type?: string; uid?: string };
       if (!d.name || !d.type) return err(400, 'Validation error: name and type are required');
       if ([...datasources.values()].some((x) => x.orgId === principal.orgId && x.name === d.name)) return err(409, 'data source with the same name already exists');
-      const rec = { access: 'proxy', isDefault: false, jsonData: {}, ...d, name: d.name, uid: d.uid ?? crypto.randomBytes(7).toString('hex'), id: ++seq, orgId: principal.orgId, version: 1, readOnly: false };
+      const rec = {
+        access: 'proxy',
+        isDefault: false,
+        jsonData: {},
+        ...d,
+        name: d.name,
+        uid: d.uid ?? crypto.randomBytes(7).toString('hex'),
+        id: ++seq,
+        orgId: principal.orgId,
+        version: 1,
+        readOnly: false,
+      };
       // uids are unique per org in Grafana, not server-wide.
       if (datasources.has(`${principal.orgId}/${rec.uid}`)) return err(409, 'data source with the same uid already exists');
       datasources.set(`${principal.orgId}/${rec.uid}`, rec);
@@ -273,7 +306,17 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
       const dash = [...dashboards.values()]
         .filter((d) => d.orgId === principal.orgId && String(d.dashboard.title).toLowerCase().includes(q))
         .filter((d) => wantTags.every((t) => tagsOf(d.dashboard).includes(t)))
-        .map((d) => ({ id: d.id, uid: d.uid, title: String(d.dashboard.title), type: 'dash-db', uri: `db/${d.uid}`, url: `/d/${d.uid}`, tags: tagsOf(d.dashboard), isStarred: false, folderUid: d.folderUid }));
+        .map((d) => ({
+          id: d.id,
+          uid: d.uid,
+          title: String(d.dashboard.title),
+          type: 'dash-db',
+          uri: `db/${d.uid}`,
+          url: `/d/${d.uid}`,
+          tags: tagsOf(d.dashboard),
+          isStarred: false,
+          folderUid: d.folderUid,
+        }));
       const fold = [...folders.values()]
         .filter((f) => f.orgId === principal.orgId && f.title.toLowerCase().includes(q))
         .map((f) => ({ id: f.id, uid: f.uid, title: f.title, type: 'dash-folder', uri: `db/${f.uid}`, url: `/dashboards/f/${f.uid}`, tags: [], isStarred: false }));
@@ -284,7 +327,10 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     // ---- alert rules
     'GET /api/v1/provisioning/alert-rules': ({ principal }) => {
       orgRole(principal, 'Editor');
-      return reply(200, [...rules.values()].filter((r) => r.orgID === principal.orgId));
+      return reply(
+        200,
+        [...rules.values()].filter((r) => r.orgID === principal.orgId),
+      );
     },
     'GET /api/v1/provisioning/alert-rules/{UID}': ({ params, principal }) => {
       orgRole(principal, 'Editor');

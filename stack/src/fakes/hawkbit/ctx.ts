@@ -22,6 +22,14 @@ export const userOf = (p: Principal) => (p.kind === 'user' ? p.name : `CONTROLLE
 
 /** hawkBit reads request bodies as JSON (or CBOR, which this fake does not speak). */
 export function json<T>(body: unknown): T {
-  if (body === undefined || typeof body === 'string') throw { status: 415, body: { exceptionClass: 'org.springframework.web.HttpMediaTypeNotSupportedException', errorCode: 'hawkbit.server.error.rest.body.notReadable', message: 'the hawkBit fake reads JSON request bodies only' } };
+  if (body === undefined || typeof body === 'string')
+    throw {
+      status: 415,
+      body: {
+        exceptionClass: 'org.springframework.web.HttpMediaTypeNotSupportedException',
+        errorCode: 'hawkbit.server.error.rest.body.notReadable',
+        message: 'the hawkBit fake reads JSON request bodies only',
+      },
+    };
   return body as T;
 }

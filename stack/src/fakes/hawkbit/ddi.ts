@@ -62,8 +62,7 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
     return m;
   };
   /** The open action that lets this target fetch this module (SoftwareModuleNotAssignedToTarget → 404). */
-  const downloadAction = (t: Target, m: SoftwareModule) =>
-    s.targetActions(t.controllerId).find((a) => a.active && !canceling(a) && s.distributionSets.get(a.dsId)!.modules.includes(m.id));
+  const downloadAction = (t: Target, m: SoftwareModule) => s.targetActions(t.controllerId).find((a) => a.active && !canceling(a) && s.distributionSets.get(a.dsId)!.modules.includes(m.id));
 
   const artifactView = (req: FakeRequest<Principal>, smId: number, a: Artifact) => {
     const href = `${base(req)}/softwaremodules/${smId}/artifacts/${enc(a.filename)}`;
@@ -80,7 +79,15 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
       return { part, version: m.version, name: m.name, ...(m.encrypted ? { encrypted: true } : {}), artifacts: m.artifacts.map((x) => artifactView(req, m.id, x)) };
     });
     const count = Number(req.query.actionHistory ?? 0);
-    const messages = count === 0 ? [] : a.statuses.slice().reverse().flatMap((e) => e.messages).filter((m) => !m.startsWith(SERVER_MESSAGE_PREFIX)).slice(0, count < 0 || count > MAX_HISTORY ? MAX_HISTORY : count);
+    const messages =
+      count === 0
+        ? []
+        : a.statuses
+            .slice()
+            .reverse()
+            .flatMap((e) => e.messages)
+            .filter((m) => !m.startsWith(SERVER_MESSAGE_PREFIX))
+            .slice(0, count < 0 || count > MAX_HISTORY ? MAX_HISTORY : count);
     return {
       id: String(a.id),
       deployment: { download, update: a.actionType === 'downloadonly' ? 'skip' : download, chunks },
@@ -128,7 +135,16 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
       let t = s.targets.get(req.params.controllerId!);
       if (!t) {
         // Plug and play: a device with the gateway token registers itself by polling.
-        t = { controllerId: req.params.controllerId!, name: req.params.controllerId!, description: `Plug and Play target: ${req.params.controllerId}`, securityToken: newToken(), updateStatus: 'registered', requestAttributes: true, attributes: {}, ...audit('CONTROLLER_PLUG_AND_PLAY') };
+        t = {
+          controllerId: req.params.controllerId!,
+          name: req.params.controllerId!,
+          description: `Plug and Play target: ${req.params.controllerId}`,
+          securityToken: newToken(),
+          updateStatus: 'registered',
+          requestAttributes: true,
+          attributes: {},
+          ...audit('CONTROLLER_PLUG_AND_PLAY'),
+        };
         s.targets.set(t.controllerId, t);
       } else if (t.updateStatus === 'unknown') t.updateStatus = 'registered';
       t.lastControllerRequestAt = Date.now();
@@ -147,7 +163,12 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
       const { data, mode = 'merge' } = json<{ data: Record<string, string>; mode?: 'merge' | 'replace' | 'remove' }>(body);
       // hawkBit's column sizes: attribute keys and values of at most 128 characters.
       if (Object.entries(data).some(([k, x]) => k.length > 128 || (x ?? '').length > 128)) {
-        return ex(400, 'hawkbit.server.error.repo.invalidTargetAttributes', 'Target attributes are invalid: key or value exceeds 128 characters', 'org.eclipse.hawkbit.repository.exception.InvalidTargetAttributeException');
+        return ex(
+          400,
+          'hawkbit.server.error.repo.invalidTargetAttributes',
+          'Target attributes are invalid: key or value exceeds 128 characters',
+          'org.eclipse.hawkbit.repository.exception.InvalidTargetAttributeException',
+        );
       }
       if (mode === 'remove') for (const k of Object.keys(data)) delete t.attributes[k];
       else {
@@ -155,7 +176,13 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
         Object.assign(t.attributes, data);
         t.requestAttributes = false;
       }
-      if (Object.keys(t.attributes).length > 100) return ex(429, 'hawkbit.server.error.quota.tooManyEntries', 'Quota exceeded: Cannot assign more than 100 Attribute entries to Target', 'org.eclipse.hawkbit.repository.exception.AssignmentQuotaExceededException');
+      if (Object.keys(t.attributes).length > 100)
+        return ex(
+          429,
+          'hawkbit.server.error.quota.tooManyEntries',
+          'Quota exceeded: Cannot assign more than 100 Attribute entries to Target',
+          'org.eclipse.hawkbit.repository.exception.AssignmentQuotaExceededException',
+        );
       return reply(200);
     },
     [`GET ${DDI}/deploymentBase/{actionId}`]: (req) => {
@@ -199,13 +226,22 @@ export function ddiHandlers(c: Ctx): Record<string, H> {
       const installed = d.installedAction(t);
       const allowed = downloadAction(t, m) || (installed && s.distributionSets.get(installed.dsId)!.modules.includes(m.id));
       if (!allowed) return notFound('SoftwareModule', `${m.id} for target ${t.controllerId}`);
-      return reply(200, m.artifacts.map((x) => artifactView(req, m.id, x)));
+      return reply(
+        200,
+        m.artifacts.map((x) => artifactView(req, m.id, x)),
+      );
     },
     [`GET ${DDI}/softwaremodules/{softwareModuleId}/artifacts/{fileName}`]: (req) => {
       const { a, art } = download(req);
       if (!art) return reply(404);
       const ifMatch = req.headers['if-match'];
-      if (ifMatch && !String(ifMatch).split(',').some((x) => x.trim().replace(/"/g, '') === art.sha1 || x.trim() === '*')) return reply(412);
+      if (
+        ifMatch &&
+        !String(ifMatch)
+          .split(',')
+          .some((x) => x.trim().replace(/"/g, '') === art.sha1 || x.trim() === '*')
+      )
+        return reply(412);
       if (a) d.addStatus(a, 'download', [`${SERVER_MESSAGE_PREFIX}Target downloads ${req.path}`]);
       return fileReply(art);
     },

@@ -57,7 +57,20 @@ export class Deployments {
 
   newAction(t: Target, ds: DistributionSet, actionType: ActionType, user: string, extra: Partial<Action>): Action {
     const now = Date.now();
-    const a: Action = { id: this.s.next('action'), controllerId: t.controllerId, dsId: ds.id, actionType, status: 'scheduled', active: false, statuses: [], createdAt: now, createdBy: user, lastModifiedAt: now, lastModifiedBy: user, ...extra };
+    const a: Action = {
+      id: this.s.next('action'),
+      controllerId: t.controllerId,
+      dsId: ds.id,
+      actionType,
+      status: 'scheduled',
+      active: false,
+      statuses: [],
+      createdAt: now,
+      createdBy: user,
+      lastModifiedAt: now,
+      lastModifiedBy: user,
+      ...extra,
+    };
     this.s.actions.set(a.id, a);
     this.lockImplicitly(ds);
     return a;
@@ -135,7 +148,13 @@ export class Deployments {
 
   /** Management force quit: only for an action already being cancelled; closes it at once. */
   forceQuit(a: Action, user: string) {
-    if (a.status !== 'canceling') throw ex(405, 'hawkbit.server.error.action.notForceQuitable', `Action [id: ${a.id}] is not canceled yet and cannot be force quit`, 'org.eclipse.hawkbit.repository.exception.ForceQuitActionNotAllowedException');
+    if (a.status !== 'canceling')
+      throw ex(
+        405,
+        'hawkbit.server.error.action.notForceQuitable',
+        `Action [id: ${a.id}] is not canceled yet and cannot be force quit`,
+        'org.eclipse.hawkbit.repository.exception.ForceQuitActionNotAllowedException',
+      );
     this.addStatus(a, 'canceled', [`${SERVER_MESSAGE_PREFIX}A force quit has been performed.`]);
     this.closeCanceled(a);
     touch(a, user);

@@ -53,7 +53,11 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<
   }
 }
 const rolloutStatus = async (id: number) => (await hb.getRollout(id))?.status;
-const eventually = (id: number, status: string) => until(() => rolloutStatus(id), (s) => s === status);
+const eventually = (id: number, status: string) =>
+  until(
+    () => rolloutStatus(id),
+    (s) => s === status,
+  );
 
 async function startedRollout(body: MgmtRolloutCreate) {
   const r = await hb.createRollout(body);
@@ -169,11 +173,21 @@ describe('hawkBit fake OTA through DDI', () => {
     const { ds, tokens } = await release(['g-1', 'g-2', 'g-3', 'g-4']);
     const r = await startedRollout({ name: 'r-2', distributionSetId: ds.id, targetFilterQuery: 'controllerId==g-*', amountGroups: 2, successCondition: { condition: 'THRESHOLD', expression: '50' } });
     const groups = await hb.rolloutGroups(r.id);
-    expect(groups.map((g) => [g.status, g.totalTargets])).toEqual([['running', 2], ['scheduled', 2]]);
+    expect(groups.map((g) => [g.status, g.totalTargets])).toEqual([
+      ['running', 2],
+      ['scheduled', 2],
+    ]);
     const first = await hb.rolloutGroupTargets(r.id, groups[0]!.id);
     const dev = ddi(first[0]!.controllerId, tokens[first[0]!.controllerId]!);
     await dev.sendFeedback((await dev.poll()).deploymentActionId!, { execution: 'closed', finished: 'success' });
-    expect((await until(() => hb.rolloutGroups(r.id), (gs) => gs[1]?.status === 'running')).map((g) => g.status)).toEqual(['running', 'running']);
+    expect(
+      (
+        await until(
+          () => hb.rolloutGroups(r.id),
+          (gs) => gs[1]?.status === 'running',
+        )
+      ).map((g) => g.status),
+    ).toEqual(['running', 'running']);
     const second = await hb.rolloutGroupTargets(r.id, groups[1]!.id);
     expect((await ddi(second[0]!.controllerId, tokens[second[0]!.controllerId]!).poll()).deploymentActionId).toBeGreaterThan(0);
   });
@@ -211,7 +225,14 @@ describe('hawkBit fake OTA through DDI', () => {
     await hb.resumeRollout(r.id);
     expect((await hb.listRollouts({ q: 'name==r-v' })).map((x) => x.status)).toEqual(['running']);
     expect((await mgmt(`/rest/v1/rollouts/${r.id}/triggerNextGroup`, { method: 'POST' })).status).toBe(204);
-    expect((await until(() => hb.rolloutGroups(r.id), (gs) => gs[1]?.status === 'running')).map((g) => g.status)).toEqual(['running', 'running']);
+    expect(
+      (
+        await until(
+          () => hb.rolloutGroups(r.id),
+          (gs) => gs[1]?.status === 'running',
+        )
+      ).map((g) => g.status),
+    ).toEqual(['running', 'running']);
   });
 
   it('a gateway token polls for a device hawkBit does not know yet and registers it', async () => {
@@ -245,7 +266,9 @@ describe('hawkBit fake rejects requests that violate the spec', () => {
     expect((await root({ Authorization: `TargetToken ${tokens['d-1']}` }, 'OTHER')).status).toBe(401);
     expect((await root({ Authorization: `TargetToken ${tokens['d-1']}` })).status).toBe(200);
     await hb.setConfig('authentication.targettoken.enabled', false);
-    const err = await ddi('d-1', tokens['d-1']!).poll().catch((e: unknown) => e);
+    const err = await ddi('d-1', tokens['d-1']!)
+      .poll()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).status).toBe(401);
     expect((err as Error).message).not.toContain(tokens['d-1']);

@@ -39,7 +39,14 @@ function term(t: string): Predicate {
   if (!quoted && /[\s"']/.test(rawValue)) throw new Error(`invalid FIQL value (quote values with spaces): ${rawValue}`);
   const value = quoted ? rawValue.slice(1, -1).replace(/\\(["\\])/g, '$1') : rawValue;
   const get = (e: Record<string, unknown>) => field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[fieldName(k)], e);
-  const like = (v: unknown) => new RegExp(`^${value.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(String(v ?? ''));
+  const like = (v: unknown) =>
+    new RegExp(
+      `^${value
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    ).test(String(v ?? ''));
   const num = (v: unknown) => Number(v);
   switch (op) {
     case '==':
@@ -57,7 +64,14 @@ function term(t: string): Predicate {
     case '=in=':
     case '=out=': {
       if (!/^\(.*\)$/.test(rawValue)) throw new Error(`invalid FIQL list: ${rawValue}`);
-      const items = new Set(splitTop(rawValue.slice(1, -1), ',').map((v) => v.trim().replace(/^"(.*)"$/, '$1').toLowerCase()));
+      const items = new Set(
+        splitTop(rawValue.slice(1, -1), ',').map((v) =>
+          v
+            .trim()
+            .replace(/^"(.*)"$/, '$1')
+            .toLowerCase(),
+        ),
+      );
       const inList = (e: Record<string, unknown>) => items.has(String(get(e) ?? '').toLowerCase());
       return op === '=in=' ? inList : (e) => !inList(e);
     }

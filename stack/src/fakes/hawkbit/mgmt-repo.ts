@@ -41,7 +41,12 @@ export function repoHandlers(c: Ctx): Record<string, H> {
       const m = module(String(id));
       const mt = s.moduleTypeByKey(m.type)!;
       if (!type.mandatory.includes(mt.id) && !type.optional.includes(mt.id)) {
-        throw ex(400, 'hawkbit.server.error.distributionset.modules.unsupported', `Distribution set type ${type.key} does not support software module type ${mt.key}`, 'org.eclipse.hawkbit.repository.exception.UnsupportedSoftwareModuleForThisDistributionSetException');
+        throw ex(
+          400,
+          'hawkbit.server.error.distributionset.modules.unsupported',
+          `Distribution set type ${type.key} does not support software module type ${mt.key}`,
+          'org.eclipse.hawkbit.repository.exception.UnsupportedSoftwareModuleForThisDistributionSetException',
+        );
       }
       if (!d.modules.includes(id)) d.modules.push(id);
     }
@@ -49,7 +54,16 @@ export function repoHandlers(c: Ctx): Record<string, H> {
 
   return {
     // ---- types
-    'GET /rest/v1/softwaremoduletypes': ({ query }) => reply(200, list([...s.moduleTypes.values()], query, (t) => ({ ...t }), (t) => v.moduleType(t))),
+    'GET /rest/v1/softwaremoduletypes': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.moduleTypes.values()],
+          query,
+          (t) => ({ ...t }),
+          (t) => v.moduleType(t),
+        ),
+      ),
     'GET /rest/v1/softwaremoduletypes/{softwareModuleTypeId}': ({ params }) => reply(200, v.moduleType(must(s.moduleTypes, params.softwareModuleTypeId, 'SoftwareModuleType'))),
     'POST /rest/v1/softwaremoduletypes': ({ body, principal }) => {
       const items = json<{ key: string; name: string; description?: string; colour?: string; maxAssignments?: number }[]>(body);
@@ -64,7 +78,16 @@ export function repoHandlers(c: Ctx): Record<string, H> {
         }),
       );
     },
-    'GET /rest/v1/distributionsettypes': ({ query }) => reply(200, list([...s.dsTypes.values()], query, (t) => ({ ...t }), (t) => v.dsType(t))),
+    'GET /rest/v1/distributionsettypes': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.dsTypes.values()],
+          query,
+          (t) => ({ ...t }),
+          (t) => v.dsType(t),
+        ),
+      ),
     'GET /rest/v1/distributionsettypes/{distributionSetTypeId}': ({ params }) => reply(200, v.dsType(must(s.dsTypes, params.distributionSetTypeId, 'DistributionSetType'))),
     'POST /rest/v1/distributionsettypes': ({ body, principal }) => {
       const items = json<{ key: string; name: string; description?: string; colour?: string; mandatorymodules?: { id: number }[]; optionalmodules?: { id: number }[] }[]>(body);
@@ -74,7 +97,16 @@ export function repoHandlers(c: Ctx): Record<string, H> {
       return reply(
         201,
         items.map((t) => {
-          const rec = { id: s.next('dst'), key: t.key, name: t.name, description: t.description, colour: t.colour, mandatory: ids(t.mandatorymodules), optional: ids(t.optionalmodules), ...audit(userOf(principal)) };
+          const rec = {
+            id: s.next('dst'),
+            key: t.key,
+            name: t.name,
+            description: t.description,
+            colour: t.colour,
+            mandatory: ids(t.mandatorymodules),
+            optional: ids(t.optionalmodules),
+            ...audit(userOf(principal)),
+          };
           s.dsTypes.set(rec.id, rec);
           return v.dsType(rec);
         }),
@@ -86,18 +118,40 @@ export function repoHandlers(c: Ctx): Record<string, H> {
       const items = json<{ name: string; version: string; type: string; vendor?: string; description?: string; encrypted?: boolean }[]>(body);
       for (const m of items) {
         if (!s.moduleTypeByKey(m.type)) return notFound('SoftwareModuleType', m.type);
-        if ([...s.modules.values()].some((x) => !x.deleted && x.name === m.name && x.version === m.version && x.type === m.type)) return conflict(`SoftwareModule ${m.name}:${m.version} of type ${m.type} already exists`);
+        if ([...s.modules.values()].some((x) => !x.deleted && x.name === m.name && x.version === m.version && x.type === m.type))
+          return conflict(`SoftwareModule ${m.name}:${m.version} of type ${m.type} already exists`);
       }
       return reply(
         201,
         items.map((m) => {
-          const rec: SoftwareModule = { id: s.next('sm'), name: m.name, version: m.version, type: m.type, vendor: m.vendor, description: m.description, encrypted: m.encrypted ?? false, locked: false, deleted: false, artifacts: [], ...audit(userOf(principal)) };
+          const rec: SoftwareModule = {
+            id: s.next('sm'),
+            name: m.name,
+            version: m.version,
+            type: m.type,
+            vendor: m.vendor,
+            description: m.description,
+            encrypted: m.encrypted ?? false,
+            locked: false,
+            deleted: false,
+            artifacts: [],
+            ...audit(userOf(principal)),
+          };
           s.modules.set(rec.id, rec);
           return v.module(rec);
         }),
       );
     },
-    'GET /rest/v1/softwaremodules': ({ query }) => reply(200, list([...s.modules.values()].filter((m) => !m.deleted), query, (m) => ({ ...m }), (m) => v.module(m))),
+    'GET /rest/v1/softwaremodules': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.modules.values()].filter((m) => !m.deleted),
+          query,
+          (m) => ({ ...m }),
+          (m) => v.module(m),
+        ),
+      ),
     'GET /rest/v1/softwaremodules/{softwareModuleId}': ({ params }) => reply(200, v.module(module(params.softwareModuleId))),
     'PUT /rest/v1/softwaremodules/{softwareModuleId}': ({ params, body, principal }) => {
       const m = module(params.softwareModuleId);
@@ -124,13 +178,18 @@ export function repoHandlers(c: Ctx): Record<string, H> {
       const sums = { md5: hash('md5', data), sha1: hash('sha1', data), sha256: hash('sha256', data) };
       for (const alg of ['md5', 'sha1', 'sha256'] as const) {
         const given = query[`${alg}sum`];
-        if (given && given.toLowerCase() !== sums[alg]) return badRequest(`Upload failed: ${alg.toUpperCase()} checksum does not match`, `hawkbit.server.error.artifact.uploadFailed.checksum.${alg}.match`);
+        if (given && given.toLowerCase() !== sums[alg])
+          return badRequest(`Upload failed: ${alg.toUpperCase()} checksum does not match`, `hawkbit.server.error.artifact.uploadFailed.checksum.${alg}.match`);
       }
       const a: Artifact = { id: s.next('artifact'), moduleId: m.id, filename, size: data.length, ...sums, data, ...audit(userOf(principal)) };
       m.artifacts.push(a);
       return reply(201, v.artifact(a));
     },
-    'GET /rest/v1/softwaremodules/{softwareModuleId}/artifacts': ({ params }) => reply(200, module(params.softwareModuleId).artifacts.map((a) => v.artifact(a))),
+    'GET /rest/v1/softwaremodules/{softwareModuleId}/artifacts': ({ params }) =>
+      reply(
+        200,
+        module(params.softwareModuleId).artifacts.map((a) => v.artifact(a)),
+      ),
     'GET /rest/v1/softwaremodules/{softwareModuleId}/artifacts/{artifactId}': ({ params }) => {
       const a = module(params.softwareModuleId).artifacts.find((x) => x.id === Number(params.artifactId));
       return a ? reply(200, v.artifact(a)) : notFound('Artifact', params.artifactId);
@@ -156,16 +215,44 @@ export function repoHandlers(c: Ctx): Record<string, H> {
         // Without a type, hawkBit uses the tenant's default set type (os_app).
         const type = s.dsTypeByKey(d.type ?? 'os_app');
         if (!type) return notFound('DistributionSetType', d.type);
-        if ([...s.distributionSets.values(), ...created].some((x) => !x.deleted && x.name === d.name && x.version === d.version)) return conflict(`DistributionSet ${d.name}:${d.version} already exists`);
-        const rec: DistributionSet = { id: s.next('ds'), name: d.name, version: d.version, type: type.key, description: d.description, modules: [], locked: false, deleted: false, valid: true, requiredMigrationStep: d.requiredMigrationStep ?? false, ...audit(userOf(principal)) };
-        addModules(rec, (d.modules ?? []).map((m) => m.id));
+        if ([...s.distributionSets.values(), ...created].some((x) => !x.deleted && x.name === d.name && x.version === d.version))
+          return conflict(`DistributionSet ${d.name}:${d.version} already exists`);
+        const rec: DistributionSet = {
+          id: s.next('ds'),
+          name: d.name,
+          version: d.version,
+          type: type.key,
+          description: d.description,
+          modules: [],
+          locked: false,
+          deleted: false,
+          valid: true,
+          requiredMigrationStep: d.requiredMigrationStep ?? false,
+          ...audit(userOf(principal)),
+        };
+        addModules(
+          rec,
+          (d.modules ?? []).map((m) => m.id),
+        );
         rec.locked = d.locked ?? false;
         created.push(rec);
       }
       for (const d of created) s.distributionSets.set(d.id, d);
-      return reply(201, created.map((d) => v.ds(d)));
+      return reply(
+        201,
+        created.map((d) => v.ds(d)),
+      );
     },
-    'GET /rest/v1/distributionsets': ({ query }) => reply(200, list([...s.distributionSets.values()].filter((d) => !d.deleted), query, (d) => ({ ...d, complete: s.isComplete(d) }), (d) => v.ds(d))),
+    'GET /rest/v1/distributionsets': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.distributionSets.values()].filter((d) => !d.deleted),
+          query,
+          (d) => ({ ...d, complete: s.isComplete(d) }),
+          (d) => v.ds(d),
+        ),
+      ),
     'GET /rest/v1/distributionsets/{distributionSetId}': ({ params }) => reply(200, v.ds(dset(params.distributionSetId))),
     'PUT /rest/v1/distributionsets/{distributionSetId}': ({ params, body, principal }) => {
       const d = dset(params.distributionSetId);
@@ -183,12 +270,23 @@ export function repoHandlers(c: Ctx): Record<string, H> {
     },
     'GET /rest/v1/distributionsets/{distributionSetId}/assignedSM': ({ params, query }) => {
       const d = dset(params.distributionSetId);
-      return reply(200, list(d.modules.map((id) => s.modules.get(id)!), { ...query, q: undefined }, (m) => ({ ...m }), (m) => v.module(m)));
+      return reply(
+        200,
+        list(
+          d.modules.map((id) => s.modules.get(id)!),
+          { ...query, q: undefined },
+          (m) => ({ ...m }),
+          (m) => v.module(m),
+        ),
+      );
     },
     'POST /rest/v1/distributionsets/{distributionSetId}/assignedSM': ({ params, body, principal }) => {
       const d = dset(params.distributionSetId);
       if (d.locked) return locked(`DistributionSet ${d.id} is locked`);
-      addModules(d, json<{ id: number }[]>(body).map((m) => m.id));
+      addModules(
+        d,
+        json<{ id: number }[]>(body).map((m) => m.id),
+      );
       touch(d, userOf(principal));
       return reply(200);
     },
@@ -202,11 +300,29 @@ export function repoHandlers(c: Ctx): Record<string, H> {
     },
     'GET /rest/v1/distributionsets/{distributionSetId}/assignedTargets': ({ params, query }) => {
       const d = dset(params.distributionSetId);
-      return reply(200, list([...s.targets.values()].filter((t) => t.assignedDs === d.id), query, (t) => v.targetFields(t), (t) => v.target(t), 'controllerId:ASC'));
+      return reply(
+        200,
+        list(
+          [...s.targets.values()].filter((t) => t.assignedDs === d.id),
+          query,
+          (t) => v.targetFields(t),
+          (t) => v.target(t),
+          'controllerId:ASC',
+        ),
+      );
     },
     'GET /rest/v1/distributionsets/{distributionSetId}/installedTargets': ({ params, query }) => {
       const d = dset(params.distributionSetId);
-      return reply(200, list([...s.targets.values()].filter((t) => t.installedDs === d.id), query, (t) => v.targetFields(t), (t) => v.target(t), 'controllerId:ASC'));
+      return reply(
+        200,
+        list(
+          [...s.targets.values()].filter((t) => t.installedDs === d.id),
+          query,
+          (t) => v.targetFields(t),
+          (t) => v.target(t),
+          'controllerId:ASC',
+        ),
+      );
     },
     'POST /rest/v1/distributionsets/{distributionSetId}/assignedTargets': ({ params, query, body, principal }) => {
       const ds = dset(params.distributionSetId);

@@ -14,14 +14,25 @@ export function rolloutHandlers(c: Ctx): Record<string, H> {
     return g;
   };
   // The verbs answer 204 as hawkBit's MgmtRolloutResource does (the spec lists only 200).
-  const verb = (fn: (id: string | undefined, user: string) => void): H => ({ params, principal }) => {
-    fn(params.rolloutId, userOf(principal));
-    return reply(204);
-  };
+  const verb =
+    (fn: (id: string | undefined, user: string) => void): H =>
+    ({ params, principal }) => {
+      fn(params.rolloutId, userOf(principal));
+      return reply(204);
+    };
 
   return {
     'POST /rest/v1/rollouts': ({ body, principal }) => reply(201, v.rollout(r.create(json<RolloutCreate>(body), userOf(principal)), true)),
-    'GET /rest/v1/rollouts': ({ query }) => reply(200, list([...s.rollouts.values()], query, (x) => ({ ...x, distributionSet: s.distributionSets.get(x.dsId) }), (x) => v.rollout(x, query.representation === 'full'))),
+    'GET /rest/v1/rollouts': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.rollouts.values()],
+          query,
+          (x) => ({ ...x, distributionSet: s.distributionSets.get(x.dsId) }),
+          (x) => v.rollout(x, query.representation === 'full'),
+        ),
+      ),
     'GET /rest/v1/rollouts/{rolloutId}': ({ params }) => reply(200, v.rollout(rollout(params.rolloutId), true)),
     'POST /rest/v1/rollouts/{rolloutId}/start': verb((id, u) => r.start(rollout(id), u)),
     'POST /rest/v1/rollouts/{rolloutId}/pause': verb((id, u) => r.pause(rollout(id), u)),
@@ -36,12 +47,29 @@ export function rolloutHandlers(c: Ctx): Record<string, H> {
       return reply(204);
     },
     'GET /rest/v1/rollouts/{rolloutId}/deploygroups': ({ params, query }) =>
-      reply(200, list(r.groupsOf(rollout(params.rolloutId)), query, (g) => ({ ...g, totalTargets: g.targets.length }), (g) => v.group(g, query.representation === 'full'))),
+      reply(
+        200,
+        list(
+          r.groupsOf(rollout(params.rolloutId)),
+          query,
+          (g) => ({ ...g, totalTargets: g.targets.length }),
+          (g) => v.group(g, query.representation === 'full'),
+        ),
+      ),
     'GET /rest/v1/rollouts/{rolloutId}/deploygroups/{groupId}': ({ params }) => reply(200, v.group(group(params.rolloutId, params.groupId), true)),
     'GET /rest/v1/rollouts/{rolloutId}/deploygroups/{groupId}/targets': ({ params, query }) => {
       const g = group(params.rolloutId, params.groupId);
       const members = g.targets.map((id) => s.targets.get(id)).filter((t) => t !== undefined);
-      return reply(200, list(members, query, (t) => v.targetFields(t), (t) => v.target(t), 'controllerId:ASC'));
+      return reply(
+        200,
+        list(
+          members,
+          query,
+          (t) => v.targetFields(t),
+          (t) => v.target(t),
+          'controllerId:ASC',
+        ),
+      );
     },
   };
 }

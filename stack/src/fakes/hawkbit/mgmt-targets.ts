@@ -16,12 +16,24 @@ export function assignAll(c: Ctx, pairs: { t: Target; ds: DistributionSet; a: As
   for (const { ds } of pairs) {
     if (ds.deleted) throw notFound('DistributionSet', ds.id);
     if (!ds.valid) throw ex(400, 'hawkbit.server.error.distributionset.invalid', `Distribution set ${ds.id} is invalid`, 'org.eclipse.hawkbit.repository.exception.InvalidDistributionSetException');
-    if (!c.s.isComplete(ds)) throw ex(400, 'hawkbit.server.error.distributionset.incomplete', `Distribution set of type ${ds.type} is incomplete: ${ds.id}`, 'org.eclipse.hawkbit.repository.exception.IncompleteDistributionSetException');
+    if (!c.s.isComplete(ds))
+      throw ex(
+        400,
+        'hawkbit.server.error.distributionset.incomplete',
+        `Distribution set of type ${ds.type} is incomplete: ${ds.id}`,
+        'org.eclipse.hawkbit.repository.exception.IncompleteDistributionSetException',
+      );
   }
   const done: Action[] = [];
   let already = 0;
   for (const { t, ds, a } of pairs) {
-    if (a.maintenanceWindow) throw ex(400, 'hawkbit.server.error.maintenanceScheduleInvalid', 'maintenance windows are not supported by the hawkBit fake', 'org.eclipse.hawkbit.repository.exception.InvalidMaintenanceScheduleException');
+    if (a.maintenanceWindow)
+      throw ex(
+        400,
+        'hawkbit.server.error.maintenanceScheduleInvalid',
+        'maintenance windows are not supported by the hawkBit fake',
+        'org.eclipse.hawkbit.repository.exception.InvalidMaintenanceScheduleException',
+      );
     const action = offline ? c.d.assignOffline(t, ds, user) : c.d.assign(t, ds, { actionType: a.type ?? 'forced', forceTime: a.forcetime, weight: a.weight, user });
     if (action) done.push(action);
     else already++;
@@ -47,7 +59,8 @@ export function targetHandlers(c: Ctx): Record<string, H> {
     if (!a || a.controllerId !== t.controllerId) throw notFound('Action', actionId);
     return a;
   };
-  const keyInvalid = (key: string | undefined) => ex(400, 'hawkbit.server.error.configKeyInvalid', `The given configuration key ${key} does not exist.`, 'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationKeyException');
+  const keyInvalid = (key: string | undefined) =>
+    ex(400, 'hawkbit.server.error.configKeyInvalid', `The given configuration key ${key} does not exist.`, 'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationKeyException');
   // No set: hawkBit answers 204 without a body (the spec lists only 200).
   const optionalDs = (id: number | undefined) => (id ? reply(200, v.ds(s.distributionSets.get(id)!)) : reply(204));
 
@@ -64,7 +77,17 @@ export function targetHandlers(c: Ctx): Record<string, H> {
       });
       return reply(201, created);
     },
-    'GET /rest/v1/targets': ({ query }) => reply(200, list([...s.targets.values()], query, (t) => v.targetFields(t), (t) => v.target(t), 'controllerId:ASC')),
+    'GET /rest/v1/targets': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.targets.values()],
+          query,
+          (t) => v.targetFields(t),
+          (t) => v.target(t),
+          'controllerId:ASC',
+        ),
+      ),
     'GET /rest/v1/targets/{targetId}': ({ params }) => reply(200, v.target(target(params.targetId))),
     'PUT /rest/v1/targets/{targetId}': ({ params, body, principal }) => {
       const t = target(params.targetId);
@@ -93,7 +116,16 @@ export function targetHandlers(c: Ctx): Record<string, H> {
       return reply(200, assignAll(c, pairs, query.offline === 'true', userOf(principal)));
     },
     'GET /rest/v1/targets/{targetId}/actions': ({ params, query }) =>
-      reply(200, list(s.targetActions(target(params.targetId).controllerId), query, (a) => v.actionFields(a), (a) => v.action(a), 'id:ASC')),
+      reply(
+        200,
+        list(
+          s.targetActions(target(params.targetId).controllerId),
+          query,
+          (a) => v.actionFields(a),
+          (a) => v.action(a),
+          'id:ASC',
+        ),
+      ),
     'GET /rest/v1/targets/{targetId}/actions/{actionId}': ({ params }) => reply(200, v.action(actionOf(target(params.targetId), params.actionId), true)),
     'DELETE /rest/v1/targets/{targetId}/actions/{actionId}': ({ params, query, principal }) => {
       const a = actionOf(target(params.targetId), params.actionId);
@@ -103,20 +135,45 @@ export function targetHandlers(c: Ctx): Record<string, H> {
     },
     'GET /rest/v1/targets/{targetId}/actions/{actionId}/status': ({ params, query }) => {
       const a = actionOf(target(params.targetId), params.actionId);
-      return reply(200, list(a.statuses, { ...query, q: undefined }, (e) => ({ ...e }), (e) => v.actionStatus(e), 'id:DESC'));
+      return reply(
+        200,
+        list(
+          a.statuses,
+          { ...query, q: undefined },
+          (e) => ({ ...e }),
+          (e) => v.actionStatus(e),
+          'id:DESC',
+        ),
+      );
     },
-    'GET /rest/v1/actions': ({ query }) => reply(200, list([...s.actions.values()], query, (a) => v.actionFields(a), (a) => v.action(a, query.representation === 'full'), 'id:ASC')),
+    'GET /rest/v1/actions': ({ query }) =>
+      reply(
+        200,
+        list(
+          [...s.actions.values()],
+          query,
+          (a) => v.actionFields(a),
+          (a) => v.action(a, query.representation === 'full'),
+          'id:ASC',
+        ),
+      ),
     'GET /rest/v1/actions/{actionId}': ({ params }) => reply(200, v.action(must(s.actions, params.actionId, 'Action'), true)),
     'GET /rest/v1/system/configs/{keyName}': ({ params }) => {
       if (!(params.keyName! in CONFIG_DEFAULTS)) return keyInvalid(params.keyName);
       const set = s.configs.has(params.keyName!);
       return reply(200, { value: s.config(params.keyName!), global: !set });
     },
-    'PUT /rest/v1/system/configs/{keyName}': ({ params, body, principal }) => {
+    'PUT /rest/v1/system/configs/{keyName}': ({ params, body }) => {
       const def = CONFIG_DEFAULTS[params.keyName!];
       if (def === undefined) return keyInvalid(params.keyName);
       const value = json<{ value: unknown }>(body).value;
-      if (typeof value !== typeof def) return ex(400, 'hawkbit.server.error.configValueInvalid', `The given configuration value is expected to be of type ${typeof def}.`, 'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationValueException');
+      if (typeof value !== typeof def)
+        return ex(
+          400,
+          'hawkbit.server.error.configValueInvalid',
+          `The given configuration value is expected to be of type ${typeof def}.`,
+          'org.eclipse.hawkbit.tenancy.configuration.InvalidTenantConfigurationValueException',
+        );
       s.configs.set(params.keyName!, value);
       return reply(204);
     },

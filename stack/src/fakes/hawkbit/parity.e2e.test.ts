@@ -42,7 +42,11 @@ async function scenario(baseURL: string) {
   const run = crypto.randomBytes(3).toString('hex');
   const hb = new HawkbitClient({ baseURL, username: 'admin', password: 'admin', retries: 0 });
   const seen: Record<string, unknown> = {};
-  const put = await fetch(`${baseURL}/rest/v1/system/configs/authentication.targettoken.enabled`, { method: 'PUT', headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ value: true }) });
+  const put = await fetch(`${baseURL}/rest/v1/system/configs/authentication.targettoken.enabled`, {
+    method: 'PUT',
+    headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ value: true }),
+  });
   seen.putConfig = { status: put.status, body: (await put.text()) === '' ? 'empty' : 'json' };
   const ids = ['a', 'b', 'c', 'd'].map((x) => `par-${run}-${x}`);
   const targets = await hb.createTargets(ids.map((id) => ({ controllerId: id, name: id, description: `parity ${run}` })));
@@ -72,7 +76,13 @@ async function scenario(baseURL: string) {
   seen.proceeding = (await hb.actionsByIds([actionId])).map((x) => ({ status: x.status, active: x.active }));
   await a.sendFeedback(actionId, { execution: 'closed', finished: 'success' });
   const [done] = await hb.actionsByIds([actionId]);
-  seen.closed = { status: done?.status, active: done?.active, stampMoved: done?.lastModifiedAt !== t0, target: (await hb.getTarget(ids[0]!))?.updateStatus, installed: (await hb.getInstalledDistributionSet(ids[0]!))?.version };
+  seen.closed = {
+    status: done?.status,
+    active: done?.active,
+    stampMoved: done?.lastModifiedAt !== t0,
+    target: (await hb.getTarget(ids[0]!))?.updateStatus,
+    installed: (await hb.getInstalledDistributionSet(ids[0]!))?.version,
+  };
   seen.cursorSeesIt = (await hb.changedActions(t0 + 1)).some((x) => x.id === actionId);
   seen.activeCountAfterSuccess = await hb.countActions(`active==true;target.controllerId==par-${run}-*`);
   seen.feedbackOnClosed = await a.sendFeedback(actionId, { execution: 'closed', finished: 'success' });
@@ -82,12 +92,25 @@ async function scenario(baseURL: string) {
     name: `par-${run}`,
     distributionSetId: ds.id,
     targetFilterQuery: `description=="parity ${run}";controllerId!=${ids[0]}`,
-    groups: [50, 50].map((p, i) => ({ name: `g${i + 1}`, targetPercentage: p, successCondition: { condition: 'THRESHOLD', expression: '50' }, successAction: { action: 'NEXTGROUP', expression: '' }, errorCondition: { condition: 'THRESHOLD', expression: '60' }, errorAction: { action: 'PAUSE', expression: '' } })),
+    groups: [50, 50].map((p, i) => ({
+      name: `g${i + 1}`,
+      targetPercentage: p,
+      successCondition: { condition: 'THRESHOLD', expression: '50' },
+      successAction: { action: 'NEXTGROUP', expression: '' },
+      errorCondition: { condition: 'THRESHOLD', expression: '60' },
+      errorAction: { action: 'PAUSE', expression: '' },
+    })),
   });
   seen.rolloutCreated = rollout.status;
-  seen.rolloutReady = await until(async () => (await hb.getRollout(rollout.id))?.status, (s) => s === 'ready');
+  seen.rolloutReady = await until(
+    async () => (await hb.getRollout(rollout.id))?.status,
+    (s) => s === 'ready',
+  );
   await hb.startRollout(rollout.id);
-  seen.rolloutRunning = await until(async () => (await hb.getRollout(rollout.id))?.status, (s) => s === 'running');
+  seen.rolloutRunning = await until(
+    async () => (await hb.getRollout(rollout.id))?.status,
+    (s) => s === 'running',
+  );
   const groups = await hb.rolloutGroups(rollout.id);
   seen.groups = groups.map((g) => [g.status, g.totalTargets]);
   const first = (await hb.rolloutGroupTargets(rollout.id, groups[0]!.id)).map((t) => t.controllerId);
@@ -95,12 +118,23 @@ async function scenario(baseURL: string) {
   const failed = (await d.poll()).deploymentActionId!;
   await d.sendFeedback(failed, { execution: 'closed', finished: 'failure', details: ['rauc: signature check failed'] });
   const [f] = await hb.actionsByIds([failed]);
-  seen.failure = { status: f?.status, active: f?.active, target: (await hb.getTarget(first[0]!))?.updateStatus, messages: ((await hb.actionStatuses(first[0]!, failed, 5))?.content ?? []).flatMap((s) => s.messages ?? []).filter((m) => m.startsWith('rauc')) };
+  seen.failure = {
+    status: f?.status,
+    active: f?.active,
+    target: (await hb.getTarget(first[0]!))?.updateStatus,
+    messages: ((await hb.actionStatuses(first[0]!, failed, 5))?.content ?? []).flatMap((s) => s.messages ?? []).filter((m) => m.startsWith('rauc')),
+  };
   // 1 of 1 started devices failed (> 60 %): hawkBit's error action pauses the rollout.
-  seen.afterFailure = await until(async () => (await hb.getRollout(rollout.id))?.status, (s) => s === 'paused');
+  seen.afterFailure = await until(
+    async () => (await hb.getRollout(rollout.id))?.status,
+    (s) => s === 'paused',
+  );
   seen.pauseWhilePaused = await hb.pauseRollout(rollout.id).then(() => 'ok', status);
   await hb.resumeRollout(rollout.id);
-  seen.resumed = await until(async () => (await hb.getRollout(rollout.id))?.status, (s) => s !== 'paused');
+  seen.resumed = await until(
+    async () => (await hb.getRollout(rollout.id))?.status,
+    (s) => s !== 'paused',
+  );
   seen.activeInRollout = (await hb.countActions(`active==true;rollout.id==${rollout.id}`)) > 0;
   // Leave nothing running on the stack's hawkBit (an ota-bridge there would keep reporting it).
   await hb.deleteRollout(rollout.id).catch(() => undefined);

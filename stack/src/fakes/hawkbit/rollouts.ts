@@ -28,7 +28,12 @@ export interface RolloutCreate extends Conditions {
 }
 
 /** RolloutGroupConditionBuilder.withDefaults(): 50 % to go on, more than 50 % errors pause. */
-const DEFAULTS = { successCondition: { condition: 'THRESHOLD', expression: '50' }, successAction: { action: 'NEXTGROUP', expression: '' }, errorCondition: { condition: 'THRESHOLD', expression: '50' }, errorAction: { action: 'PAUSE', expression: '' } } as const;
+const DEFAULTS = {
+  successCondition: { condition: 'THRESHOLD', expression: '50' },
+  successAction: { action: 'NEXTGROUP', expression: '' },
+  errorCondition: { condition: 'THRESHOLD', expression: '50' },
+  errorAction: { action: 'PAUSE', expression: '' },
+} as const;
 const TERMINAL = new Set(['error', 'finished', 'canceled']);
 
 const fiql = (q: string) => {
@@ -52,13 +57,20 @@ export class Rollouts {
   ) {}
 
   create(body: RolloutCreate, user: string): Rollout {
-    if (!body.targetFilterQuery) throw ex(400, 'hawkbit.server.error.rest.param.rsqlParamSyntax', 'Cannot create a Rollout with an empty target query filter!', 'org.eclipse.hawkbit.repository.exception.RSQLParameterSyntaxException');
+    if (!body.targetFilterQuery)
+      throw ex(
+        400,
+        'hawkbit.server.error.rest.param.rsqlParamSyntax',
+        'Cannot create a Rollout with an empty target query filter!',
+        'org.eclipse.hawkbit.repository.exception.RSQLParameterSyntaxException',
+      );
     const matches = fiql(body.targetFilterQuery);
     if (body.distributionSetId === undefined) throw badRequest('distributionSetId must not be null');
     const ds = this.s.distributionSets.get(body.distributionSetId);
     if (!ds || ds.deleted) throw ex(404, 'hawkbit.server.error.repo.entityNotFound', `DistributionSet with given identifier {${body.distributionSetId}} does not exist.`);
     if (!ds.valid) throw ex(400, 'hawkbit.server.error.distributionset.invalid', 'The distribution set is not valid', 'org.eclipse.hawkbit.repository.exception.InvalidDistributionSetException');
-    if (!this.s.isComplete(ds)) throw ex(400, 'hawkbit.server.error.distributionset.incomplete', 'The distribution set is not complete', 'org.eclipse.hawkbit.repository.exception.IncompleteDistributionSetException');
+    if (!this.s.isComplete(ds))
+      throw ex(400, 'hawkbit.server.error.distributionset.incomplete', 'The distribution set is not complete', 'org.eclipse.hawkbit.repository.exception.IncompleteDistributionSetException');
     if ([...this.s.rollouts.values()].some((r) => r.name === body.name)) throw conflict(`Rollout with name ${body.name} already exists`);
     if (body.dynamic) throw badRequest('Dynamic rollouts are not supported by the hawkBit fake');
     const now = Date.now();
@@ -86,7 +98,14 @@ export class Rollouts {
     if (body.groups) {
       if (body.amountGroups !== undefined) throw badRequest("If 'group' is set the 'amountGroups' must not be set in the request");
       if (!body.groups.length) throw badRequest('The amount of groups cannot be 0');
-      specs = body.groups.map((g) => ({ name: g.name, description: g.description, targetFilterQuery: g.targetFilterQuery, targetPercentage: g.targetPercentage ?? 100, conditions: withConditions(defaults, g), confirm: g.confirmationRequired ?? confirm }));
+      specs = body.groups.map((g) => ({
+        name: g.name,
+        description: g.description,
+        targetFilterQuery: g.targetFilterQuery,
+        targetPercentage: g.targetPercentage ?? 100,
+        conditions: withConditions(defaults, g),
+        confirm: g.confirmationRequired ?? confirm,
+      }));
     } else {
       const n = body.amountGroups ?? 1;
       if (n <= 0) throw badRequest('The amount of groups cannot be lower than or equal to zero for static rollouts');
@@ -100,7 +119,19 @@ export class Rollouts {
       const share = Math.round((percentFromRest(specs, i) * candidates.length) / 100);
       const members = candidates.slice(0, share).map((t) => t.controllerId);
       for (const m of members) taken.add(m);
-      const group: RolloutGroup = { id: this.s.next('group'), rolloutId: rollout.id, name: g.name, description: g.description, status: 'creating', targetFilterQuery: g.targetFilterQuery, targetPercentage: g.targetPercentage, ...g.conditions, confirmationRequired: g.confirm, targets: members, ...audit(user, now) };
+      const group: RolloutGroup = {
+        id: this.s.next('group'),
+        rolloutId: rollout.id,
+        name: g.name,
+        description: g.description,
+        status: 'creating',
+        targetFilterQuery: g.targetFilterQuery,
+        targetPercentage: g.targetPercentage,
+        ...g.conditions,
+        confirmationRequired: g.confirm,
+        targets: members,
+        ...audit(user, now),
+      };
       return group;
     });
     if (body.groups && taken.size < eligible.length) throw badRequest("Rollout groups don't match all targets that are targeted by the rollout");
@@ -257,7 +288,10 @@ function withConditions(base: { successCondition: Condition | ConditionIn; succe
   const cond = (x: ConditionIn | undefined, d: ConditionIn): Condition => ({ condition: 'THRESHOLD', expression: x?.expression ?? d.expression ?? '50' });
   return {
     successCondition: cond(c.successCondition, base.successCondition),
-    successAction: { action: (c.successAction?.action ?? base.successAction.action ?? 'NEXTGROUP') as 'NEXTGROUP' | 'PAUSE', expression: c.successAction?.expression ?? base.successAction.expression ?? '' },
+    successAction: {
+      action: (c.successAction?.action ?? base.successAction.action ?? 'NEXTGROUP') as 'NEXTGROUP' | 'PAUSE',
+      expression: c.successAction?.expression ?? base.successAction.expression ?? '',
+    },
     errorCondition: cond(c.errorCondition, base.errorCondition),
     errorAction: { action: 'PAUSE' as const, expression: c.errorAction?.expression ?? base.errorAction.expression ?? '' },
   };

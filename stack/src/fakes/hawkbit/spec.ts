@@ -6,8 +6,26 @@ export const HAWKBIT_DDI_SPEC = 'hawkbit-ddi-v1-2025-03-13.json';
 /** Tenant configuration values are any JSON value (Java Object); the generator typed them "object". */
 const anyValue = { description: 'boolean, number or string configuration value' };
 export const HAWKBIT_RELAXATIONS: Relaxation[] = [
-  { schema: 'MgmtSystemTenantConfigurationValueRequest', replace: { type: 'object', required: ['value'], properties: { value: anyValue } }, why: 'configuration values are booleans, numbers or strings' },
-  { schema: 'MgmtSystemTenantConfigurationValue', replace: { type: 'object', properties: { value: anyValue, global: { type: 'boolean' }, lastModifiedAt: { type: 'integer' }, lastModifiedBy: { type: 'string' }, createdAt: { type: 'integer' }, createdBy: { type: 'string' } } }, why: 'same as the request' },
+  {
+    schema: 'MgmtSystemTenantConfigurationValueRequest',
+    replace: { type: 'object', required: ['value'], properties: { value: anyValue } },
+    why: 'configuration values are booleans, numbers or strings',
+  },
+  {
+    schema: 'MgmtSystemTenantConfigurationValue',
+    replace: {
+      type: 'object',
+      properties: {
+        value: anyValue,
+        global: { type: 'boolean' },
+        lastModifiedAt: { type: 'integer' },
+        lastModifiedBy: { type: 'string' },
+        createdAt: { type: 'integer' },
+        createdBy: { type: 'string' },
+      },
+    },
+    why: 'same as the request',
+  },
   { operation: 'PUT /rest/v1/system/configs/{keyName}', status: 204, why: 'hawkBit 1.0.4 answers 204 without a body (the parity test sees it); the spec documents only 200' },
 ];
 

@@ -82,19 +82,7 @@ export interface DistributionSet extends Audit {
 }
 
 /** Action.Status in hawkBit, lower-cased as the REST API shows it. */
-export type ActionState =
-  | 'scheduled'
-  | 'retrieved'
-  | 'running'
-  | 'finished'
-  | 'error'
-  | 'warning'
-  | 'download'
-  | 'downloaded'
-  | 'canceling'
-  | 'canceled'
-  | 'wait_for_confirmation'
-  | 'cancel_rejected';
+export type ActionState = 'scheduled' | 'retrieved' | 'running' | 'finished' | 'error' | 'warning' | 'download' | 'downloaded' | 'canceling' | 'canceled' | 'wait_for_confirmation' | 'cancel_rejected';
 
 export type ActionType = 'soft' | 'forced' | 'timeforced' | 'downloadonly';
 
@@ -167,9 +155,9 @@ export const CONFIG_DEFAULTS: Record<string, unknown> = {
   'authentication.targettoken.enabled': false,
   'authentication.gatewaytoken.enabled': false,
   'authentication.gatewaytoken.key': '',
-  'pollingTime': '00:05:00',
-  'pollingOverdueTime': '00:05:00',
-  'maintenanceWindowPollCount': 3,
+  pollingTime: '00:05:00',
+  pollingOverdueTime: '00:05:00',
+  maintenanceWindowPollCount: 3,
   'anonymous.download.enabled': false,
   'repository.actions.autoclose.enabled': false,
   'multi.assignments.enabled': false,
@@ -254,8 +242,7 @@ export const newToken = () => crypto.randomBytes(16).toString('hex');
 export const ex = (status: number, errorCode: string, message: string, exceptionClass = 'org.eclipse.hawkbit.repository.exception.EntityNotFoundException'): FakeReply =>
   reply(status, { exceptionClass, errorCode, message });
 export const notFound = (entity: string, id: unknown): FakeReply => ex(404, 'hawkbit.server.error.repo.entityNotFound', `${entity} with given identifier {${String(id)}} does not exist.`);
-export const badRequest = (message: string, errorCode = 'hawkbit.server.error.repo.constraintViolation'): FakeReply =>
-  ex(400, errorCode, message, 'jakarta.validation.ValidationException');
+export const badRequest = (message: string, errorCode = 'hawkbit.server.error.repo.constraintViolation'): FakeReply => ex(400, errorCode, message, 'jakarta.validation.ValidationException');
 export const conflict = (message: string): FakeReply => ex(409, 'hawkbit.server.error.repo.entityAlreadyExists', message, 'org.eclipse.hawkbit.repository.exception.EntityAlreadyExistsException');
 export const locked = (message: string): FakeReply => ex(423, 'hawkbit.server.error.locked', message, 'org.eclipse.hawkbit.repository.exception.LockedException');
 export const illegalRolloutState = (message: string): FakeReply =>
@@ -285,7 +272,8 @@ export function filter<T>(items: T[], q: string | undefined, view: (t: T) => Row
 export function sorted<T>(items: T[], sort: string | undefined, view: (t: T) => Row, fallback = 'id:ASC'): T[] {
   const keys = (sort || fallback).split(',').map((part) => {
     const [field = '', dir = 'ASC'] = part.split(':');
-    if (!/^(ASC|DESC)$/i.test(dir)) throw ex(400, 'hawkbit.server.error.rest.param.invalidDirection', `Sort direction ${dir} is invalid.`, 'org.eclipse.hawkbit.rest.exception.SortParameterUnsupportedDirectionException');
+    if (!/^(ASC|DESC)$/i.test(dir))
+      throw ex(400, 'hawkbit.server.error.rest.param.invalidDirection', `Sort direction ${dir} is invalid.`, 'org.eclipse.hawkbit.rest.exception.SortParameterUnsupportedDirectionException');
     return { field: field.toLowerCase(), d: dir.toUpperCase() === 'DESC' ? -1 : 1 };
   });
   const get = (r: Row, f: string) => r[Object.keys(r).find((k) => k.toLowerCase() === f) ?? f];

@@ -34,7 +34,13 @@ export class Views {
       requestAttributes: t.requestAttributes,
       ...(t.lastControllerRequestAt !== undefined ? { lastControllerRequestAt: t.lastControllerRequestAt, pollStatus } : {}),
       ...(t.installedAt !== undefined ? { installedAt: t.installedAt } : {}),
-      _links: { self: link(base), assignedDS: link(`${base}/assignedDS`), installedDS: link(`${base}/installedDS`), attributes: link(`${base}/attributes`), actions: link(`${base}/actions?offset=0&limit=50&sort=id%3ADESC`) },
+      _links: {
+        self: link(base),
+        assignedDS: link(`${base}/assignedDS`),
+        installedDS: link(`${base}/installedDS`),
+        attributes: link(`${base}/attributes`),
+        actions: link(`${base}/actions?offset=0&limit=50&sort=id%3ADESC`),
+      },
     };
   }
 
@@ -45,12 +51,31 @@ export class Views {
   }
 
   moduleType(t: ModuleType) {
-    return { id: t.id, key: t.key, name: t.name, description: t.description, colour: t.colour, maxAssignments: t.maxAssignments, deleted: false, ...audit(t), _links: { self: link(`/rest/v1/softwaremoduletypes/${t.id}`) } };
+    return {
+      id: t.id,
+      key: t.key,
+      name: t.name,
+      description: t.description,
+      colour: t.colour,
+      maxAssignments: t.maxAssignments,
+      deleted: false,
+      ...audit(t),
+      _links: { self: link(`/rest/v1/softwaremoduletypes/${t.id}`) },
+    };
   }
 
   dsType(t: DsType) {
     const base = `/rest/v1/distributionsettypes/${t.id}`;
-    return { id: t.id, key: t.key, name: t.name, description: t.description, colour: t.colour, deleted: false, ...audit(t), _links: { self: link(base), mandatorymodules: link(`${base}/mandatorymoduletypes`), optionalmodules: link(`${base}/optionalmoduletypes`) } };
+    return {
+      id: t.id,
+      key: t.key,
+      name: t.name,
+      description: t.description,
+      colour: t.colour,
+      deleted: false,
+      ...audit(t),
+      _links: { self: link(base), mandatorymodules: link(`${base}/mandatorymoduletypes`), optionalmodules: link(`${base}/optionalmoduletypes`) },
+    };
   }
 
   module(m: SoftwareModule) {
@@ -73,7 +98,14 @@ export class Views {
 
   artifact(a: Artifact) {
     const base = `/rest/v1/softwaremodules/${a.moduleId}/artifacts/${a.id}`;
-    return { id: a.id, hashes: { sha1: a.sha1, md5: a.md5, sha256: a.sha256 }, providedFilename: a.filename, size: a.size, ...audit(a), _links: { self: link(base), download: link(`${base}/download`) } };
+    return {
+      id: a.id,
+      hashes: { sha1: a.sha1, md5: a.md5, sha256: a.sha256 },
+      providedFilename: a.filename,
+      size: a.size,
+      ...audit(a),
+      _links: { self: link(base), download: link(`${base}/download`) },
+    };
   }
 
   ds(d: DistributionSet) {
@@ -157,7 +189,11 @@ export class Views {
       ...audit(r),
       ...(details
         ? {
-            totalTargetsPerStatus: this.perStatus(r, [...this.s.actions.values()].filter((a) => a.rolloutId === r.id), r.totalTargets),
+            totalTargetsPerStatus: this.perStatus(
+              r,
+              [...this.s.actions.values()].filter((a) => a.rolloutId === r.id),
+              r.totalTargets,
+            ),
             totalGroups: r.groups.length,
             ...(r.startAt !== undefined ? { startAt: r.startAt } : {}),
             ...(r.approveDecidedBy !== undefined ? { approveDecidedBy: r.approveDecidedBy } : {}),
@@ -199,7 +235,15 @@ export class Views {
       errorAction: g.errorAction,
       ...(this.s.config('user.confirmation.flow.enabled') ? { confirmationRequired: g.confirmationRequired } : {}),
       ...audit(g),
-      ...(details ? { totalTargetsPerStatus: this.perStatus(r, [...this.s.actions.values()].filter((a) => a.groupId === g.id), g.targets.length) } : {}),
+      ...(details
+        ? {
+            totalTargetsPerStatus: this.perStatus(
+              r,
+              [...this.s.actions.values()].filter((a) => a.groupId === g.id),
+              g.targets.length,
+            ),
+          }
+        : {}),
       _links: { self: link(`/rest/v1/rollouts/${r.id}/deploygroups/${g.id}`) },
     };
   }

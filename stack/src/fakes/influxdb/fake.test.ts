@@ -18,7 +18,8 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, body });
-      if (req.url?.startsWith('/api/v2/query')) res.writeHead(200, { 'Content-Type': 'text/csv' }).end('#datatype,string,long,double\n#group,false,false,false\n#default,_result,,\n,result,table,_value\n,,0,42\n\n');
+      if (req.url?.startsWith('/api/v2/query'))
+        res.writeHead(200, { 'Content-Type': 'text/csv' }).end('#datatype,string,long,double\n#group,false,false,false\n#default,_result,,\n,result,table,_value\n,,0,42\n\n');
       else if (req.url?.startsWith('/api/v2/write')) res.writeHead(204).end();
       else res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"results":[{"statement_id":0}]}');
     });

@@ -56,9 +56,7 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
   reset();
 
   const can = (a: Authz, action: 'read' | 'write', type: string, id?: string, orgID?: string) =>
-    a.permissions.some(
-      (p) => p.action === action && p.resource.type === type && (!p.resource.id || p.resource.id === id) && (!p.resource.orgID || !orgID || p.resource.orgID === orgID),
-    );
+    a.permissions.some((p) => p.action === action && p.resource.type === type && (!p.resource.id || p.resource.id === id) && (!p.resource.orgID || !orgID || p.resource.orgID === orgID));
   const need = (a: Authz, action: 'read' | 'write', type: string, id?: string, orgID?: string) => {
     if (!can(a, action, type, id, orgID)) throw err(403, 'forbidden', `insufficient permissions for ${action} on ${type}`);
   };
@@ -150,7 +148,16 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       if (!a.orgID || !orgs.has(a.orgID)) return err(400, 'invalid', 'orgID is required and must exist');
       if (!a.permissions?.length) return err(400, 'invalid', 'authorization must have at least one permission');
       for (const p of a.permissions) if (p.resource.type === 'buckets' && p.resource.id && !buckets.has(p.resource.id)) return err(400, 'invalid', `bucket ${p.resource.id} not found`);
-      const rec: Authz = { id: hexId(), token: crypto.randomBytes(32).toString('base64url'), status: a.status ?? 'active', description: a.description, orgID: a.orgID, permissions: a.permissions, createdAt: now(), updatedAt: now() };
+      const rec: Authz = {
+        id: hexId(),
+        token: crypto.randomBytes(32).toString('base64url'),
+        status: a.status ?? 'active',
+        description: a.description,
+        orgID: a.orgID,
+        permissions: a.permissions,
+        createdAt: now(),
+        updatedAt: now(),
+      };
       authz.set(rec.token, rec);
       return reply(201, rec);
     },
@@ -169,7 +176,7 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       authz.delete(a.token);
       return reply(204);
     },
-    'POST /write': async ({ query, body, principal, headers }) => {
+    'POST /write': async ({ query, body, principal }) => {
       const b = bucketFor(query.org, query.orgID, query.bucket ?? '');
       need(principal, 'write', 'buckets', b.id, b.orgID);
       const res = await backend(`/api/v2/write?bucket=${encodeURIComponent(`${dbOf(b.id)}/autogen`)}&precision=${query.precision ?? 'ns'}`, {

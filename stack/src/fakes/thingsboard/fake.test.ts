@@ -50,7 +50,15 @@ describe('ThingsBoard fake through the real client', () => {
     const beta = await sys.actAs(admin2.id!.id);
     expect(await beta.findDeviceByName('dev-0001')).toBeUndefined();
     // A tenant's own entity may carry tenant-wide alarms; another tenant's may not.
-    const own = await beta.saveAlarm({ type: 'OTA Rollout Paused', name: 'OTA Rollout Paused', status: 'ACTIVE_UNACK', originator: t2.id! as never, severity: 'CRITICAL', acknowledged: false, cleared: false });
+    const own = await beta.saveAlarm({
+      type: 'OTA Rollout Paused',
+      name: 'OTA Rollout Paused',
+      status: 'ACTIVE_UNACK',
+      originator: t2.id! as never,
+      severity: 'CRITICAL',
+      acknowledged: false,
+      cleared: false,
+    });
     expect(own.originator).toEqual(t2.id);
     const acmeId = (await first(sys.tenantPages({ textSearch: 'acme' })))!.id!;
     await expect(beta.saveAlarm({ type: 'x', name: 'x', status: 'ACTIVE_UNACK', originator: acmeId as never, severity: 'MINOR', acknowledged: false, cleared: false })).rejects.toThrow(/HTTP 403/);
@@ -82,8 +90,7 @@ describe('ThingsBoard fake rejects requests that violate the spec', () => {
 
   it('400 when the body misses a required field or has a wrong type or enum value', async () => {
     const token = await login();
-    const post = (path: string, body: unknown) =>
-      raw(path, { method: 'POST', headers: { 'X-Authorization': `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) => raw(path, { method: 'POST', headers: { 'X-Authorization': `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const noTitle = await post('/api/tenant', { email: 'x@example.com' });
     expect(noTitle.status).toBe(400);
     expect(((await noTitle.json()) as { message: string }).message).toMatch(/title/);
@@ -104,7 +111,15 @@ describe('ThingsBoard fake rejects requests that violate the spec', () => {
     const { app, state } = createThingsBoardFake();
     const s = await listen(app);
     try {
-      const token = ((await (await fetch(`${s.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'sysadmin@thingsboard.org', password: 'sysadmin' }) })).json()) as { token: string }).token;
+      const token = (
+        (await (
+          await fetch(`${s.url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ username: 'sysadmin@thingsboard.org', password: 'sysadmin' }),
+          })
+        ).json()) as { token: string }
+      ).token;
       // Corrupt the state so the fake would answer a Tenant without its required title.
       state.tenants.set('t-bad', { id: { id: 't-bad', entityType: 'TENANT' } } as never);
       const res = await fetch(`${s.url}/api/tenant/t-bad`, { headers: { 'X-Authorization': `Bearer ${token}` } });

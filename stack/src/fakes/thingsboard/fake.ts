@@ -32,7 +32,7 @@ const tbError = (status: number, message: string) => ({
 });
 const fail = (status: number, message: string) => reply(status, tbError(status, message));
 const notFound = () => fail(404, "Requested item wasn't found!");
-const denied = () => fail(403, 'You don\'t have permission to perform this operation!');
+const denied = () => fail(403, "You don't have permission to perform this operation!");
 
 /** Public paths that need no JWT, as in ThingsBoard's security config. */
 const PUBLIC = new Set(['/api/auth/login', '/api/auth/token']);
@@ -47,7 +47,13 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
   const issue = async (u: UserRec) => {
     const claims = { scopes: [u.authority], userId: u.id.id, tenantId: u.tenantId.id, customerId: u.customerId.id, enabled: true };
     const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).setSubject(u.email).setIssuer('thingsboard.io').setIssuedAt().setExpirationTime('15m').sign(secret);
-    const refreshToken = await new SignJWT({ scopes: ['REFRESH_TOKEN'], userId: u.id.id }).setProtectedHeader({ alg: 'HS512' }).setSubject(u.email).setIssuer('thingsboard.io').setIssuedAt().setExpirationTime('7d').sign(secret);
+    const refreshToken = await new SignJWT({ scopes: ['REFRESH_TOKEN'], userId: u.id.id })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject(u.email)
+      .setIssuer('thingsboard.io')
+      .setIssuedAt()
+      .setExpirationTime('7d')
+      .sign(secret);
     return { token, refreshToken };
   };
 
@@ -97,7 +103,16 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       state.tenants.set(rec.id.id, rec);
       if (!existing) {
         // A new tenant gets its default device profile, as in ThingsBoard.
-        const p = { id: id('DEVICE_PROFILE'), createdTime: ts(), tenantId: { id: rec.id.id, entityType: 'TENANT' }, name: 'default', type: 'DEFAULT', transportType: 'DEFAULT', provisionType: 'DISABLED', default: true };
+        const p = {
+          id: id('DEVICE_PROFILE'),
+          createdTime: ts(),
+          tenantId: { id: rec.id.id, entityType: 'TENANT' },
+          name: 'default',
+          type: 'DEFAULT',
+          transportType: 'DEFAULT',
+          provisionType: 'DISABLED',
+          default: true,
+        };
         state.profiles.set(p.id.id, p);
       }
       return reply(200, rec);
@@ -119,7 +134,10 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     },
     'GET /api/tenants': ({ query, principal }) => {
       need(principal, 'SYS_ADMIN');
-      return reply(200, tbPage([...state.tenants.values()], query, (t) => String(t.title)));
+      return reply(
+        200,
+        tbPage([...state.tenants.values()], query, (t) => String(t.title)),
+      );
     },
 
     // ---- users
@@ -136,7 +154,7 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       const existing = u.id ? state.users.get(u.id.id) : undefined;
       if (u.id && !existing) return notFound();
       const clash = [...state.users.values()].find((x) => x.email === u.email && x.id.id !== existing?.id.id);
-      if (clash) return fail(400, 'User with email \'' + u.email + '\'  already present in database!');
+      if (clash) return fail(400, "User with email '" + u.email + "'  already present in database!");
       const rec: UserRec = {
         ...existing,
         ...(u as UserRec),
@@ -169,13 +187,19 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     'GET /api/tenant/{tenantId}/users': ({ params, query, principal }) => {
       need(principal, 'SYS_ADMIN');
       const list = [...state.users.values()].filter((u) => u.tenantId.id === params.tenantId && u.authority === 'TENANT_ADMIN').map(publicUser);
-      return reply(200, tbPage(list as unknown as Record<string, unknown>[], query, (u) => String(u.email)));
+      return reply(
+        200,
+        tbPage(list as unknown as Record<string, unknown>[], query, (u) => String(u.email)),
+      );
     },
     'GET /api/customer/{customerId}/users': ({ params, query, principal }) => {
       need(principal, 'TENANT_ADMIN');
       getOwned(state.customers, params.customerId!, principal);
       const list = [...state.users.values()].filter((u) => u.customerId.id === params.customerId).map(publicUser);
-      return reply(200, tbPage(list as unknown as Record<string, unknown>[], query, (u) => String(u.email)));
+      return reply(
+        200,
+        tbPage(list as unknown as Record<string, unknown>[], query, (u) => String(u.email)),
+      );
     },
     'POST /api/user/{userId}/userCredentialsEnabled': ({ params, query, principal }) => {
       need(principal, 'SYS_ADMIN', 'TENANT_ADMIN');
@@ -188,8 +212,7 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       const u = state.users.get(params.userId!);
       if (!u) return notFound();
       const allowed =
-        (principal.authority === 'SYS_ADMIN' && u.authority === 'TENANT_ADMIN') ||
-        (principal.authority === 'TENANT_ADMIN' && u.authority === 'CUSTOMER_USER' && u.tenantId.id === principal.tenantId);
+        (principal.authority === 'SYS_ADMIN' && u.authority === 'TENANT_ADMIN') || (principal.authority === 'TENANT_ADMIN' && u.authority === 'CUSTOMER_USER' && u.tenantId.id === principal.tenantId);
       if (!allowed) return denied();
       return reply(200, { ...(await issue(u)), scope: u.authority });
     },
@@ -202,13 +225,27 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       if ([...state.customers.values()].some((x) => x.tenantId.id === principal.tenantId && x.title === c.title && x.id.id !== existing?.id.id)) {
         return fail(400, 'Customer with such title already exists!');
       }
-      const rec = { ...existing, ...c, id: existing?.id ?? id('CUSTOMER'), createdTime: (existing?.createdTime as number) ?? ts(), tenantId: { id: principal.tenantId, entityType: 'TENANT' }, name: c.title };
+      const rec = {
+        ...existing,
+        ...c,
+        id: existing?.id ?? id('CUSTOMER'),
+        createdTime: (existing?.createdTime as number) ?? ts(),
+        tenantId: { id: principal.tenantId, entityType: 'TENANT' },
+        name: c.title,
+      };
       state.customers.set(rec.id.id, rec);
       return reply(200, rec);
     },
     'GET /api/customers': ({ query, principal }) => {
       need(principal, 'TENANT_ADMIN');
-      return reply(200, tbPage([...state.customers.values()].filter((c) => c.tenantId.id === principal.tenantId), query, (c) => c.title));
+      return reply(
+        200,
+        tbPage(
+          [...state.customers.values()].filter((c) => c.tenantId.id === principal.tenantId),
+          query,
+          (c) => c.title,
+        ),
+      );
     },
     'GET /api/tenant/customers': ({ query, principal }) => {
       need(principal, 'TENANT_ADMIN');
@@ -231,13 +268,31 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       if ([...state.profiles.values()].some((x) => x.tenantId.id === principal.tenantId && x.name === p.name && x.id.id !== existing?.id.id)) {
         return fail(400, 'Device profile with such name already exists!');
       }
-      const rec = { type: 'DEFAULT', transportType: 'DEFAULT', provisionType: 'DISABLED', ...existing, ...p, name: p.name, id: existing?.id ?? id('DEVICE_PROFILE'), createdTime: (existing?.createdTime as number) ?? ts(), tenantId: { id: principal.tenantId, entityType: 'TENANT' }, default: existing?.default ?? false };
+      const rec = {
+        type: 'DEFAULT',
+        transportType: 'DEFAULT',
+        provisionType: 'DISABLED',
+        ...existing,
+        ...p,
+        name: p.name,
+        id: existing?.id ?? id('DEVICE_PROFILE'),
+        createdTime: (existing?.createdTime as number) ?? ts(),
+        tenantId: { id: principal.tenantId, entityType: 'TENANT' },
+        default: existing?.default ?? false,
+      };
       state.profiles.set(rec.id.id, rec);
       return reply(200, rec);
     },
     'GET /api/deviceProfiles': ({ query, principal }) => {
       need(principal, 'TENANT_ADMIN');
-      return reply(200, tbPage([...state.profiles.values()].filter((p) => p.tenantId.id === principal.tenantId), query, (p) => p.name));
+      return reply(
+        200,
+        tbPage(
+          [...state.profiles.values()].filter((p) => p.tenantId.id === principal.tenantId),
+          query,
+          (p) => p.name,
+        ),
+      );
     },
 
     // ---- devices
@@ -261,7 +316,10 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     'GET /api/tenant/devices': ({ query, principal }) => {
       need(principal, 'TENANT_ADMIN');
       const list = [...state.devices.values()].filter((d) => d.tenantId.id === principal.tenantId && (!query.type || d.type === query.type));
-      return reply(200, tbPage(list, query, (d) => d.name));
+      return reply(
+        200,
+        tbPage(list, query, (d) => d.name),
+      );
     },
     'DELETE /api/device/{deviceId}': ({ params, principal }) => {
       need(principal, 'TENANT_ADMIN');
@@ -316,9 +374,7 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       const a = body as Record<string, unknown> & { id?: { id: string }; originator: { id: string; entityType: string }; type: string };
       entity({ entityType: a.originator.entityType, entityId: a.originator.id }, principal);
       // ThingsBoard keeps one active alarm per originator and type: a second create updates it.
-      const existing = a.id
-        ? getOwned(state.alarms, a.id.id, principal)
-        : [...state.alarms.values()].find((x) => x.originator.id === a.originator.id && x.type === a.type && !x.cleared);
+      const existing = a.id ? getOwned(state.alarms, a.id.id, principal) : [...state.alarms.values()].find((x) => x.originator.id === a.originator.id && x.type === a.type && !x.cleared);
       const now = ts();
       const rec = {
         ...existing,
@@ -350,10 +406,15 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
       const status = query.searchStatus ?? 'ANY';
       const list = [...state.alarms.values()]
         .filter((a) => a.originator.id === params.entityId)
-        .filter((a) => status === 'ANY' || (status === 'ACTIVE' && !a.cleared) || (status === 'CLEARED' && a.cleared) || (status === 'ACK' && a.acknowledged) || (status === 'UNACK' && !a.acknowledged))
+        .filter(
+          (a) => status === 'ANY' || (status === 'ACTIVE' && !a.cleared) || (status === 'CLEARED' && a.cleared) || (status === 'ACK' && a.acknowledged) || (status === 'UNACK' && !a.acknowledged),
+        )
         .filter((a) => !query.status || a.status === query.status)
         .map((a) => ({ ...a, originatorName: String(state.devices.get(a.originator.id)?.name ?? state.tenants.get(a.originator.id)?.title ?? '') }));
-      return reply(200, tbPage(list, { sortProperty: 'createdTime', sortOrder: 'DESC', ...query }, (a) => a.type));
+      return reply(
+        200,
+        tbPage(list, { sortProperty: 'createdTime', sortOrder: 'DESC', ...query }, (a) => a.type),
+      );
     },
   };
 
@@ -387,11 +448,23 @@ export function createThingsBoardFake(opts: { contract?: Contract } = {}) {
     // against the leaf certificate a device presents.
     const x509 = c.credentialsType === 'X509_CERTIFICATE';
     const value = x509 ? (c.credentialsValue ?? '').replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/[\r\n]/g, '') : c.credentialsValue;
-    const credentialsId = x509 ? crypto.createHash('sha3-256').update(value ?? '').digest('hex') : (c.credentialsId ?? crypto.randomBytes(10).toString('base64url'));
+    const credentialsId = x509
+      ? crypto
+          .createHash('sha3-256')
+          .update(value ?? '')
+          .digest('hex')
+      : (c.credentialsId ?? crypto.randomBytes(10).toString('base64url'));
     const clash = [...state.credentials.values()].find((x) => x.credentialsId === credentialsId && x.deviceId.id !== deviceId);
     if (clash) throw fail(400, 'Device credentials are already assigned to another device!');
     const prev = state.credentials.get(deviceId);
-    const rec = { id: prev?.id ?? { id: crypto.randomUUID() }, createdTime: prev?.createdTime ?? ts(), deviceId: { id: deviceId, entityType: 'DEVICE' as const }, credentialsType: c.credentialsType, credentialsId, credentialsValue: value };
+    const rec = {
+      id: prev?.id ?? { id: crypto.randomUUID() },
+      createdTime: prev?.createdTime ?? ts(),
+      deviceId: { id: deviceId, entityType: 'DEVICE' as const },
+      credentialsType: c.credentialsType,
+      credentialsId,
+      credentialsValue: value,
+    };
     state.credentials.set(deviceId, rec);
     return rec;
   }

@@ -23,11 +23,18 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof UpstreamError ? e.status : String(e)));
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e instanceof UpstreamError ? e.status : String(e)),
+  );
 /** A device certificate as step-ca would issue it (self-signed here: ThingsBoard does not check the issuer on save). */
 function certificate(cn: string): string {
   const key = path.join(tmp, `${cn}.key`);
-  return execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${cn}`, '-days', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/CN=${cn}`, '-days', '1'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 }
 
 async function scenario(baseURL: string) {
@@ -72,7 +79,8 @@ async function scenario(baseURL: string) {
     seen.telemetry = Object.fromEntries(Object.entries(latest).map(([k, v]) => [k, v[0]?.value]));
 
     // Alarms: one active alarm per originator and type; a new one only after clearing.
-    const alarm = (severity: 'MAJOR' | 'CRITICAL') => as.saveAlarm({ type: 'OTA Failure', name: 'OTA Failure', originator: entity, severity, status: 'ACTIVE_UNACK', acknowledged: false, cleared: false, details: { v: severity } });
+    const alarm = (severity: 'MAJOR' | 'CRITICAL') =>
+      as.saveAlarm({ type: 'OTA Failure', name: 'OTA Failure', originator: entity, severity, status: 'ACTIVE_UNACK', acknowledged: false, cleared: false, details: { v: severity } });
     const a1 = await alarm('MAJOR');
     const a2 = await alarm('CRITICAL');
     seen.sameAlarm = a1.id?.id === a2.id?.id;
@@ -86,7 +94,17 @@ async function scenario(baseURL: string) {
     const a3 = await alarm('MAJOR');
     seen.newAlarmAfterClear = a3.id?.id !== a1.id?.id;
     seen.allAlarms = (await list('ANY')).map((a) => a.cleared).sort();
-    seen.tenantAlarm = await outcome(as.saveAlarm({ type: 'OTA Rollout Paused', name: 'OTA Rollout Paused', originator: { id: tenant.id!.id, entityType: 'TENANT' }, severity: 'CRITICAL', status: 'ACTIVE_UNACK', acknowledged: false, cleared: false }));
+    seen.tenantAlarm = await outcome(
+      as.saveAlarm({
+        type: 'OTA Rollout Paused',
+        name: 'OTA Rollout Paused',
+        originator: { id: tenant.id!.id, entityType: 'TENANT' },
+        severity: 'CRITICAL',
+        status: 'ACTIVE_UNACK',
+        acknowledged: false,
+        cleared: false,
+      }),
+    );
     seen.sysadminRaisesAlarm = await outcome(sys.saveAlarm({ type: 'x', name: 'x', originator: entity, severity: 'MAJOR', status: 'ACTIVE_UNACK', acknowledged: false, cleared: false }));
     await as.deleteDevice(device.id!.id);
     seen.deletedDevice = await as.getDevice(device.id!.id);

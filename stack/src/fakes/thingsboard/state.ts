@@ -32,10 +32,16 @@ export class TbState {
   customers = new Map<string, Record<string, unknown> & { id: { id: string }; tenantId: { id: string }; title: string }>();
   profiles = new Map<string, Record<string, unknown> & { id: { id: string }; tenantId: { id: string }; name: string; default: boolean }>();
   devices = new Map<string, Record<string, unknown> & { id: { id: string }; tenantId: { id: string }; name: string; customerId: { id: string } }>();
-  credentials = new Map<string, { id: { id: string }; createdTime: number; deviceId: { id: string; entityType: 'DEVICE' }; credentialsType: string; credentialsId: string; credentialsValue?: string }>();
+  credentials = new Map<
+    string,
+    { id: { id: string }; createdTime: number; deviceId: { id: string; entityType: 'DEVICE' }; credentialsType: string; credentialsId: string; credentialsValue?: string }
+  >();
   attributes = new Map<string, Map<string, Attr>>(); // `${entityId}/${scope}` → key → value
   telemetry = new Map<string, Map<string, { ts: number; value: unknown }>>(); // latest per key
-  alarms = new Map<string, Record<string, unknown> & { id: { id: string }; tenantId: { id: string }; originator: { id: string; entityType: string }; type: string; cleared: boolean; acknowledged: boolean }>();
+  alarms = new Map<
+    string,
+    Record<string, unknown> & { id: { id: string }; tenantId: { id: string }; originator: { id: string; entityType: string }; type: string; cleared: boolean; acknowledged: boolean }
+  >();
 
   constructor() {
     this.reset();
