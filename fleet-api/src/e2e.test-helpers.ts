@@ -11,6 +11,7 @@ import { Contract } from '../../stack/src/fakes/contract.ts';
 import { composeFleetApi } from './compose.ts';
 import { fleetApiConfig } from './config.ts';
 import { openApiDocument } from './openapi.ts';
+import { Fleet, type DeviceIdentity } from '@cdm/device';
 
 export type Role = 'admin' | 'operator' | 'oncall' | 'outsider';
 
@@ -210,6 +211,15 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     enrollUrl,
     claim: (uses: number) => createClaim(bridge.store, { tenantId: mine.id, uses, expires: '1h' }).token,
     mqtt: { url: stack.thingsboard!.extra!.mqttsUrl!, caFile: stack.thingsboard!.extra!.caChain! },
+    /** Simulated devices speaking the agent protocol over their own mutual-TLS MQTT sessions to ThingsBoard (not started). */
+    simulate: (identities: DeviceIdentity[]) =>
+      new Fleet({
+        identities,
+        broker: { url: stack.thingsboard!.extra!.mqttsUrl!, ca: fs.readFileSync(stack.thingsboard!.extra!.caChain!, 'utf8'), broker: 'thingsboard' },
+        influxUrl: stack.influxdb2!.url,
+        rebootMs: 1000,
+        windowS: 60,
+      }),
     close: async () => {
       for (const c of closers.reverse()) await c();
     },

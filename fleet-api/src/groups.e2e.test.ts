@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import { enroll, Fleet, type DeviceIdentity } from '@cdm/device';
+import { enroll, type DeviceIdentity, type Fleet } from '@cdm/device';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fleetScene } from './e2e.test-helpers.ts';
 
@@ -35,13 +34,12 @@ beforeAll(async () => {
   );
   identities = identities.sort((a, b) => a.id.localeCompare(b.id));
   log(`${DEVICES} devices enrolled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const broker = { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' as const };
-  online = new Fleet({ identities: identities.slice(OFFLINE), broker, influxUrl: stack.influxdb2!.url, rebootMs: 1000, windowS: 60 });
+  online = scene.simulate(identities.slice(OFFLINE));
   const t1 = Date.now();
   await online.start();
   log(`${online.stats().connected} devices connected in ${((Date.now() - t1) / 1000).toFixed(1)} s (${online.stats().connectFailures} failures)`);
   expect(online.stats().connected).toBe(DEVICES - OFFLINE);
-  late = new Fleet({ identities: identities.slice(0, OFFLINE), broker, influxUrl: stack.influxdb2!.url, rebootMs: 1000, windowS: 60 });
+  late = scene.simulate(identities.slice(0, OFFLINE));
 }, 900_000);
 
 afterAll(async () => {

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger, loadConfig, OPERATORS_CUSTOMER, type EntityData, type ThingsBoardClient } from '@cdm/common';
-import { enroll, Fleet } from '@cdm/device';
+import { enroll, type Fleet } from '@cdm/device';
 import { bridgeEnv, defaultContext, ensureTestTools } from '@cdm/stack';
 import { composeTenantSync, DEVICE_WIDGET_FQN, OPERATOR_DASHBOARD, tenantSyncConfig } from '@cdm/tenant-sync';
 import { mountWidget } from '../../tenant-sync/src/thingsboard-ui.test-helpers.ts';
@@ -43,13 +42,7 @@ beforeAll(async () => {
 
   const identity = await enroll(scene.enrollUrl, scene.claim(1), `DASH${scene.run.toUpperCase()}`);
   deviceId = identity.id;
-  fleet = new Fleet({
-    identities: [identity],
-    broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' },
-    influxUrl: stack.influxdb2!.url,
-    rebootMs: 1000,
-    windowS: 60,
-  });
+  fleet = scene.simulate([identity]);
   await fleet.start();
   await scene.call('operator', 'PATCH', `/devices/${deviceId}/shadow`, { version: 0, desired: { sampling_interval_s: 9 } });
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });

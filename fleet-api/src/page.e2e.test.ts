@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import { enroll, Fleet } from '@cdm/device';
+import { enroll, type Fleet } from '@cdm/device';
 import { ensureTestTools } from '@cdm/stack';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,13 +20,7 @@ beforeAll(async () => {
   await ensureTestTools('chromium');
   const identity = await enroll(scene.enrollUrl, scene.claim(1), `PAGE${scene.run.toUpperCase()}`);
   deviceId = identity.id;
-  fleet = new Fleet({
-    identities: [identity],
-    broker: { url: scene.mqtt.url, ca: fs.readFileSync(scene.mqtt.caFile, 'utf8'), broker: 'thingsboard' },
-    influxUrl: stack.influxdb2!.url,
-    rebootMs: 1000,
-    windowS: 60,
-  });
+  fleet = scene.simulate([identity]);
   await fleet.start();
   expect(fleet.stats().connected).toBe(1);
   browser = await chromium.launch({ executablePath: '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
