@@ -1,4 +1,4 @@
-import { tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger } from '@cdm/common';
+import { tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger, type MgmtRolloutGroup } from '@cdm/common';
 import type { FleetThresholds } from './fleet-thresholds.ts';
 import { heldStage, holdDecision, type Comparison, type StageSignals } from './hold-gate.ts';
 import { stagePoint } from './metrics.ts';
@@ -56,14 +56,15 @@ export class HoldGate {
       const cdmId = tenantOfTarget(r.description);
       if (!cdmId) continue;
       try {
-        const stage = heldStage(await hawkbit.rolloutGroups(r.id));
+        const groups = await hawkbit.rolloutGroups(r.id);
+        const stage = heldStage(groups);
         if (!stage) continue;
         const now = this.o.now();
         const hold = store.holdFor(r.id, stage.index, now);
         if (hold.state === 'blocked') continue; // a person decides now: resume it in hawkBit or through the fleet API
         const holdMs = (store.holdOverride(r.id)?.holdSeconds ?? stage.holdSeconds) * 1000;
         const signals: StageSignals = { updated: stage.updated, unhealthy: store.unhealthyInRollout(r.name).length };
-        if (now >= hold.since + holdMs) signals.comparisons = await this.compare(cdmId, r.id, stage.index, hold.since, now);
+        if (now >= hold.since + holdMs) signals.comparisons = await this.compare(cdmId, r.id, groups.slice(0, stage.index + 1), hold.since, now);
         // A release not yet seen by hawkBit (resume failed or crashed before it): decide again, same inputs.
         const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, excessPct: this.o.excessPct });
         const point = (state: 'holding' | 'released' | 'blocked', remainingS: number) =>
@@ -104,10 +105,9 @@ export class HoldGate {
    * (ThingsBoard), and over a fleet alert threshold since the hold began (their telemetry in the
    * tenant's bucket: last battery and signal, error rate over the hold).
    */
-  private async compare(cdmId: string, rolloutId: number, lastStage: number, since: number, now: number): Promise<Comparison[]> {
-    const groups = await this.o.hawkbit.rolloutGroups(rolloutId);
+  private async compare(cdmId: string, rolloutId: number, started: readonly MgmtRolloutGroup[], since: number, now: number): Promise<Comparison[]> {
     const updated = new Set<string>();
-    for (const g of groups.slice(0, lastStage + 1)) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
+    for (const g of started) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
     const online = await this.o.tb.online(cdmId);
     const alerting = await this.alerting(cdmId, since, now);
     const t = this.o.thresholds;
