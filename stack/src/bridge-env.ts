@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PORTS } from './paths.ts';
 import type { Endpoint } from './types.ts';
 
 export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'fleet-api'] as const;
@@ -23,6 +24,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
   const hawkbit = { HAWKBIT_URL: hb.url, HAWKBIT_USERNAME: hb.c.username!, HAWKBIT_PASSWORD: hb.c.password!, HAWKBIT_TENANT: hb.x.tenant ?? 'DEFAULT' };
   const influx = { INFLUXDB_URL: ix.url, INFLUXDB_TOKEN: ix.c.token!, INFLUXDB_ORG: ix.x.org ?? 'cdm' };
   const data = (b: Bridge) => path.join(stateDir, 'bridges', b);
+  const directoryUrl = `http://127.0.0.1:${PORTS.enrollBridgeHealth}`;
   const bridgeKeycloak = { KEYCLOAK_URL: kc.url, KEYCLOAK_REALM: kc.x.realm!, KEYCLOAK_CLIENT_ID: kc.x.bridgeClientId!, KEYCLOAK_CLIENT_SECRET: kc.x.bridgeClientSecret! };
   return {
     'tenant-sync': {
@@ -36,7 +38,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       GRAFANA_PASSWORD: gf.c.password!,
       ...influx,
       TOKEN_STORE_DIR: path.join(stateDir, 'tenant-tokens'),
-      HEALTH_PORT: '19101',
+      HEALTH_PORT: String(PORTS.tenantSyncHealth),
     },
     'enroll-bridge': {
       ...bridgeKeycloak,
@@ -55,34 +57,34 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       TENANT_TOKEN_DIR: path.join(stateDir, 'tenant-tokens'),
       // Where device namespaces reach the root namespace, over TLS from the stack's step-ca.
       API_HOST: wg.x.hostFromDevices!,
-      API_PORT: '19443',
+      API_PORT: String(PORTS.enrollApi),
       API_TLS_CERT_FILE: wg.x.enrollApiCert!,
       API_TLS_KEY_FILE: wg.x.enrollApiKey!,
       ADMIN_OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
-      HEALTH_PORT: '19102',
+      HEALTH_PORT: String(PORTS.enrollBridgeHealth),
     },
     'ota-bridge': {
       ...hawkbit,
       ...thingsboard,
       ...influx,
       ...bridgeKeycloak,
-      // enroll-bridge's device directory: its health port (19102), behind a cdm-bridge service token.
-      DIRECTORY_URL: 'http://127.0.0.1:19102',
+      // enroll-bridge's device directory: its health port, behind a cdm-bridge service token.
+      DIRECTORY_URL: directoryUrl,
       DATA_DIR: data('ota-bridge'),
-      HEALTH_PORT: '19103',
+      HEALTH_PORT: String(PORTS.otaBridgeHealth),
     },
     'fleet-api': {
       ...thingsboard,
       ...hawkbit,
       ...bridgeKeycloak,
       OIDC_ISSUER: `${kc.url}/realms/${kc.x.realm!}`,
-      DIRECTORY_URL: 'http://127.0.0.1:19102',
+      DIRECTORY_URL: directoryUrl,
       // enroll-bridge's admin API on its device-facing TLS port (the stack's step-ca issued its certificate).
-      ENROLL_ADMIN_URL: `https://${wg.x.hostFromDevices!}:19443/v1/admin`,
+      ENROLL_ADMIN_URL: `https://${wg.x.hostFromDevices!}:${PORTS.enrollApi}/v1/admin`,
       ENROLL_CA_FILE: ca.x.rootCert!,
       DATA_DIR: data('fleet-api'),
-      LISTEN_PORT: '8446',
-      HEALTH_PORT: '19105',
+      LISTEN_PORT: String(PORTS.fleetApi),
+      HEALTH_PORT: String(PORTS.fleetApiHealth),
     },
   };
 }

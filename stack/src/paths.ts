@@ -29,6 +29,13 @@ export const PORTS = {
   postgres: 18432, // private cluster for ThingsBoard
   grafanaFake: 18030,
   wireguard: 51820,
+  // What `npm start` runs: the bridges' /healthz + /metrics, enroll-bridge's device-facing API, the fleet API.
+  tenantSyncHealth: 19101,
+  enrollBridgeHealth: 19102, // also the device directory other services ask
+  otaBridgeHealth: 19103,
+  fleetApiHealth: 19105,
+  enrollApi: 19443,
+  fleetApi: 8446,
 } as const;
 
 export const stackJsonPath = (ctx: StackContext) => path.join(ctx.stateDir, 'stack.json');

@@ -31,7 +31,9 @@ export async function runBridges(ctx: StackContext, endpoints: Record<string, En
   const envs = endpoints ? bridgeEnv(endpoints, ctx.stateDir) : undefined;
   const children = BRIDGES.map((b) => startBridge(ctx.repoDir, b, envs?.[b] ?? {}));
   ctx.log(
-    `bridges running: tenant-sync :19101, enroll-bridge :19102, ota-bridge :19103, fleet-api :19105 (/healthz, /metrics; its API on http://127.0.0.1:8446/v1, document /v1/openapi.json). Ctrl-C stops them; the stack keeps running (npm run stack -- down).`,
+    envs
+      ? `bridges running: ${BRIDGES.map((b) => `${b} :${envs[b].HEALTH_PORT}`).join(', ')} (/healthz, /metrics; the fleet API on http://127.0.0.1:${envs['fleet-api'].LISTEN_PORT}/v1, document /v1/openapi.json, device page /?device=<id>). Ctrl-C stops them; the stack keeps running (npm run stack -- down).`
+      : `bridges running against the upstreams in the environment (ports: each bridge's HEALTH_PORT). Ctrl-C stops them.`,
   );
   return new Promise((resolve) => {
     let exited = 0;
