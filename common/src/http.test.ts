@@ -62,6 +62,44 @@ describe('HttpClient', () => {
     expect((err as Error).message).toBe('Example: GET /slow failed: ECONNABORTED — is Example running and reachable at the configured URL?');
   });
 
+  it('sends a timed-out GET again with a fresh timeout, but never a timed-out POST', async () => {
+    let gets = 0;
+    let posts = 0;
+    server.use(
+      http.get(`${base}/slow-once`, async () => {
+        if (++gets === 1) await delay(1000);
+        return HttpResponse.json({ ok: true });
+      }),
+      http.post(`${base}/slow-once`, async () => {
+        posts++;
+        await delay(1000);
+        return HttpResponse.json({});
+      }),
+    );
+    expect(await client({ timeoutMs: 200 }).request('GET /slow-once', { url: '/slow-once' })).toEqual({ ok: true });
+    expect(gets).toBe(2);
+    await expect(client({ timeoutMs: 200 }).request('POST /slow-once', { method: 'POST', url: '/slow-once', data: {} })).rejects.toThrow('ECONNABORTED');
+    expect(posts).toBe(1);
+  });
+
+  it('keeps at most maxInFlight requests on the wire; the rest wait without using up their timeout', async () => {
+    let now = 0;
+    let most = 0;
+    server.use(
+      http.get(`${base}/busy`, async () => {
+        most = Math.max(most, ++now);
+        await delay(100);
+        now--;
+        return HttpResponse.json({ ok: true });
+      }),
+    );
+    // 40 requests of 100 ms, 4 at a time: ~1 s in all, each far inside its 300 ms timeout once sent.
+    const c = client({ maxInFlight: 4, timeoutMs: 300, retries: 0 });
+    const all = await Promise.all(Array.from({ length: 40 }, () => c.request('GET /busy', { url: '/busy' })));
+    expect(all.every((r) => (r as { ok: boolean }).ok)).toBe(true);
+    expect(most).toBe(4);
+  });
+
   it('retries a POST whose connection was refused (it never reached the server)', async () => {
     // A port that was just closed refuses connections.
     const s = createServer();

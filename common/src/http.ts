@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosError, isAxiosError } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { UpstreamError, hintFor } from './errors.ts';
 
 export interface HttpOptions {
@@ -14,12 +15,21 @@ export interface HttpOptions {
   axios?: AxiosRequestConfig;
   /** Told of every request sent (retries included), e.g. a {@link RequestCounts}. */
   observer?: RequestObserver;
+  /**
+   * Requests this client has on the wire at once (default {@link MAX_IN_FLIGHT}); more wait their
+   * turn here, and their timeout starts when they are sent. Without it a burst (500 concurrent
+   * enrollments) queues inside the upstream until requests time out there (seen: hawkBit).
+   */
+  maxInFlight?: number;
 }
+
+export const MAX_IN_FLIGHT = 32;
 
 /**
  * The one retry policy of cdm's clients: methods that may be sent again without changing the
  * outcome (RFC 9110 idempotent methods) are retried on a network error, 5xx or 429; POST only when
- * the connection was refused (it never reached the server).
+ * the connection was refused (it never reached the server). A timed-out idempotent request is sent
+ * again too (with a fresh timeout): sending it twice changes nothing.
  */
 export const isIdempotent = (method: string) => ['get', 'head', 'options', 'put', 'delete'].includes(method.toLowerCase());
 
@@ -56,9 +66,11 @@ export class RequestCounts {
 export class HttpClient {
   readonly axios: AxiosInstance;
   readonly upstream: string;
+  private readonly slots: LimitFunction;
 
   constructor(opts: HttpOptions) {
     this.upstream = opts.upstream;
+    this.slots = pLimit(opts.maxInFlight ?? MAX_IN_FLIGHT);
     this.axios = axios.create({
       baseURL: opts.baseURL,
       timeout: opts.timeoutMs ?? 10_000,
@@ -103,9 +115,10 @@ export class HttpClient {
     axiosRetry(this.axios, {
       retries: opts.retries ?? 3,
       retryDelay: (n, err) => exponentialDelay(n, err, 200),
+      shouldResetTimeout: true,
       retryCondition: (err) => {
         const method = (err.config?.method ?? 'get').toLowerCase();
-        if (isIdempotent(method)) return isNetworkOrIdempotentRequestError(err);
+        if (isIdempotent(method)) return isNetworkOrIdempotentRequestError(err) || err.code === 'ECONNABORTED';
         // A refused connection never reached the server, so even a POST is safe to send again.
         return err.code === 'ECONNREFUSED';
       },
@@ -130,7 +143,7 @@ export class HttpClient {
   async send(call: string, config: AxiosRequestConfig): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
     let res;
     try {
-      res = await this.axios.request(config);
+      res = await this.slots(() => this.axios.request(config));
     } catch (err) {
       if (isAxiosError(err) && err.response) {
         res = err.response;
