@@ -44,6 +44,55 @@ describe('WireGuardClient', () => {
     expect(calls[0]!.args).toEqual(['set', 'wg0', 'peer', PUB, 'remove']);
   });
 
+  it('sends the peer changes asked for while one wg set runs together in the next, in order', async () => {
+    const keys = Array.from({ length: 6 }, (_, i) => `${String.fromCharCode(65 + i).repeat(42)}A=`);
+    const calls: string[][] = [];
+    let release: () => void = () => {};
+    const exec: Exec = async (_cmd, args) => {
+      calls.push(args);
+      if (calls.length === 1) await new Promise<void>((r) => (release = r));
+      return '';
+    };
+    const wg = new WireGuardClient({ interface: 'wg0', exec });
+    const first = wg.setPeer({ publicKey: keys[0]!, allowedIps: ['10.77.0.1/32'] });
+    const rest = [1, 2, 3, 4].map((i) => wg.setPeer({ publicKey: keys[i]!, allowedIps: [`10.77.0.${i + 1}/32`] }));
+    const removed = wg.removePeer(keys[5]!);
+    release();
+    await Promise.all([first, ...rest, removed]);
+    expect(calls).toEqual([
+      ['set', 'wg0', 'peer', keys[0], 'allowed-ips', '10.77.0.1/32'],
+      ['set', 'wg0', ...[1, 2, 3, 4].flatMap((i) => ['peer', keys[i], 'allowed-ips', `10.77.0.${i + 1}/32`]), 'peer', keys[5], 'remove'],
+    ]);
+  });
+
+  it('fails only the change wg refused when a batch fails: the others go again one by one', async () => {
+    const keys = Array.from({ length: 4 }, (_, i) => `${String.fromCharCode(75 + i).repeat(42)}A=`);
+    const bad = keys[2]!;
+    const calls: string[][] = [];
+    let release: () => void = () => {};
+    const exec: Exec = async (_cmd, args) => {
+      calls.push(args);
+      if (calls.length === 1) await new Promise<void>((r) => (release = r));
+      if (args.includes(bad)) throw Object.assign(new Error('exit 1'), { stderr: 'Unable to modify interface: Invalid argument' });
+      return '';
+    };
+    const wg = new WireGuardClient({ interface: 'wg0', exec });
+    const results = keys.map((k, i) =>
+      wg.setPeer({ publicKey: k, allowedIps: [`10.77.1.${i}/32`] }).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
+    release();
+    expect(await Promise.all(results)).toEqual([
+      'ok',
+      'ok',
+      'WireGuard: wg set peer failed: Unable to modify interface: Invalid argument — is interface wg0 up? (local stack: npm run stack -- up wireguard)',
+      'ok',
+    ]);
+    expect(calls.length).toBe(5); // the first, the failed batch of three, then each of the three alone
+  });
+
   it('rejects malformed keys, CIDRs and names before anything runs', async () => {
     const { exec, calls } = fakeExec();
     const wg = new WireGuardClient({ interface: 'wg0', exec });

@@ -57,9 +57,26 @@ export function isCidr(c: string): boolean {
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255) && Number(bits) <= 32;
 }
 
-/** The `wg` binary (wireguard-tools) via execFile, never a shell. Private keys go on stdin. */
+/** One peer change waiting for the next `wg set`: its arguments after `peer <key>`. */
+interface PeerChange {
+  args: string[];
+  done: { resolve: () => void; reject: (err: unknown) => void };
+}
+
+/** Peer changes one `wg set` carries at most (its command line stays small). */
+const BATCH = 200;
+
+/**
+ * The `wg` binary (wireguard-tools) via execFile, never a shell. Private keys go on stdin.
+ *
+ * Peer changes go out one `wg set` at a time; those asked for while one runs wait and then go
+ * together in the next (`wg set <if> peer A … peer B …`, applied in order). Starting a process
+ * blocks Node's event loop for milliseconds, and 500 enrollments at once meant 500 of them.
+ */
 export class WireGuardClient {
   private readonly exec: Exec;
+  private queue: PeerChange[] = [];
+  private running = false;
 
   constructor(private readonly opts: WireGuardOptions) {
     if (!IFACE.test(opts.interface)) throw new Error(`WireGuard: invalid interface name "${opts.interface}"`);
@@ -80,14 +97,45 @@ export class WireGuardClient {
     if (!isWgKey(peer.publicKey)) throw new Error('WireGuard: invalid peer public key');
     const bad = peer.allowedIps.filter((c) => !isCidr(c));
     if (bad.length) throw new Error(`WireGuard: invalid allowed-ips ${bad.join(',')}`);
-    const args = ['set', this.opts.interface, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')];
+    const args = ['peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')];
     if (peer.persistentKeepalive !== undefined) args.push('persistent-keepalive', String(Math.trunc(peer.persistentKeepalive)));
-    await this.wg('set peer', args);
+    await this.change(args);
   }
 
   async removePeer(publicKey: string): Promise<void> {
     if (!isWgKey(publicKey)) throw new Error('WireGuard: invalid peer public key');
-    await this.wg('remove peer', ['set', this.opts.interface, 'peer', publicKey, 'remove']);
+    await this.change(['peer', publicKey, 'remove']);
+  }
+
+  private change(args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ args, done: { resolve, reject } });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, BATCH);
+        try {
+          await this.set(batch);
+          for (const c of batch) c.done.resolve();
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.done.reject(err);
+          // One bad change must not fail the others: each goes again on its own.
+          else for (const c of batch) await this.set([c]).then(c.done.resolve, c.done.reject);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private set(batch: PeerChange[]): Promise<string> {
+    const call = batch.length > 1 ? `set ${batch.length} peers` : batch[0]!.args.at(-1) === 'remove' ? 'remove peer' : 'set peer';
+    return this.wg(call, ['set', this.opts.interface, ...batch.flatMap((c) => c.args)]);
   }
 
   async dump(): Promise<WgDump> {
