@@ -12,7 +12,7 @@ import { TenantTokenFiles } from './tenant-tokens.ts';
 const hubAddress = (pool: { base: number }) => [24, 16, 8, 0].map((sh) => ((pool.base + 1) >>> sh) & 255).join('.');
 
 /** Clients, store and enroller from a validated config: used by main.ts and by the e2e tests. */
-export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep'> = {}) {
+export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep' | 'observe'> = {}) {
   const store = new Store(config.DATA_DIR, config.WG_POOL_CIDR);
   const clients = { stepca: await stepcaFrom(config), thingsboard: thingsboardFrom(config), hawkbit: hawkbitFrom(config), wireguard: wireguardFrom(config) };
   const thingsboard = new ThingsBoardDevices(clients.thingsboard);

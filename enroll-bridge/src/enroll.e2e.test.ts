@@ -30,7 +30,7 @@ fs.mkdirSync(tokenDir);
 fs.writeFileSync(path.join(tokenDir, `${tenant}.json`), JSON.stringify({ cdmId: tenant, org: 'cdm', bucket: `cdm-${tenant}`, authId: 'a1', token: 'influx-write-token-e2e' }));
 const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: tokenDir, LOG_LEVEL: 'warn' };
 const config = loadConfig(enrollBridgeConfig, env);
-const logger = createLogger('enroll-e2e', { level: 'silent' });
+const logger = createLogger('enroll-e2e', { level: process.env.E2E_LOG ?? 'silent' });
 const faults = new Map<string, Step>();
 const bridge = await composeEnrollBridge(config, logger, {
   beforeStep: (step, deviceId) => {

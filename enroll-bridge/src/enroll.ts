@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 import crypto from 'node:crypto';
-import { X509Certificate } from '@peculiar/x509';
-import { UpstreamError, isWgKey, targetDescription, tenantOfTarget, type HawkbitClient, type Logger, type StepCaClient, type WireGuardClient } from '@cdm/common';
+import { UpstreamError, isWgKey, targetDescription, tenantOfTarget, type HawkbitClient, type Logger, type MgmtTarget, type StepCaClient, type WireGuardClient } from '@cdm/common';
 import { hashClaimToken, wellFormedClaimToken } from './claim-token.ts';
 import { BadCsr, checkCsr, DEVICE_ID } from './csr.ts';
 import { HttpError } from './errors.ts';
 import { verifyFactoryChain } from './factory.ts';
-import { PoolExhausted, STEPS, type DeviceRecord, type Step, type Store, type Voucher as VoucherKind } from './store.ts';
+import { PoolExhausted, STEPS, type DevicePatch, type DeviceRecord, type Step, type Store, type Voucher as VoucherKind } from './store.ts';
 import { TenantNotReady, type ThingsBoardDevices } from './tb-devices.ts';
 
 /** A host key line as OpenSSH writes it (type, base64 blob, optional comment), nothing else. */
@@ -64,6 +63,15 @@ export interface EnrollerOptions {
   tenantQuota?: number;
   /** Test hook: runs before each step, so a test can crash an enrollment between any two steps. */
   beforeStep?: (step: Step, deviceId: string) => void | Promise<void>;
+  /** Told how long each phase of an enrollment took (the checks, the store, each step, the answer): where the time goes. */
+  observe?: (phase: EnrollPhase, ms: number) => void;
+}
+
+export type EnrollPhase = 'checks' | 'store' | Step | 'answer';
+
+/** hawkBit's target as the enrollment last saw it: the answer hands its security token to the device. */
+interface Seen {
+  target?: { securityToken?: string };
 }
 
 /**
@@ -102,10 +110,9 @@ export class Enroller {
       try {
         if (!(previous && facts.keySha256 === d.keySha256)) {
           if (current) next = this.o.store.update(deviceId, { prevCertSerial: presentedSerial });
-          next = await this.step('certificate', next, csr);
-          next = this.o.store.update(deviceId, { keySha256: facts.keySha256 });
+          next = this.o.store.update(deviceId, { ...(await this.step('certificate', next, csr)), keySha256: facts.keySha256 });
         } // else: a retry with the old certificate and the new key gets the certificate already issued
-        next = await this.step('thingsboard', next, undefined);
+        next = this.o.store.update(deviceId, await this.step('thingsboard', next, undefined));
       } catch (err) {
         throw this.toHttp('certificate', err, deviceId);
       }
@@ -159,10 +166,12 @@ export class Enroller {
     if (!DEVICE_ID.test(req.deviceId)) throw new HttpError(400, `deviceId must match ${DEVICE_ID.source}`);
     if (!isWgKey(req.wgPublicKey)) throw new HttpError(400, 'wgPublicKey must be a WireGuard public key (44 characters of base64)');
     if (req.sshHostKey !== undefined && !SSH_HOST_KEY.test(req.sshHostKey)) throw new HttpError(400, 'sshHostKey must be one OpenSSH public key line (ssh-ed25519 or ecdsa-sha2-nistp256/384)');
+    const t0 = performance.now();
     const claim = this.voucher(req);
     const facts = await checkCsr(req.csr, req.deviceId).catch((err: unknown) => {
       throw err instanceof BadCsr ? new HttpError(400, err.message) : err;
     });
+    const seen: Seen = {};
 
     let existing = store.getDevice(req.deviceId);
     // A serial squatted in another tenant with a claim (a leaked image can enroll any serial) goes to
@@ -176,9 +185,11 @@ export class Enroller {
     }
     // Before anything is written or signed, so a refused device leaves nothing behind.
     if (!existing?.done.includes('hawkbit'))
-      await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
+      seen.target = await this.ownTarget(req.deviceId, claim.tenantId).catch((err: unknown) => {
         throw this.toHttp('hawkbit', err, req.deviceId);
       });
+    const t1 = performance.now();
+    this.o.observe?.('checks', t1 - t0);
     let device: DeviceRecord;
     // Checked in the same transaction as the write: a WireGuard key is one tunnel, so a key another
     // device holds would move that device's peer to this one (seen: device A's tunnel was gone).
@@ -215,15 +226,26 @@ export class Enroller {
         device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling', ...by }), false);
         await this.o.wireguard.removePeer(existing.wgPublicKey).catch(() => undefined);
         await this.retire(existing);
-        for (const s of ['certificate', 'thingsboard', 'wireguard'] as const) device = store.markDone(req.deviceId, s, false);
+        delete seen.target; // retire gave the target a new security token
+        device = store.markDone(req.deviceId, ['certificate', 'thingsboard', 'wireguard'], false);
       } else throw new HttpError(409, 'device already enrolled with another key; re-enrolling needs a claim created for this device (--device)');
     } catch (err) {
       if (err instanceof PoolExhausted) throw new HttpError(503, err.message);
       throw err;
     }
     if (req.sshHostKey !== undefined && device.sshHostKey !== req.sshHostKey) device = store.update(req.deviceId, { sshHostKey: req.sshHostKey });
-    device = await this.runSteps(device, req.csr);
-    return this.result(device);
+    this.o.observe?.('store', performance.now() - t1);
+    device = await this.runSteps(device, req.csr, seen);
+    return this.timed('answer', () => this.result(device, seen));
+  }
+
+  private async timed<T>(phase: EnrollPhase, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.o.observe?.(phase, performance.now() - t0);
+    }
   }
 
   private voucher(req: EnrollRequest): Voucher {
@@ -264,51 +286,75 @@ export class Enroller {
     });
   }
 
-  private async runSteps(device: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {
+  /**
+   * The certificate first (the others carry it or need the device to hold one), then ThingsBoard,
+   * hawkBit and WireGuard at the same time: they are independent. What they did is recorded in one
+   * transaction (a disk flush each costs the event loop milliseconds): the steps that succeeded are
+   * done, so a retry runs only what failed; a crash before that record redoes them, idempotently.
+   */
+  private async runSteps(device: DeviceRecord, csr: string | undefined, seen: Seen = {}): Promise<DeviceRecord> {
     const { store } = this.o;
-    for (const step of STEPS) {
-      if (device.done.includes(step)) continue;
+    const run = async (step: Step, d: DeviceRecord): Promise<DevicePatch> => {
+      await this.o.beforeStep?.(step, d.deviceId);
+      return this.timed(step, () => this.step(step, d, csr, seen));
+    };
+    if (!device.done.includes('certificate')) {
       try {
-        await this.o.beforeStep?.(step, device.deviceId);
-        device = await this.step(step, device, csr);
-        device = store.markDone(device.deviceId, step, true);
-        this.o.logger.debug({ deviceId: device.deviceId, step }, 'enrollment step done');
+        device = store.markDone(device.deviceId, ['certificate'], true, await run('certificate', device));
       } catch (err) {
-        store.update(device.deviceId, { lastError: `${step}: ${(err as Error).message}` });
-        throw this.toHttp(step, err, device.deviceId);
+        store.update(device.deviceId, { lastError: `certificate: ${(err as Error).message}` });
+        throw this.toHttp('certificate', err, device.deviceId);
       }
     }
-    return store.update(device.deviceId, { status: 'active', lastError: undefined });
+    const signed = device;
+    const steps = STEPS.filter((s) => !signed.done.includes(s));
+    const results = await Promise.allSettled(steps.map((s) => run(s, signed)));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    const patch = Object.assign({}, ...results.map((r) => (r.status === 'fulfilled' ? r.value : {}))) as DevicePatch;
+    const done = steps.filter((_, i) => results[i]!.status === 'fulfilled');
+    if (failed < 0) return store.markDone(device.deviceId, done, true, { ...patch, status: 'active', lastError: undefined });
+    const err = (results[failed] as PromiseRejectedResult).reason as Error;
+    store.markDone(device.deviceId, done, true, { ...patch, lastError: `${steps[failed]}: ${err.message}` });
+    throw this.toHttp(steps[failed]!, err, device.deviceId);
   }
 
-  private async step(step: Step, d: DeviceRecord, csr: string | undefined): Promise<DeviceRecord> {
-    const { store } = this.o;
+  /** Does one step upstream; returns what the store is to record with it (in the transaction that marks it done). */
+  private async step(step: Step, d: DeviceRecord, csr: string | undefined, seen: Seen = {}): Promise<DevicePatch> {
     switch (step) {
       case 'certificate': {
         if (!csr) throw new Error('no CSR to sign (only the device can continue)');
         const res = await this.o.stepca.sign(csr, d.deviceId);
         const chain = [res.crt, ...(res.certChain ?? []).slice(1)].join('\n');
-        const cert = new X509Certificate(res.crt);
-        return store.update(d.deviceId, { certPem: chain, certSerial: BigInt(`0x${cert.serialNumber}`).toString(), certNotAfter: cert.notAfter.toISOString() });
+        // Node's own parser: the pure-JS one cost a millisecond of event loop per certificate.
+        const cert = new crypto.X509Certificate(res.crt);
+        return { certPem: chain, certSerial: BigInt(`0x${cert.serialNumber}`).toString(), certNotAfter: new Date(cert.validTo).toISOString() };
       }
       case 'thingsboard': {
-        const id = await this.o.thingsboard.ensure(d.tenantId, d.deviceId, leaf(d.certPem!), {
-          serial: d.deviceId,
-          wg_ip: d.wgIp,
-          enrolled_at: new Date().toISOString(),
-          tenant: d.tenantId,
-          cert_serial: d.certSerial,
-          cert_not_after: d.certNotAfter,
-        });
-        return store.update(d.deviceId, { tbDeviceId: id });
+        const id = await this.o.thingsboard.ensure(
+          d.tenantId,
+          d.deviceId,
+          leaf(d.certPem!),
+          {
+            serial: d.deviceId,
+            wg_ip: d.wgIp,
+            enrolled_at: new Date().toISOString(),
+            tenant: d.tenantId,
+            cert_serial: d.certSerial,
+            cert_not_after: d.certNotAfter,
+          },
+          { isNew: d.tbDeviceId === undefined },
+        );
+        return { tbDeviceId: id };
       }
       case 'hawkbit': {
-        if (!(await this.ownTarget(d.deviceId, d.tenantId))) await this.o.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: targetDescription(d.tenantId) }]);
-        return d;
+        // The checks before the store write looked it up a moment ago (one operation per device at a time).
+        seen.target ??= await this.ownTarget(d.deviceId, d.tenantId);
+        seen.target ??= (await this.o.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: targetDescription(d.tenantId) }]))[0];
+        return {};
       }
       case 'wireguard':
         await this.o.wireguard.setPeer({ publicKey: d.wgPublicKey, allowedIps: [`${d.wgIp}/32`] });
-        return d;
+        return {};
     }
   }
 
@@ -317,12 +363,12 @@ export class Enroller {
    * not this tenant's (made by hand, or another tenant's) would put the device into someone else's
    * rollouts: refused, not taken over.
    */
-  private async ownTarget(deviceId: string, tenantId: string): Promise<boolean> {
+  private async ownTarget(deviceId: string, tenantId: string): Promise<MgmtTarget | undefined> {
     const target = await this.o.hawkbit.getTarget(deviceId);
     if (target && tenantOfTarget(target.description) !== tenantId) {
       throw new HttpError(409, `hawkBit already has a target ${deviceId} that is not this tenant's device; an admin must remove it in hawkBit before this device can enroll`);
     }
-    return target !== undefined;
+    return target;
   }
 
   private async doDecommission(deviceId: string): Promise<DeviceRecord> {
@@ -345,7 +391,7 @@ export class Enroller {
     for (const step of [...STEPS].reverse()) {
       try {
         await undo[step]();
-        d = store.markDone(deviceId, step, false);
+        d = store.markDone(deviceId, [step], false);
       } catch (err) {
         store.update(deviceId, { lastError: `decommission ${step}: ${(err as Error).message}` });
         throw toHttp(step, err);
@@ -355,11 +401,11 @@ export class Enroller {
     return store.update(deviceId, { lastError: undefined });
   }
 
-  private async result(d: DeviceRecord): Promise<EnrollResult> {
+  private async result(d: DeviceRecord, seen: Seen): Promise<EnrollResult> {
     const influx = this.o.tokens.get(d.tenantId);
     if (!influx) throw new HttpError(503, `no InfluxDB write token for tenant ${d.tenantId} yet (tenant-sync makes it); retry later`, 60);
     this.serverKey ??= (await this.o.wireguard.dump()).publicKey;
-    const target = await this.o.hawkbit.getTarget(d.deviceId);
+    const target = seen.target ?? (await this.o.hawkbit.getTarget(d.deviceId));
     return {
       deviceId: d.deviceId,
       tenantId: d.tenantId,

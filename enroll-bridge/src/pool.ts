@@ -35,13 +35,3 @@ export function contains(c: Cidr, ip: string): boolean {
   const n = toInt(ip);
   return n > c.base + 1 && n < c.base + 2 ** (32 - c.prefix) - 1;
 }
-
-/** The lowest free device address, or undefined when the pool is exhausted. */
-export function firstFree(c: Cidr, used: ReadonlySet<string>): string | undefined {
-  const last = c.base + 2 ** (32 - c.prefix) - 2;
-  for (let n = c.base + 2; n <= last; n++) {
-    const ip = toIp(n);
-    if (!used.has(ip)) return ip;
-  }
-  return undefined;
-}

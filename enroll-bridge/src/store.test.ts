@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { PoolExhausted, Store } from './store.ts';
 
@@ -14,8 +15,8 @@ describe('Store', () => {
     const ips = Array.from({ length: 500 }, (_, i) => s.createDevice(dev(i)).wgIp);
     expect(new Set(ips).size).toBe(500);
     expect(ips[0]).toBe('10.77.0.2');
-    s.markDone('dev-1', 'certificate', true);
-    s.markDone('dev-1', 'wireguard', true);
+    s.markDone('dev-1', ['certificate'], true);
+    s.markDone('dev-1', ['wireguard'], true);
     s.close();
 
     const again = new Store(d, '10.77.0.0/16');
@@ -32,6 +33,37 @@ describe('Store', () => {
     expect(() => s.createDevice(dev(9))).toThrow(PoolExhausted);
     expect(() => s.createDevice(dev(9))).toThrow('WireGuard pool 10.9.0.0/29 is exhausted');
     expect(s.getDevice('dev-9')).toBeUndefined();
+  });
+
+  it('takes the lowest free address: freed ones first, then the next never handed out; a release by another process counts', () => {
+    const d = dir();
+    const s = new Store(d, '10.77.0.0/16');
+    for (let i = 0; i < 6; i++) s.createDevice(dev(i)); // .2 … .7
+    const cli = new Store(d, '10.77.0.0/16'); // e.g. a decommission from the command line
+    cli.releaseAddress('dev-4');
+    cli.releaseAddress('dev-1');
+    cli.close();
+    expect([6, 7, 8].map((i) => s.createDevice(dev(i)).wgIp)).toEqual(['10.77.0.3', '10.77.0.6', '10.77.0.8']);
+    expect(() => s.createDevice(dev(6))).toThrow(/UNIQUE/);
+    expect(s.createDevice(dev(9)).wgIp).toBe('10.77.0.9'); // the failed create above gave its address back
+  });
+
+  it('works out the pool from the devices for a database from before, and again when the pool is widened', () => {
+    const d = dir();
+    const s = new Store(d, '10.9.0.0/29'); // .2 … .6
+    for (let i = 0; i < 5; i++) s.createDevice(dev(i));
+    s.releaseAddress('dev-2');
+    s.close();
+    const raw = new Database(path.join(d, 'enroll-bridge.sqlite'));
+    raw.exec('DELETE FROM pool_state; DELETE FROM pool_free'); // as the migration leaves a database from before
+    raw.close();
+    const before = new Store(d, '10.9.0.0/29');
+    expect(before.createDevice(dev(5)).wgIp).toBe('10.9.0.4');
+    expect(() => before.createDevice(dev(6))).toThrow(PoolExhausted);
+    before.close();
+    const wider = new Store(d, '10.9.0.0/28');
+    expect([6, 7].map((i) => wider.createDevice(dev(i)).wgIp)).toEqual(['10.9.0.7', '10.9.0.8']);
+    expect(wider.addressesInUse()).toBe(7);
   });
 
   it('never gives the same device id twice', () => {

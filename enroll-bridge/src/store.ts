@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { openStore, type Migration } from '@cdm/common/sqlite';
-import { firstFree, parseCidr, poolSize, type Cidr } from './pool.ts';
+import { openStore, preparedStatements, type Migration } from '@cdm/common/sqlite';
+import { contains, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
 export const STEPS = ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const;
@@ -67,6 +67,11 @@ export interface FactoryCaRecord {
 
 export type Voucher = 'factory' | 'device-claim' | 'claim';
 
+/** The fields of a device record that change after it is created. */
+export type DevicePatch = Partial<
+  Pick<DeviceRecord, 'status' | 'certSerial' | 'prevCertSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey' | 'enrolledBy'>
+>;
+
 export class PoolExhausted extends Error {}
 
 /** Version 1: the first release's tables (IF NOT EXISTS: databases from before numbered migrations have them). */
@@ -126,6 +131,11 @@ const MIGRATIONS: Migration[] = [
     const cols = new Set((db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).map((c) => c.name));
     for (const c of ['ssh_host_key', 'prev_cert_serial', 'enrolled_by']) if (!cols.has(c)) db.exec(`ALTER TABLE devices ADD COLUMN ${c} TEXT`);
   },
+  // The address pool's own state, so taking an address reads one row instead of every device's:
+  // addresses from `mark` up were never handed out; those below it that are free are listed.
+  // Filled from the devices table when the store opens with a pool it has not seen (see Store).
+  `CREATE TABLE pool_state (id INTEGER PRIMARY KEY CHECK (id = 1), cidr TEXT NOT NULL, mark INTEGER NOT NULL);
+   CREATE TABLE pool_free (n INTEGER PRIMARY KEY);`,
 ];
 
 type Row = Record<string, string | number | null>;
@@ -137,11 +147,46 @@ type Row = Record<string, string | number | null>;
  */
 export class Store {
   private readonly db: Database.Database;
+  private readonly sql: (sql: string) => Database.Statement;
   readonly pool: Cidr;
 
   constructor(dataDir: string, poolCidr: string) {
     this.db = openStore(dataDir, 'enroll-bridge.sqlite', MIGRATIONS);
+    this.sql = preparedStatements(this.db);
     this.pool = parseCidr(poolCidr);
+    this.db.transaction(() => {
+      const state = this.sql('SELECT cidr FROM pool_state WHERE id = 1').get() as { cidr: string } | undefined;
+      if (state?.cidr !== this.poolText()) this.rebuildPool();
+    })();
+  }
+
+  /**
+   * The pool's state from the devices that hold addresses: once for a database from before the
+   * pool had its own state, and when WG_POOL_CIDR changed (a wider pool keeps every address).
+   */
+  private rebuildPool(): void {
+    const first = this.pool.base + 2;
+    const last = this.pool.base + 2 ** (32 - this.pool.prefix) - 2;
+    const used = new Set((this.sql('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL').all() as { wg_ip: string }[]).map((r) => toInt(r.wg_ip)));
+    let mark = first;
+    for (const n of used) if (n >= first && n <= last && n >= mark) mark = n + 1;
+    this.sql('DELETE FROM pool_free').run();
+    const free = this.sql('INSERT INTO pool_free (n) VALUES (?)');
+    for (let n = first; n < mark; n++) if (!used.has(n)) free.run(n);
+    this.sql('INSERT OR REPLACE INTO pool_state (id, cidr, mark) VALUES (1, ?, ?)').run(this.poolText(), mark);
+  }
+
+  /** The lowest free address: a freed one, else the next never handed out; undefined when none is left. */
+  private takeAddress(): string | undefined {
+    const freed = this.sql('SELECT n FROM pool_free ORDER BY n LIMIT 1').get() as { n: number } | undefined;
+    if (freed) {
+      this.sql('DELETE FROM pool_free WHERE n = ?').run(freed.n);
+      return toIp(freed.n);
+    }
+    const { mark } = this.sql('SELECT mark FROM pool_state WHERE id = 1').get() as { mark: number };
+    if (mark > this.pool.base + 2 ** (32 - this.pool.prefix) - 2) return undefined;
+    this.sql('UPDATE pool_state SET mark = ? WHERE id = 1').run(mark + 1);
+    return toIp(mark);
   }
 
   close(): void {
@@ -150,30 +195,31 @@ export class Store {
 
   // ---- devices
   getDevice(deviceId: string): DeviceRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
+    const r = this.sql('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
     return r ? toDevice(r) : undefined;
   }
 
   /** The device other than `deviceId` that holds this WireGuard key with an address, if any. */
   wgKeyHolder(wgPublicKey: string, deviceId: string): string | undefined {
-    const r = this.db.prepare('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?').get(wgPublicKey, deviceId) as { device_id: string } | undefined;
+    const r = this.sql('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?').get(wgPublicKey, deviceId) as { device_id: string } | undefined;
     return r?.device_id;
   }
 
   /** Devices of a tenant that hold (or are getting) an address: what its quota counts. */
   countDevices(tenantId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM devices WHERE tenant_id = ? AND status != 'decommissioned'").get(tenantId) as { n: number }).n;
+    return (this.sql("SELECT COUNT(*) AS n FROM devices WHERE tenant_id = ? AND status != 'decommissioned'").get(tenantId) as { n: number }).n;
   }
 
   /** Records a certificate request as used; false when it was used before (a replay). */
   useRequest(requestSha256: string, deviceId: string): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO csr_uses (request_sha256, device_id, used_at) VALUES (?, ?, ?)').run(requestSha256, deviceId, new Date().toISOString()).changes === 1;
+    return this.sql('INSERT OR IGNORE INTO csr_uses (request_sha256, device_id, used_at) VALUES (?, ?, ?)').run(requestSha256, deviceId, new Date().toISOString()).changes === 1;
   }
 
   listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): DeviceRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM devices WHERE (@status IS NULL OR status = @status) AND (@tenant IS NULL OR tenant_id = @tenant) ORDER BY device_id')
-      .all({ status: filter.status ?? null, tenant: filter.tenantId ?? null }) as Row[];
+    const rows = this.sql('SELECT * FROM devices WHERE (@status IS NULL OR status = @status) AND (@tenant IS NULL OR tenant_id = @tenant) ORDER BY device_id').all({
+      status: filter.status ?? null,
+      tenant: filter.tenantId ?? null,
+    }) as Row[];
     return rows.map(toDevice);
   }
 
@@ -183,8 +229,7 @@ export class Store {
    */
   createDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
     return this.db.transaction(() => {
-      const used = new Set((this.db.prepare('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL').all() as { wg_ip: string }[]).map((r) => r.wg_ip));
-      const ip = firstFree(this.pool, used);
+      const ip = this.takeAddress();
       if (!ip) throw new PoolExhausted(`WireGuard pool ${this.poolText()} is exhausted (${poolSize(this.pool)} addresses in use); widen WG_POOL_CIDR or decommission devices`);
       const now = new Date().toISOString();
       this.db
@@ -200,17 +245,12 @@ export class Store {
   /** A decommissioned device enrolling again (with a fresh claim) gets a fresh address and state. */
   restartDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
     return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM devices WHERE device_id = ?').run(d.deviceId);
+      this.sql('DELETE FROM devices WHERE device_id = ?').run(d.deviceId);
       return this.createDevice(d);
     })();
   }
 
-  update(
-    deviceId: string,
-    patch: Partial<
-      Pick<DeviceRecord, 'status' | 'certSerial' | 'prevCertSerial' | 'certNotAfter' | 'certPem' | 'tbDeviceId' | 'lastError' | 'keySha256' | 'wgPublicKey' | 'sshHostKey' | 'enrolledBy'>
-    >,
-  ): DeviceRecord {
+  update(deviceId: string, patch: DevicePatch): DeviceRecord {
     const cols: Record<string, string> = {
       status: 'status',
       certSerial: 'cert_serial',
@@ -225,78 +265,92 @@ export class Store {
       enrolledBy: 'enrolled_by',
     };
     const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
-    this.db.prepare(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
+    this.sql(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
     return this.getDevice(deviceId)!;
   }
 
-  markDone(deviceId: string, step: Step, done: boolean): DeviceRecord {
+  /** Marks steps done (or undone), with what the steps found out, in one transaction (one disk flush). */
+  markDone(deviceId: string, steps: readonly Step[], done: boolean, patch: DevicePatch = {}): DeviceRecord {
     return this.db.transaction(() => {
-      const d = this.getDevice(deviceId);
+      const d = Object.keys(patch).length ? this.update(deviceId, patch) : this.getDevice(deviceId);
       if (!d) throw new Error(`device ${deviceId} not in the store`);
       const set = new Set(d.done);
-      if (done) set.add(step);
-      else set.delete(step);
+      for (const step of steps) {
+        if (done) set.add(step);
+        else set.delete(step);
+      }
       const ordered = STEPS.filter((s) => set.has(s));
-      this.db.prepare('UPDATE devices SET done = ?, updated_at = ? WHERE device_id = ?').run(JSON.stringify(ordered), new Date().toISOString(), deviceId);
+      this.sql('UPDATE devices SET done = ?, updated_at = ? WHERE device_id = ?').run(JSON.stringify(ordered), new Date().toISOString(), deviceId);
       return this.getDevice(deviceId)!;
     })();
   }
 
   /** Gives the address back to the pool (decommission finished). */
   releaseAddress(deviceId: string): void {
-    this.db.prepare("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?").run(new Date().toISOString(), deviceId);
+    this.db.transaction(() => {
+      const ip = this.getDevice(deviceId)?.wgIp;
+      this.sql("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?").run(new Date().toISOString(), deviceId);
+      if (ip && contains(this.pool, ip)) this.sql('INSERT OR IGNORE INTO pool_free (n) VALUES (?)').run(toInt(ip));
+    })();
   }
 
   addressesInUse(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM devices WHERE wg_ip IS NOT NULL').get() as { n: number }).n;
+    return (this.sql('SELECT count(*) AS n FROM devices WHERE wg_ip IS NOT NULL').get() as { n: number }).n;
   }
 
   // ---- claims
   createClaim(c: { id: string; tokenSha256: string; tenantId: string; deviceId?: string; uses: number; expiresAt: Date }): ClaimRecord {
-    this.db
-      .prepare('INSERT INTO claims (id, token_sha256, tenant_id, device_id, uses_left, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(c.id, c.tokenSha256, c.tenantId, c.deviceId ?? null, c.uses, c.uses, c.expiresAt.toISOString(), new Date().toISOString());
+    this.sql('INSERT INTO claims (id, token_sha256, tenant_id, device_id, uses_left, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      c.id,
+      c.tokenSha256,
+      c.tenantId,
+      c.deviceId ?? null,
+      c.uses,
+      c.uses,
+      c.expiresAt.toISOString(),
+      new Date().toISOString(),
+    );
     return this.getClaim(c.id)!;
   }
 
   getClaim(id: string): ClaimRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM claims WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql('SELECT * FROM claims WHERE id = ?').get(id) as Row | undefined;
     return r ? toClaim(r) : undefined;
   }
 
   findClaimByHash(tokenSha256: string): ClaimRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM claims WHERE token_sha256 = ?').get(tokenSha256) as Row | undefined;
+    const r = this.sql('SELECT * FROM claims WHERE token_sha256 = ?').get(tokenSha256) as Row | undefined;
     return r ? toClaim(r) : undefined;
   }
 
   listClaims(tenantId?: string): ClaimRecord[] {
-    return (this.db.prepare('SELECT * FROM claims WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toClaim);
+    return (this.sql('SELECT * FROM claims WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toClaim);
   }
 
   /** Takes one use if any is left; false when none (the check and the decrement are one statement). */
   consumeClaim(id: string): boolean {
-    return this.db.prepare('UPDATE claims SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0 AND revoked = 0').run(id).changes === 1;
+    return this.sql('UPDATE claims SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0 AND revoked = 0').run(id).changes === 1;
   }
 
   revokeClaim(id: string): boolean {
-    return this.db.prepare('UPDATE claims SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+    return this.sql('UPDATE claims SET revoked = 1 WHERE id = ?').run(id).changes === 1;
   }
 
   // ---- factory CAs
   addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): FactoryCaRecord {
-    const existing = this.db.prepare('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
+    const existing = this.sql('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
     if (existing) throw new Error(`that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
-    this.db.prepare('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
+    this.sql('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
     return this.listFactoryCas().find((x) => x.id === c.id)!;
   }
 
   /** Active and revoked registrations, oldest first (revoked ones stay as a record). */
   listFactoryCas(tenantId?: string): FactoryCaRecord[] {
-    return (this.db.prepare('SELECT * FROM factory_cas WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at, id').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toFactoryCa);
+    return (this.sql('SELECT * FROM factory_cas WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at, id').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toFactoryCa);
   }
 
   revokeFactoryCa(id: string): boolean {
-    return this.db.prepare('UPDATE factory_cas SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+    return this.sql('UPDATE factory_cas SET revoked = 1 WHERE id = ?').run(id).changes === 1;
   }
 
   /** Runs fn in one transaction (e.g. consume a claim and create the device together). */

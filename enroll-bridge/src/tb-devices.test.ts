@@ -4,7 +4,7 @@ import { ThingsBoardDevices } from './tb-devices.ts';
 
 /** A tenant with its bridge admin, no device profile yet; ThingsBoard refuses a duplicate profile name. */
 function fakeTb() {
-  const calls = { profileCreates: 0, assigned: [] as string[] };
+  const calls = { profileCreates: 0, creates: 0, assigned: [] as string[] };
   const customers = new Map<string, string>(); // title → id
   let profile: { id: { id: string; entityType: 'DEVICE_PROFILE' }; name: string } | undefined;
   const devices = new Map<string, { id: { id: string; entityType: 'DEVICE' }; name: string; customerId?: { id: string } }>();
@@ -19,8 +19,13 @@ function fakeTb() {
       return profile;
     },
     findDeviceByName: async (n: string) => devices.get(n),
-    saveDeviceWithCredentials: async (d: { name: string }) => {
-      const dev = { id: { id: `d-${d.name}`, entityType: 'DEVICE' as const }, name: d.name };
+    // ThingsBoard's answers, as the real server gives them (checked against ThingsBoard CE 4.3).
+    saveDeviceWithCredentials: async (d: { name: string; customerId?: { id: string } }) => {
+      calls.creates++;
+      if (devices.has(d.name)) throw new UpstreamError('ThingsBoard', 'POST /api/device-with-credentials', 400, 'Device with such name already exists!');
+      if (d.customerId && ![...customers.values()].includes(d.customerId.id))
+        throw new UpstreamError('ThingsBoard', 'POST /api/device-with-credentials', 400, "Can't assign device to non-existent customer!");
+      const dev = { id: { id: `d-${d.name}`, entityType: 'DEVICE' as const }, name: d.name, ...(d.customerId ? { customerId: { id: d.customerId.id } } : {}) };
       devices.set(d.name, dev);
       return dev;
     },
@@ -69,5 +74,27 @@ describe('ThingsBoardDevices', () => {
     await tb.ensure('acme-id', 'dev-3', 'PEM', {}); // the remembered c1 is gone: the enrollment still succeeds
     await tb.ensure('acme-id', 'dev-3', 'PEM', {});
     expect(calls.assigned).toEqual(['dev-1→c1', 'dev-2→c1', 'dev-3→c2']);
+  });
+
+  it("creates a device new to ThingsBoard in one call, already its operators'; a retry after a crash finds the one it made", async () => {
+    const { tb, calls, customers, devices } = fakeTb();
+    customers.set(OPERATORS_CUSTOMER, 'c1');
+    await tb.ensure('acme-id', 'dev-1', 'PEM', {}, { isNew: true });
+    expect(devices.get('dev-1')?.customerId).toEqual({ id: 'c1' });
+    expect(calls).toMatchObject({ creates: 1, assigned: [] });
+    // The device was made but the store never heard (crash): the name is taken, the long way finds it.
+    devices.get('dev-1')!.customerId = undefined;
+    expect(await tb.ensure('acme-id', 'dev-1', 'PEM', {}, { isNew: true })).toBe('d-dev-1');
+    expect(calls.assigned).toEqual(['dev-1→c1']);
+  });
+
+  it('creates a new device when the remembered operators customer was deleted, and assigns it to the new one', async () => {
+    const { tb, calls, customers, devices } = fakeTb();
+    customers.set(OPERATORS_CUSTOMER, 'c1');
+    await tb.ensure('acme-id', 'dev-1', 'PEM', {}, { isNew: true });
+    customers.set(OPERATORS_CUSTOMER, 'c2'); // deleted by hand, made again by tenant-sync
+    await tb.ensure('acme-id', 'dev-2', 'PEM', {}, { isNew: true });
+    expect(devices.get('dev-2')?.customerId).toEqual({ id: 'c2' });
+    expect(calls.assigned).toEqual(['dev-2→c2']);
   });
 });

@@ -1,4 +1,4 @@
-import { OPERATORS_CUSTOMER, TenantActors, UpstreamError, TenantNotReady, x509CredentialsValue, type ThingsBoardClient } from '@cdm/common';
+import { OPERATORS_CUSTOMER, TenantActors, UpstreamError, TenantNotReady, x509CredentialsValue, type Device, type ThingsBoardClient } from '@cdm/common';
 
 export { TenantNotReady };
 
@@ -6,7 +6,8 @@ export const DEVICE_PROFILE = 'cdm-x509';
 /**
  * ThingsBoard side of a device: the device in its tenant with X.509 credentials (its current
  * certificate) and server attributes. ThingsBoard lets only a tenant admin create devices, so
- * this acts as the tenant's bridge admin. Every call is idempotent (found by name first).
+ * this acts as the tenant's bridge admin. Every call is idempotent (a create that finds the name
+ * taken finds the device by name and brings it up to date).
  */
 export class ThingsBoardDevices {
   private readonly profiles = new Map<string, Promise<string>>();
@@ -47,9 +48,41 @@ export class ThingsBoardDevices {
     return p;
   }
 
-  /** Creates the device, or brings an existing one's certificate and attributes up to date. */
-  async ensure(cdmId: string, deviceId: string, certPem: string, attributes: Record<string, unknown>): Promise<string> {
+  /**
+   * Creates the device, or brings an existing one's certificate and attributes up to date. A device
+   * the store has never seen in ThingsBoard (`isNew`) is created in one call, already its operators'
+   * (two calls less on every enrollment); when ThingsBoard has it after all (a retry after a crash)
+   * or the remembered customer is gone, the long way finds and repairs it.
+   */
+  async ensure(cdmId: string, deviceId: string, certPem: string, attributes: Record<string, unknown>, o: { isNew?: boolean } = {}): Promise<string> {
     const as = await this.actor(cdmId);
+    const device = (o.isNew ? await this.create(as, cdmId, deviceId, certPem) : undefined) ?? (await this.repair(as, cdmId, deviceId, certPem));
+    await as.saveAttributes({ id: device.id!.id, entityType: 'DEVICE' }, 'SERVER_SCOPE', attributes);
+    return device.id!.id;
+  }
+
+  private async create(as: ThingsBoardClient, cdmId: string, deviceId: string, certPem: string): Promise<Device | undefined> {
+    const operators = await this.operatorsOf(as, cdmId);
+    const profile = await this.profileId(as, cdmId);
+    return as
+      .saveDeviceWithCredentials(
+        {
+          name: deviceId,
+          type: DEVICE_PROFILE,
+          deviceProfileId: { id: profile, entityType: 'DEVICE_PROFILE' },
+          ...(operators ? { customerId: { id: operators, entityType: 'CUSTOMER' } } : {}),
+        },
+        { credentialsType: 'X509_CERTIFICATE', credentialsValue: certPem },
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof UpstreamError && err.status === 400)) throw err;
+        if (/non-existent customer/i.test(err.message)) return void this.operators.delete(cdmId);
+        if (/already exists/i.test(err.message)) return undefined;
+        throw err;
+      });
+  }
+
+  private async repair(as: ThingsBoardClient, cdmId: string, deviceId: string, certPem: string): Promise<Device> {
     let device = await as.findDeviceByName(deviceId);
     if (!device) {
       const profile = await this.profileId(as, cdmId);
@@ -73,8 +106,7 @@ export class ThingsBoardDevices {
         throw err;
       });
     }
-    await as.saveAttributes({ id: device.id!.id, entityType: 'DEVICE' }, 'SERVER_SCOPE', attributes);
-    return device.id!.id;
+    return device;
   }
 
   /** The tenant's Operators customer id, looked up once per tenant (again while it does not exist yet). */
