@@ -4,7 +4,11 @@
  * run, same concurrency, on the local stack: real step-ca, ThingsBoard, hawkBit and WireGuard hub
  * (a fresh tenant per run, removed afterwards with its devices, targets and peers).
  *
- *   npm run bench:enroll [-- --devices 300 --concurrency 16]
+ * Also prints what each upstream costs alone for the same devices (the floor under each step), the
+ * CPU each local-stack component spent per enrollment, where an enrollment's time goes by phase,
+ * and what recording an enrollment costs the store when it already holds --held devices.
+ *
+ *   npm run bench:enroll [-- --devices 300 --concurrency 16 --held 100000]
  */
 import 'reflect-metadata';
 import crypto, { webcrypto } from 'node:crypto';
@@ -13,9 +17,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
-import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
+import { TenantActors, ThingsBoardClient, createLogger, loadConfig, targetDescription } from '@cdm/common';
+import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig, type EnrollPhase } from '@cdm/enroll-bridge';
 import { bridgeEnv, defaultContext, up } from '@cdm/stack';
+import { cpuSince, stackCpu } from './proc-cpu.ts';
+import { storeAtScale } from './store-scale.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +29,7 @@ const arg = (name: string, dflt: number) => {
 };
 const N = arg('devices', 300);
 const C = arg('concurrency', 16);
+const HELD = arg('held', 100_000);
 async function timed<T>(items: T[], fn: (t: T) => Promise<void>): Promise<{ ms: number; lat: number[] }> {
   const lat: number[] = [];
   let next = 0;
@@ -63,7 +70,8 @@ async function main(): Promise<void> {
   const env = { ...bridgeEnv(stack, ctx.stateDir)['enroll-bridge'], DATA_DIR: path.join(tmp, 'data'), TENANT_TOKEN_DIR: path.join(tmp, 'tokens'), LOG_LEVEL: 'warn' };
   const config = loadConfig(enrollBridgeConfig, env);
   const logger = createLogger('bench', { level: 'silent' });
-  const bridge = await composeEnrollBridge(config, logger);
+  const phases = new Map<EnrollPhase, number[]>();
+  const bridge = await composeEnrollBridge(config, logger, { observe: (phase, ms) => phases.set(phase, [...(phases.get(phase) ?? []), ms]) });
   const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
   const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
   await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
@@ -76,14 +84,38 @@ async function main(): Promise<void> {
   const devices = await Promise.all(Array.from({ length: N }, (_, i) => device(i, run)));
 
   const bare = await timed(devices, async (d) => void (await bridge.clients.stepca.sign(d.csr, d.deviceId)));
+  // What each upstream costs on its own for one device in one call, same concurrency (other device
+  // ids, removed below): the floor under each step that cdm's code cannot go below.
+  const raw = await Promise.all(devices.map(async (_, i) => device(i, `${run}r`)));
+  const rawCerts = new Map<string, string>();
+  for (const d of raw) rawCerts.set(d.deviceId, (await bridge.clients.stepca.sign(d.csr, d.deviceId)).crt);
+  const actor = await new TenantActors(tb).actor(tenant);
+  const floors: Record<string, { ms: number; lat: number[] }> = {
+    'hawkBit: create target': await timed(
+      raw,
+      async (d) => void (await bridge.clients.hawkbit.createTargets([{ controllerId: d.deviceId, name: d.deviceId, description: targetDescription(tenant) }])),
+    ),
+    'ThingsBoard: create device with certificate': await timed(raw, async (d) => {
+      await actor.saveDeviceWithCredentials({ name: d.deviceId, type: 'default' }, { credentialsType: 'X509_CERTIFICATE', credentialsValue: rawCerts.get(d.deviceId)! });
+    }),
+    'WireGuard: wg set peer': await timed(raw, async (d) => {
+      const i = raw.indexOf(d);
+      await bridge.clients.wireguard.setPeer({ publicKey: d.wgPublicKey, allowedIps: [`10.254.${i >> 8}.${i & 255}/32`] });
+    }),
+  };
+
   let done = 0;
   const tick = setInterval(() => process.stderr.write(`\r  enrolled ${done}/${N}   `), 1000);
+  const cpu0 = process.cpuUsage();
+  const stack0 = stackCpu();
   const bridged = await timed(devices, async (d) => {
     const res = await fetch(`${base}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(d) });
     if (res.status !== 200) throw new Error(`enroll ${d.deviceId}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
     done++;
   });
+  const cpu = process.cpuUsage(cpu0);
+  const perComponent = cpuSince(stack0);
   clearInterval(tick);
   process.stderr.write('\n');
   const rate = (r: { ms: number }) => (N / (r.ms / 1000)).toFixed(1);
@@ -94,10 +126,28 @@ async function main(): Promise<void> {
     `enroll-bridge (sign + ThingsBoard + hawkBit + WireGuard + store) | ${rate(bridged)} | ${pct(bridged.lat, 50).toFixed(1)} | ${pct(bridged.lat, 99).toFixed(1)} | ${(bridged.ms / 1000).toFixed(2)}`,
   );
   console.log(`ratio enroll-bridge / bare step-ca throughput: ${(bare.ms / bridged.ms).toFixed(3)}`);
+  console.log('\nthe upstreams alone, one call per device, same concurrency (the floor under each step)');
+  console.log('call | per second | p50 ms | p99 ms');
+  for (const [name, r] of Object.entries(floors)) console.log(`${name} | ${rate(r)} | ${pct(r.lat, 50).toFixed(1)} | ${pct(r.lat, 99).toFixed(1)}`);
+  const slowest = Object.entries(floors).sort((a, b) => b[1].ms - a[1].ms)[0]!;
+  console.log(`ratio enroll-bridge / slowest upstream alone (${slowest[0]}): ${(slowest[1].ms / bridged.ms).toFixed(3)}`);
+  console.log(`this process's CPU per enrollment (the bridge, and the bench's HTTP client): ${((cpu.user + cpu.system) / 1000 / N).toFixed(1)} ms`);
+  console.log(`\nCPU per enrollment by component (${os.cpus().length} cores shared by all of them)`);
+  console.log('component | ms per enrollment');
+  for (const [name, sec] of perComponent) if (sec > 0) console.log(`${name} | ${((sec * 1000) / N).toFixed(1)}`);
+  console.log("\nwhere an enrollment's time goes (per enrollment; ThingsBoard, hawkBit and WireGuard run at the same time)");
+  console.log('phase | mean ms | p50 ms | p99 ms');
+  for (const [phase, l] of phases) {
+    const sorted = [...l].sort((a, b) => a - b);
+    console.log(`${phase} | ${(l.reduce((a, b) => a + b, 0) / l.length).toFixed(1)} | ${pct(sorted, 50).toFixed(1)} | ${pct(sorted, 99).toFixed(1)}`);
+  }
   console.log(`addresses in use: ${bridge.store.addressesInUse()}`);
+  const scale = storeAtScale(HELD);
+  console.log(`\nstore: recording one enrollment (device and address, one durable transaction) with no devices held ${scale.emptyMs.toFixed(2)} ms, with ${HELD} held ${scale.fullMs.toFixed(2)} ms`);
+  console.log(`ratio store at ${HELD} devices / empty store: ${scale.ratio.toFixed(2)}`);
 
   process.stderr.write('cleaning up: WireGuard peers, hawkBit targets, the ThingsBoard tenant…\n');
-  for (const d of devices) {
+  for (const d of [...devices, ...raw]) {
     await bridge.clients.wireguard.removePeer(d.wgPublicKey).catch(() => undefined);
     await bridge.clients.hawkbit.deleteTarget(d.deviceId).catch(() => undefined);
   }
