@@ -30,3 +30,4 @@ export * from './contracts/thingsboard-tenant.ts';
 export * from './clients/device-directory.ts';
 export * from './ota/rollout.ts';
 export * from './duration.ts';
+export * from './concurrency.ts';

@@ -33,23 +33,7 @@ export function byTenant<A extends Action>(actions: A[]): Map<string, A[]> {
 
 export { collect } from '@cdm/common';
 
-/**
- * Maps with at most `limit` calls in flight, keeping input order: reads of many tenants overlap
- * their round trips without flooding an upstream.
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
+export { mapLimit } from '@cdm/common';
 
 /** Tenants read at once per upstream. */
 export const READ_CONCURRENCY = 8;
