@@ -2,13 +2,17 @@ import fs from 'node:fs';
 
 /** Which local-stack component a process is, from its command line (undefined: not one of ours). */
 function component(cmdline: string, self: number, pid: number): string | undefined {
-  if (pid === self) return 'this process (bridge + bench client)';
+  if (pid === self) return 'this process (the bench, and in bench:enroll the bridge)';
   if (/thingsboard/i.test(cmdline)) return 'ThingsBoard';
   if (/hawkbit/i.test(cmdline)) return 'hawkBit';
   if (/keycloak/i.test(cmdline)) return 'Keycloak';
   if (/step-ca/.test(cmdline)) return 'step-ca';
   if (/(^|\/)postgres[ :]/.test(cmdline)) return 'PostgreSQL';
   if (/^\S*\bwg\b|wireguard-go/.test(cmdline)) return 'WireGuard';
+  if (/\bmosquitto\b/.test(cmdline)) return 'Mosquitto';
+  if (/\binfluxd\b/.test(cmdline)) return 'InfluxDB 1.8';
+  if (/fakes\/main\.ts influxdb2/.test(cmdline)) return 'InfluxDB 2 API (contract fake)';
+  if (/fakes\/main\.ts grafana/.test(cmdline)) return 'Grafana (contract fake)';
   return undefined;
 }
 

@@ -1,9 +1,12 @@
 /**
  * Fleet simulator cost: N devices (certificates signed by the stack's step-ca, mutual TLS to its
  * Mosquitto, health points through the InfluxDB 2 fake into the real InfluxDB) for a duration;
- * prints messages/s sustained and the simulator's CPU and peak RSS.
+ * prints messages/s sustained, the simulator's CPU and peak RSS, whether InfluxDB stored every
+ * point it accepted (per device, read back with InfluxQL), and the CPU of each stack component.
+ * --ramp runs several fleet sizes one after another and prints where it stops keeping up.
  *
  *   npm run bench:simulator [-- --devices 1000 --duration 2m --window 10s]
+ *   npm run bench:simulator -- --ramp 1000,2500,5000,10000 --window 1s --duration 1m
  *
  * Needs the local stack (started or reused). Writes into a fresh bucket it deletes afterwards.
  */
@@ -16,12 +19,25 @@ import { makeCertDir } from '@cdm/device';
 import { bridgeEnv, defaultContext, up } from '@cdm/stack';
 import { z } from 'zod';
 import { runOptions } from '../../device/src/sim/options.ts';
+import type { Fleet } from '../../device/src/sim/fleet.ts';
 import { runSimulation } from '../../device/src/sim/run.ts';
+import { HEALTH_MEASUREMENT } from '../../device/src/sim/schema.ts';
+import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
+import { cpuSince, stackCpu } from './proc-cpu.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : dflt;
 };
+
+/** Health points InfluxDB 1.8 stored per device since `sinceMs`, read back with InfluxQL. */
+async function storedPerDevice(influxUrl: string, db: string, sinceMs: number): Promise<Map<string, number>> {
+  const q = `SELECT count(samples) FROM ${HEALTH_MEASUREMENT} WHERE time >= ${sinceMs}ms GROUP BY device`;
+  const res = await fetch(`${influxUrl}/query?db=${encodeURIComponent(db)}&q=${encodeURIComponent(q)}`);
+  if (!res.ok) throw new Error(`InfluxDB 1.8: ${q} failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { results: { series?: { tags: { device: string }; values: [string, number][] }[] }[] };
+  return new Map((body.results[0]?.series ?? []).map((x) => [x.tags.device, x.values[0]![1]]));
+}
 
 async function main(): Promise<void> {
   const ctx = defaultContext(() => {});
@@ -29,14 +45,16 @@ async function main(): Promise<void> {
   const stack = await up(ctx);
   const run = crypto.randomBytes(3).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-sim-'));
-  const o = runOptions.parse({ devices: arg('devices', '1000'), duration: arg('duration', '2m'), window: arg('window', '10s'), certs: dir });
+  const sizes = arg('ramp', arg('devices', '1000')).split(',').map(Number);
+  const max = Math.max(...sizes);
   const operator = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
   const org = (await operator.findOrg('cdm'))!;
   const bucket = await operator.createBucket({ orgID: org.id, name: `cdm-bench-sim-${run}` });
   const write = await operator.createAuthorization({ orgID: org.id, description: `bench sim ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
+  const rows: string[] = [];
   try {
     const stepca = await stepcaFrom(loadConfig(z.object(stepcaEnv), bridgeEnv(stack, ctx.stateDir)['enroll-bridge']));
-    const ids = Array.from({ length: o.devices }, (_, i) => `bench-${run}-${String(i + 1).padStart(5, '0')}`);
+    const ids = Array.from({ length: max }, (_, i) => `bench-${run}-${String(i + 1).padStart(5, '0')}`);
     const t0 = performance.now();
     await makeCertDir({
       stepca,
@@ -47,15 +65,42 @@ async function main(): Promise<void> {
       onProgress: (n) => n % 200 === 0 && process.stderr.write(`\r  signed ${n}/${ids.length}`),
     });
     process.stderr.write(`\n  ${ids.length} certificates in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const s = await runSimulation(o, { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url }, (l) =>
-      process.stderr.write(`  ${l}\n`),
-    );
-    console.log(`\nfleet simulator, ${s.devices} devices, window ${o.window / 1000} s, ${os.cpus().length} cores, Node ${process.version}`);
-    console.log('connected | connect s | run s | messages/s | points/s | failed (publish, points) | reconnects | CPU % of one core | peak RSS MiB | heap MiB');
-    console.log(
-      `${s.connected}/${s.devices} | ${s.connectS} | ${s.durationS} | ${s.messagesPerS} | ${s.pointsPerS} | ${s.publishFailures}, ${s.failedPoints} | ${s.reconnects} | ${s.cpuPct} | ${s.peakRssMiB} | ${s.heapUsedMiB}`,
-    );
-    console.log(`per device: ${((s.peakRssMiB * 1024) / s.devices).toFixed(0)} KiB RSS, ${(s.cpuPct / s.devices).toFixed(4)} % CPU`);
+    for (const size of sizes) {
+      const o = runOptions.parse({ devices: String(size), duration: arg('duration', '2m'), window: arg('window', '10s'), certs: dir });
+      const since = Date.now();
+      const cpu0 = stackCpu();
+      let fleet: Fleet | undefined;
+      const s = await runSimulation(
+        o,
+        { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url },
+        (l) => process.stderr.write(`  ${size}: ${l}\n`),
+        { onFleet: (f) => (fleet = f) },
+      );
+      const wallS = (Date.now() - since) / 1000;
+      const cpu = cpuSince(cpu0);
+      const acked = fleet!.pointsByDevice();
+      const stored = await storedPerDevice(stack.influxdb!.url, dbOf(bucket.id), since);
+      const differ = [...new Set([...acked.keys(), ...stored.keys()])].filter((d) => (acked.get(d) ?? 0) !== (stored.get(d) ?? 0));
+      const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      console.log(`\nfleet simulator, ${s.devices} devices, window ${o.window / 1000} s, ${os.cpus().length} cores, Node ${process.version}`);
+      console.log('connected | connect s | run s | messages/s | points/s | failed (publish, points) | reconnects | CPU % of one core | peak RSS MiB | heap MiB');
+      console.log(
+        `${s.connected}/${s.devices} | ${s.connectS} | ${s.durationS} | ${s.messagesPerS} | ${s.pointsPerS} | ${s.publishFailures}, ${s.failedPoints} | ${s.reconnects} | ${s.cpuPct} | ${s.peakRssMiB} | ${s.heapUsedMiB}`,
+      );
+      console.log(`per device: ${((s.peakRssMiB * 1024) / s.devices).toFixed(0)} KiB RSS, ${(s.cpuPct / s.devices).toFixed(4)} % CPU`);
+      console.log(`sent = stored: InfluxDB accepted ${sum(acked)} points, stored ${sum(stored)}; devices whose counts differ: ${differ.length}`);
+      console.log(`CPU by component over the whole run (${wallS.toFixed(0)} s, connecting included), % of one core:`);
+      for (const [name, sec] of cpu) if (sec > 0) console.log(`  ${name}: ${((100 * sec) / wallS).toFixed(0)} %`);
+      const busiest = cpu.filter(([n]) => !n.startsWith('this process'))[0];
+      rows.push(
+        `${size} | ${s.messagesPerS} | ${s.pointsPerS} | ${s.publishFailures + s.failedPoints} | ${differ.length} | ${s.cpuPct} | ${busiest ? `${busiest[0]} ${((100 * busiest[1]) / wallS).toFixed(0)} %` : '-'}`,
+      );
+    }
+    if (sizes.length > 1) {
+      console.log(`\nramp, window ${arg('window', '10s')} (one message and one point per device per window)`);
+      console.log('devices | messages/s | points/s | failed | devices sent != stored | simulator CPU % | busiest stack component (% of one core)');
+      for (const r of rows) console.log(r);
+    }
   } finally {
     await operator.deleteBucket(bucket.id).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,9 @@ describe('Fleet clock and health points', () => {
     expect(line).toMatch(/samples=\d+i/);
     expect(line).toMatch(/sw_version="\d+\.\d+\.\d+"/);
     expect(fleet.stats()).toMatchObject({ points: 150, failedPoints: 0 });
+    // What a load test compares with what InfluxDB stored: the accepted points, per device.
+    expect(fleet.pointsByDevice().size).toBe(50);
+    expect([...fleet.pointsByDevice().values()].every((n) => n === 3)).toBe(true);
   });
 
   it('refuses to install on a device it does not run', async () => {

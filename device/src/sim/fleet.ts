@@ -249,6 +249,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return { devices: this.devices.size, ...this.counts, reboots, ...this.writer.stats };
   }
 
+  /** Health points InfluxDB accepted, per device id. */
+  pointsByDevice(): ReadonlyMap<string, number> {
+    return this.writer.acked;
+  }
+
   /** Stops the clock, sends what is buffered, closes every session. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

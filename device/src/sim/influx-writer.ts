@@ -22,12 +22,17 @@ export interface WriterStats {
   lastError?: string;
 }
 
+/** The device tag of a line as healthPoint writes it (device ids need no escaping). */
+const DEVICE_TAG = /,device=([^,\s]+)/;
+
 /**
  * Batches health points per InfluxDB target (each tenant's bucket and the write token enrollment
  * handed out): a thousand devices become one write request a second instead of a hundred.
  */
 export class HealthWriter {
   readonly stats: WriterStats = { points: 0, failedPoints: 0 };
+  /** Points InfluxDB accepted, per device: what a load test compares with what it stored. */
+  readonly acked = new Map<string, number>();
   private readonly apis = new Map<string, WriteApi>();
   private readonly clients = new Map<string, InfluxDB>();
 
@@ -48,7 +53,13 @@ export class HealthWriter {
         flushInterval: this.o.flushIntervalMs ?? 1000,
         maxRetries: 3,
         maxBufferLines: 200_000,
-        writeSuccess: (lines) => void (this.stats.points += lines.length),
+        writeSuccess: (lines) => {
+          this.stats.points += lines.length;
+          for (const l of lines) {
+            const d = DEVICE_TAG.exec(l)?.[1];
+            if (d) this.acked.set(d, (this.acked.get(d) ?? 0) + 1);
+          }
+        },
         writeFailed: (err, lines, attempt, expires) => {
           this.stats.lastError = err.message;
           // Called per attempt; count the points once, when the client gives up on them (a 4xx is never retried).
