@@ -84,21 +84,15 @@ const tenantOfRollout = (r: MgmtRollout) => tenantOfTarget(r.description);
  * device and type, so a crash or restart repeats at most one change's idempotent writes.
  */
 export class OtaMirror {
-  private running?: Promise<PassResult>;
-
   constructor(private readonly o: MirrorOptions) {}
 
-  /** Passes never overlap: a tick during a pass gets that pass's result. */
-  pass(): Promise<PassResult> {
-    this.running ??= this.doPass().finally(() => (this.running = undefined));
-    return this.running;
-  }
 
   private now(): number {
     return this.o.now?.() ?? Date.now();
   }
 
-  private async doPass(): Promise<PassResult> {
+  /** One pass. Never two at once: the daemon runs passes through PassLoop, which joins a tick to the pass running. */
+  async pass(): Promise<PassResult> {
     const runId = crypto.randomBytes(4).toString('hex');
     const log = this.o.logger.child({ runId });
     const res: PassResult = { runId, changes: 0, skipped: 0, failed: 0, bootMismatches: 0, deadLetters: 0, paused: [], held: [], released: [], blocked: [], swept: false };
