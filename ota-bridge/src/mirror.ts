@@ -165,9 +165,10 @@ export class OtaMirror {
    * What devices report: hawkBit changes an action's state on DDI feedback without stamping
    * `lastModifiedAt` (by design: controller writes are not audited), so no cursor sees a device's
    * success or failure. Every such ending closes the action, though: when hawkBit's count of active
-   * actions differs from the ones the store watches, the active actions are listed (keyset pages of
-   * 500) and the watched ones that are gone are read by id. An idle pass costs one request; a sweep
-   * also runs every `sweepIntervalMs` to pick up progress (downloading, installing) of open actions.
+   * actions differs from the ones the store watches, the active actions' ids are listed (keyset
+   * pages of 500, compact) and the watched ones that are gone are read by id. An idle pass costs one
+   * request; a sweep lists them in full every `sweepIntervalMs` to pick up progress (downloading,
+   * installing) of open actions.
    */
   private async watchActive(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
     const { store, hawkbit } = this.o;
@@ -177,9 +178,11 @@ export class OtaMirror {
       if (!due && (await hawkbit.countActions('active==true')) === store.activeActionCount()) return;
       const open = new Set<number>();
       let failed = false;
-      for await (const page of hawkbit.activeActionPages()) {
-        const who = await this.owners(page, log);
+      // Only the sweep needs the open actions' own state (progress); otherwise their ids say which closed.
+      for await (const page of hawkbit.activeActionPages(due ? 'full' : 'compact')) {
         for (const a of page) open.add(a.id);
+        if (!due) continue;
+        const who = await this.owners(page, log);
         failed = (await this.eachDevice(page, async (a) => who !== undefined && (await this.take(a, log, res, rollouts, who)))).includes(false) || failed;
       }
       const closed = store.activeActionIds().filter((id) => !open.has(id));
@@ -189,8 +192,8 @@ export class OtaMirror {
       const still = new Set(found.map((a) => a.id)); // a rollout's end closes thousands at once
       for (const id of closed) if (!still.has(id)) store.forgetAction(id);
       res.swept = true;
-      // A failed change keeps the count apart from hawkBit's, so the next pass sweeps again.
-      if (!failed) store.setMeta('sweptAt', String(this.now()));
+      // A failed change keeps the count apart from hawkBit's, so the next pass lists them again.
+      if (!failed && due) store.setMeta('sweptAt', String(this.now()));
     } catch (err) {
       res.failed++;
       log.warn({ err: (err as Error).message }, 'hawkBit: cannot read open actions; the next pass retries');

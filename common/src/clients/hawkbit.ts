@@ -140,14 +140,15 @@ export class HawkbitClient {
   }
 
   /**
-   * Every active action in full representation, by id keyset (`id=gt=<last>`), in pages of up to
+   * Every active action (in full representation unless asked otherwise), by id keyset (`id=gt=<last>`), in pages of up to
    * 500: actions that finish meanwhile cannot shift a page past one not yet read.
    */
-  async *activeActionPages(): AsyncGenerator<MgmtAction[]> {
+  async *activeActionPages(representation: 'full' | 'compact' = 'full'): AsyncGenerator<MgmtAction[]> {
     for (let after = 0; ;) {
       const page = await this.http.requireRequest<Paged<MgmtAction>>('GET /rest/v1/actions', {
         url: '/rest/v1/actions',
-        params: { q: `active==true;id=gt=${after}`, sort: 'id:ASC', limit: MAX_PAGE, representation: 'full' },
+        // Compact leaves out the target and distribution set links (hawkBit need not load them): enough to see which are open.
+        params: { q: `active==true;id=gt=${after}`, sort: 'id:ASC', limit: MAX_PAGE, ...(representation === 'full' ? { representation } : {}) },
       });
       if (page.content.length) yield page.content;
       if (page.content.length < MAX_PAGE) return;
