@@ -62,10 +62,15 @@ async function enrollAll(o: RunOptions, t: Targets, claim: string, log: Progress
  * One simulator run: identities (enrolled or pre-made), connect the fleet, run for the duration
  * with a progress line every 5 s, stop, and the figures (messages/s sustained, CPU, RSS).
  */
-export async function runSimulation(o: RunOptions, t: Targets, log: Progress, hooks: { onFleet?: (f: Fleet) => void } = {}): Promise<RunSummary> {
+/**
+ * `identities` runs these devices instead of loading or enrolling them (a load test splits one
+ * certificate directory over several worker threads: one event loop drives about 8,000 devices
+ * at a message a second).
+ */
+export async function runSimulation(o: RunOptions, t: Targets, log: Progress, hooks: { onFleet?: (f: Fleet) => void; identities?: DeviceIdentity[] } = {}): Promise<RunSummary> {
   const claim = o.claim ?? process.env.CDM_CLAIM;
   if (o.enroll && !claim) throw new Error('--enroll needs a claim: --claim or CDM_CLAIM');
-  const identities = o.certs ? loadCertDir(o.certs, o.devices) : await enrollAll(o, t, claim!, log);
+  const identities = hooks.identities ?? (o.certs ? loadCertDir(o.certs, o.devices) : await enrollAll(o, t, claim!, log));
   const first = identities[0]!;
   if (o.silent) {
     await writeSilentDevices({
