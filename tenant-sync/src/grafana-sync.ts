@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { GrafanaClient } from '@cdm/common';
+import type { GrafanaClient, GrafanaUser } from '@cdm/common';
 import { ourRules, ruleForOrg } from './alert-rules.ts';
 import { importable, SHA_TAG, type DashboardFile } from './dashboards.ts';
 import { DATASOURCE_NAME, DATASOURCE_UID, planGrafana, type GrafanaAction, type GrafanaPlanContext, type GrafanaState, type GrafanaTenantState } from './grafana-plan.ts';
@@ -19,12 +19,15 @@ export interface GrafanaSyncOptions extends GrafanaPlanContext {
 export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
   readonly system = 'grafana';
   private readonly orgs = new Map<string, number>();
+  /** Grafana's users by login and by email, listed once per pass when the first person is added. */
+  private people?: Promise<Map<string, GrafanaUser>>;
 
   constructor(private readonly o: GrafanaSyncOptions) {}
 
   async read(): Promise<GrafanaState> {
     const { grafana } = this.o;
     this.orgs.clear();
+    this.people = undefined;
     const state: GrafanaState = { tenants: [], unclaimed: [], readTokens: await this.o.tokens.activeReadTokens() };
     const orgs = await grafana.listOrgs();
     const read = await mapLimit(orgs, READ_CONCURRENCY, async (org) => {
@@ -86,6 +89,17 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
     for (const a of actions) await this.one(a);
   }
 
+  private peopleOnce(): Promise<Map<string, GrafanaUser>> {
+    this.people ??= this.o.grafana.listUsers().then(
+      (users) => new Map(users.flatMap((u) => [[u.login, u] as const, [u.email.toLowerCase(), u] as const])),
+      (err: unknown) => {
+        this.people = undefined; // the next add lists again
+        throw err;
+      },
+    );
+    return this.people;
+  }
+
   private async one(a: GrafanaAction): Promise<void> {
     const { grafana } = this.o;
     switch (a.kind) {
@@ -105,10 +119,16 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         return this.setDataSource(a.cdmId, a.mintToken);
       case 'add-user': {
         const orgId = this.org(a.cdmId);
-        const user = (await grafana.lookupUser(a.person.login)) ?? (await grafana.lookupUser(a.person.email));
-        // People sign in through Keycloak; the password only satisfies Grafana's API and is never kept.
-        if (!user) await grafana.createUser({ ...a.person, password: crypto.randomBytes(24).toString('base64url') });
-        await grafana.addOrgUser(orgId, user?.login ?? a.person.login, a.role);
+        const people = await this.peopleOnce();
+        let user = people.get(a.person.login) ?? people.get(a.person.email.toLowerCase());
+        if (!user) {
+          // People sign in through Keycloak; the password only satisfies Grafana's API and is never kept.
+          const id = await grafana.createUser({ ...a.person, password: crypto.randomBytes(24).toString('base64url') });
+          user = { id, login: a.person.login, email: a.person.email };
+          // The same person may be added to another tenant's org later in this pass.
+          people.set(user.login, user).set(user.email.toLowerCase(), user);
+        }
+        await grafana.addOrgUser(orgId, user.login, a.role);
         return;
       }
       case 'set-role':

@@ -136,6 +136,17 @@ export class GrafanaClient {
     return res.id;
   }
 
+  /** Every user of the server (server admin), paged: one listing instead of a lookup per person. */
+  listUsers(): Promise<GrafanaUser[]> {
+    return collect(
+      walk(async (index) => {
+        const res = await this.http.requireRequest<{ users?: GrafanaUser[] }>('GET /api/users/search', { url: '/users/search', params: { page: index + 1, perpage: this.pageSize } });
+        const items = res.users ?? [];
+        return { items, more: items.length === this.pageSize };
+      }),
+    );
+  }
+
   lookupUser(loginOrEmail: string): Promise<GrafanaUser | undefined> {
     return this.http.request('GET /api/users/lookup', { url: '/users/lookup', params: { loginOrEmail } });
   }

@@ -186,6 +186,13 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
       orgById(String(u.orgId ?? 1)).members.set(rec.id, 'Viewer');
       return reply(200, { id: rec.id, message: 'User created' });
     },
+    'GET /users/search': ({ query, principal }) => {
+      serverAdmin(principal);
+      const perpage = Number(query.perpage ?? 1000);
+      const page = Number(query.page ?? 1);
+      const all = [...users.values()].map((u) => ({ id: u.id, login: u.login, email: u.email, name: u.name, isAdmin: u.isGrafanaAdmin }));
+      return reply(200, { totalCount: all.length, users: all.slice((page - 1) * perpage, page * perpage), page, perPage: perpage });
+    },
     'GET /users/lookup': ({ query, principal }) => {
       serverAdmin(principal);
       const u = findUser(query.loginOrEmail ?? '');
