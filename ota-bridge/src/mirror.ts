@@ -86,7 +86,6 @@ const tenantOfRollout = (r: MgmtRollout) => tenantOfTarget(r.description);
 export class OtaMirror {
   constructor(private readonly o: MirrorOptions) {}
 
-
   private now(): number {
     return this.o.now?.() ?? Date.now();
   }

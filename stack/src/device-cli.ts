@@ -87,12 +87,15 @@ export async function deviceCommand(ctx: StackContext, argv: string[]): Promise<
   // Its own interface name: wireguard-go's control socket (/var/run/wireguard/<if>.sock) is shared
   // by every namespace, so a device left running as cdm0 broke the tests' devices (seen in CI runs).
   return new Promise((resolve) =>
-    spawn('ip', ['netns', 'exec', ns.ns, 'bash', script, 'enroll'], { stdio: 'inherit', env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state, CDM_WG_IF: `cdmw${index}` } }).on('exit', (code) => {
-      if (code === 0)
-        console.log(
-          `device ${index} enrolled: its files are in ${state}; "npm run stack -- device ${index} shell" opens a shell on it (ping ${endpoints.wireguard!.extra!.serverTunnelIp} reaches the hub through the tunnel)`,
-        );
-      resolve(code ?? 1);
-    }),
+    spawn('ip', ['netns', 'exec', ns.ns, 'bash', script, 'enroll'], { stdio: 'inherit', env: { PATH: process.env.PATH!, CDM_ETC: etc, CDM_STATE: state, CDM_WG_IF: `cdmw${index}` } }).on(
+      'exit',
+      (code) => {
+        if (code === 0)
+          console.log(
+            `device ${index} enrolled: its files are in ${state}; "npm run stack -- device ${index} shell" opens a shell on it (ping ${endpoints.wireguard!.extra!.serverTunnelIp} reaches the hub through the tunnel)`,
+          );
+        resolve(code ?? 1);
+      },
+    ),
   );
 }
