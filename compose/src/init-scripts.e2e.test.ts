@@ -63,7 +63,12 @@ describe('compose init scripts', () => {
     const asPostgres = (cmd: string, args: string[], env: Record<string, string> = {}) =>
       exec('runuser', ['-u', 'postgres', '--', 'env', ...Object.entries({ PGHOST: '/var/run/postgresql', PGPORT: String(PORTS.postgres), ...env }).map(([k, v]) => `${k}=${v}`), cmd, ...args]);
     try {
-      await asPostgres('sh', [path.join(dir, 'postgres', 'init-databases.sh')], { POSTGRES_USER: 'postgres', CDM_PG_DATABASES: db, [`CDM_PG_${db}_PASSWORD`]: password });
+      // The postgres user runs it, and may not be able to enter the checkout (a private temp dir).
+      const readable = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-pginit-'));
+      fs.chmodSync(readable, 0o755);
+      fs.copyFileSync(path.join(dir, 'postgres', 'init-databases.sh'), path.join(readable, 'init-databases.sh'));
+      fs.chmodSync(path.join(readable, 'init-databases.sh'), 0o644);
+      await asPostgres('sh', [path.join(readable, 'init-databases.sh')], { POSTGRES_USER: 'postgres', CDM_PG_DATABASES: db, [`CDM_PG_${db}_PASSWORD`]: password });
       const roles = (await asPostgres('psql', ['-d', 'postgres', '-tAc', `SELECT rolname FROM pg_roles WHERE rolname IN ('${db}', '${marker}') ORDER BY 1`])).stdout.trim().split('\n');
       expect(roles).toEqual([db]);
       // the role logs in with exactly that password, over TCP like the services do

@@ -298,9 +298,13 @@ export class Enroller {
       await this.o.beforeStep?.(step, d.deviceId);
       return this.timed(step, () => this.step(step, d, csr, seen));
     };
+    const recorded = (steps: Step[]) => {
+      for (const step of steps) this.o.logger.debug({ deviceId: device.deviceId, step }, 'enrollment step done');
+    };
     if (!device.done.includes('certificate')) {
       try {
         device = store.markDone(device.deviceId, ['certificate'], true, await run('certificate', device));
+        recorded(['certificate']);
       } catch (err) {
         store.update(device.deviceId, { lastError: `certificate: ${(err as Error).message}` });
         throw this.toHttp('certificate', err, device.deviceId);
@@ -312,9 +316,14 @@ export class Enroller {
     const failed = results.findIndex((r) => r.status === 'rejected');
     const patch = Object.assign({}, ...results.map((r) => (r.status === 'fulfilled' ? r.value : {}))) as DevicePatch;
     const done = steps.filter((_, i) => results[i]!.status === 'fulfilled');
-    if (failed < 0) return store.markDone(device.deviceId, done, true, { ...patch, status: 'active', lastError: undefined });
+    if (failed < 0) {
+      const active = store.markDone(device.deviceId, done, true, { ...patch, status: 'active', lastError: undefined });
+      recorded(done);
+      return active;
+    }
     const err = (results[failed] as PromiseRejectedResult).reason as Error;
     store.markDone(device.deviceId, done, true, { ...patch, lastError: `${steps[failed]}: ${err.message}` });
+    recorded(done);
     throw this.toHttp(steps[failed]!, err, device.deviceId);
   }
 
