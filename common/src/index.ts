@@ -31,3 +31,4 @@ export * from './clients/device-directory.ts';
 export * from './ota/rollout.ts';
 export * from './duration.ts';
 export * from './concurrency.ts';
+export * from './contracts/fleet-alarms.ts';

@@ -1,5 +1,6 @@
 /** Shapes from the ThingsBoard CE 4.3 OpenAPI spec (only the fields cdm uses). */
-export type EntityType = 'TENANT' | 'CUSTOMER' | 'USER' | 'DEVICE' | 'DEVICE_PROFILE' | 'ALARM' | 'ASSET' | 'DASHBOARD' | 'WIDGET_TYPE';
+export type EntityType =
+  'TENANT' | 'CUSTOMER' | 'USER' | 'DEVICE' | 'DEVICE_PROFILE' | 'ALARM' | 'ASSET' | 'DASHBOARD' | 'WIDGET_TYPE' | 'NOTIFICATION_TARGET' | 'NOTIFICATION_TEMPLATE' | 'NOTIFICATION_RULE';
 export interface EntityId<T extends EntityType = EntityType> {
   id: string;
   entityType: T;
@@ -111,6 +112,45 @@ export interface Alarm {
   startTs?: number;
   endTs?: number;
   details?: Record<string, unknown> | null;
+}
+
+/** An alarm as the tenant-wide listing returns it: with its originator's name. */
+export interface AlarmInfo extends Alarm {
+  originatorName?: string;
+}
+
+/** ThingsBoard's notification center objects cdm writes (only the fields it sets and compares). */
+export interface NotificationTarget {
+  id?: EntityId<'NOTIFICATION_TARGET'>;
+  name: string;
+  configuration:
+    | { type: 'MICROSOFT_TEAMS'; webhookUrl: string; channelName: string; useOldApi?: boolean; description?: string }
+    | { type: 'PLATFORM_USERS'; usersFilter: Record<string, unknown>; description?: string };
+}
+
+export interface NotificationTemplate {
+  id?: EntityId<'NOTIFICATION_TEMPLATE'>;
+  name: string;
+  notificationType: 'ALARM';
+  configuration: { deliveryMethodsTemplates: Record<string, Record<string, unknown>> };
+}
+
+export interface NotificationRule {
+  id?: EntityId<'NOTIFICATION_RULE'>;
+  name: string;
+  enabled: boolean;
+  templateId: EntityId<'NOTIFICATION_TEMPLATE'>;
+  triggerType: 'ALARM';
+  triggerConfig: { triggerType: 'ALARM'; alarmTypes?: string[] | null; alarmSeverities?: AlarmSeverity[] | null; notifyOn: string[]; clearRule?: { alarmStatuses: string[] } | null };
+  /** Seconds after the trigger → the targets notified then. */
+  recipientsConfig: { triggerType: 'ALARM'; escalationTable: Record<string, string[]> };
+  additionalConfig?: { description?: string } | null;
+}
+
+export interface NotificationKinds {
+  target: NotificationTarget;
+  template: NotificationTemplate;
+  rule: NotificationRule;
 }
 
 export interface AttributeKv {

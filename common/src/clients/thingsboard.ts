@@ -5,6 +5,7 @@ import { UpstreamError } from '../errors.ts';
 import { walk } from './paging.ts';
 import type {
   Alarm,
+  AlarmInfo,
   AttributeKv,
   AttributeScope,
   AuditLog,
@@ -17,6 +18,7 @@ import type {
   EntityData,
   EntityId,
   EntityKey,
+  NotificationKinds,
   PageData,
   PersistentRpc,
   PersistentRpcRequest,
@@ -304,8 +306,34 @@ export class ThingsBoardClient {
     return this.pages<Alarm>('GET /api/alarm/{type}/{id}', `/api/alarm/${entity.entityType}/${enc(entity.id)}`, filter);
   }
 
+  /**
+   * The tenant's alarms of every originator (tenant admins), e.g. the active ones of some types:
+   * one paged listing instead of one per device. Each carries its originator's name.
+   */
+  tenantAlarmPages(q: { statusList?: string; typeList?: string; severityList?: string } = {}): AsyncGenerator<AlarmInfo[]> {
+    return this.pages<AlarmInfo>('GET /api/v2/alarms', '/api/v2/alarms', q);
+  }
+
+  async ackAlarm(id: string): Promise<void> {
+    await this.call('POST /api/alarm/{id}/ack', { method: 'POST', url: `/api/alarm/${enc(id)}/ack` });
+  }
+
   async clearAlarm(id: string): Promise<void> {
     await this.call('POST /api/alarm/{id}/clear', { method: 'POST', url: `/api/alarm/${enc(id)}/clear` });
+  }
+
+  // ---- notification center (tenant admins): targets, templates and rules, e.g. alarm escalation
+  notificationPages<K extends keyof NotificationKinds>(kind: K): AsyncGenerator<NotificationKinds[K][]> {
+    return this.pages<NotificationKinds[K]>(`GET /api/notification/${kind}s`, `/api/notification/${kind}s`, {});
+  }
+
+  saveNotification<K extends keyof NotificationKinds>(kind: K, x: NotificationKinds[K]): Promise<NotificationKinds[K]> {
+    return this.call(`POST /api/notification/${kind}`, { method: 'POST', url: `/api/notification/${kind}`, data: x });
+  }
+
+  /** Idempotent. */
+  async deleteNotification(kind: keyof NotificationKinds, id: string): Promise<void> {
+    await this.optional(`DELETE /api/notification/${kind}/{id}`, { method: 'DELETE', url: `/api/notification/${kind}/${enc(id)}` });
   }
 
   // ---- RPC (tenant admins)

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  * of each service (tests may use other services' code to set the scene).
  */
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
-const SERVICES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'terminal-gateway', 'fleet-api'] as const;
+const SERVICES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'terminal-gateway', 'fleet-api', 'fleet-monitor'] as const;
 const sources = (service: string) =>
   fs
     .readdirSync(path.join(root, service, 'src'), { recursive: true, encoding: 'utf8' })

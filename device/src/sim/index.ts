@@ -4,5 +4,7 @@ export { VirtualDevice, DEFAULT_PROFILE, type FleetProfile, type UpdateOutcome }
 export { WindowAggregator, type Sample, type WindowAggregate } from './aggregator.ts';
 export { enroll, keyAndCsr, loadCertDir, makeCertDir, MANIFEST, type DeviceIdentity, type InfluxTarget } from './identity.ts';
 export { setSharedAttributes } from './control.ts';
+export { fleetHistory, type HistoryOptions, type HistoryPoint } from './history.ts';
+export { healthPoint, type HealthValues } from './influx-writer.ts';
 export { HEALTH_FIELDS, HEALTH_MEASUREMENT, HEALTH_TAGS, OTA_FIELDS, OTA_MEASUREMENT, OTA_TAGS, SCHEMA, topics, versionCode } from './schema.ts';
 export { parseDuration } from '@cdm/common';

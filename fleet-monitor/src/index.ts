@@ -1,0 +1,7 @@
+export * from './clusters.ts';
+export * from './outliers.ts';
+export * from './robust.ts';
+export * from './config.ts';
+export * from './compose.ts';
+export * from './monitor.ts';
+export { FleetReader, HEALTH_MEASUREMENT } from './fleet-reader.ts';

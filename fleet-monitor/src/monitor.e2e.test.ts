@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import { fleetHistory, healthPoint } from '@cdm/device';
+import { FLEET_ALARMS, InfluxClient, mapLimit, tenantBucket, ThingsBoardClient, createLogger, loadConfig, type AlarmInfo, type EntityId } from '@cdm/common';
+import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { composeFleetMonitor } from './compose.ts';
+import { fleetMonitorConfig } from './config.ts';
+
+/**
+ * The monitor on the local stack (real ThingsBoard CE, InfluxDB's data API): 1,000 devices
+ * registered in ThingsBoard on 20 sites in 4 regions, six hours of their health written as the
+ * simulator's devices produce it (default fleet spread: low batteries, weak signals, flaky
+ * sensors), with faults injected — one site (5 % of the fleet) dropping within minutes, ten single
+ * devices going quiet one by one over hours, one device whose battery drains 5× faster than its
+ * cohort for the last two hours.
+ */
+const stack = inject('stack');
+const MIN = 60_000;
+const N = 1000;
+const run = crypto.randomBytes(3).toString('hex');
+const cdmId = `e2e-monitor-${run}`;
+const ids = Array.from({ length: N }, (_, i) => `mon-${run}-${String(i).padStart(4, '0')}`);
+const site = (i: number) => `site-${String(i % 20).padStart(2, '0')}`;
+const region = (i: number) => `region-${(i % 20) % 4}`;
+const DROPPED = ids.filter((_, i) => site(i) === 'site-07');
+const SCATTERED = ids.filter((_, i) => i % 20 === 3 && i % 100 < 50).slice(0, 10);
+const HOT = ids[501]!;
+const now = Date.now();
+const env = {
+  ...bridgeEnv(stack, defaultContext().stateDir)['fleet-api'],
+  INFLUXDB_URL: stack.influxdb2!.url,
+  INFLUXDB_TOKEN: stack.influxdb2!.credentials!.token!,
+  LOOKBACK: '6h',
+  LOG_LEVEL: 'warn',
+};
+const config = loadConfig(fleetMonitorConfig, env);
+const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
+let tbTenantId = '';
+let as: ThingsBoardClient;
+const tbIds = new Map<string, string>();
+const monitor = () => composeFleetMonitor(config, createLogger('monitor-e2e', { level: 'silent' }), { tenants: { all: async () => [{ cdmId, name: cdmId, disabled: false }] } }).monitor;
+
+async function write(from: number, to: number, o: { only?: readonly string[] } = {}) {
+  const stopped = new Map<string, number>();
+  DROPPED.forEach((id, k) => stopped.set(id, now - 20 * MIN - (k % 5) * MIN));
+  SCATTERED.forEach((id, k) => stopped.set(id, now - 30 * MIN - k * 25 * MIN));
+  const history = fleetHistory({
+    ids: o.only ?? ids,
+    seed: 7,
+    from,
+    to,
+    windowMs: 5 * MIN,
+    samplesPerWindow: 60,
+    ...(o.only ? {} : { lastReport: (id) => stopped.get(id) }),
+    extraDrain: (id, t) => (id === HOT && t >= now - 120 * MIN ? 7 : 0),
+  });
+  const batch: ReturnType<typeof healthPoint>[] = [];
+  for (const window of history) {
+    for (const p of window) batch.push(healthPoint(cdmId, p.id, p.values, p.t));
+    if (batch.length >= 20_000) await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), batch.splice(0));
+  }
+  if (batch.length) await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), batch);
+}
+
+async function activeAlarms(): Promise<AlarmInfo[]> {
+  const out: AlarmInfo[] = [];
+  for await (const p of as.tenantAlarmPages({ statusList: 'ACTIVE' })) out.push(...p);
+  return out;
+}
+
+beforeAll(async () => {
+  const t = await tb.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
+  tbTenantId = t.id!.id;
+  const u = await tb.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: tbTenantId, entityType: 'TENANT' } });
+  as = await tb.actAs(u.id!.id);
+  const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+  await influx.createBucket({ orgID: org.id, name: tenantBucket(cdmId) });
+  const t0 = Date.now();
+  await mapLimit([...ids.entries()], 16, async ([i, id]) => {
+    const d = await as.saveDevice({ name: id, type: 'default' });
+    tbIds.set(id, d.id!.id);
+    await as.saveAttributes({ id: d.id!.id, entityType: 'DEVICE' } as EntityId, 'SERVER_SCOPE', { site: site(i), region: region(i) });
+  });
+  const t1 = Date.now();
+  await write(now - 6 * 60 * MIN, now);
+  console.log(`monitor e2e: ${N} devices registered in ${((t1 - t0) / 1000).toFixed(1)} s, 6 h of health (${N * 72} points) written in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+}, 600_000);
+
+afterAll(async () => {
+  if (tbTenantId) await tb.deleteTenant(tbTenantId).catch(() => undefined);
+}, 120_000);
+
+describe('fleet monitor on the local stack (real ThingsBoard, InfluxDB)', () => {
+  it('raises exactly one offline-cluster alarm naming the site, and one unusual-values alarm on the fast-draining device', async () => {
+    const t0 = Date.now();
+    const pass = await monitor().pass();
+    console.log(`monitor pass over ${N} devices: ${Date.now() - t0} ms`, JSON.stringify(pass));
+    expect(pass).toMatchObject({ tenants: 1, devices: N, offline: DROPPED.length + SCATTERED.length, clustersRaised: 1, failed: 0 });
+    const alarms = await activeAlarms();
+    const clusters = alarms.filter((a) => a.type.startsWith(FLEET_ALARMS.offlineCluster.prefix));
+    expect(clusters.map((a) => a.type)).toEqual(['Offline Cluster: site=site-07']);
+    expect(clusters[0]).toMatchObject({ severity: 'CRITICAL', originator: { entityType: 'TENANT', id: tbTenantId } });
+    expect(clusters[0]!.details).toMatchObject({ group: 'site=site-07', shared: { region: 'region-3' }, count: 50, groupSize: 50, devices: [...DROPPED].sort() });
+    const unusual = alarms.filter((a) => a.type === FLEET_ALARMS.unusualValues.type);
+    expect(unusual.map((a) => a.originatorName)).toEqual([HOT]);
+    expect(unusual[0]!.details).toMatchObject({ metrics: ['drain'] });
+    expect(String((unusual[0]!.details!.reasons as string[])[0])).toMatch(/^battery drain \(%\/h\) \d/);
+  });
+
+  it('a second pass changes nothing', async () => {
+    const pass = await monitor().pass();
+    expect(pass).toMatchObject({ clustersRaised: 0, clustersCleared: 0, anomaliesRaised: 0, anomaliesCleared: 0, failed: 0 });
+  });
+
+  it('clears the cluster when the site comes back', async () => {
+    await write(now - 20 * MIN, Date.now(), { only: DROPPED });
+    const pass = await monitor().pass();
+    expect(pass).toMatchObject({ clustersCleared: 1, clustersRaised: 0, offline: SCATTERED.length });
+    expect((await activeAlarms()).filter((a) => a.type.startsWith(FLEET_ALARMS.offlineCluster.prefix))).toEqual([]);
+  });
+});
