@@ -10,3 +10,4 @@ export { ensureTestTools, type TestTool } from './test-tools.ts';
 export { startFreshHawkbit } from './services/hawkbit.ts';
 export { startThingsBoardInstance } from './services/thingsboard.ts';
 export { createPerson, createTenantGroup, type TestTenant } from './keycloak-people.ts';
+export { startWebhookReceiver, type ReceivedNotification } from './webhook-receiver.ts';

@@ -2,6 +2,7 @@ import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type ClientExtr
 import type { TenantSyncConfig } from './config.ts';
 import { loadAlertRules } from './alert-rules.ts';
 import { loadDashboards } from './dashboards.ts';
+import { EscalationSync } from './escalation-sync.ts';
 import { GrafanaSync } from './grafana-sync.ts';
 import { HawkbitAccessSync } from './hawkbit-sync.ts';
 import { InfluxSync } from './influx-sync.ts';
@@ -29,8 +30,11 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
     alertRules: loadAlertRules(config.DASHBOARDS_DIR),
   });
   const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT, releaseGroup: config.HAWKBIT_RELEASE_GROUP });
-  // InfluxDB before Grafana: a tenant's data source needs its bucket.
-  const projections = [thingsboard, influx, grafana, hawkbit];
+  const escalation = config.ESCALATION_WEBHOOK_URL
+    ? new EscalationSync(clients.thingsboard, { webhookUrl: config.ESCALATION_WEBHOOK_URL, escalateAfterS: Math.round(config.ESCALATE_AFTER / 1000) })
+    : undefined;
+  // InfluxDB before Grafana: a tenant's data source needs its bucket. Escalation after ThingsBoard: it acts in the tenant's ThingsBoard.
+  const projections = [thingsboard, ...(escalation ? [escalation] : []), influx, grafana, hawkbit];
   const sync = new TenantSync({ keycloak, projections, logger, parentGroup: config.TENANT_PARENT_GROUP });
-  return { keycloak, clients, store, thingsboard, influx, grafana, hawkbit, projections, sync };
+  return { keycloak, clients, store, thingsboard, escalation, influx, grafana, hawkbit, projections, sync };
 }

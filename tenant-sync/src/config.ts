@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, parseDuration, thingsboardEnv } from '@cdm/common';
 
 const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
 
@@ -29,6 +29,25 @@ export const tenantSyncEnv = {
     .default('/platform/release-managers')
     .describe("Keycloak group of the manufacturer's release managers: the only people given hawkBit rights (hawkBit cannot scope them to a customer)"),
   HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),
+  ESCALATION_WEBHOOK_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'where ThingsBoard posts alarm notifications (Microsoft Teams message cards), one URL per person: <url>/<tenant id>/<operator|oncall>/<Keycloak user id>; a paging gateway routes them. Unset: no escalation rules are kept',
+    ),
+  ESCALATE_AFTER: z
+    .string()
+    .default('15m')
+    .transform((s, ctx) => {
+      try {
+        return parseDuration(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe("a critical alarm still unacknowledged this long after it was raised goes to the tenant's on-call too (operators get it at once)"),
 };
 
 export const tenantSyncConfig = z.object(tenantSyncEnv);
