@@ -35,7 +35,7 @@ export function heldStage(groups: readonly MgmtRolloutGroup[]): HeldStage | unde
 
 /** A signal counted among the updated devices and among those not updated yet. */
 export interface Comparison {
-  signal: 'offline' | 'fleet-alerts';
+  signal: 'offline' | 'fleet-alerts' | 'unusual-values';
   /** What a counted device is, for the reason: "offline", "over a fleet alert threshold (…)". */
   what: string;
   updated: number;

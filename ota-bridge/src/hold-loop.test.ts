@@ -18,7 +18,7 @@ const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
 const dirs: string[] = [];
 afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-function scene(o: { offline?: string[]; description?: string; health?: Record<string, Record<string, number>> } = {}) {
+function scene(o: { offline?: string[]; unusual?: string[]; description?: string; health?: Record<string, Record<string, number>> } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-'));
   dirs.push(dir);
   let store = new OtaStore(dir);
@@ -46,6 +46,7 @@ function scene(o: { offline?: string[]; description?: string; health?: Record<st
   const tb = {
     raiseOnTenant: async (_t: string, type: string, severity: string, details: Record<string, unknown>) => void calls.alarms.push({ type, severity, ...details }),
     online: async () => new Map(devices.map((d) => [d, !(o.offline ?? []).includes(d)])),
+    devicesWithAlarm: async (_t: string, type: string) => new Set(type === 'Unusual Values' ? (o.unusual ?? []) : []),
   } as unknown as ThingsBoardOta;
   const influx = {
     write: async (_o: string, _b: string, pts: { toLineProtocol(): string }[]) => void calls.points.push(...pts.map((p) => p.toLineProtocol()!.replace(/ \d+$/, ''))),
@@ -97,6 +98,28 @@ describe('HoldGate', () => {
       }),
     ]);
     expect(s.calls.points.at(-1)).toContain('state="blocked"');
+  });
+
+  it('blocks after the hold when fleet-monitor flags the updated devices with unusual values and not the others', async () => {
+    const s = scene({ unusual: ['d1', 'd7'] });
+    s.at(0);
+    await s.pass();
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ blocked: [7] });
+    expect(s.calls.alarms[0]).toMatchObject({
+      signal: 'unusual-values',
+      reason: expect.stringContaining(
+        '1 of 2 updated devices (50 %) are flagged by fleet-monitor with unusual values (unlike their own baseline and their cohort) against 12.5 % of the 8 not yet updated',
+      ),
+    });
+  });
+
+  it('releases when unusual values are as common among the not yet updated', async () => {
+    const s = scene({ unusual: ['d1', 'd3', 'd4', 'd5', 'd6'] });
+    s.at(0);
+    await s.pass();
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ released: [7] });
   });
 
   it('blocks after the hold when the updated devices went offline and the others did not', async () => {

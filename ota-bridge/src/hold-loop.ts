@@ -1,4 +1,4 @@
-import { tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger, type MgmtRolloutGroup } from '@cdm/common';
+import { FLEET_ALARMS, tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger, type MgmtRolloutGroup } from '@cdm/common';
 import type { FleetThresholds } from './fleet-thresholds.ts';
 import { heldStage, holdDecision, type Comparison, type StageSignals } from './hold-gate.ts';
 import { stagePoint } from './metrics.ts';
@@ -102,14 +102,14 @@ export class HoldGate {
 
   /**
    * The updated devices (the started stages' targets) against the tenant's others: offline now
-   * (ThingsBoard), and over a fleet alert threshold since the hold began (their telemetry in the
-   * tenant's bucket: last battery and signal, error rate over the hold).
+   * (ThingsBoard), over a fleet alert threshold since the hold began (their telemetry in the
+   * tenant's bucket: last battery and signal, error rate over the hold), and with an active
+   * Unusual Values alarm from fleet-monitor.
    */
   private async compare(cdmId: string, rolloutId: number, started: readonly MgmtRolloutGroup[], since: number, now: number): Promise<Comparison[]> {
     const updated = new Set<string>();
     for (const g of started) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
-    const online = await this.o.tb.online(cdmId);
-    const alerting = await this.alerting(cdmId, since, now);
+    const [online, alerting, unusual] = await Promise.all([this.o.tb.online(cdmId), this.alerting(cdmId, since, now), this.o.tb.devicesWithAlarm(cdmId, FLEET_ALARMS.unusualValues.type)]);
     const t = this.o.thresholds;
     const count = (bad: (device: string) => boolean): Omit<Comparison, 'signal' | 'what'> => {
       let updatedBad = 0;
@@ -126,6 +126,8 @@ export class HoldGate {
     return [
       { signal: 'offline', what: 'offline', ...count((d) => online.get(d) !== true) },
       { signal: 'fleet-alerts', what: `over a fleet alert threshold (battery < ${t.batteryPct} %, signal < ${t.signalDbm} dBm, error rate > ${t.errorRatePct} %)`, ...count((d) => alerting.has(d)) },
+      // fleet-monitor's anomalies: a device unlike its own baseline and its cohort (a faster drain, more reboots after the update).
+      { signal: 'unusual-values', what: 'flagged by fleet-monitor with unusual values (unlike their own baseline and their cohort)', ...count((d) => unusual.has(d)) },
     ];
   }
 

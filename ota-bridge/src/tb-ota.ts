@@ -44,6 +44,15 @@ export class ThingsBoardOta {
     return out;
   }
 
+  /** Names of the tenant's devices with an active alarm of this type: one tenant-wide listing. */
+  async devicesWithAlarm(cdmId: string, type: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const page of (await this.tenants.actor(cdmId)).tenantAlarmPages({ statusList: 'ACTIVE', typeList: type })) {
+      for (const a of page) if (a.type === type && a.originator.entityType === 'DEVICE' && a.originatorName) out.add(a.originatorName);
+    }
+    return out;
+  }
+
   async clearOnDevice(cdmId: string, tbDeviceId: string, type: string): Promise<void> {
     const as = await this.tenants.actor(cdmId);
     for await (const page of as.alarmPages(device(tbDeviceId), { searchStatus: 'ACTIVE' })) {
