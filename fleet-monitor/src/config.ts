@@ -26,6 +26,7 @@ export const fleetMonitorEnv = {
   CLUSTER_MIN_DEVICES: z.coerce.number().int().min(2).default(5).describe('an offline cluster has at least this many devices…'),
   CLUSTER_MIN_PERCENT: z.coerce.number().min(0).max(100).default(3).describe('…and at least this share (%) of the site, region, owner or firmware version they share'),
   LOOKBACK: duration("how much health history is read: each device's own baseline", '24h'),
+  QUERY_TIMEOUT: duration('how long an InfluxDB query may take (the first pass reads LOOKBACK of every device)', '2m'),
   BUCKET: duration('health is compared per bucket of this length (InfluxDB aggregates the points)', '30m'),
   RECENT: duration("the latest span judged against the device's baseline and its cohort", '1h'),
   MIN_HISTORY_BUCKETS: z.coerce.number().int().min(2).default(6).describe('a device is judged once it has this many baseline buckets'),

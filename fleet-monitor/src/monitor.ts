@@ -3,6 +3,7 @@ import { Point } from '@influxdata/influxdb-client';
 import { FLEET_ALARMS, isClusterAlarm, tenantBucket, TenantNotReady, type AlarmInfo, type EntityId, type InfluxClient, type Logger, type TenantActors, type TenantDirectory } from '@cdm/common';
 import { clusterAlarmType, clusterStillDown, findClusters, type Cluster, type ClusterParams, type FleetDevice } from './clusters.ts';
 import type { FleetReader } from './fleet-reader.ts';
+import type { HealthCache } from './health-cache.ts';
 import { assess, decideAnomalies, describe, type DeviceSeries, type OutlierParams } from './outliers.ts';
 
 /** Written for the Grafana fleet dashboard: one point each time the monitor raises or clears something. */
@@ -11,13 +12,13 @@ export const EVENT_MEASUREMENT = 'fleet_anomaly';
 export interface MonitorOptions {
   tenants: Pick<TenantDirectory, 'all'>;
   actors: TenantActors;
-  reader: FleetReader;
+  reader: Pick<FleetReader, 'devices'>;
+  /** Device health from InfluxDB, read incrementally between passes. */
+  health: Pick<HealthCache, 'get' | 'retain'>;
   influx: InfluxClient;
   influxOrg: string;
   clusters: ClusterParams;
   outliers: OutlierParams & { raiseScore: number; clearScore: number; maxNew: number };
-  /** How far back health is read: the devices' own baselines. */
-  lookbackMs: number;
   logger: Logger;
   now?: () => number;
 }
@@ -49,8 +50,9 @@ export class FleetMonitor {
   async pass(): Promise<MonitorPass> {
     const log = this.o.logger.child({ run: crypto.randomUUID().slice(0, 8) });
     const res: MonitorPass = { tenants: 0, devices: 0, offline: 0, clustersRaised: 0, clustersCleared: 0, anomaliesRaised: 0, anomaliesCleared: 0, deferred: 0, failed: 0 };
-    for (const t of await this.o.tenants.all()) {
-      if (t.disabled) continue;
+    const tenants = (await this.o.tenants.all()).filter((t) => !t.disabled);
+    this.o.health.retain(new Set(tenants.map((t) => t.cdmId)));
+    for (const t of tenants) {
       try {
         await this.tenant(t.cdmId, res, log.child({ tenant: t.cdmId }));
         res.tenants++;
@@ -66,7 +68,10 @@ export class FleetMonitor {
   private async tenant(cdmId: string, res: MonitorPass, log: Logger): Promise<void> {
     const now = (this.o.now ?? Date.now)();
     const { clusters: cp, outliers: op } = this.o;
-    const [registered, health] = await Promise.all([this.o.reader.devices(cdmId), this.o.reader.health(cdmId, now - this.o.lookbackMs, now, op.bucketMs)]);
+    const t0 = Date.now();
+    const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - t0];
+    const [[registered, devicesMs], [health, healthMs]] = await Promise.all([timed(this.o.reader.devices(cdmId)), timed(this.o.health.get(cdmId, now))]);
+    log.debug({ devicesMs, healthMs }, 'fleet read');
     const fleet: FleetDevice[] = registered.map((d) => {
       const h = health.get(d.id);
       return { id: d.id, groups: { ...d.metadata, ...(h?.firmware ? { firmware: h.firmware } : {}) }, ...(h?.lastSeen ? { lastSeen: h.lastSeen } : {}) };

@@ -1,4 +1,4 @@
-import { robustScore } from './robust.ts';
+import { mad, median } from './robust.ts';
 
 /** One device's health over one time bucket (the InfluxDB query aggregates its points so). */
 export interface Bucket {
@@ -61,6 +61,7 @@ export interface DeviceSeries {
 export interface Profile {
   recent: Rates;
   recentErrors: number;
+  recentSamples: number;
   history: Record<Metric, number[]>;
 }
 
@@ -85,7 +86,7 @@ export function profile(s: DeviceSeries, now: number, p: OutlierParams): Profile
     const v = m === 'errorRate' ? (samples ? errors / samples : undefined) : mean(recent[m]);
     if (v !== undefined) out[m] = v;
   }
-  return { recent: out, recentErrors: errors, history };
+  return { recent: out, recentErrors: errors, recentSamples: samples, history };
 }
 
 export interface Finding {
@@ -114,17 +115,20 @@ export interface Assessment {
  */
 export function assess(series: readonly DeviceSeries[], now: number, p: OutlierParams): Assessment[] {
   const profiles = new Map(series.map((s) => [s.id, profile(s, now, p)]));
-  const cohorts = new Map<string, Record<Metric, number[]>>();
+  const values = new Map<string, Record<Metric, number[]>>();
   const all: Record<Metric, number[]> = { drain: [], errorRate: [], signal: [], reboots: [] };
   for (const s of series) {
-    let c = cohorts.get(s.cohort);
-    if (!c) cohorts.set(s.cohort, (c = { drain: [], errorRate: [], signal: [], reboots: [] }));
+    let c = values.get(s.cohort);
+    if (!c) values.set(s.cohort, (c = { drain: [], errorRate: [], signal: [], reboots: [] }));
     for (const [m, v] of Object.entries(profiles.get(s.id)!.recent) as [Metric, number][]) {
       c[m].push(v);
       all[m].push(v);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+  // Each cohort's median and MAD once per pass, not once per device.
+  const stats = (xs: Record<Metric, number[]>) => Object.fromEntries((Object.keys(METRICS) as Metric[]).map((m) => [m, spread(xs[m])])) as Record<Metric, Spread>;
+  const fleetStats = stats(all);
+  const cohortStats = new Map([...values].map(([k, xs]) => [k, stats(xs)]));
   const out: Assessment[] = [];
   for (const s of series) {
     const pr = profiles.get(s.id)!;
@@ -132,17 +136,32 @@ export function assess(series: readonly DeviceSeries[], now: number, p: OutlierP
     for (const [m, value] of Object.entries(pr.recent) as [Metric, number][]) {
       const { direction, floor } = METRICS[m];
       const own = pr.history[m];
-      const peers = (cohorts.get(s.cohort)![m].length >= p.minCohort ? cohorts.get(s.cohort)! : all)[m];
-      if (own.length < p.minHistory || peers.length < p.minCohort || (m === 'errorRate' && pr.recentErrors < p.minErrors)) continue;
-      const ownScore = robustScore(value, own, floor, direction);
-      const cohortScore = robustScore(value, peers, floor, direction);
-      findings.push({ metric: m, value, ownScore, cohortScore, score: Math.min(ownScore, cohortScore), ownMedian: median(own), cohortMedian: median(peers) });
+      const cohort = cohortStats.get(s.cohort)![m];
+      const peers = cohort.n >= p.minCohort ? cohort : fleetStats[m];
+      if (own.length < p.minHistory || peers.n < p.minCohort || (m === 'errorRate' && pr.recentErrors < p.minErrors)) continue;
+      const mine = spread(own);
+      // A rate from n readings scatters by √(p(1−p)/n) however steady the device: the recent span
+      // may hold far fewer readings than the baseline's buckets, so that scatter is the least σ.
+      const counting = (p0: number) => (m === 'errorRate' && pr.recentSamples ? Math.sqrt((Math.max(p0, 0.001) * (1 - Math.max(p0, 0.001))) / pr.recentSamples) : 0);
+      const ownScore = (direction * (value - mine.median)) / Math.max(mine.mad, floor, counting(mine.median));
+      const cohortScore = (direction * (value - peers.median)) / Math.max(peers.mad, floor, counting(peers.median));
+      findings.push({ metric: m, value, ownScore, cohortScore, score: Math.min(ownScore, cohortScore), ownMedian: mine.median, cohortMedian: peers.median });
     }
     findings.sort((a, b) => b.score - a.score);
     out.push({ id: s.id, score: findings[0]?.score ?? 0, findings });
   }
   return out;
 }
+
+interface Spread {
+  n: number;
+  median: number;
+  mad: number;
+}
+const spread = (xs: readonly number[]): Spread => {
+  const med = median(xs);
+  return { n: xs.length, median: med, mad: mad(xs, med) };
+};
 
 export interface AnomalyDecision {
   raise: Assessment[];

@@ -14,14 +14,3 @@ export function median(xs: readonly number[]): number {
 export function mad(xs: readonly number[], med = median(xs)): number {
   return 1.4826 * median(xs.map((x) => Math.abs(x - med)));
 }
-
-/**
- * How many robust standard deviations `x` lies above the values (`direction` -1: below). `floor`
- * is the smallest spread taken as real: a dozen identical readings have MAD 0, and a change
- * within a sensor's resolution is not an anomaly.
- */
-export function robustScore(x: number, values: readonly number[], floor: number, direction: 1 | -1 = 1): number {
-  if (!values.length || !Number.isFinite(x)) return 0;
-  const med = median(values);
-  return (direction * (x - med)) / Math.max(mad(values, med), floor);
-}

@@ -94,3 +94,18 @@ describe('versionCode', () => {
     expect(versionCode('nightly')).toBe(0);
   });
 });
+
+describe('recharging', () => {
+  it('a battery that reaches rechargeAtPct is full again; without it the battery stays empty', () => {
+    const run = (profile: typeof DEFAULT_PROFILE) => {
+      const d = new VirtualDevice('d', 't', rng(3), 0, { sampleIntervalS: 60, windowS: 300 }, profile);
+      const seen: number[] = [];
+      for (let h = 0; h < 24 * 10; h++) seen.push(d.sample(3600).battery);
+      return seen;
+    };
+    expect(run(DEFAULT_PROFILE).at(-1)).toBe(0);
+    const charged = run({ ...DEFAULT_PROFILE, rechargeAtPct: 5 });
+    expect(Math.min(...charged)).toBeGreaterThan(0);
+    expect(charged.some((b, i) => i > 0 && b > charged[i - 1]! + 50)).toBe(true);
+  });
+});

@@ -13,6 +13,11 @@ export interface FleetProfile {
   flakyShare: number;
   /** Share of devices told from the start to fail updates (as `fail_update=true` would). */
   failUpdateShare: number;
+  /**
+   * A battery that falls to this (%) is charged full again, as devices in service are: without it
+   * the default drain empties the fleet within days, so runs longer than that set it.
+   */
+  rechargeAtPct?: number;
 }
 
 export const DEFAULT_PROFILE: FleetProfile = {
@@ -51,6 +56,7 @@ export class VirtualDevice {
   private readonly signalBase: number;
   private readonly errorP: number;
   private readonly drainPerS: number;
+  private readonly rechargeAt: number | undefined;
   private readonly agg = new WindowAggregator();
   private lastTarget: string | undefined;
 
@@ -69,6 +75,7 @@ export class VirtualDevice {
     this.errorP = r() < profile.flakyShare ? 0.02 + r() * 0.03 : 0.001;
     this.drainPerS = (0.5 + r() * 2.5) / 3600;
     this.swVersion = pick(r, profile.versions);
+    this.rechargeAt = profile.rechargeAtPct;
     // Booted some time in the last week: uptimes differ as in a real fleet.
     this.bootMs = nowMs - Math.floor(r() * 7 * 86_400_000);
     this.config = { ...config, failUpdate: r() < profile.failUpdateShare };
@@ -78,6 +85,7 @@ export class VirtualDevice {
   sample(dtS: number): Sample {
     const r = this.rand;
     this.battery = Math.max(0, this.battery - this.drainPerS * dtS + (r() - 0.5) * 0.02);
+    if (this.rechargeAt !== undefined && this.battery <= this.rechargeAt) this.battery = 100;
     // Mean-reverting walk: stays near the site's level, moves a few dB between readings.
     this.signal = Math.max(-120, Math.min(-30, this.signal + (this.signalBase - this.signal) * 0.2 + (r() - 0.5) * 4));
     const s: Sample = { battery: this.battery, signal: this.signal, error: r() < this.errorP };

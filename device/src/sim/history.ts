@@ -13,8 +13,8 @@ export interface HistoryOptions {
   /** Readings per window the aggregate is made of. */
   samplesPerWindow: number;
   profile?: FleetProfile;
-  /** The device stops reporting after this time (it went offline). */
-  lastReport?: (id: string) => number | undefined;
+  /** The device sends nothing for the window ending at t (offline; it keeps sampling, and drops what it could not send). */
+  silent?: (id: string, t: number) => boolean;
   /** Extra battery drain (%/h) at time t, on top of the model's: an injected fault. */
   extraDrain?: (id: string, t: number) => number;
 }
@@ -40,15 +40,13 @@ export function* fleetHistory(o: HistoryOptions): Generator<HistoryPoint[]> {
   for (let t = o.from + o.windowMs; t <= o.to; t += o.windowMs) {
     const out: HistoryPoint[] = [];
     for (const d of devices) {
-      const last = o.lastReport?.(d.id);
-      if (last !== undefined && t > last) continue;
       for (let k = 0; k < o.samplesPerWindow; k++) {
         d.sample(dtS);
         const extra = o.extraDrain?.(d.id, t) ?? 0;
         if (extra) d.battery = Math.max(0, d.battery - (extra * dtS) / 3600);
       }
       const a = d.flush(t);
-      if (a) out.push({ id: d.id, t, values: a });
+      if (a && !o.silent?.(d.id, t)) out.push({ id: d.id, t, values: a });
     }
     yield out;
   }
