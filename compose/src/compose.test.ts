@@ -14,6 +14,7 @@ import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
 import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
 import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
 import { fleetApiEnv } from '../../fleet-api/src/config.ts';
+import { fleetMonitorEnv } from '../../fleet-monitor/src/config.ts';
 import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
 import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
 
@@ -47,7 +48,14 @@ const example = Object.fromEntries(
     .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
-const BRIDGES = { 'tenant-sync': tenantSyncEnv, 'enroll-bridge': enrollBridgeEnv, 'ota-bridge': otaBridgeEnv, 'terminal-gateway': terminalGatewayEnv, 'fleet-api': fleetApiEnv } as const;
+const BRIDGES = {
+  'tenant-sync': tenantSyncEnv,
+  'enroll-bridge': enrollBridgeEnv,
+  'ota-bridge': otaBridgeEnv,
+  'terminal-gateway': terminalGatewayEnv,
+  'fleet-api': fleetApiEnv,
+  'fleet-monitor': fleetMonitorEnv,
+} as const;
 /** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
 const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
 
@@ -150,7 +158,7 @@ describe('compose/', () => {
     for (const [name, s] of Object.entries(services)) if (name !== 'preflight') expect(s.depends_on?.preflight?.condition, `${name} waits for preflight`).toBe('service_completed_successfully');
     expect(Object.keys(services.preflight!.environment!).sort()).toEqual(
       Object.keys(example)
-        .filter((k) => k.startsWith('CDM_') && !['CDM_BIND', 'CDM_LOG_LEVEL', 'CDM_STEPCA_ROOT_FINGERPRINT'].includes(k))
+        .filter((k) => k.startsWith('CDM_') && !['CDM_BIND', 'CDM_LOG_LEVEL', 'CDM_STEPCA_ROOT_FINGERPRINT', 'CDM_ESCALATION_WEBHOOK_URL', 'CDM_ESCALATE_AFTER'].includes(k)) // optional: may stay empty or default
         .sort(),
     );
   });

@@ -19,7 +19,7 @@ const duration = (doc: string, dflt: string) =>
 export const fleetMonitorEnv = {
   ...thingsboardEnv,
   ...influxdbEnv,
-  ...healthEnv(19105),
+  ...healthEnv(19106),
   POLL_SCHEDULE: z.string().default('0 */5 * * * *').describe('node-cron schedule of a monitoring pass (with seconds); health points arrive every few minutes'),
   OFFLINE_AFTER: duration('a device is offline when its last health point is older than this (about three health intervals)', '15m'),
   CLUSTER_WINDOW: duration('devices whose last points lie within this span of each other went offline together', '10m'),

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { PORTS } from './paths.ts';
 import type { Endpoint } from './types.ts';
 
-export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'fleet-api'] as const;
+export const BRIDGES = ['tenant-sync', 'enroll-bridge', 'ota-bridge', 'fleet-api', 'fleet-monitor'] as const;
+
+/** Where tenant-sync's escalation rules have ThingsBoard post: `npm start` runs a receiver there. */
+export const notifyUrl = () => `http://127.0.0.1:${PORTS.notifyReceiver}/notify`;
 export type Bridge = (typeof BRIDGES)[number];
 
 /** Environment for each bridge pointing at the local stack (the same variables ops set in compose). */
@@ -38,6 +41,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       GRAFANA_PASSWORD: gf.c.password!,
       ...influx,
       TOKEN_STORE_DIR: path.join(stateDir, 'tenant-tokens'),
+      ESCALATION_WEBHOOK_URL: notifyUrl(),
       HEALTH_PORT: String(PORTS.tenantSyncHealth),
     },
     'enroll-bridge': {
@@ -85,6 +89,11 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       DATA_DIR: data('fleet-api'),
       LISTEN_PORT: String(PORTS.fleetApi),
       HEALTH_PORT: String(PORTS.fleetApiHealth),
+    },
+    'fleet-monitor': {
+      ...thingsboard,
+      ...influx,
+      HEALTH_PORT: String(PORTS.fleetMonitorHealth),
     },
   };
 }

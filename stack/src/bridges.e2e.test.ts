@@ -31,7 +31,7 @@ async function healthz(port: number, timeoutMs = 30_000): Promise<{ status: numb
 describe('bridges on the local stack', () => {
   it('start from their composition roots and see every upstream', async () => {
     const envs = bridgeEnv(stack, ctx.stateDir);
-    const ports = { 'tenant-sync': 29101, 'enroll-bridge': 29102, 'ota-bridge': 29103, 'fleet-api': 29105 } as const;
+    const ports = { 'tenant-sync': 29101, 'enroll-bridge': 29102, 'ota-bridge': 29103, 'fleet-api': 29105, 'fleet-monitor': 29106 } as const;
     // ota-bridge asks enroll-bridge's device directory, served on enroll-bridge's health port.
     const directory = { DIRECTORY_URL: `http://127.0.0.1:${ports['enroll-bridge']}` };
     const own = { 'fleet-api': { ...directory, LISTEN_PORT: '0' } } as Record<string, Record<string, string>>;
@@ -43,6 +43,7 @@ describe('bridges on the local stack', () => {
     }
     expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'reconcile']);
     expect(Object.keys((await healthz(ports['fleet-api'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'hawkbit', 'directory']);
+    expect(Object.keys((await healthz(ports['fleet-monitor'])).body.checks)).toEqual(['thingsboard', 'influxdb']);
   });
 
   it('a person enrolls a device by hand: stack device <n> enroll --tenant acme, then the device reaches the hub through its tunnel', async () => {

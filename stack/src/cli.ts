@@ -9,8 +9,8 @@ const usage = `usage: stack <command> [service...]
   up        install, start on loopback, wait until healthy, print URLs and credentials
   down      stop everything the stack started
   status    show which services are healthy
-  env <bridge>  print one bridge's variables for the local stack (tenant-sync|enroll-bridge|ota-bridge)
-  run       up, then run the three bridges in the foreground against the stack
+  env <bridge>  print one bridge's variables for the local stack (tenant-sync|enroll-bridge|ota-bridge|fleet-api|fleet-monitor)
+  run       up, then run the bridges, the fleet API and fleet-monitor in the foreground against the stack
   device <n> enroll --tenant <t> | shell | remove
             a simulated device in its own network namespace, enrolled by device/enroll.sh`;
 

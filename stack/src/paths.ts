@@ -34,6 +34,9 @@ export const PORTS = {
   enrollBridgeHealth: 19102, // also the device directory other services ask
   otaBridgeHealth: 19103,
   fleetApiHealth: 19105,
+  fleetMonitorHealth: 19106,
+  // The local stack's notification endpoint (tenant-sync's ESCALATION_WEBHOOK_URL), run by `npm start`.
+  notifyReceiver: 19107,
   enrollApi: 19443,
   fleetApi: 8446,
 } as const;

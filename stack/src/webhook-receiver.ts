@@ -15,7 +15,7 @@ export interface ReceivedNotification {
  * every POST with 200 and keeps what arrived, when and for whom (its path) — in memory, and as JSON
  * lines in `file` when given. Only loopback; it holds nothing secret.
  */
-export async function startWebhookReceiver(o: { port?: number; file?: string } = {}) {
+export async function startWebhookReceiver(o: { port?: number; file?: string; onReceive?: (n: ReceivedNotification) => void } = {}) {
   const received: ReceivedNotification[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -35,6 +35,7 @@ export async function startWebhookReceiver(o: { port?: number; file?: string } =
       const n = { at: Date.now(), path: decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/+/, '')), body };
       received.push(n);
       if (o.file) fs.appendFileSync(o.file, `${JSON.stringify(n)}\n`);
+      o.onReceive?.(n);
       res.writeHead(200, { 'content-type': 'text/plain' }).end('1');
     });
   });

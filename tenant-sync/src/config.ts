@@ -30,9 +30,7 @@ export const tenantSyncEnv = {
     .describe("Keycloak group of the manufacturer's release managers: the only people given hawkBit rights (hawkBit cannot scope them to a customer)"),
   HAWKBIT_KEYCLOAK_CLIENT: z.string().default('hawkbit').describe("Keycloak client whose roles are hawkBit's permissions"),
   ESCALATION_WEBHOOK_URL: z
-    .string()
-    .url()
-    .optional()
+    .preprocess((v) => (v === '' ? undefined : v), z.string().url().optional())
     .describe(
       'where ThingsBoard posts alarm notifications (Microsoft Teams message cards), one URL per person: <url>/<tenant id>/<operator|oncall>/<Keycloak user id>; a paging gateway routes them. Unset: no escalation rules are kept',
     ),

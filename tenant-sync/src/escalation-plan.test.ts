@@ -70,8 +70,14 @@ describe('planEscalation', () => {
     expect(planEscalation([tenant('g-x', 'x')], [empty('g-x')], o)).toEqual([]);
   });
 
-  it('leaves a tenant ThingsBoard has not made yet for the next pass, and another admin’s objects alone', () => {
-    expect(planEscalation([acme], [], o)).toEqual([]);
+  it('removes the routes of a tenant whose group is gone, rules first; not of a group skipped as invalid', () => {
+    const before = applied(planEscalation([acme], [empty('g-acme')], o), 'g-acme');
+    expect(planEscalation([], [before], o).map((a) => a.kind)).toEqual(['delete-rule', 'delete-rule', 'delete-target', 'delete-target', 'delete-target']);
+    expect(planEscalation([], [before], o, new Set(['g-acme']))).toEqual([]);
+  });
+
+  it('plans a tenant ThingsBoard has not made yet in full (made earlier in the same pass), and leaves another admin’s objects alone', () => {
+    expect(planEscalation([acme], [], o)).toEqual(planEscalation([acme], [empty('g-acme')], o));
     const before = applied(planEscalation([acme], [empty('g-acme')], o), 'g-acme');
     // read() lists only names starting "cdm ": a rule an admin made is not in the state, so never deleted.
     expect(planEscalation([acme], [before], o).filter((a) => a.kind.startsWith('delete'))).toEqual([]);

@@ -113,15 +113,22 @@ export function desiredEscalation(d: DesiredTenant, o: { webhookUrl: string; esc
 
 /**
  * The notification-center changes for each tenant (pure): targets before the rules that name
- * them, rules before deleting the targets they no longer name; unchanged objects (same content
- * hash in their description) are left alone. Tenants without a state (not in ThingsBoard yet) wait.
+ * them, rules before deleting the targets they no longer name (ThingsBoard refuses to delete a
+ * target a rule names); unchanged objects (same content hash in their description) are left
+ * alone. A tenant without a state (not in ThingsBoard yet) gets everything.
  */
-export function planEscalation(desired: DesiredTenant[], actual: EscalationState[], o: { webhookUrl: string; escalateAfterS: number }): EscalationAction[] {
+export function planEscalation(desired: DesiredTenant[], actual: EscalationState[], o: { webhookUrl: string; escalateAfterS: number }, skipped: ReadonlySet<string> = new Set()): EscalationAction[] {
   const plan: EscalationAction[] = [];
+  // A tenant whose group is gone keeps no routes: its people left with it, and ThingsBoard may still raise alarms there.
+  const wanted = new Set(desired.map((d) => d.cdmId));
+  for (const a of actual) {
+    if (wanted.has(a.cdmId) || skipped.has(a.cdmId)) continue;
+    for (const r of a.rules) plan.push({ kind: 'delete-rule', cdmId: a.cdmId, id: r.id, name: r.name });
+    for (const t of a.targets) plan.push({ kind: 'delete-target', cdmId: a.cdmId, id: t.id, name: t.name });
+  }
   const byCdm = new Map(actual.map((a) => [a.cdmId, a]));
   for (const d of desired) {
-    const a = byCdm.get(d.cdmId);
-    if (!a) continue;
+    const a = byCdm.get(d.cdmId) ?? { cdmId: d.cdmId, targets: [], rules: [] };
     const want = desiredEscalation(d, o);
     const haveTargets = new Map(a.targets.map((t) => [t.name, t]));
     for (const t of want.targets) {

@@ -6,13 +6,16 @@ import { OWNED, planEscalation, shaDescription, shaOf, template, templateCurrent
 /**
  * Escalation side of tenant-sync (escalation-plan.ts says what): reads each cdm tenant's
  * notification targets, template and rules as its bridge admin, and applies a plan. A tenant
- * ThingsBoard does not have ready yet (made later in the same pass) is planned on the next pass.
+ * ThingsBoard does not have yet is planned in full: the ThingsBoard projection, applied before
+ * this one, makes it (and its bridge admin) in the same pass.
  */
 export class EscalationSync implements Projection<EscalationState[], EscalationAction> {
   readonly system = 'thingsboard-escalation';
   private readonly actors: TenantActors;
   /** Per tenant: names of cdm targets and the template → ThingsBoard ids, from the read plus what apply creates. */
   private readonly ids = new Map<string, Map<string, string>>();
+  /** cdm id → ThingsBoard tenant id, from the read: a disabled tenant is acted in by id. */
+  private readonly tbTenants = new Map<string, string>();
 
   constructor(
     sys: ThingsBoardClient,
@@ -23,11 +26,14 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
 
   async read(): Promise<EscalationState[]> {
     this.ids.clear();
-    const tenants = (await collect(this.actors.sys.tenantPages())).map(cdmTenantInfo).filter((t) => t.cdmId && !t.disabled);
-    const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId }) => {
+    this.tbTenants.clear();
+    // Disabled tenants too: one re-enabled in this pass keeps the objects it had.
+    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) => (cdmTenantInfo(t).cdmId && t.id ? [{ cdmId: cdmTenantInfo(t).cdmId, tenantId: t.id.id }] : []));
+    const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId, tenantId }) => {
       let as: ThingsBoardClient;
       try {
-        as = await this.actors.actor(cdmId!);
+        as = await this.actors.actor(cdmId!, { tenantId });
+        this.tbTenants.set(cdmId!, tenantId);
       } catch (err) {
         if (err instanceof TenantNotReady) return undefined;
         throw err;
@@ -57,7 +63,13 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
       desired.filter((d) => !skipped.has(d.cdmId)),
       actual,
       this.o,
+      skipped,
     );
+  }
+
+  /** Names are per tenant: the plan's order (rules rewritten before the targets they dropped are deleted) must hold. */
+  freesNames(): boolean {
+    return false;
   }
 
   describe(a: EscalationAction): Record<string, unknown> {
@@ -75,7 +87,8 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
   }
 
   async apply(cdmId: string, actions: EscalationAction[]): Promise<void> {
-    const as = await this.actors.actor(cdmId);
+    const tenantId = this.tbTenants.get(cdmId);
+    const as = await this.actors.actor(cdmId, tenantId ? { tenantId } : undefined);
     const ids = this.ids.get(cdmId) ?? new Map<string, string>();
     this.ids.set(cdmId, ids);
     const id = (name: string) => {

@@ -95,4 +95,13 @@ describe('alarm escalation (tenant-sync → real ThingsBoard → webhook)', () =
     const got = await raise(`Unusual Values e2e-${run}`, 'WARNING', { watchMs: (ESCALATE_S + 8) * 1000 });
     expect(got.map((g) => g.who)).toEqual([`${tenant.id}/operator/${people.olga}`]);
   });
+
+  it("removes a deleted group's routes: its people are gone, the tenant's alarms notify no one", async () => {
+    await kc.deleteGroup(tenant.id);
+    expect((await ts.sync.apply()).failed).toEqual([]);
+    const left: string[] = [];
+    for (const kind of ['target', 'rule'] as const) for await (const p of as.notificationPages(kind)) left.push(...p.map((x) => x.name).filter((n) => n.startsWith('cdm ')));
+    expect(left).toEqual([]);
+    expect(await raise(`Offline Cluster: site=gone-${run}`, 'CRITICAL', { watchMs: 3000 })).toEqual([]);
+  });
 });

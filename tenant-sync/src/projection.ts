@@ -18,6 +18,12 @@ export interface Projection<S = unknown, A extends Action = Action> {
   apply(cdmId: string, actions: A[]): Promise<void>;
   /** Log and print form: names an operator recognises, never a secret. */
   describe(a: A): Record<string, unknown>;
+  /**
+   * Whether an action frees a name another tenant may take in the same pass, so it runs before
+   * every tenant's other actions (default: deletions, removals, revocations, disablings). A
+   * projection whose names are per tenant keeps its plan's order by answering false.
+   */
+  freesNames?(a: A): boolean;
 }
 
 /** Groups actions by tenant, keeping their order within a tenant. */

@@ -62,6 +62,16 @@ describe('TenantSync', () => {
     expect(p.applied).toEqual(['x:delete-user', 'y:delete-user', '*:grant', 'x:create-operator']);
   });
 
+  it("keeps a projection's own order when its names are per tenant (a rule rewritten before the target it dropped is deleted)", async () => {
+    const p = new Recorder('escalation', [
+      { cdmId: 'x', kind: 'put-rule' },
+      { cdmId: 'x', kind: 'delete-target' },
+    ]);
+    Object.assign(p, { freesNames: () => false });
+    await new TenantSync({ keycloak, projections: [p], logger, parentGroup: '/tenants' }).apply();
+    expect(p.applied).toEqual(['x:put-rule', 'x:delete-target']);
+  });
+
   it('keeps going when one system cannot be read or one tenant fails, and reports both', async () => {
     const down = new Recorder('grafana', [{ cdmId: 'x', kind: 'create-org' }], { read: true });
     const partly = new Recorder(

@@ -135,8 +135,9 @@ export class TenantSync {
     const p = this.projection(s.system);
     // Removals everywhere first: an email or name freed in one tenant may be taken in another in
     // the same pass (ThingsBoard emails are unique across tenants).
-    const removals = s.actions.filter(isRemoval);
-    const rest = s.actions.filter((a) => !isRemoval(a));
+    const first = (a: Action) => (p.freesNames ? p.freesNames(a) : isRemoval(a));
+    const removals = s.actions.filter(first);
+    const rest = s.actions.filter((a) => !first(a));
     let applied = 0;
     const failed = new Set<string>();
     for (const phase of [removals, rest]) {
