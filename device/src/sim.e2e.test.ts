@@ -13,7 +13,7 @@ import { makeCertDir } from './sim/identity.ts';
 import { runOptions } from './sim/options.ts';
 import { runSimulation, type RunSummary } from './sim/run.ts';
 import { setSharedAttributes } from './sim/control.ts';
-import { OTA_MEASUREMENT, STAGE_MEASUREMENT } from './sim/schema.ts';
+import { ANOMALY_MEASUREMENT, OTA_MEASUREMENT, STAGE_MEASUREMENT } from './sim/schema.ts';
 
 /**
  * 1,000 simulated devices for 2 minutes on the local stack — certificates from the real step-ca,
@@ -66,6 +66,10 @@ beforeAll(async () => {
     // And what its hold gate writes while stage 1 holds, then once it released it.
     lines.push(`${STAGE_MEASUREMENT},rollout=sw-2.0.0-${run},stage=g1 state="${k < 9 ? 'holding' : 'released'}",hold_remaining_s=${Math.max(0, 540 - k * 60)}i ${now - (10 - k) * 60_000}`);
   }
+  // And what fleet-monitor writes when it raises and clears an alarm.
+  lines.push(`${ANOMALY_MEASUREMENT},kind=offline-cluster,key=site\\=plant-7 state="raised",devices=50i ${now - 20 * 60_000}`);
+  lines.push(`${ANOMALY_MEASUREMENT},kind=unusual-values,key=sim-00001 state="raised",score=7.5 ${now - 10 * 60_000}`);
+  lines.push(`${ANOMALY_MEASUREMENT},kind=offline-cluster,key=site\\=plant-7 state="cleared" ${now - 5 * 60_000}`);
   await new InfluxClient({ baseURL: influxUrl, token: write.token! }).write('cdm', bucket.name, lines);
 }, 600_000);
 

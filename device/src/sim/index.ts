@@ -6,5 +6,5 @@ export { enroll, keyAndCsr, loadCertDir, makeCertDir, MANIFEST, type DeviceIdent
 export { setSharedAttributes } from './control.ts';
 export { fleetHistory, type HistoryOptions, type HistoryPoint } from './history.ts';
 export { healthPoint, type HealthValues } from './influx-writer.ts';
-export { HEALTH_FIELDS, HEALTH_MEASUREMENT, HEALTH_TAGS, OTA_FIELDS, OTA_MEASUREMENT, OTA_TAGS, SCHEMA, topics, versionCode } from './schema.ts';
+export { ANOMALY_MEASUREMENT, HEALTH_FIELDS, HEALTH_MEASUREMENT, HEALTH_TAGS, OTA_FIELDS, OTA_MEASUREMENT, OTA_TAGS, SCHEMA, topics, versionCode } from './schema.ts';
 export { parseDuration } from '@cdm/common';

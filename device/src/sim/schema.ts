@@ -42,8 +42,14 @@ export const STAGE_MEASUREMENT = 'ota_stage';
 export const STAGE_FIELDS = { state: 'string', hold_remaining_s: 'int' } as const satisfies Record<string, FieldType>;
 export const STAGE_TAGS = ['rollout', 'stage'] as const;
 
+/** Written by fleet-monitor each time it raises or clears an alarm (the Fleet health dashboard's monitor table). */
+export const ANOMALY_MEASUREMENT = 'fleet_anomaly';
+export const ANOMALY_FIELDS = { state: 'string', devices: 'int', score: 'float' } as const satisfies Record<string, FieldType>;
+export const ANOMALY_TAGS = ['kind', 'key'] as const;
+
 export const SCHEMA: Record<string, { tags: readonly string[]; fields: Record<string, FieldType> }> = {
   [HEALTH_MEASUREMENT]: { tags: HEALTH_TAGS, fields: HEALTH_FIELDS },
+  [ANOMALY_MEASUREMENT]: { tags: ANOMALY_TAGS, fields: ANOMALY_FIELDS },
   [OTA_MEASUREMENT]: { tags: OTA_TAGS, fields: OTA_FIELDS },
   [STAGE_MEASUREMENT]: { tags: STAGE_TAGS, fields: STAGE_FIELDS },
 };
