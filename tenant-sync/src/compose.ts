@@ -28,6 +28,7 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
     influxOrg: config.INFLUXDB_ORG,
     dashboards: loadDashboards(config.DASHBOARDS_DIR),
     alertRules: loadAlertRules(config.DASHBOARDS_DIR),
+    ...(config.ESCALATION_WEBHOOK_URL ? { routes: { webhookUrl: config.ESCALATION_WEBHOOK_URL, escalateAfterS: Math.round(config.ESCALATE_AFTER / 1000) } } : {}),
   });
   const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT, releaseGroup: config.HAWKBIT_RELEASE_GROUP });
   const escalation = config.ESCALATION_WEBHOOK_URL

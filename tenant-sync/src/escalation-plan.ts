@@ -79,10 +79,13 @@ export function templateCurrent(t: NotificationTemplate): boolean {
   return true;
 }
 
+/** Where a person's notifications go: the webhook, then tenant, role and Keycloak user id (Grafana's contact points use it too). */
+export const personUrl = (webhookUrl: string, cdmId: string, role: EscalationRole, personId: string) =>
+  `${webhookUrl.replace(/\/+$/, '')}/${encodeURIComponent(cdmId)}/${role}/${encodeURIComponent(personId)}`;
+
 export function desiredEscalation(d: DesiredTenant, o: { webhookUrl: string; escalateAfterS: number }): { targets: DesiredTarget[]; rules: DesiredRule[] } {
-  const base = o.webhookUrl.replace(/\/+$/, '');
   const target = (role: EscalationRole, personId: string): DesiredTarget => {
-    const t = { name: `${OWNED}${role} ${personId}`, webhookUrl: `${base}/${encodeURIComponent(d.cdmId)}/${role}/${encodeURIComponent(personId)}`, channelName: `${d.name} ${role}` };
+    const t = { name: `${OWNED}${role} ${personId}`, webhookUrl: personUrl(o.webhookUrl, d.cdmId, role, personId), channelName: `${d.name} ${role}` };
     return { ...t, sha: sha(t) };
   };
   const operators = d.operators.map((p) => target('operator', p.id));

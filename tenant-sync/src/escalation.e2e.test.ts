@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KeycloakClient, TenantActors, ThingsBoardClient, createLogger, loadConfig, type AlarmSeverity, type EntityId } from '@cdm/common';
+import { GrafanaClient, KeycloakClient, TenantActors, ThingsBoardClient, createLogger, loadConfig, type AlarmSeverity, type EntityId } from '@cdm/common';
 import { bridgeEnv, createPerson, createTenantGroup, defaultContext, startWebhookReceiver, type TestTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeTenantSync } from './compose.ts';
@@ -29,6 +29,8 @@ const config = loadConfig(tenantSyncConfig, env);
 const ts = composeTenantSync(config, createLogger('escalation-e2e', { level: 'silent' }));
 const kc = new KeycloakClient({ baseURL: stack.keycloak!.url, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
 const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+const grafana = new GrafanaClient({ baseURL: config.GRAFANA_URL, username: config.GRAFANA_USERNAME, password: config.GRAFANA_PASSWORD });
+const orgId = async () => (await grafana.getOrgByName(`e2e-esc-${run}`))!.id;
 let tenant: TestTenant;
 const people: Record<string, string> = {};
 let as: ThingsBoardClient;
@@ -74,7 +76,19 @@ describe('alarm escalation (tenant-sync → real ThingsBoard → webhook)', () =
     expect(await names('target')).toEqual([`cdm oncall ${people.oscar}`, `cdm operator ${people.olga}`]);
     expect(await names('rule')).toEqual(['cdm critical', 'cdm warning']);
     const plan = await ts.sync.plan();
-    expect(plan.systems.find((s) => s.system === 'thingsboard-escalation')!.actions.filter((a) => a.cdmId === tenant.id)).toEqual([]);
+    for (const system of ['thingsboard-escalation', 'grafana']) expect(plan.systems.find((s) => s.system === system)!.actions.filter((a) => a.cdmId === tenant.id)).toEqual([]);
+  });
+
+  it("gives the tenant's Grafana org the same routes: operators for every alert, on-call for critical ones still firing after the delay", async () => {
+    const points = (await grafana.listContactPoints(await orgId())).map((c) => `${c.name} ${c.settings.url}`).sort();
+    expect(points).toEqual([`cdm oncall ${env.ESCALATION_WEBHOOK_URL}/${tenant.id}/oncall/${people.oscar}`, `cdm operators ${env.ESCALATION_WEBHOOK_URL}/${tenant.id}/operator/${people.olga}`]);
+    expect(await grafana.getPolicyTree(await orgId())).toMatchObject({
+      receiver: 'cdm operators',
+      routes: [
+        { receiver: 'cdm operators', object_matchers: [['severity', '=', 'critical']], continue: true },
+        { receiver: 'cdm oncall', object_matchers: [['severity', '=', 'critical']], group_wait: `${ESCALATE_S}s` },
+      ],
+    });
   });
 
   it('a critical alarm left unacknowledged reaches the operator at once, then on-call after the delay', async () => {
@@ -102,6 +116,8 @@ describe('alarm escalation (tenant-sync → real ThingsBoard → webhook)', () =
     const left: string[] = [];
     for (const kind of ['target', 'rule'] as const) for await (const p of as.notificationPages(kind)) left.push(...p.map((x) => x.name).filter((n) => n.startsWith('cdm ')));
     expect(left).toEqual([]);
+    expect(await grafana.listContactPoints(await orgId())).toEqual([]);
+    expect((await grafana.getPolicyTree(await orgId())).receiver).toBe('grafana-default-email');
     expect(await raise(`Offline Cluster: site=gone-${run}`, 'CRITICAL', { watchMs: 3000 })).toEqual([]);
   });
 });

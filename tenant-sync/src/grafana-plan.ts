@@ -2,6 +2,7 @@ import type { OrgRole } from '@cdm/common';
 import type { AlertRuleFile } from './alert-rules.ts';
 import type { DashboardFile } from './dashboards.ts';
 import { bucketName } from './influx-plan.ts';
+import { planRoutes, type GrafanaRoutesState, type RouteAction, type RoutesContext } from './grafana-routes.ts';
 import type { DesiredTenant, Person } from './model.ts';
 
 export const DATASOURCE_UID = 'cdm-influxdb';
@@ -17,6 +18,8 @@ export interface GrafanaTenantState {
   dashboards: Record<string, string | undefined>;
   /** Our alert rules: file rule uid → Grafana uid and the sha it was made from. */
   alertRules?: Record<string, { uid: string; sha?: string }>;
+  /** Contact points and the policy tree, read when escalation is configured. */
+  routes?: GrafanaRoutesState;
 }
 
 export interface GrafanaState {
@@ -36,6 +39,8 @@ export interface GrafanaPlanContext {
   dashboards: DashboardFile[];
   /** grafana-dashboards/alerts: created in every tenant org (folder cdm), updated when the file changes. */
   alertRules?: AlertRuleFile[];
+  /** Escalation (ESCALATION_WEBHOOK_URL): each org's contact points and policy tree from the tenant's roles. */
+  routes?: RoutesContext;
 }
 
 export type GrafanaPerson = { login: string; email: string; name: string };
@@ -50,7 +55,8 @@ export type GrafanaAction =
   | { kind: 'remove-user'; cdmId: string; userId: number; email: string; why: string }
   | { kind: 'save-dashboard'; cdmId: string; uid: string; title: string }
   | { kind: 'save-alert-rule'; cdmId: string; rule: string; title: string; existingUid?: string }
-  | { kind: 'delete-org'; cdmId: string; orgId: number; name: string };
+  | { kind: 'delete-org'; cdmId: string; orgId: number; name: string }
+  | RouteAction;
 
 /** cdm-admin → Admin, cdm-operator → Editor, cdm-oncall only → Viewer (dashboards while on call). */
 export function desiredRoles(d: DesiredTenant): Map<string, { person: Person; role: OrgRole }> {
@@ -80,6 +86,7 @@ export function planGrafana(desired: DesiredTenant[], actual: GrafanaState, ctx:
       for (const [, r] of roles) plan.push({ kind: 'add-user', cdmId: d.cdmId, person: grafanaPerson(r.person), role: r.role });
       for (const f of ctx.dashboards) plan.push({ kind: 'save-dashboard', cdmId: d.cdmId, uid: f.uid, title: f.title });
       for (const r of ctx.alertRules ?? []) plan.push({ kind: 'save-alert-rule', cdmId: d.cdmId, rule: r.uid, title: r.title });
+      if (ctx.routes) plan.push(...planRoutes(d, undefined, ctx.routes));
       continue;
     }
     if (a.name !== d.name) plan.push({ kind: 'rename-org', cdmId: d.cdmId, orgId: a.orgId, name: d.name });
@@ -102,6 +109,7 @@ export function planGrafana(desired: DesiredTenant[], actual: GrafanaState, ctx:
       const have = a.alertRules?.[r.uid];
       if (have?.sha !== r.sha) plan.push({ kind: 'save-alert-rule', cdmId: d.cdmId, rule: r.uid, title: r.title, ...(have ? { existingUid: have.uid } : {}) });
     }
+    if (ctx.routes) plan.push(...planRoutes(d, a.routes, ctx.routes));
   }
   const wanted = new Set(desired.map((d) => d.cdmId));
   for (const a of actual.tenants) {
@@ -109,6 +117,8 @@ export function planGrafana(desired: DesiredTenant[], actual: GrafanaState, ctx:
     for (const u of a.users) {
       if (u.login !== ctx.adminLogin) plan.push({ kind: 'remove-user', cdmId: a.cdmId, userId: u.userId, email: u.email, why: 'tenant group deleted in Keycloak' });
     }
+    // Its people are gone: no one is paged from it (the tree back to Grafana's default, our contact points removed).
+    if (ctx.routes && a.routes) plan.push(...planRoutes({ cdmId: a.cdmId, name: a.name, admins: [], operators: [], oncall: [] }, a.routes, ctx.routes));
   }
   return plan;
 }

@@ -34,10 +34,12 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
       const ds = await grafana.getDataSourceByUid(org.id, DATASOURCE_UID);
       const j = (ds?.jsonData ?? {}) as { cdmTenantId?: string; cdmTokenId?: string; organization?: string; defaultBucket?: string };
       if (!ds || !j.cdmTenantId) return { unclaimed: { orgId: org.id, name: org.name } };
-      const [users, dashboards, rules] = await Promise.all([
+      const [users, dashboards, rules, points, tree] = await Promise.all([
         grafana.orgUsers(org.id),
         grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 }),
         this.o.alertRules?.length ? grafana.listAlertRules(org.id) : Promise.resolve([]),
+        this.o.routes ? grafana.listContactPoints(org.id) : Promise.resolve(undefined),
+        this.o.routes ? grafana.getPolicyTree(org.id) : Promise.resolve(undefined),
       ]);
       const t: GrafanaTenantState = {
         cdmId: j.cdmTenantId,
@@ -47,6 +49,7 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
         users: users.map((u) => ({ userId: u.userId, login: u.login, email: u.email.toLowerCase(), role: u.role })),
         dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.tags?.find((x) => x.startsWith(SHA_TAG))?.slice(SHA_TAG.length)])),
         alertRules: ourRules(rules),
+        ...(points && tree ? { routes: { points: points.filter((p) => p.uid).map((p) => ({ uid: p.uid!, name: p.name, url: p.settings?.url ?? '' })), tree } } : {}),
       };
       return { tenant: t };
     });
@@ -63,8 +66,18 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
     return planGrafana(desired, actual, this.o, skipped);
   }
 
+  /** Contact points are per org, and the tree must stop naming one before it goes: only people and orgs are freed first. */
+  freesNames(a: GrafanaAction): boolean {
+    return a.kind === 'remove-user' || a.kind === 'delete-org';
+  }
+
   describe(a: GrafanaAction): Record<string, unknown> {
     switch (a.kind) {
+      case 'create-contact-point':
+      case 'delete-contact-point':
+        return { action: a.kind, contactPoint: a.name, url: a.url };
+      case 'put-policy-tree':
+        return { action: a.kind, receivers: JSON.stringify(a.tree).match(/"receiver":"[^"]+"/g)?.length ?? 0 };
       case 'create-org':
       case 'adopt-org':
       case 'rename-org':
@@ -160,6 +173,15 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
       case 'delete-org':
         await grafana.deleteOrg(a.orgId);
         this.orgs.delete(a.cdmId);
+        return;
+      case 'create-contact-point':
+        await grafana.createContactPoint(this.org(a.cdmId), { name: a.name, type: 'webhook', settings: { url: a.url, httpMethod: 'POST' }, disableResolveMessage: false });
+        return;
+      case 'put-policy-tree':
+        await grafana.putPolicyTree(this.org(a.cdmId), a.tree);
+        return;
+      case 'delete-contact-point':
+        await grafana.deleteContactPoint(this.org(a.cdmId), a.uid);
         return;
     }
   }

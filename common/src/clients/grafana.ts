@@ -235,10 +235,56 @@ export class GrafanaClient {
     });
   }
 
+  // ---- contact points and the notification policy tree (provisioning API, org-scoped; provenance disabled: operators may edit them)
+  listContactPoints(orgId: number): Promise<ContactPoint[]> {
+    return this.http.requireRequest('GET /api/v1/provisioning/contact-points', { url: '/v1/provisioning/contact-points', ...org(orgId) });
+  }
+
+  createContactPoint(orgId: number, c: ContactPoint): Promise<ContactPoint> {
+    return this.http.requireRequest('POST /api/v1/provisioning/contact-points', {
+      method: 'POST',
+      url: '/v1/provisioning/contact-points',
+      data: c,
+      ...org(orgId, { 'X-Disable-Provenance': 'true' }),
+    });
+  }
+
+  async deleteContactPoint(orgId: number, uid: string): Promise<void> {
+    await this.http.request('DELETE /api/v1/provisioning/contact-points/{UID}', { method: 'DELETE', url: `/v1/provisioning/contact-points/${enc(uid)}`, ...org(orgId) });
+  }
+
+  getPolicyTree(orgId: number): Promise<PolicyRoute> {
+    return this.http.requireRequest('GET /api/v1/provisioning/policies', { url: '/v1/provisioning/policies', ...org(orgId) });
+  }
+
+  async putPolicyTree(orgId: number, tree: PolicyRoute): Promise<void> {
+    await this.http.requireRequest('PUT /api/v1/provisioning/policies', { method: 'PUT', url: '/v1/provisioning/policies', data: tree, ...org(orgId, { 'X-Disable-Provenance': 'true' }) });
+  }
+
   /** For /healthz: the signed-in user (proves URL and credentials). */
   async ping(): Promise<void> {
     await this.http.requireRequest('GET /api/user', { url: '/user' });
   }
+}
+
+/** One integration of a contact point (Grafana groups integrations by name into one receiver). */
+export interface ContactPoint {
+  uid?: string;
+  name: string;
+  type: 'webhook';
+  settings: { url: string; httpMethod?: 'POST' };
+  disableResolveMessage?: boolean;
+}
+
+/** A node of the notification policy tree. */
+export interface PolicyRoute {
+  receiver?: string;
+  group_by?: string[];
+  object_matchers?: [string, string, string][];
+  continue?: boolean;
+  group_wait?: string;
+  repeat_interval?: string;
+  routes?: PolicyRoute[];
 }
 
 function org(orgId: number, extra: Record<string, string> = {}): Pick<AxiosRequestConfig, 'headers'> {

@@ -50,6 +50,20 @@ describe('Grafana fake through the real client', () => {
     expect(await admin.listDataSources(1)).toEqual([]);
   });
 
+  it('contact points and the policy tree: a tree naming an unknown receiver is refused, and so is removing the last webhook of one it names', async () => {
+    const orgId = await admin.createOrg('routes');
+    expect((await admin.getPolicyTree(orgId)).receiver).toBe('grafana-default-email');
+    await expect(admin.putPolicyTree(orgId, { receiver: 'cdm operators' })).rejects.toThrow(/receiver 'cdm operators' does not exist/);
+    const a = await admin.createContactPoint(orgId, { name: 'cdm operators', type: 'webhook', settings: { url: 'http://hooks.example/a' } });
+    const b = await admin.createContactPoint(orgId, { name: 'cdm operators', type: 'webhook', settings: { url: 'http://hooks.example/b' } });
+    await admin.putPolicyTree(orgId, { receiver: 'cdm operators', routes: [{ receiver: 'cdm operators', object_matchers: [['severity', '=', 'critical']], continue: true }] });
+    await admin.deleteContactPoint(orgId, a.uid!);
+    await expect(admin.deleteContactPoint(orgId, b.uid!)).rejects.toThrow(/used by a notification policy/);
+    expect((await admin.listContactPoints(orgId)).map((c) => c.settings.url)).toEqual(['http://hooks.example/b']);
+    // Another org sees none of it.
+    expect(await admin.listContactPoints(1)).toEqual([]);
+  });
+
   it('refuses a stale dashboard version without overwrite (412) and unknown users (404 → undefined)', async () => {
     const orgId = await admin.createOrg('beta');
     await admin.saveDashboard(orgId, { uid: 'd', title: 'D' });

@@ -16,6 +16,48 @@ export const GRAFANA_RELAXATIONS = [
     },
     why: 'the generator merged two Go types into "Duration": alert rule "for" is a Prometheus model.Duration (JSON: a string like "5m"), while a query\'s relativeTimeRange from/to is ngalert models.Duration (JSON: seconds as a number)',
   },
+  {
+    schema: 'EmbeddedContactPoint',
+    replace: {
+      type: 'object',
+      required: ['type', 'settings'],
+      properties: {
+        uid: { type: 'string', pattern: '^[a-zA-Z0-9\\-_]{1,40}$' },
+        name: { type: 'string' },
+        type: {
+          enum: [
+            'alertmanager',
+            'dingding',
+            'discord',
+            'email',
+            'googlechat',
+            'kafka',
+            'line',
+            'opsgenie',
+            'pagerduty',
+            'pushover',
+            'sensugo',
+            'slack',
+            'teams',
+            'telegram',
+            'threema',
+            'victorops',
+            'webhook',
+            'wecom',
+          ],
+        },
+        settings: { type: 'object' },
+        disableResolveMessage: { type: 'boolean' },
+        provenance: { type: 'string' },
+      },
+    },
+    why: 'the spec\'s type enum has a leading space on every value but the first (" webhook"), which Grafana itself never sends or accepts; the values are the notifier types of pkg/services/ngalert/notifier/channels_config',
+  },
+  {
+    schema: 'ObjectMatchers',
+    replace: { type: 'array', items: { type: 'array', items: { type: 'string' }, minItems: 3, maxItems: 3 } },
+    why: 'Grafana marshals object_matchers as [name, operator, value] triples (ObjectMatchers.MarshalJSON; the Grafana Foundation SDK types ObjectMatcher as a list of strings), while the generated spec points it at the Matcher object',
+  },
 ];
 
 type Role = 'Viewer' | 'Editor' | 'Admin';
@@ -38,9 +80,11 @@ interface Principal {
 }
 
 const err = (status: number, message: string) => reply(status, { message });
+/** The contact point every Grafana org starts with. */
+const DEFAULT_RECEIVER = 'grafana-default-email';
 const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Admin: 3 };
 
-/** Grafana HTTP API fake: orgs and membership, users, datasources, folders, dashboards, alert rules. */
+/** Grafana HTTP API fake: orgs and membership, users, datasources, folders, dashboards, alert rules, contact points and notification policies. */
 export function createGrafanaFake(opts: { contract?: Contract } = {}) {
   const contract = opts.contract ?? new Contract(GRAFANA_SPEC, '/api', GRAFANA_RELAXATIONS);
   let users = new Map<number, User>();
@@ -49,6 +93,8 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
   let folders = new Map<string, { uid: string; title: string; orgId: number; id: number }>();
   let dashboards = new Map<string, { orgId: number; uid: string; version: number; dashboard: Record<string, unknown>; folderUid?: string; id: number }>();
   let rules = new Map<string, Record<string, unknown> & { uid: string; orgID: number }>();
+  let contactPoints = new Map<string, { orgId: number; uid: string; name: string; type: string; settings: Record<string, unknown>; disableResolveMessage?: boolean }>();
+  let policies = new Map<number, Record<string, unknown>>();
   let seq = 1;
 
   const reset = () => {
@@ -58,6 +104,8 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
     folders = new Map();
     dashboards = new Map();
     rules = new Map();
+    contactPoints = new Map();
+    policies = new Map();
     seq = 100;
   };
   reset();
@@ -358,6 +406,65 @@ export function createGrafanaFake(opts: { contract?: Contract } = {}) {
       orgRole(principal, 'Editor');
       rules.delete(params.UID!);
       return reply(204);
+    },
+
+    // ---- contact points and the notification policy tree (every org has Grafana's default email contact point)
+    'GET /api/v1/provisioning/contact-points': ({ query, principal }) => {
+      orgRole(principal, 'Editor');
+      const own = [...contactPoints.values()].filter((c) => c.orgId === principal.orgId && (!query.name || c.name === query.name));
+      return reply(
+        200,
+        own.map(({ orgId: _o, ...c }) => c),
+      );
+    },
+    'POST /api/v1/provisioning/contact-points': ({ body, principal }) => {
+      orgRole(principal, 'Editor');
+      const c = body as { uid?: string; name?: string; type: string; settings: Record<string, unknown>; disableResolveMessage?: boolean };
+      if (c.type === 'webhook' && typeof c.settings.url !== 'string') return err(400, 'webhook contact point needs settings.url');
+      const uid = c.uid ?? crypto.randomBytes(7).toString('hex');
+      if (contactPoints.has(uid)) return err(400, `contact point ${uid} exists`);
+      const rec = { orgId: principal.orgId, uid, name: c.name ?? uid, type: c.type, settings: c.settings, disableResolveMessage: c.disableResolveMessage ?? false };
+      contactPoints.set(uid, rec);
+      const { orgId: _o, ...out } = rec;
+      return reply(202, out);
+    },
+    'PUT /api/v1/provisioning/contact-points/{UID}': ({ params, body, principal }) => {
+      orgRole(principal, 'Editor');
+      const old = contactPoints.get(params.UID!);
+      if (!old || old.orgId !== principal.orgId) return err(404, 'contact point not found');
+      const c = body as { name?: string; type: string; settings: Record<string, unknown>; disableResolveMessage?: boolean };
+      contactPoints.set(old.uid, { ...old, name: c.name ?? old.name, type: c.type, settings: c.settings, disableResolveMessage: c.disableResolveMessage ?? false });
+      return reply(202, {});
+    },
+    'DELETE /api/v1/provisioning/contact-points/{UID}': ({ params, principal }) => {
+      orgRole(principal, 'Editor');
+      const c = contactPoints.get(params.UID!);
+      if (c && c.orgId === principal.orgId) {
+        // Grafana refuses to remove the last integration of a contact point the policy tree routes to.
+        const used = JSON.stringify(policies.get(principal.orgId) ?? {}).includes(`"receiver":${JSON.stringify(c.name)}`);
+        const last = ![...contactPoints.values()].some((x) => x !== c && x.orgId === c.orgId && x.name === c.name);
+        if (used && last) return err(400, `contact point '${c.name}' is currently used by a notification policy`);
+        contactPoints.delete(c.uid);
+      }
+      return reply(204);
+    },
+    'GET /api/v1/provisioning/policies': ({ principal }) => {
+      orgRole(principal, 'Editor');
+      return reply(200, policies.get(principal.orgId) ?? { receiver: DEFAULT_RECEIVER, group_by: ['grafana_folder', 'alertname'] });
+    },
+    'PUT /api/v1/provisioning/policies': ({ body, principal }) => {
+      orgRole(principal, 'Editor');
+      const names = new Set([DEFAULT_RECEIVER, ...[...contactPoints.values()].filter((c) => c.orgId === principal.orgId).map((c) => c.name)]);
+      const missing: string[] = [];
+      const walk = (r: { receiver?: string; routes?: unknown[] }) => {
+        if (r.receiver && !names.has(r.receiver)) missing.push(r.receiver);
+        for (const x of r.routes ?? []) walk(x as { receiver?: string; routes?: unknown[] });
+      };
+      walk(body as { receiver?: string });
+      if (!(body as { receiver?: string }).receiver) return err(400, 'the root route needs a receiver');
+      if (missing.length) return err(400, `receiver '${missing[0]}' does not exist`);
+      policies.set(principal.orgId, body as Record<string, unknown>);
+      return reply(202, { message: 'policies updated' });
     },
   };
 
