@@ -1,6 +1,18 @@
 import crypto from 'node:crypto';
 import { Point } from '@influxdata/influxdb-client';
-import { FLEET_ALARMS, isClusterAlarm, tenantBucket, TenantNotReady, type AlarmInfo, type EntityId, type InfluxClient, type Logger, type TenantActors, type TenantDirectory } from '@cdm/common';
+import {
+  FLEET_ALARMS,
+  isClusterAlarm,
+  tenantBucket,
+  TenantNotReady,
+  UpstreamError,
+  type AlarmInfo,
+  type EntityId,
+  type InfluxClient,
+  type Logger,
+  type TenantActors,
+  type TenantDirectory,
+} from '@cdm/common';
 import { clusterAlarmType, clusterStillDown, findClusters, type Cluster, type ClusterParams, type FleetDevice } from './clusters.ts';
 import type { FleetReader } from './fleet-reader.ts';
 import type { HealthCache } from './health-cache.ts';
@@ -57,7 +69,11 @@ export class FleetMonitor {
         await this.tenant(t.cdmId, res, log.child({ tenant: t.cdmId }));
         res.tenants++;
       } catch (err) {
-        if (err instanceof TenantNotReady) continue;
+        // Not made yet by tenant-sync (its ThingsBoard bridge admin, its bucket): the next pass looks again.
+        if (err instanceof TenantNotReady || (err instanceof UpstreamError && err.upstream === 'InfluxDB' && err.status === 404)) {
+          log.debug({ tenant: t.cdmId, err: (err as Error).message }, 'tenant not ready');
+          continue;
+        }
         res.failed++;
         log.warn({ tenant: t.cdmId, err: (err as Error).message }, 'fleet monitor: tenant failed; the next pass retries');
       }
