@@ -1,19 +1,7 @@
 import { z } from 'zod';
-import { healthEnv, influxdbEnv, parseDuration, thingsboardEnv } from '@cdm/common';
+import { durationSchema, healthEnv, influxdbEnv, thingsboardEnv } from '@cdm/common';
 
-const duration = (doc: string, dflt: string) =>
-  z
-    .string()
-    .default(dflt)
-    .transform((s, ctx) => {
-      try {
-        return parseDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .describe(doc);
+const duration = durationSchema;
 
 /** Every variable fleet-monitor reads; `fleet-monitor --help` prints them. */
 export const fleetMonitorEnv = {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, parseDuration, thingsboardEnv } from '@cdm/common';
+import { durationSchema, grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 
 const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
 
@@ -34,18 +34,7 @@ export const tenantSyncEnv = {
     .describe(
       'where ThingsBoard posts alarm notifications (Microsoft Teams message cards), one URL per person: <url>/<tenant id>/<operator|oncall>/<Keycloak user id>; a paging gateway routes them. Unset: no escalation rules are kept',
     ),
-  ESCALATE_AFTER: z
-    .string()
-    .default('15m')
-    .transform((s, ctx) => {
-      try {
-        return parseDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .describe("a critical alarm still unacknowledged this long after it was raised goes to the tenant's on-call too (operators get it at once)"),
+  ESCALATE_AFTER: durationSchema("a critical alarm still unacknowledged this long after it was raised goes to the tenant's on-call too (operators get it at once)", '15m'),
 };
 
 export const tenantSyncConfig = z.object(tenantSyncEnv);

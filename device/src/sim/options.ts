@@ -1,19 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from '@cdm/common';
+import { durationSchema } from '@cdm/common';
 
-const duration = (doc: string, dflt: string) =>
-  z
-    .string()
-    .default(dflt)
-    .transform((s, ctx) => {
-      try {
-        return parseDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .describe(doc);
+const duration = durationSchema;
 const count = (doc: string, dflt?: number) => (dflt === undefined ? z.coerce.number().int().min(1) : z.coerce.number().int().min(0).default(dflt)).describe(doc);
 const share = (doc: string) => z.coerce.number().min(0).max(1).optional().describe(doc);
 
