@@ -18,7 +18,7 @@ const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
 const dirs: string[] = [];
 afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-function scene(o: { offline?: string[]; unusual?: string[]; description?: string; health?: Record<string, Record<string, number>> } = {}) {
+function scene(o: { offline?: string[]; unusual?: string[]; regions?: Record<string, string>; description?: string; health?: Record<string, Record<string, number>> } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-'));
   dirs.push(dir);
   let store = new OtaStore(dir);
@@ -45,7 +45,7 @@ function scene(o: { offline?: string[]; unusual?: string[]; description?: string
   } as unknown as HawkbitClient;
   const tb = {
     raiseOnTenant: async (_t: string, type: string, severity: string, details: Record<string, unknown>) => void calls.alarms.push({ type, severity, ...details }),
-    online: async () => new Map(devices.map((d) => [d, !(o.offline ?? []).includes(d)])),
+    devices: async () => new Map(devices.map((d) => [d, { online: !(o.offline ?? []).includes(d), ...(o.regions?.[d] ? { region: o.regions[d] } : {}) }])),
     devicesWithAlarm: async (_t: string, type: string) => new Set(type === 'Unusual Values' ? (o.unusual ?? []) : []),
   } as unknown as ThingsBoardOta;
   const influx = {
@@ -112,6 +112,17 @@ describe('HoldGate', () => {
         '1 of 2 updated devices (50 %) are flagged by fleet-monitor with unusual values (unlike their own baseline and their cohort) against 12.5 % of the 8 not yet updated',
       ),
     });
+  });
+
+  it('compares unusual values within the updated devices’ regions: another region’s bad week does not release a bad stage', async () => {
+    // d0, d1 (updated) and d2..d4 are in north; d5..d9 in south, where every device is flagged.
+    const regions = Object.fromEntries(devices.map((d, i) => [d, i < 5 ? 'north' : 'south']));
+    const s = scene({ unusual: ['d1', 'd5', 'd6', 'd7', 'd8', 'd9'], regions });
+    s.at(0);
+    await s.pass();
+    s.at(HOUR);
+    expect(await s.pass()).toMatchObject({ blocked: [7] });
+    expect(s.calls.alarms[0]).toMatchObject({ signal: 'unusual-values', reason: expect.stringContaining('against 0 % of the 3 not yet updated') });
   });
 
   it('releases when unusual values are as common among the not yet updated', async () => {

@@ -104,30 +104,33 @@ export class HoldGate {
    * The updated devices (the started stages' targets) against the tenant's others: offline now
    * (ThingsBoard), over a fleet alert threshold since the hold began (their telemetry in the
    * tenant's bucket: last battery and signal, error rate over the hold), and with an active
-   * Unusual Values alarm from fleet-monitor.
+   * Unusual Values alarm from fleet-monitor (against the not-yet-updated devices of the same regions).
    */
   private async compare(cdmId: string, rolloutId: number, started: readonly MgmtRolloutGroup[], since: number, now: number): Promise<Comparison[]> {
     const updated = new Set<string>();
     for (const g of started) for (const t of await this.o.hawkbit.rolloutGroupTargets(rolloutId, g.id)) updated.add(t.controllerId);
-    const [online, alerting, unusual] = await Promise.all([this.o.tb.online(cdmId), this.alerting(cdmId, since, now), this.o.tb.devicesWithAlarm(cdmId, FLEET_ALARMS.unusualValues.type)]);
+    const [fleet, alerting, unusual] = await Promise.all([this.o.tb.devices(cdmId), this.alerting(cdmId, since, now), this.o.tb.devicesWithAlarm(cdmId, FLEET_ALARMS.unusualValues.type)]);
     const t = this.o.thresholds;
-    const count = (bad: (device: string) => boolean): Omit<Comparison, 'signal' | 'what'> => {
+    // Anomalies are compared within the updated devices' regions: a region's bad week is not the update's doing.
+    const regions = new Set([...updated].map((d) => fleet.get(d)?.region ?? ''));
+    const sameCohort = (d: string) => regions.has(fleet.get(d)?.region ?? '');
+    const count = (bad: (device: string) => boolean, inBaseline: (device: string) => boolean = () => true): Omit<Comparison, 'signal' | 'what'> => {
       let updatedBad = 0;
       let baseline = 0;
       let baselineBad = 0;
       for (const id of updated) if (bad(id)) updatedBad++;
-      for (const name of online.keys()) {
-        if (updated.has(name)) continue;
+      for (const name of fleet.keys()) {
+        if (updated.has(name) || !inBaseline(name)) continue;
         baseline++;
         if (bad(name)) baselineBad++;
       }
       return { updated: updated.size, updatedBad, baseline, baselineBad };
     };
     return [
-      { signal: 'offline', what: 'offline', ...count((d) => online.get(d) !== true) },
+      { signal: 'offline', what: 'offline', ...count((d) => fleet.get(d)?.online !== true) },
       { signal: 'fleet-alerts', what: `over a fleet alert threshold (battery < ${t.batteryPct} %, signal < ${t.signalDbm} dBm, error rate > ${t.errorRatePct} %)`, ...count((d) => alerting.has(d)) },
       // fleet-monitor's anomalies: a device unlike its own baseline and its cohort (a faster drain, more reboots after the update).
-      { signal: 'unusual-values', what: 'flagged by fleet-monitor with unusual values (unlike their own baseline and their cohort)', ...count((d) => unusual.has(d)) },
+      { signal: 'unusual-values', what: 'flagged by fleet-monitor with unusual values (unlike their own baseline and their cohort)', ...count((d) => unusual.has(d), sameCohort) },
     ];
   }
 

@@ -32,13 +32,17 @@ export class ThingsBoardOta {
     await this.raise(cdmId, { id: await this.tenants.tenantId(cdmId), entityType: 'TENANT' } as EntityId, type, severity, details);
   }
 
-  /** Every device of the tenant by name (= hawkBit controller id), online or not: ThingsBoard's `active`. */
-  async online(cdmId: string): Promise<Map<string, boolean>> {
-    const out = new Map<string, boolean>();
-    for await (const page of (await this.tenants.actor(cdmId)).deviceDataPages([{ type: 'SERVER_ATTRIBUTE', key: 'active' }])) {
+  /** Every device of the tenant by name (= hawkBit controller id): online (ThingsBoard's `active`) and its region (metadata operators set). */
+  async devices(cdmId: string): Promise<Map<string, { online: boolean; region?: string }>> {
+    const out = new Map<string, { online: boolean; region?: string }>();
+    for await (const page of (await this.tenants.actor(cdmId)).deviceDataPages([
+      { type: 'SERVER_ATTRIBUTE', key: 'active' },
+      { type: 'SERVER_ATTRIBUTE', key: 'region' },
+    ])) {
       for (const d of page) {
         const name = d.latest.ENTITY_FIELD?.name?.value;
-        if (name) out.set(name, d.latest.SERVER_ATTRIBUTE?.active?.value === 'true');
+        const region = d.latest.SERVER_ATTRIBUTE?.region?.value;
+        if (name) out.set(name, { online: d.latest.SERVER_ATTRIBUTE?.active?.value === 'true', ...(region ? { region } : {}) });
       }
     }
     return out;
