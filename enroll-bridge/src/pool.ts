@@ -22,9 +22,13 @@ export function parseCidr(s: string): Cidr {
 export const toInt = (ip: string): number => ip.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
 export const toIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 
+/** The first and last device address (as integers): after the hub (the first host), before the broadcast. */
+export const firstDevice = (c: Cidr): number => c.base + 2;
+export const lastDevice = (c: Cidr): number => c.base + 2 ** (32 - c.prefix) - 2;
+
 /** Device addresses: every host address except the network, broadcast and the hub's (first host). */
 export function poolSize(c: Cidr): number {
-  return 2 ** (32 - c.prefix) - 3;
+  return lastDevice(c) - firstDevice(c) + 1;
 }
 
 export function hubAddress(c: Cidr): string {
@@ -33,5 +37,5 @@ export function hubAddress(c: Cidr): string {
 
 export function contains(c: Cidr, ip: string): boolean {
   const n = toInt(ip);
-  return n > c.base + 1 && n < c.base + 2 ** (32 - c.prefix) - 1;
+  return n >= firstDevice(c) && n <= lastDevice(c);
 }

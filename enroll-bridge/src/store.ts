@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openStore, preparedStatements, type Migration } from '@cdm/common/sqlite';
-import { contains, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
+import { contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
 export const STEPS = ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const;
@@ -165,8 +165,8 @@ export class Store {
    * pool had its own state, and when WG_POOL_CIDR changed (a wider pool keeps every address).
    */
   private rebuildPool(): void {
-    const first = this.pool.base + 2;
-    const last = this.pool.base + 2 ** (32 - this.pool.prefix) - 2;
+    const first = firstDevice(this.pool);
+    const last = lastDevice(this.pool);
     const used = new Set((this.sql('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL').all() as { wg_ip: string }[]).map((r) => toInt(r.wg_ip)));
     let mark = first;
     for (const n of used) if (n >= first && n <= last && n >= mark) mark = n + 1;
@@ -184,7 +184,7 @@ export class Store {
       return toIp(freed.n);
     }
     const { mark } = this.sql('SELECT mark FROM pool_state WHERE id = 1').get() as { mark: number };
-    if (mark > this.pool.base + 2 ** (32 - this.pool.prefix) - 2) return undefined;
+    if (mark > lastDevice(this.pool)) return undefined;
     this.sql('UPDATE pool_state SET mark = ? WHERE id = 1').run(mark + 1);
     return toIp(mark);
   }
@@ -232,12 +232,10 @@ export class Store {
       const ip = this.takeAddress();
       if (!ip) throw new PoolExhausted(`WireGuard pool ${this.poolText()} is exhausted (${poolSize(this.pool)} addresses in use); widen WG_POOL_CIDR or decommission devices`);
       const now = new Date().toISOString();
-      this.db
-        .prepare(
-          `INSERT INTO devices (device_id, tenant_id, status, key_sha256, wg_public_key, wg_ip, done, created_at, updated_at)
+      this.sql(
+        `INSERT INTO devices (device_id, tenant_id, status, key_sha256, wg_public_key, wg_ip, done, created_at, updated_at)
            VALUES (?, ?, 'enrolling', ?, ?, ?, '[]', ?, ?)`,
-        )
-        .run(d.deviceId, d.tenantId, d.keySha256, d.wgPublicKey, ip, now, now);
+      ).run(d.deviceId, d.tenantId, d.keySha256, d.wgPublicKey, ip, now, now);
       return this.getDevice(d.deviceId)!;
     })();
   }
