@@ -40,7 +40,9 @@ export const influxdb: Service = {
   name: 'influxdb',
   real: true,
   version: `influxd ${INFLUXD.version}`,
-  startTimeoutSec: 30,
+  // influxd opens every shard before it answers: 30 s was not enough here once the state held the
+  // databases of a few full test runs (204 of them, 268 MB).
+  startTimeoutSec: 180,
   async install(ctx) {
     await ensureGoBinary(ctx, INFLUXD);
   },
