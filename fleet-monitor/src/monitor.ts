@@ -13,7 +13,7 @@ import {
   type TenantActors,
   type TenantDirectory,
 } from '@cdm/common';
-import { clusterAlarmType, clusterStillDown, findClusters, type Cluster, type ClusterParams, type FleetDevice } from './clusters.ts';
+import { clusterAlarmType, clusterStillDown, findClusters, isOffline, type Cluster, type ClusterParams, type FleetDevice } from './clusters.ts';
 import type { FleetReader } from './fleet-reader.ts';
 import type { HealthCache } from './health-cache.ts';
 import { assess, decideAnomalies, describe, type DeviceSeries, type OutlierParams } from './outliers.ts';
@@ -94,7 +94,7 @@ export class FleetMonitor {
     });
     const byId = new Map(fleet.map((d) => [d.id, d]));
     res.devices += fleet.length;
-    res.offline += fleet.filter((d) => d.lastSeen === undefined || now - d.lastSeen > cp.offlineAfterMs).length;
+    res.offline += fleet.filter((d) => isOffline(d, now, cp)).length;
 
     const tb = await this.o.actors.actor(cdmId);
     const active: AlarmInfo[] = [];
