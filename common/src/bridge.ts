@@ -41,7 +41,9 @@ export function runCommand(name: string, command: () => Promise<number>): void {
   command().then(
     (code) => process.exit(code),
     (err: Error) => {
-      process.stderr.write(`${name}: ${err.message}\n`);
+      // The cause names what the upstream said (an error that names only the step would leave ops guessing).
+      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      process.stderr.write(`${name}: ${err.message}${cause}\n`);
       process.exit(1);
     },
   );

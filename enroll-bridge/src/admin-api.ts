@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { authenticate, AuthError, TenantNotFound, userOf, type KeycloakTenant, type Logger, type TenantAuthority, type TokenUser } from '@cdm/common';
 import { createClaim, MAX_CLAIM_USES } from './claims.ts';
 import type { Enroller } from './enroll.ts';
-import { HttpError } from './errors.ts';
-import { FactoryCaRefused, registerFactoryCa } from './factory-cas.ts';
+import { HttpError, StepFailed } from './errors.ts';
+import { registerFactoryCa } from './factory-cas.ts';
 import type { DeviceRecord, Store } from './store.ts';
 
 export interface AdminApiOptions {
@@ -98,7 +98,8 @@ export function adminRouter(o: AdminApiOptions): express.Router {
         s.json(view(await o.enroller.decommission(id)));
       } catch (err) {
         // The store keeps the device in 'decommissioning'; the repair pass or a repeat of this call resumes.
-        throw new HttpError(502, `decommission of ${id} stopped half-way (${(err as Error).message}); it resumes on the next repair pass or when you repeat the call`);
+        const why = err instanceof StepFailed ? `${err.message}: ${(err.cause as Error).message}` : (err as Error).message;
+        throw new HttpError(502, `decommission of ${id} stopped half-way (${why}); it resumes on the next repair pass or when you repeat the call`);
       }
     }),
   );
@@ -113,16 +114,10 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   r.post(
     '/claims',
     wrap(async (req, s) => {
-      const body = ClaimBody.safeParse(req.body);
-      if (!body.success) throw new HttpError(400, `invalid claim: ${issues(body.error)}`);
-      const t = await tenantFor(req, body.data.tenant);
-      let made: ReturnType<typeof createClaim>;
-      try {
-        made = createClaim(o.store, { tenantId: t.cdmId, uses: body.data.uses, expires: body.data.expires, deviceId: body.data.deviceId });
-      } catch (err) {
-        throw new HttpError(400, (err as Error).message);
-      }
-      audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.data.uses, deviceId: body.data.deviceId });
+      const body = parsed(ClaimBody, req.body, 'claim');
+      const t = await tenantFor(req, body.tenant);
+      const made = createClaim(o.store, { tenantId: t.cdmId, uses: body.uses, expires: body.expires, deviceId: body.deviceId });
+      audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.uses, deviceId: body.deviceId });
       // The token is shown once, here; only its hash is kept.
       s.status(201).json({ claim: made.claim, token: made.token });
     }),
@@ -148,15 +143,9 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   r.post(
     '/factory-cas',
     wrap(async (req, s) => {
-      const body = FactoryCaBody.safeParse(req.body);
-      if (!body.success) throw new HttpError(400, `invalid factory CA: ${issues(body.error)}`);
-      const t = await tenantFor(req, body.data.tenant);
-      let ca;
-      try {
-        ca = registerFactoryCa(o.store, t.cdmId, body.data.pem, body.data.proof);
-      } catch (err) {
-        throw new HttpError(err instanceof FactoryCaRefused ? err.status : 400, (err as Error).message);
-      }
+      const body = parsed(FactoryCaBody, req.body, 'factory CA');
+      const t = await tenantFor(req, body.tenant);
+      const ca = registerFactoryCa(o.store, t.cdmId, body.pem, body.proof);
       audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
       s.status(201).json(ca);
     }),
@@ -179,4 +168,9 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   return r;
 }
 
-const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+/** The body as the schema reads it, or a 400 naming each problem. */
+function parsed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new HttpError(400, `invalid ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}

@@ -10,6 +10,7 @@ import { hashClaimToken } from './claim-token.ts';
 import { MAX_CSR_BYTES } from './csr.ts';
 import type { Enroller } from './enroll.ts';
 import { HttpError } from './errors.ts';
+import { httpAnswer } from './http-answer.ts';
 
 const EnrollBody = z
   .object({
@@ -127,10 +128,11 @@ export function createApi(o: ApiOptions): express.Express {
   app.use((_req, res) => void res.status(404).json({ error: 'no such endpoint; devices POST /v1/enroll' }));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
-    if (err instanceof HttpError) {
-      if (err.retryAfterSec) res.set('Retry-After', String(err.retryAfterSec));
-      if (err.status >= 500) o.logger.warn({ status: err.status, err: err.message }, 'enrollment failed upstream');
-      return void res.status(err.status).json({ error: err.message });
+    const answer = httpAnswer(err);
+    if (answer) {
+      if (answer.retryAfterSec) res.set('Retry-After', String(answer.retryAfterSec));
+      if (answer.status >= 500) o.logger.warn({ status: answer.status, err: answer.error }, 'enrollment failed upstream');
+      return void res.status(answer.status).json({ error: answer.error });
     }
     if (e.type === 'entity.too.large') return void res.status(413).json({ error: 'enrollment body larger than 16 KiB' });
     if (e.type === 'entity.parse.failed') return void res.status(400).json({ error: 'body is not valid JSON' });

@@ -2,14 +2,12 @@ import fs from 'node:fs';
 import { hawkbitFrom, keycloakFrom, stepcaFrom, TenantAuthority, thingsboardFrom, wireguardFrom, type HawkbitClient, type Logger } from '@cdm/common';
 import type { EnrollBridgeConfig } from './config.ts';
 import { Enroller, type EnrollerOptions } from './enroll.ts';
+import { hubAddress } from './pool.ts';
 import { Store } from './store.ts';
 import { TenantDirectory } from '@cdm/common';
 import type { AdminApiOptions } from './admin-api.ts';
 import { ThingsBoardDevices } from './tb-devices.ts';
 import { TenantTokenFiles } from './tenant-tokens.ts';
-
-/** The hub's own tunnel address: the first host of the pool. */
-const hubAddress = (pool: { base: number }) => [24, 16, 8, 0].map((sh) => ((pool.base + 1) >>> sh) & 255).join('.');
 
 /** Clients, store and enroller from a validated config: used by main.ts and by the e2e tests. */
 export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep' | 'observe'> = {}) {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { Refused } from './errors.ts';
 import { parseFactoryCa } from './factory.ts';
 import type { FactoryCaRecord, Store } from './store.ts';
 
@@ -12,15 +13,6 @@ export const registrationMessage = (tenantId: string, caSha256: string) => `cdm-
 export const proofHowTo = (tenantId: string, caSha256: string) =>
   `sign "${registrationMessage(tenantId, caSha256)}" with the CA's private key and send the signature in base64: printf '%s' '${registrationMessage(tenantId, caSha256)}' | openssl dgst -sha256 -sign ca.key | base64 -w0`;
 
-export class FactoryCaRefused extends Error {
-  constructor(
-    readonly status: 400 | 409,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Registers a factory CA for a tenant: a valid CA certificate, a signature by its key over the
  * registration message (a CA certificate is public — every device of that vendor sends it in its
@@ -32,7 +24,7 @@ export class FactoryCaRefused extends Error {
 export function registerFactoryCa(store: Store, tenantId: string, pem: string, proofBase64: string | undefined): FactoryCaRecord {
   const ca = parseFactoryCa(pem);
   const cert = new crypto.X509Certificate(ca.pem);
-  if (!proofBase64) throw new FactoryCaRefused(400, `proof of possession of the CA key required: ${proofHowTo(tenantId, ca.sha256)}`);
+  if (!proofBase64) throw new Refused('invalid', `proof of possession of the CA key required: ${proofHowTo(tenantId, ca.sha256)}`);
   const signature = Buffer.from(proofBase64.trim(), 'base64');
   const message = Buffer.from(registrationMessage(tenantId, ca.sha256));
   const algorithm = cert.publicKey.asymmetricKeyType === 'ed25519' || cert.publicKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
@@ -42,12 +34,12 @@ export function registerFactoryCa(store: Store, tenantId: string, pem: string, p
   } catch {
     ok = false;
   }
-  if (!ok) throw new FactoryCaRefused(400, `the proof is not a signature of the registration message by this CA's key: ${proofHowTo(tenantId, ca.sha256)}`);
+  if (!ok) throw new Refused('invalid', `the proof is not a signature of the registration message by this CA's key: ${proofHowTo(tenantId, ca.sha256)}`);
   const overlap = overlapping(
     cert,
     store.listFactoryCas().filter((x) => x.tenantId !== tenantId),
   );
-  if (overlap) throw new FactoryCaRefused(409, `overlaps factory CA ${overlap.ca.id} of another tenant (${overlap.why}): a CA can vouch for one tenant's devices only`);
+  if (overlap) throw new Refused('conflict', `overlaps factory CA ${overlap.ca.id} of another tenant (${overlap.why}): a CA can vouch for one tenant's devices only`);
   return store.addFactoryCa({ id: `fca_${crypto.randomBytes(6).toString('hex')}`, tenantId, ...ca });
 }
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { DEVICE_ID } from './csr.ts';
-import { HttpError } from './errors.ts';
+import { Refused } from './errors.ts';
 import type { FactoryCaRecord } from './store.ts';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -18,10 +18,10 @@ export function parseFactoryCa(pem: string, now = new Date()): { pem: string; sh
   try {
     cert = new crypto.X509Certificate(pem);
   } catch {
-    throw new Error('not a PEM certificate');
+    throw new Refused('invalid', 'not a PEM certificate');
   }
-  if (!cert.ca) throw new Error(`${oneLine(cert.subject)} is not a CA certificate (basicConstraints CA:TRUE)`);
-  if (!validAt(cert, now)) throw new Error(`${oneLine(cert.subject)} is not valid now (${cert.validFrom} – ${cert.validTo})`);
+  if (!cert.ca) throw new Refused('invalid', `${oneLine(cert.subject)} is not a CA certificate (basicConstraints CA:TRUE)`);
+  if (!validAt(cert, now)) throw new Refused('invalid', `${oneLine(cert.subject)} is not valid now (${cert.validFrom} – ${cert.validTo})`);
   return { pem: cert.toString(), sha256: crypto.createHash('sha256').update(cert.raw).digest('hex'), subject: oneLine(cert.subject) };
 }
 
@@ -31,36 +31,36 @@ export function parseFactoryCa(pem: string, now = new Date()): { pem: string; sh
  * registration it chains to gives the tenant.
  */
 export function verifyFactoryChain(chainDer: readonly Buffer[], cas: readonly FactoryCaRecord[], now = new Date()): FactoryIdentity {
-  if (!chainDer.length) throw new HttpError(401, 'no valid enrollment claim: send a claim token or a factory certificate (TLS client certificate)');
+  if (!chainDer.length) throw new Refused('unauthenticated', 'no valid enrollment claim: send a claim token or a factory certificate (TLS client certificate)');
   let certs: crypto.X509Certificate[];
   try {
     certs = chainDer.map((d) => new crypto.X509Certificate(d));
   } catch {
-    throw new HttpError(400, 'the client certificate chain could not be parsed');
+    throw new Refused('invalid', 'the client certificate chain could not be parsed');
   }
   const leaf = certs[0]!;
   const rest = certs.slice(1);
-  if (leaf.ca) throw new HttpError(401, 'the factory certificate is a CA certificate, not a device certificate');
-  if (!validAt(leaf, now)) throw new HttpError(401, `factory certificate not valid now (${leaf.validFrom} – ${leaf.validTo})`);
+  if (leaf.ca) throw new Refused('unauthenticated', 'the factory certificate is a CA certificate, not a device certificate');
+  if (!validAt(leaf, now)) throw new Refused('unauthenticated', `factory certificate not valid now (${leaf.validFrom} – ${leaf.validTo})`);
   const eku = leaf.keyUsage;
-  if (eku && !eku.includes(CLIENT_AUTH)) throw new HttpError(401, 'factory certificate is not for client authentication (extendedKeyUsage)');
+  if (eku && !eku.includes(CLIENT_AUTH)) throw new Refused('unauthenticated', 'factory certificate is not for client authentication (extendedKeyUsage)');
   const cn = commonName(leaf);
-  if (!cn || !DEVICE_ID.test(cn)) throw new HttpError(401, `factory certificate subject CN must be the device id (${DEVICE_ID.source})`);
+  if (!cn || !DEVICE_ID.test(cn)) throw new Refused('unauthenticated', `factory certificate subject CN must be the device id (${DEVICE_ID.source})`);
 
   const anchors = cas.map((ca) => ({ ca, cert: new crypto.X509Certificate(ca.pem) }));
   let current = leaf;
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
     const anchor = anchors.find((a) => issuedBy(current, a.cert));
     if (anchor) {
-      if (anchor.ca.revoked) throw new HttpError(403, `factory CA ${anchor.ca.id} (${anchor.ca.subject}) is revoked`);
-      if (!validAt(anchor.cert, now)) throw new HttpError(401, `factory CA ${anchor.ca.subject} has expired`);
+      if (anchor.ca.revoked) throw new Refused('forbidden', `factory CA ${anchor.ca.id} (${anchor.ca.subject}) is revoked`);
+      if (!validAt(anchor.cert, now)) throw new Refused('unauthenticated', `factory CA ${anchor.ca.subject} has expired`);
       return { deviceId: cn, ca: anchor.ca };
     }
     const next = rest.find((c) => c.ca && validAt(c, now) && issuedBy(current, c));
     if (!next) break;
     current = next;
   }
-  throw new HttpError(401, 'factory certificate does not chain to a registered factory CA');
+  throw new Refused('unauthenticated', 'factory certificate does not chain to a registered factory CA');
 }
 
 function issuedBy(cert: crypto.X509Certificate, issuer: crypto.X509Certificate): boolean {

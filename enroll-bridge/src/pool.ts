@@ -21,6 +21,7 @@ export function parseCidr(s: string): Cidr {
 
 export const toInt = (ip: string): number => ip.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
 export const toIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+export const cidrText = (c: Cidr): string => `${toIp(c.base)}/${c.prefix}`;
 
 /** The first and last device address (as integers): after the hub (the first host), before the broadcast. */
 export const firstDevice = (c: Cidr): number => c.base + 2;

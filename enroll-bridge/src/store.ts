@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openStore, preparedStatements, type Migration } from '@cdm/common/sqlite';
-import { contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
+import { cidrText, contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
 export const STEPS = ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const;
@@ -357,7 +357,7 @@ export class Store {
   }
 
   private poolText(): string {
-    return `${[24, 16, 8, 0].map((s) => (this.pool.base >>> s) & 255).join('.')}/${this.pool.prefix}`;
+    return cidrText(this.pool);
   }
 }
 
