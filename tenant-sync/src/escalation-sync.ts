@@ -28,12 +28,12 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
     this.ids.clear();
     this.tbTenants.clear();
     // Disabled tenants too: one re-enabled in this pass keeps the objects it had.
-    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) => (cdmTenantInfo(t).cdmId && t.id ? [{ cdmId: cdmTenantInfo(t).cdmId, tenantId: t.id.id }] : []));
-    const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId, tenantId }) => {
+    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) => (cdmTenantInfo(t).cdmId && t.id ? [{ cdmId: cdmTenantInfo(t).cdmId, tbTenantId: t.id.id }] : []));
+    const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId, tbTenantId }) => {
       let as: ThingsBoardClient;
       try {
-        as = await this.actors.actor(cdmId!, { tenantId });
-        this.tbTenants.set(cdmId!, tenantId);
+        as = await this.actors.actor(cdmId!, { tenantId: tbTenantId });
+        this.tbTenants.set(cdmId!, tbTenantId);
       } catch (err) {
         if (err instanceof TenantNotReady) return undefined;
         throw err;
@@ -87,8 +87,8 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
   }
 
   async apply(cdmId: string, actions: EscalationAction[]): Promise<void> {
-    const tenantId = this.tbTenants.get(cdmId);
-    const as = await this.actors.actor(cdmId, tenantId ? { tenantId } : undefined);
+    const tbTenantId = this.tbTenants.get(cdmId);
+    const as = await this.actors.actor(cdmId, tbTenantId ? { tenantId: tbTenantId } : undefined);
     const ids = this.ids.get(cdmId) ?? new Map<string, string>();
     this.ids.set(cdmId, ids);
     const id = (name: string) => {

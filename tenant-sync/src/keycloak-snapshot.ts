@@ -33,7 +33,7 @@ export async function readKeycloak(kc: KeycloakClient, parentPath: string): Prom
       byRole[role] = new Set();
       const id = subs.get(group);
       if (!id) {
-        missingRoleGroups.push({ tenantId: t.id, group });
+        missingRoleGroups.push({ cdmId: t.id, group });
         continue;
       }
       for (const u of await kc.listMembers(id)) {

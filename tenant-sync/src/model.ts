@@ -22,7 +22,7 @@ export interface KeycloakSnapshot {
   /** group id → role → user ids: members of the tenant's role subgroups (admins, operators, oncall). */
   roles: Record<string, Record<TenantRole, Set<string>>>;
   /** Tenants lacking role subgroups (tenant-sync creates them: the place to grant a role, never a grant). */
-  missingRoleGroups: { tenantId: string; group: string }[];
+  missingRoleGroups: { cdmId: string; group: string }[];
 }
 
 /** One tenant as every projection should see it. */

@@ -103,10 +103,10 @@ describe('TenantSync', () => {
     const r = realm(['admins']);
     const sync = new TenantSync({ keycloak: r.kc, projections: [], logger, parentGroup: '/tenants' });
     expect((await sync.plan()).roleGroups).toEqual([
-      { tenantId: 'x', group: 'operators' },
-      { tenantId: 'x', group: 'oncall' },
-      { tenantId: 'y', group: 'operators' },
-      { tenantId: 'y', group: 'oncall' },
+      { cdmId: 'x', group: 'operators' },
+      { cdmId: 'x', group: 'oncall' },
+      { cdmId: 'y', group: 'operators' },
+      { cdmId: 'y', group: 'oncall' },
     ]);
     expect((await sync.apply()).failed).toEqual([]);
     expect(r.created.sort()).toEqual(['x/oncall', 'x/operators', 'y/oncall', 'y/operators']);

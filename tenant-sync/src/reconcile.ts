@@ -16,7 +16,7 @@ export interface Plan {
   tenants: DesiredTenant[];
   invalid: { cdmId: string; name: string; reason: string }[];
   /** Role subgroups a tenant lacks: created empty (a place to grant the role in, never a grant). */
-  roleGroups: { tenantId: string; group: string }[];
+  roleGroups: { cdmId: string; group: string }[];
   systems: SystemPlan[];
 }
 
@@ -113,10 +113,10 @@ export class TenantSync {
     }
     for (const g of plan.roleGroups) {
       try {
-        await this.o.keycloak.createGroup(g.group, g.tenantId);
+        await this.o.keycloak.createGroup(g.group, g.cdmId);
         log.info(g, 'role subgroup created in Keycloak (empty)');
       } catch (err) {
-        result.failed.push({ cdmId: g.tenantId, system: 'keycloak', error: `creating role subgroup ${g.group}: ${(err as Error).message}` });
+        result.failed.push({ cdmId: g.cdmId, system: 'keycloak', error: `creating role subgroup ${g.group}: ${(err as Error).message}` });
       }
     }
     for (const s of plan.systems) {
