@@ -25,7 +25,6 @@ export const hawkbitEnv = {
   HAWKBIT_URL: httpUrl('hawkBit base URL, e.g. http://hawkbit:8080'),
   HAWKBIT_USERNAME: z.string().min(1).describe('management API user'),
   HAWKBIT_PASSWORD: secret('its password'),
-  HAWKBIT_TENANT: z.string().default('DEFAULT').describe('hawkBit tenant used in DDI URLs'),
 };
 
 export const grafanaEnv = {

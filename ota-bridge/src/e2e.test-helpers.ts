@@ -55,7 +55,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   for (const d of devices) {
     tbIds[d] = (await as.saveDevice({ name: d, type: 'default' })).id!.id;
     recordEnrolled(identity, { deviceId: d, tenantId: cdmId, tbDeviceId: tbIds[d] });
-    ddi[d] = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, tenant: config.HAWKBIT_TENANT, controllerId: d, securityToken: targets.find((x) => x.controllerId === d)!.securityToken });
+    ddi[d] = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, controllerId: d, securityToken: targets.find((x) => x.controllerId === d)!.securityToken });
     await ddi[d].poll(); // registered: hawkBit now knows it is alive
   }
   const rollouts: number[] = [];

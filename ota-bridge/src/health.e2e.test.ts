@@ -46,10 +46,7 @@ function deviceRoot(id: string, hooks: Record<string, string>) {
   );
   script('reboot', 'jq ".booted = .primary | .reboots = ((.reboots // 0) + 1)" "$B" > "$B.n" && mv "$B.n" "$B"');
   for (const [name, body] of Object.entries(hooks)) fs.writeFileSync(path.join(etc, 'health.d', name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
-  fs.writeFileSync(
-    path.join(etc, 'device-config'),
-    [`HAWKBIT_URL=${scene.config.HAWKBIT_URL}`, `HAWKBIT_TENANT=${scene.config.HAWKBIT_TENANT}`, 'HEALTH_RETRY_SECONDS=0', `REBOOT_CMD=${path.join(bin, 'reboot')}`, ''].join('\n'),
-  );
+  fs.writeFileSync(path.join(etc, 'device-config'), [`HAWKBIT_URL=${scene.config.HAWKBIT_URL}`, 'HEALTH_RETRY_SECONDS=0', `REBOOT_CMD=${path.join(bin, 'reboot')}`, ''].join('\n'));
   fs.writeFileSync(path.join(state, 'enrollment.json'), JSON.stringify({ deviceId: id, tenantId: scene.cdmId }));
   fs.writeFileSync(path.join(state, 'hawkbit.token'), scene.tokens[id]!);
   const run = () =>

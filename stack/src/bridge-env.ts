@@ -24,7 +24,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
   const ca = x('stepca');
   const wg = x('wireguard');
   const thingsboard = { THINGSBOARD_URL: tb.url, THINGSBOARD_USERNAME: tb.c.username!, THINGSBOARD_PASSWORD: tb.c.password! };
-  const hawkbit = { HAWKBIT_URL: hb.url, HAWKBIT_USERNAME: hb.c.username!, HAWKBIT_PASSWORD: hb.c.password!, HAWKBIT_TENANT: hb.x.tenant ?? 'DEFAULT' };
+  const hawkbit = { HAWKBIT_URL: hb.url, HAWKBIT_USERNAME: hb.c.username!, HAWKBIT_PASSWORD: hb.c.password! };
   const influx = { INFLUXDB_URL: ix.url, INFLUXDB_TOKEN: ix.c.token!, INFLUXDB_ORG: ix.x.org ?? 'cdm' };
   const data = (b: Bridge) => path.join(stateDir, 'bridges', b);
   const directoryUrl = `http://127.0.0.1:${PORTS.enrollBridgeHealth}`;
