@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InfluxClient, loadConfig, stepcaEnv, stepcaFrom } from '@cdm/common';
+import { HEALTH_MEASUREMENT, InfluxClient, loadConfig, stepcaEnv, stepcaFrom } from '@cdm/common';
 import { makeCertDir } from '@cdm/device';
 import { bridgeEnv, defaultContext, up } from '@cdm/stack';
 import { z } from 'zod';
@@ -24,7 +24,6 @@ import type { Fleet } from '../../device/src/sim/fleet.ts';
 import { runSimulation, type RunSummary, type Targets } from '../../device/src/sim/run.ts';
 import type { RunOptions } from '../../device/src/sim/options.ts';
 import type { WorkerJob } from './sim-worker.ts';
-import { HEALTH_MEASUREMENT } from '../../device/src/sim/schema.ts';
 import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
 

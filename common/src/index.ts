@@ -32,3 +32,4 @@ export * from './ota/rollout.ts';
 export * from './duration.ts';
 export * from './concurrency.ts';
 export * from './contracts/fleet-alarms.ts';
+export * from './contracts/measurements.ts';

@@ -13,7 +13,7 @@ import { makeCertDir } from './sim/identity.ts';
 import { runOptions } from './sim/options.ts';
 import { runSimulation, type RunSummary } from './sim/run.ts';
 import { setSharedAttributes } from './sim/control.ts';
-import { ANOMALY_MEASUREMENT, OTA_MEASUREMENT, STAGE_MEASUREMENT } from './sim/schema.ts';
+import { ANOMALY_MEASUREMENT, OTA_MEASUREMENT, STAGE_MEASUREMENT } from '@cdm/common';
 
 /**
  * 1,000 simulated devices for 2 minutes on the local stack — certificates from the real step-ca,

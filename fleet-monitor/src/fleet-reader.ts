@@ -1,12 +1,6 @@
-import { tenantBucket, type EntityKey, type InfluxClient, type TenantActors } from '@cdm/common';
+import { HEALTH_MEASUREMENT, tenantBucket, type EntityKey, type InfluxClient, type TenantActors } from '@cdm/common';
 import type { GroupKey } from './clusters.ts';
 import type { Bucket } from './outliers.ts';
-
-/**
- * What devices write about their health (device/src/sim/schema.ts, the dashboards' contract; a unit
- * test holds the two equal).
- */
-export const HEALTH_MEASUREMENT = 'device_health';
 
 /** Device metadata operators set (fleet-api writes them as ThingsBoard server attributes). */
 const METADATA = ['region', 'site', 'owner'] as const satisfies readonly GroupKey[];

@@ -4,4 +4,4 @@ export * from './robust.ts';
 export * from './config.ts';
 export * from './compose.ts';
 export * from './monitor.ts';
-export { FleetReader, HEALTH_MEASUREMENT } from './fleet-reader.ts';
+export { FleetReader } from './fleet-reader.ts';

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { Point } from '@influxdata/influxdb-client';
 import {
+  ANOMALY_MEASUREMENT,
   FLEET_ALARMS,
   isClusterAlarm,
   tenantBucket,
@@ -17,9 +18,6 @@ import { clusterAlarmType, clusterStillDown, findClusters, isOffline, type Clust
 import type { FleetReader } from './fleet-reader.ts';
 import type { HealthCache } from './health-cache.ts';
 import { assess, decideAnomalies, describe, type DeviceSeries, type OutlierParams } from './outliers.ts';
-
-/** Written for the Grafana fleet dashboard: one point each time the monitor raises or clears something. */
-export const EVENT_MEASUREMENT = 'fleet_anomaly';
 
 export interface MonitorOptions {
   tenants: Pick<TenantDirectory, 'all'>;
@@ -101,7 +99,8 @@ export class FleetMonitor {
     for await (const page of tb.tenantAlarmPages({ statusList: 'ACTIVE' })) active.push(...page);
     const events: Point[] = [];
     const event = (kind: string, key: string, state: 'raised' | 'cleared', fields: { devices?: number; score?: number }) => {
-      const p = new Point(EVENT_MEASUREMENT).tag('kind', kind).tag('key', key).stringField('state', state).timestamp(new Date(now));
+      // One point each time the monitor raises or clears something: the Fleet health dashboard's monitor table.
+      const p = new Point(ANOMALY_MEASUREMENT).tag('kind', kind).tag('key', key).stringField('state', state).timestamp(new Date(now));
       if (fields.devices !== undefined) p.intField('devices', fields.devices);
       if (fields.score !== undefined) p.floatField('score', fields.score);
       events.push(p);

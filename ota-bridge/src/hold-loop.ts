@@ -1,12 +1,9 @@
-import { FLEET_ALARMS, tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger, type MgmtRolloutGroup } from '@cdm/common';
+import { FLEET_ALARMS, HEALTH_MEASUREMENT, tenantBucket, tenantOfTarget, type HawkbitClient, type InfluxClient, type Logger, type MgmtRolloutGroup } from '@cdm/common';
 import type { FleetThresholds } from './fleet-thresholds.ts';
 import { heldStage, holdDecision, type Comparison, type StageSignals } from './hold-gate.ts';
 import { stagePoint } from './metrics.ts';
 import type { OtaStore } from './store.ts';
 import { ALARM_GATE, type ThingsBoardOta } from './tb-ota.ts';
-
-/** What devices write about their health (device/src/sim/schema.ts, the dashboards' contract; hold.e2e writes it from there). */
-const HEALTH_MEASUREMENT = 'device_health';
 
 export interface HoldGateOptions {
   store: OtaStore;

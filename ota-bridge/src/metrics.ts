@@ -1,11 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
-import type { MgmtRollout, MgmtRolloutGroup } from '@cdm/common';
-
-/** The measurement the OTA dashboard reads (grafana-dashboards/ota.json). */
-export const OTA_MEASUREMENT = 'ota_rollout';
-
-/** The measurement of the hold gate's stage timeline on the OTA dashboard. */
-export const STAGE_MEASUREMENT = 'ota_stage';
+import { OTA_MEASUREMENT, STAGE_MEASUREMENT, type MgmtRollout, type MgmtRolloutGroup } from '@cdm/common';
 
 /** A held stage's state now (holding, released, blocked) and the hold left, for the stage timeline. */
 export function stagePoint(rollout: string, stage: string, state: 'holding' | 'released' | 'blocked', remainingS: number, at: Date): Point {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA } from '../sim/schema.ts';
+import { SCHEMA } from '@cdm/common';
 import { fluxProblem } from './flux.test-helpers.ts';
 import { alertQueries, alertRuleFiles, dashboardQueries, DASHBOARDS_DIR, interpolate, referenced } from './queries.ts';
 
