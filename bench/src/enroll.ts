@@ -19,7 +19,7 @@ import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { TenantActors, ThingsBoardClient, createLogger, loadConfig, targetDescription } from '@cdm/common';
 import { composeEnrollBridge, createApi, createClaim, enrollBridgeConfig, type EnrollPhase } from '@cdm/enroll-bridge';
-import { bridgeEnv, defaultContext, up } from '@cdm/stack';
+import { bridgeEnv, defaultContext, thingsboardTenant, up } from '@cdm/stack';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
 import { storeAtScale } from './store-scale.ts';
 
@@ -73,8 +73,7 @@ async function main(): Promise<void> {
   const phases = new Map<EnrollPhase, number[]>();
   const bridge = await composeEnrollBridge(config, logger, { observe: (phase, ms) => phases.set(phase, [...(phases.get(phase) ?? []), ms]) });
   const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
-  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
-  await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  const { tenant: t } = await thingsboardTenant(tb, tenant);
   const server = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 1e6, perClaimPerMinute: 1e6 }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { HawkbitClient, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig, registerFactoryCa } from '@cdm/enroll-bridge';
-import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs } from '@cdm/stack';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, defaultContext, removeDeviceNs, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeFactoryPki } from '../../enroll-bridge/src/factory.test-helpers.ts';
 
@@ -70,9 +70,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hostile.listen(0, HOST_FROM_DEVICES, r));
 
-  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
-  const u = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
-  admin = await tb.actAs(u.id!.id);
+  ({ as: admin } = await thingsboardTenant(tb, tenant));
 
   await addDeviceNs(DEV);
   fs.mkdirSync(etc, { recursive: true });

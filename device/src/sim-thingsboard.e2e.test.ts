@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InfluxClient, ThingsBoardClient, createLogger, loadConfig, type EntityId } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
-import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { bridgeEnv, defaultContext, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runOptions } from './sim/options.ts';
 import { runSimulation, type RunSummary } from './sim/run.ts';
@@ -35,10 +35,7 @@ const updated: { device: string; ok: boolean }[] = [];
 
 beforeAll(async () => {
   // The tenant as tenant-sync leaves it: ThingsBoard tenant + bridge admin, a bucket and its write token.
-  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
-  tenantId = t.id!.id;
-  const u = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: tenantId, entityType: 'TENANT' } });
-  admin = await tb.actAs(u.id!.id);
+  ({ tbTenantId: tenantId, as: admin } = await thingsboardTenant(tb, tenant));
   const org = (await operator.findOrg('cdm'))!;
   const bucket = await operator.createBucket({ orgID: org.id, name: `cdm-${tenant}` });
   const write = await operator.createAuthorization({ orgID: org.id, description: `e2e simtb ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { KeycloakClient, KeycloakTokenVerifier, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
-import { bridgeEnv, createPerson, createTenantGroup, defaultContext } from '@cdm/stack';
+import { bridgeEnv, createPerson, createTenantGroup, defaultContext, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
 import { composeEnrollBridge } from './compose.ts';
@@ -97,8 +97,7 @@ beforeAll(async () => {
     const g = await createTenantGroup(kcAdmin, names[k]);
     groups[k] = g.id;
     roles[k] = g.roles;
-    const t = await tb.saveTenant({ title: names[k], additionalInfo: { cdmId: groups[k] } });
-    await tb.saveUser({ email: `cdm-bridge+${groups[k]}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+    await thingsboardTenant(tb, groups[k]!, names[k]);
     fs.writeFileSync(path.join(tokenDir, `${groups[k]}.json`), JSON.stringify({ cdmId: groups[k], org: 'cdm', bucket: `cdm-${groups[k]}`, token: `t-${k}` }));
   }
   await person(`adm-${run}`, roles.a!.admin);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { HawkbitClient, HawkbitDdiClient, OPERATORS_CUSTOMER, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
-import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { bridgeEnv, defaultContext, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
 import { createClaim } from './claims.ts';
@@ -75,9 +75,7 @@ const peers = () => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg',
 
 beforeAll(async () => {
   // The tenant as tenant-sync leaves it: a ThingsBoard tenant with the cdm id and a bridge admin.
-  const t = await tb.saveTenant({ title: tenant, additionalInfo: { cdmId: tenant } });
-  const admin = await tb.saveUser({ email: `cdm-bridge+${tenant}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
-  bridgeAdmin = await tb.actAs(admin.id!.id);
+  ({ as: bridgeAdmin } = await thingsboardTenant(tb, tenant));
   operators = (await bridgeAdmin.saveCustomer({ title: OPERATORS_CUSTOMER })).id!.id;
   server = createApiServer(createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 10_000, perClaimPerMinute: 10_000 }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -327,13 +325,11 @@ describe('enrollment API on the local stack', () => {
 
   it('lets the first devices of a brand-new tenant enroll at the same time (one device profile made)', async () => {
     const fresh = `${tenant}-new`;
-    const t = await tb.saveTenant({ title: fresh, additionalInfo: { cdmId: fresh } });
-    const u = await tb.saveUser({ email: `cdm-bridge+${fresh}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+    const { as } = await thingsboardTenant(tb, fresh);
     fs.writeFileSync(path.join(tokenDir, `${fresh}.json`), JSON.stringify({ cdmId: fresh, org: 'cdm', bucket: `cdm-${fresh}`, token: 't2' }));
     const c = createClaim(bridge.store, { tenantId: fresh, uses: 20, expires: '1h' }).token;
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => enroll({ deviceId: `dev-${run}-n${i}`, csr: await csr(`dev-${run}-n${i}`), wgPublicKey: wgPub() }, c)));
     expect(results.filter((r) => r.status !== 200).map((r) => r.body.error)).toEqual([]);
-    const as = await tb.actAs(u.id!.id);
     expect((await as.findDeviceProfile('cdm-x509'))?.name).toBe('cdm-x509');
     for (const d of bridge.store.listDevices({ tenantId: fresh })) await bridge.enroller.decommission(d.deviceId);
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, InfluxClient, KeycloakClient, KeycloakTokenVerifier, loadConfig, ThingsBoardClient, type EntityId } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
-import { bridgeEnv, createPerson, createTenantGroup, defaultContext, type Endpoint } from '@cdm/stack';
+import { bridgeEnv, createPerson, createTenantGroup, defaultContext, thingsboardTenant, type Endpoint } from '@cdm/stack';
 import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
 import { Contract } from '../../stack/src/fakes/contract.ts';
 import { composeFleetApi } from './compose.ts';
@@ -49,9 +49,7 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   // ThingsBoard tenant and its bridge admin, and the tenant's write token, as tenant-sync leaves them.
   const eb = loadConfig(enrollBridgeConfig, { ...envs['enroll-bridge'], DATA_DIR: path.join(tmp, 'enroll'), TENANT_TOKEN_DIR: path.join(tmp, 'tokens'), LOG_LEVEL: 'warn' });
   const sys = new ThingsBoardClient({ baseURL: eb.THINGSBOARD_URL, username: eb.THINGSBOARD_USERNAME, password: eb.THINGSBOARD_PASSWORD });
-  const t = await sys.saveTenant({ title: group, additionalInfo: { cdmId: mine.id } });
-  const adminUser = await sys.saveUser({ email: `cdm-bridge+${mine.id}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
-  const tbAdmin = await sys.actAs(adminUser.id!.id);
+  const { tenant: t, as: tbAdmin } = await thingsboardTenant(sys, mine.id, group);
   const influx = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
   const org = (await influx.findOrg('cdm'))!;
   const bucket = await influx.createBucket({ orgID: org.id, name: `cdm-${mine.id}` });

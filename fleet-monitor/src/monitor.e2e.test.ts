@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { fleetHistory, healthPoint } from '@cdm/device';
 import { FLEET_ALARMS, InfluxClient, mapLimit, tenantBucket, ThingsBoardClient, createLogger, loadConfig, type AlarmInfo, type EntityId } from '@cdm/common';
-import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { bridgeEnv, defaultContext, tenantBucketFor, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeFleetMonitor } from './compose.ts';
 import { fleetMonitorConfig } from './config.ts';
@@ -79,12 +79,8 @@ async function activeAlarms(): Promise<AlarmInfo[]> {
 }
 
 beforeAll(async () => {
-  const t = await tb.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
-  tbTenantId = t.id!.id;
-  const u = await tb.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: tbTenantId, entityType: 'TENANT' } });
-  as = await tb.actAs(u.id!.id);
-  const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
-  await influx.createBucket({ orgID: org.id, name: tenantBucket(cdmId) });
+  ({ tbTenantId, as } = await thingsboardTenant(tb, cdmId));
+  await tenantBucketFor(influx, config.INFLUXDB_ORG, cdmId);
   const t0 = Date.now();
   await mapLimit([...ids.entries()], 16, async ([i, id]) => {
     const d = await as.saveDevice({ name: id, type: 'default' });

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { HawkbitClient, HawkbitDdiClient, InfluxClient, tenantBucket, ThingsBoardClient, createLogger, loadConfig, type Alarm, type EntityId } from '@cdm/common';
-import { bridgeEnv, defaultContext, type Endpoint } from '@cdm/stack';
+import { HawkbitClient, HawkbitDdiClient, InfluxClient, ThingsBoardClient, createLogger, loadConfig, type Alarm, type EntityId } from '@cdm/common';
+import { bridgeEnv, defaultContext, tenantBucketFor, thingsboardTenant, type Endpoint } from '@cdm/stack';
 import { recordEnrolled, serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
 import { Store } from '../../enroll-bridge/src/store.ts';
 import { composeOtaBridge } from './compose.ts';
@@ -44,12 +44,8 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   const ddi: Record<string, HawkbitDdiClient> = {};
   const tbIds: Record<string, string> = {};
 
-  const t = await tb.saveTenant({ title: cdmId, additionalInfo: { cdmId } });
-  const tenantEntity = t.id! as EntityId;
-  const u = await tb.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
-  const as = await tb.actAs(u.id!.id);
-  const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
-  await influx.createBucket({ orgID: org.id, name: tenantBucket(cdmId) });
+  const { entity: tenantEntity, as } = await thingsboardTenant(tb, cdmId);
+  await tenantBucketFor(influx, config.INFLUXDB_ORG, cdmId);
   await hawkbit.setConfig('authentication.targettoken.enabled', true);
   const targets = await hawkbit.createTargets(devices.map((d) => ({ controllerId: d, name: d, description: `cdm tenant ${cdmId}` })));
   for (const d of devices) {
@@ -117,7 +113,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
       identity.close();
       for (const id of rollouts) await hawkbit.deleteRollout(id).catch(() => undefined);
       for (const d of devices) await hawkbit.deleteTarget(d).catch(() => undefined);
-      await tb.deleteTenant(t.id!.id).catch(() => undefined);
+      await tb.deleteTenant(tenantEntity.id).catch(() => undefined);
     },
   };
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HawkbitClient, HawkbitDdiClient, RequestCounts, TenantActors, ThingsBoardClient, createLogger, type DirectoryDevice, type EntityId, type InfluxClient } from '@cdm/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thingsboardTenant } from '../../stack/src/scenes.ts';
 import { createHawkbitFake } from '../../stack/src/fakes/hawkbit/fake.ts';
 import { listen } from '../../stack/src/fakes/server.ts';
 import { createThingsBoardFake } from '../../stack/src/fakes/thingsboard/fake.ts';
@@ -47,9 +48,7 @@ beforeAll(async () => {
   hbUrl = hb.url;
   hawkbit = new HawkbitClient({ baseURL: hb.url, username: 'admin', password: 'admin', retries: 0, observer: counts.observer });
   const sys = new ThingsBoardClient({ baseURL: tb.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin', retries: 0 });
-  const t = await sys.saveTenant({ title: 'acme', additionalInfo: { cdmId } });
-  const admin = await sys.saveUser({ email: `cdm-bridge+${cdmId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
-  as = await sys.actAs(admin.id!.id);
+  ({ as } = await thingsboardTenant(sys, cdmId, 'acme'));
   await hawkbit.setConfig('authentication.targettoken.enabled', true);
   for (const x of await hawkbit.createTargets(ids.map((id) => ({ controllerId: id, name: id, description: `cdm tenant ${cdmId}` })))) tokens[x.controllerId] = x.securityToken!;
   for (const id of ids) tbIds[id] = (await as.saveDevice({ name: id, type: 'default' })).id!.id;

@@ -11,3 +11,4 @@ export { startFreshHawkbit } from './services/hawkbit.ts';
 export { startThingsBoardInstance } from './services/thingsboard.ts';
 export { createPerson, createTenantGroup, type TestTenant } from './keycloak-people.ts';
 export { startWebhookReceiver, type ReceivedNotification } from './webhook-receiver.ts';
+export { tenantBucketFor, thingsboardTenant } from './scenes.ts';

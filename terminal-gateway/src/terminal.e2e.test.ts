@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { DeviceDirectoryClient, KeycloakClient, KeycloakTokenVerifier, TenantAuthority, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { composeEnrollBridge, createApi, createApiServer, createClaim, enrollBridgeConfig } from '@cdm/enroll-bridge';
 import { serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
-import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, createPerson, createTenantGroup, defaultContext, ensureTestTools, removeDeviceNs, type TestTenant } from '@cdm/stack';
+import { HOST_FROM_DEVICES, addDeviceNs, bridgeEnv, createPerson, createTenantGroup, defaultContext, ensureTestTools, removeDeviceNs, thingsboardTenant, type TestTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditLog } from './audit.ts';
 import { DirectoryDevices } from './devices.ts';
@@ -75,8 +75,7 @@ beforeAll(async () => {
   await person(`admin-${run}`, mine.roles.admin); // admin of the tenant, but no terminal role
   await person(`other-${run}`, other.roles.oncall); // on call, for another tenant
   await person(`mallory-${run}`, other.roles.oncall, other.roles.admin, groupId); // on call elsewhere, a plain member here
-  const t = await tb.saveTenant({ title: group, additionalInfo: { cdmId: groupId } });
-  await tb.saveUser({ email: `cdm-bridge+${groupId}@cdm.invalid`, authority: 'TENANT_ADMIN', tenantId: { id: t.id!.id, entityType: 'TENANT' } });
+  await thingsboardTenant(tb, groupId, group);
   fs.writeFileSync(path.join(tmp, 'tokens', `${groupId}.json`), JSON.stringify({ cdmId: groupId, org: 'cdm', bucket: `cdm-${groupId}`, token: 't' }));
 
   // enroll-bridge's API over TLS on the devices' LAN, as in device/src/enroll-sh.e2e.test.ts.
