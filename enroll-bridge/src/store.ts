@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openStore, preparedStatements, type Migration } from '@cdm/common/sqlite';
+import { Refused } from './errors.ts';
 import { cidrText, contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
@@ -337,7 +338,7 @@ export class Store {
   // ---- factory CAs
   addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): FactoryCaRecord {
     const existing = this.sql('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
-    if (existing) throw new Error(`that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
+    if (existing) throw new Refused('conflict', `that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
     this.sql('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
     return this.listFactoryCas().find((x) => x.id === c.id)!;
   }
