@@ -49,10 +49,6 @@ export class TenantSync {
 
   constructor(private readonly o: TenantSyncOptions) {}
 
-  get lastResult(): PassResult | undefined {
-    return this.last;
-  }
-
   describe(system: string, a: Action): Record<string, unknown> {
     return { cdmId: a.cdmId, ...this.projection(system).describe(a) };
   }

@@ -141,11 +141,6 @@ export class TenantAuthority {
     if (!roles.some((r) => held.has(r))) throw new AuthError(403, `${roles.join(' or ')} role in tenant ${tenant.name} required (Keycloak group ${tenant.name}/${roleGroup(roles[0]!)})`);
   }
 
-  /** Forget a person's cached grants (after a refusal elsewhere, or in tests). */
-  forget(sub: string): void {
-    this.grantsCache.delete(sub);
-  }
-
   private async load(sub: string): Promise<Grants> {
     // The tenant list at most a second old: a person added to a tenant made a moment ago is not refused.
     const [user, groups, tenants] = await Promise.all([this.kc.getUser(sub), this.kc.userGroups(sub), this.tenants(1000)]);

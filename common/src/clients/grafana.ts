@@ -151,10 +151,6 @@ export class GrafanaClient {
     return this.http.request('GET /api/users/lookup', { url: '/users/lookup', params: { loginOrEmail } });
   }
 
-  async deleteUser(id: number): Promise<void> {
-    await this.http.request('DELETE /api/admin/users/{id}', { method: 'DELETE', url: `/admin/users/${id}` });
-  }
-
   // ---- datasources (org-scoped)
   listDataSources(orgId: number): Promise<DataSource[]> {
     return this.http.requireRequest('GET /api/datasources', { url: '/datasources', ...org(orgId) });
@@ -198,10 +194,6 @@ export class GrafanaClient {
       data: { dashboard, folderUid: opts.folderUid, overwrite: opts.overwrite ?? true, message: opts.message },
       ...org(orgId),
     });
-  }
-
-  getDashboard(orgId: number, uid: string): Promise<{ dashboard: Record<string, unknown>; meta: Record<string, unknown> } | undefined> {
-    return this.http.request('GET /api/dashboards/uid/{uid}', { url: `/dashboards/uid/${enc(uid)}`, ...org(orgId) });
   }
 
   search(orgId: number, params: { query?: string; type?: 'dash-db' | 'dash-folder'; tag?: string; limit?: number } = {}): Promise<{ uid: string; title: string; type: string; tags?: string[] }[]> {

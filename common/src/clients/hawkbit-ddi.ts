@@ -154,10 +154,6 @@ export class HawkbitDdiClient {
     });
   }
 
-  getInstalledBase(actionId: number): Promise<DdiDeploymentBase | undefined> {
-    return this.http.request('GET /{tenant}/controller/v1/{controllerId}/installedBase/{actionId}', { url: `${this.base}/installedBase/${actionId}` });
-  }
-
   getCancelAction(actionId: number): Promise<DdiCancel | undefined> {
     return this.http.request('GET /{tenant}/controller/v1/{controllerId}/cancelAction/{actionId}', { url: `${this.base}/cancelAction/${actionId}` });
   }

@@ -129,10 +129,6 @@ export class ThingsBoardClient {
     return this.call('POST /api/user', { method: 'POST', url: '/api/user', params: { sendActivationMail: false }, data: u });
   }
 
-  getUser(id: string): Promise<User | undefined> {
-    return this.optional('GET /api/user/{id}', { url: `/api/user/${enc(id)}` });
-  }
-
   /** Idempotent: a user already gone (404) is not an error. */
   async deleteUser(id: string): Promise<void> {
     await this.optional('DELETE /api/user/{id}', { method: 'DELETE', url: `/api/user/${enc(id)}` });

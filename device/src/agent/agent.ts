@@ -120,10 +120,6 @@ export class Agent {
     return agent;
   }
 
-  get connected(): boolean {
-    return this.client.connected;
-  }
-
   async stop(): Promise<void> {
     await this.client.endAsync();
   }

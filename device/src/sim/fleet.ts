@@ -95,10 +95,6 @@ export class Fleet extends EventEmitter<FleetEvents> {
     });
   }
 
-  get size(): number {
-    return this.devices.size;
-  }
-
   /** Connects every device (`connectConcurrency` handshakes at a time), then starts the clock. */
   async start(onConnected?: (n: number) => void): Promise<void> {
     const list = [...this.devices.values()];

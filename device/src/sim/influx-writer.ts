@@ -73,10 +73,6 @@ export class HealthWriter {
     return api;
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this.apis.values()].map((a) => a.flush().catch(() => undefined)));
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.apis.values()].map((a) => a.close().catch(() => undefined)));
     this.apis.clear();
