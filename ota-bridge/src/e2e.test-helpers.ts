@@ -3,7 +3,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { HawkbitClient, HawkbitDdiClient, InfluxClient, ThingsBoardClient, createLogger, loadConfig, type Alarm, type EntityId } from '@cdm/common';
+import {
+  HawkbitClient,
+  HawkbitDdiClient,
+  InfluxClient,
+  ThingsBoardClient,
+  createLogger,
+  loadConfig,
+  rolloutBody,
+  startWhenReady,
+  targetDescription,
+  type Alarm,
+  type EntityId,
+  type MgmtRollout,
+} from '@cdm/common';
 import { bridgeEnv, defaultContext, tenantBucketFor, thingsboardTenant, type Endpoint } from '@cdm/stack';
 import { recordEnrolled, serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
 import { Store } from '../../enroll-bridge/src/store.ts';
@@ -81,6 +94,19 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
     },
     /** Rollouts the test made, deleted at the end (an open one would keep later bridges reporting it). */
     track: (rolloutId: number) => rollouts.push(rolloutId),
+    /**
+     * A started rollout of a new version over the tenant's devices, built by the shared rules (as
+     * `publish` and the fleet API build it): stages of `groups` percent, the given success/error
+     * percentages and hold between stages.
+     */
+    startRollout: async (version: string, o: { groups: number[]; successPct: number; errorPct: number; holdSeconds?: number }): Promise<MgmtRollout> => {
+      const sm = await hawkbit.createSoftwareModule({ name: `rauc-${cdmId}`, version, type: 'os' });
+      const ds = await hawkbit.createDistributionSet({ name: `firmware-${cdmId}`, version, type: 'os', description: targetDescription(cdmId), modules: [{ id: sm.id }] });
+      const r = await hawkbit.createRollout(rolloutBody({ version, tenant: { cdmId, name: cdmId }, holdSeconds: 0, action: 'forced', ...o }, ds.id));
+      rollouts.push(r.id);
+      await startWhenReady(hawkbit, r);
+      return r;
+    },
     alarms: async (originator: EntityId, type: string): Promise<Alarm[]> => {
       const out: Alarm[] = [];
       for await (const p of as.alarmPages(originator, { searchStatus: 'ANY' })) out.push(...p.filter((a) => a.type === type));

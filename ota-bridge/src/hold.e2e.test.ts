@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Point } from '@influxdata/influxdb-client';
 import { HEALTH_MEASUREMENT } from '@cdm/device';
-import { rolloutBody, startWhenReady, targetDescription, tenantBucket, type MgmtRollout } from '@cdm/common';
+import { tenantBucket } from '@cdm/common';
 import { defaultContext, repoDir, restartService } from '@cdm/stack';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { otaScene } from './e2e.test-helpers.ts';
@@ -31,15 +31,7 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
 }
 
 /** A started rollout of a new version over the tenant's 4 devices: stages of 50 %, all must succeed, an hour's hold. */
-async function rollout(version: string): Promise<MgmtRollout> {
-  const { hawkbit, cdmId } = scene;
-  const sm = await hawkbit.createSoftwareModule({ name: `rauc-${cdmId}`, version, type: 'os' });
-  const ds = await hawkbit.createDistributionSet({ name: `firmware-${cdmId}`, version, type: 'os', description: targetDescription(cdmId), modules: [{ id: sm.id }] });
-  const r = await hawkbit.createRollout(rolloutBody({ version, tenant: { cdmId, name: cdmId }, groups: [50, 50], successPct: 100, errorPct: 90, holdSeconds: 3600, action: 'forced' }, ds.id));
-  scene.track(r.id);
-  await startWhenReady(hawkbit, r);
-  return r;
-}
+const rollout = (version: string) => scene.startRollout(version, { groups: [50, 50], successPct: 100, errorPct: 90, holdSeconds: 3600 });
 const stageTargets = async (id: number, stage: number) => (await scene.hawkbit.rolloutGroupTargets(id, (await scene.hawkbit.rolloutGroups(id))[stage]!.id)).map((t) => t.controllerId).sort();
 const groupStates = async (id: number) => (await scene.hawkbit.rolloutGroups(id)).map((g) => g.status);
 
