@@ -23,6 +23,18 @@ export interface HttpOptions {
   maxInFlight?: number;
 }
 
+/** What a client of an upstream that takes a user and password is made from (hawkBit, ThingsBoard). */
+export interface PasswordClientOptions {
+  /** Told of every request sent (counting in tests and benchmarks). */
+  observer?: RequestObserver;
+  baseURL: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+  retries?: number;
+  pageSize?: number;
+}
+
 export const MAX_IN_FLIGHT = 32;
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { HttpClient, type RequestObserver } from '../http.ts';
+import { HttpClient, type PasswordClientOptions } from '../http.ts';
 import { collect, pages } from './paging.ts';
 import type {
   MgmtAction,
@@ -18,16 +18,7 @@ import type {
 
 export * from './hawkbit-types.ts';
 
-export interface HawkbitOptions {
-  /** Told of every request sent (counting in tests and benchmarks). */
-  observer?: RequestObserver;
-  baseURL: string;
-  username: string;
-  password: string;
-  timeoutMs?: number;
-  retries?: number;
-  pageSize?: number;
-}
+export type HawkbitOptions = PasswordClientOptions;
 
 export interface ListQuery {
   /** FIQL filter, e.g. `lastModifiedAt=ge=1700000000000`. */

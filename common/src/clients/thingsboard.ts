@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { AxiosRequestConfig } from 'axios';
-import { HttpClient, type RequestObserver } from '../http.ts';
+import { HttpClient, type PasswordClientOptions } from '../http.ts';
 import { UpstreamError } from '../errors.ts';
 import { walk } from './paging.ts';
 import type {
@@ -40,16 +40,7 @@ export function x509CredentialsValue(pem: string): string {
     .trim();
 }
 
-export interface ThingsBoardOptions {
-  /** Told of every request sent (counting in tests and benchmarks). */
-  observer?: RequestObserver;
-  baseURL: string;
-  username: string;
-  password: string;
-  timeoutMs?: number;
-  retries?: number;
-  pageSize?: number;
-}
+export type ThingsBoardOptions = PasswordClientOptions;
 
 interface Tokens {
   token: string;
