@@ -40,6 +40,7 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       GRAFANA_USERNAME: gf.c.username!,
       GRAFANA_PASSWORD: gf.c.password!,
       ...influx,
+      ...hawkbit,
       TOKEN_STORE_DIR: path.join(stateDir, 'tenant-tokens'),
       ESCALATION_WEBHOOK_URL: notifyUrl(),
       HEALTH_PORT: String(PORTS.tenantSyncHealth),

@@ -1,4 +1,4 @@
-import { grafanaFrom, influxFrom, keycloakFrom, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
+import { grafanaFrom, hawkbitFrom, influxFrom, keycloakFrom, thingsboardFrom, type ClientExtras, type Logger } from '@cdm/common';
 import type { TenantSyncConfig } from './config.ts';
 import { loadAlertRules } from './alert-rules.ts';
 import { loadDashboards } from './dashboards.ts';
@@ -6,6 +6,7 @@ import { EscalationSync } from './escalation-sync.ts';
 import { GrafanaSync } from './grafana-sync.ts';
 import { HawkbitAccessSync } from './hawkbit-sync.ts';
 import { InfluxSync } from './influx-sync.ts';
+import { HawkbitPollingSync } from './polling-sync.ts';
 import { TenantSync } from './reconcile.ts';
 import { ThingsBoardSync } from './thingsboard-sync.ts';
 import { TokenStore } from './token-store.ts';
@@ -31,11 +32,15 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
     ...(config.ESCALATION_WEBHOOK_URL ? { routes: { webhookUrl: config.ESCALATION_WEBHOOK_URL, escalateAfterS: Math.round(config.ESCALATE_AFTER / 1000) } } : {}),
   });
   const hawkbit = new HawkbitAccessSync({ keycloak, clientId: config.HAWKBIT_KEYCLOAK_CLIENT, releaseGroup: config.HAWKBIT_RELEASE_GROUP });
+  const polling = new HawkbitPollingSync({
+    hawkbit: hawkbitFrom(config, extras),
+    policy: { interval: config.DEVICE_POLL_INTERVAL, whileUpdating: config.DEVICE_POLL_WHILE_UPDATING, jitterPercent: config.DEVICE_POLL_JITTER_PERCENT },
+  });
   const escalation = config.ESCALATION_WEBHOOK_URL
     ? new EscalationSync(clients.thingsboard, { webhookUrl: config.ESCALATION_WEBHOOK_URL, escalateAfterS: Math.round(config.ESCALATE_AFTER / 1000) })
     : undefined;
   // InfluxDB before Grafana: a tenant's data source needs its bucket. Escalation after ThingsBoard: it acts in the tenant's ThingsBoard.
-  const projections = [thingsboard, ...(escalation ? [escalation] : []), influx, grafana, hawkbit];
+  const projections = [thingsboard, ...(escalation ? [escalation] : []), influx, grafana, hawkbit, polling];
   const sync = new TenantSync({ keycloak, projections, logger, parentGroup: config.TENANT_PARENT_GROUP });
-  return { keycloak, clients, store, thingsboard, escalation, influx, grafana, hawkbit, projections, sync };
+  return { keycloak, clients, store, thingsboard, escalation, influx, grafana, hawkbit, polling, projections, sync };
 }

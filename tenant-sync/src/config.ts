@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { durationSchema, grafanaEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { durationSchema, grafanaEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { pollingIntervalProblem } from './polling-plan.ts';
 
 const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
 
@@ -11,6 +12,7 @@ export const tenantSyncEnv = {
   ...thingsboardEnv,
   ...grafanaEnv,
   ...influxdbEnv,
+  ...hawkbitEnv,
   ...healthEnv(19101),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   SYNC_SCHEDULE: z.string().default('*/5 * * * *').describe('node-cron schedule of the full reconcile'),
@@ -34,8 +36,29 @@ export const tenantSyncEnv = {
     .describe(
       'where ThingsBoard posts alarm notifications (Microsoft Teams message cards), one URL per person: <url>/<tenant id>/<operator|oncall>/<Keycloak user id>; a paging gateway routes them. Unset: no escalation rules are kept',
     ),
+  DEVICE_POLL_INTERVAL: hms("how often devices poll hawkBit when nothing is under way (hawkBit's pollingTime); a tenant overrides it with its Keycloak group attribute pollingInterval", '06:00:00'),
+  DEVICE_POLL_WHILE_UPDATING: hms('how often a device with an update waiting (a running stage) polls hawkBit', '00:05:00'),
+  DEVICE_POLL_JITTER_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(10)
+    .describe("each poll's interval varies by up to ± this share, so a fleet's polls and downloads spread out instead of starting together"),
   ESCALATE_AFTER: durationSchema("a critical alarm still unacknowledged this long after it was raised goes to the tenant's on-call too (operators get it at once)", '15m'),
 };
+
+/** An HH:MM:SS interval as hawkBit takes it (30 s to 23:59:59). */
+function hms(doc: string, dflt: string) {
+  return z
+    .string()
+    .default(dflt)
+    .superRefine((v, ctx) => {
+      const problem = pollingIntervalProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe(doc);
+}
 
 export const tenantSyncConfig = z.object(tenantSyncEnv);
 export type TenantSyncConfig = z.infer<typeof tenantSyncConfig>;

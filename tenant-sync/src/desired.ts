@@ -11,7 +11,14 @@ export function desiredTenants(s: KeycloakSnapshot): DesiredTenant[] {
     .map((t) => {
       const members = (s.members[t.id] ?? []).filter((p) => p.enabled && p.email);
       const withRole = (role: TenantRole) => byEmail(members.filter((p) => s.roles[t.id]?.[role].has(p.id)));
-      return { cdmId: t.id, name: t.name, admins: withRole('admin'), operators: withRole('operator'), oncall: withRole('oncall') };
+      return {
+        cdmId: t.id,
+        name: t.name,
+        ...(t.pollingInterval ? { pollingInterval: t.pollingInterval } : {}),
+        admins: withRole('admin'),
+        operators: withRole('operator'),
+        oncall: withRole('oncall'),
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }

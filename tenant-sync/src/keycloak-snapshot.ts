@@ -2,6 +2,9 @@ import { TENANT_ROLE_GROUPS, type KeycloakClient, type TenantRole, type UserRepr
 import { mapLimit, READ_CONCURRENCY } from './projection.ts';
 import type { KeycloakSnapshot, Person } from './model.ts';
 
+/** A tenant's own hawkBit polling interval, set on its Keycloak group (the owner of tenant settings). */
+export const POLLING_ATTRIBUTE = 'pollingInterval';
+
 const person = (u: UserRepresentation): Person => ({
   id: u.id!,
   username: u.username ?? '',
@@ -21,7 +24,12 @@ export async function readKeycloak(kc: KeycloakClient, parentPath: string): Prom
   const parent = await kc.getGroupByPath(parentPath);
   if (!parent?.id) throw new Error(`Keycloak: tenant parent group ${parentPath} not found in realm ${kc.realm} — create it or set TENANT_PARENT_GROUP`);
   const groups = await kc.listSubGroups(parent.id);
-  const tenants = groups.filter((g) => g.id && g.name).map((g) => ({ id: g.id!, name: g.name! }));
+  const tenants = groups
+    .filter((g) => g.id && g.name)
+    .map((g) => {
+      const polling = g.attributes?.[POLLING_ATTRIBUTE]?.[0];
+      return { id: g.id!, name: g.name!, ...(polling ? { pollingInterval: polling } : {}) };
+    });
   const members: KeycloakSnapshot['members'] = {};
   const roles: KeycloakSnapshot['roles'] = {};
   const missingRoleGroups: KeycloakSnapshot['missingRoleGroups'] = [];

@@ -14,6 +14,8 @@ export interface Person {
 export interface TenantGroup {
   id: string; // Keycloak group id: the stable cdm tenant id
   name: string; // group name: the tenant's display name everywhere
+  /** The group attribute `pollingInterval` (HH:MM:SS): how often this tenant's devices poll hawkBit when idle. */
+  pollingInterval?: string;
 }
 
 export interface KeycloakSnapshot {
@@ -29,6 +31,7 @@ export interface KeycloakSnapshot {
 export interface DesiredTenant {
   cdmId: string;
   name: string;
+  pollingInterval?: string;
   admins: Person[];
   operators: Person[];
   oncall: Person[];
