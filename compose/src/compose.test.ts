@@ -10,12 +10,7 @@ import { HAWKBIT_VERSION } from '../../stack/src/services/hawkbit.ts';
 import { KEYCLOAK_VERSION } from '../../stack/src/services/keycloak.ts';
 import { STEP_CA } from '../../stack/src/services/stepca.ts';
 import { TB_VERSION } from '../../stack/src/services/thingsboard.ts';
-import { enrollBridgeEnv } from '../../enroll-bridge/src/config.ts';
-import { otaBridgeEnv } from '../../ota-bridge/src/config.ts';
-import { terminalGatewayEnv } from '../../terminal-gateway/src/config.ts';
-import { fleetApiEnv } from '../../fleet-api/src/config.ts';
-import { fleetMonitorEnv } from '../../fleet-monitor/src/config.ts';
-import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
+import { BRIDGE_ENVS as BRIDGES, requiredVariables } from '../../deploy/src/bridge-envs.ts';
 import { COMPOSE_REALM, renderComposeRealm } from './realm.ts';
 
 /**
@@ -48,14 +43,6 @@ const example = Object.fromEntries(
     .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
-const BRIDGES = {
-  'tenant-sync': tenantSyncEnv,
-  'enroll-bridge': enrollBridgeEnv,
-  'ota-bridge': otaBridgeEnv,
-  'terminal-gateway': terminalGatewayEnv,
-  'fleet-api': fleetApiEnv,
-  'fleet-monitor': fleetMonitorEnv,
-} as const;
 /** Set by the entrypoint at start (docker-entrypoint.sh), so the file may leave it empty. */
 const DERIVED = new Set(['STEPCA_ROOT_FINGERPRINT']);
 
@@ -73,9 +60,7 @@ describe('compose/', () => {
       const s = services[name];
       expect(s, `service ${name}`).toBeDefined();
       const env = s!.environment ?? {};
-      const required = Object.entries(shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)
-        .filter(([, schema]) => !schema.safeParse(undefined).success)
-        .map(([k]) => k);
+      const required = requiredVariables(shape);
       expect(
         required.filter((k) => !(k in env) || (env[k] === '' && !DERIVED.has(k))),
         `${name}: required variables missing`,
