@@ -14,29 +14,14 @@ import type { Upstreams } from './steps.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'enroller-'));
 const openssl = (args: string[], input?: string) => execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
-openssl([
-  'req',
-  '-x509',
-  '-newkey',
-  'ec',
-  '-pkeyopt',
-  'ec_paramgen_curve:P-256',
-  '-nodes',
-  '-keyout',
-  path.join(tmp, 'ca.key'),
-  '-out',
-  path.join(tmp, 'ca.pem'),
-  '-subj',
-  '/CN=test CA',
-  '-days',
-  '2',
-]);
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+openssl(['req', '-x509', ...EC_KEY, '-keyout', path.join(tmp, 'ca.key'), '-out', path.join(tmp, 'ca.pem'), '-subj', '/CN=test CA', '-days', '2']);
 
 /** A CSR as enroll.sh makes one: a fresh challengePassword in each, so no two are the same bytes. */
 function csr(id: string, key = path.join(tmp, `${id}.key`)): string {
   const conf = path.join(tmp, 'req.cnf');
   fs.writeFileSync(conf, `[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = ${id}\n[attrs]\nchallengePassword = ${crypto.randomUUID()}\n`);
-  const keyArgs = fs.existsSync(key) ? ['-key', key] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key];
+  const keyArgs = fs.existsSync(key) ? ['-key', key] : [...EC_KEY, '-keyout', key];
   return openssl(['req', '-new', ...keyArgs, '-config', conf]);
 }
 const wgKey = () => crypto.randomBytes(32).toString('base64');
