@@ -1,0 +1,281 @@
+/**
+ * The cost model's measured inputs, and the tables of docs/capacity.md made from them (issue 16
+ * item 2). On the local stack (real Mosquitto, influxd, hawkBit; the InfluxDB 2 API is a contract
+ * fake in front of influxd, its CPU is reported but is not a cost of cdm):
+ *
+ * - telemetry at two fleet sizes, time compressed: each simulated device sends one MQTT message and
+ *   one health point per second over mutual TLS; CPU seconds per message (broker) and per point
+ *   (influxd), bytes on disk per point (influxd's data and WAL for the run's database);
+ * - device polls of hawkBit's DDI API: CPU seconds per poll;
+ * - the stack's idle CPU (the fixed part).
+ *
+ * Per device-day at the design's rates (app data every 30 s, health every 5 min, a hawkBit poll
+ * every 6 h) and stated unit prices, the cost per device and month at 1K–1M devices, and which
+ * component needs a core of its own first. The per-device figures at the two sizes show whether a
+ * component grows linearly.
+ *
+ *   npm run bench:capacity [-- --sizes 1000,3000 --duration 90s --polls 3000 --write]
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HawkbitClient, HawkbitDdiClient, InfluxClient, loadConfig, mapLimit, stepcaEnv, stepcaFrom } from '@cdm/common';
+import { makeCertDir } from '@cdm/device';
+import { bridgeEnv, defaultContext, repoDir, up } from '@cdm/stack';
+import { z } from 'zod';
+import type { Fleet } from '../../device/src/sim/fleet.ts';
+import { runOptions } from '../../device/src/sim/options.ts';
+import { runSimulation } from '../../device/src/sim/run.ts';
+import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
+import { cpuSince, stackCpu } from './proc-cpu.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+};
+const SIZES = arg('sizes', '1000,3000').split(',').map(Number);
+const DURATION = arg('duration', '90s');
+const POLLS = Number(arg('polls', '3000'));
+const say = (l: string) => process.stdout.write(`${l}\n`);
+
+/** The design's rates, per device and day. */
+export const DESIGN = { appMessages: 2880, healthPoints: 288, polls: 4, hotDays: 90 } as const;
+/** Stated unit prices (a mid-range public cloud): what the tables multiply by. */
+export const PRICES = { vcpuHour: 0.04, gbMonth: 0.1 } as const;
+export const FLEETS = [1_000, 10_000, 100_000, 1_000_000] as const;
+
+/** What one telemetry run measured. */
+export interface TelemetryRun {
+  devices: number;
+  messages: number;
+  points: number;
+  wallS: number;
+  cpuS: Record<string, number>;
+  bytes: number;
+}
+
+/** Per device and day, from a telemetry run and the poll run. */
+export interface PerDeviceDay {
+  cpuS: Record<string, number>;
+  bytes: number;
+}
+
+/**
+ * Bytes one more point costs: between two runs' databases (a database has a fixed part — its WAL
+ * segment, index and file headers — that a single run would spread over its points). Not compacted:
+ * influxd compacts cold shards hours later, which this run does not wait for.
+ */
+export function marginalBytesPerPoint(runs: readonly TelemetryRun[]): number {
+  if (runs.length < 2) return runs[0]!.bytes / runs[0]!.points;
+  const [a, b] = [runs[0]!, runs.at(-1)!];
+  return (b.bytes - a.bytes) / (b.points - a.points);
+}
+
+export function perDeviceDay(t: TelemetryRun, pollCpuS: number, bytesPerPoint = t.bytes / t.points): PerDeviceDay {
+  const cpu = (name: string) => t.cpuS[name] ?? 0;
+  return {
+    cpuS: {
+      Mosquitto: (cpu('Mosquitto') / t.messages) * DESIGN.appMessages,
+      // Every app message and health point becomes a point in the time series.
+      'InfluxDB 1.8': (cpu('InfluxDB 1.8') / t.points) * (DESIGN.appMessages + DESIGN.healthPoints),
+      hawkBit: pollCpuS * DESIGN.polls,
+    },
+    bytes: bytesPerPoint * (DESIGN.appMessages + DESIGN.healthPoints),
+  };
+}
+
+/** Cores each component needs at a fleet size: its fixed (idle) part and its part per device. */
+export function coresAt(devices: number, per: PerDeviceDay, idleCores: Record<string, number>): Record<string, number> {
+  const names = new Set([...Object.keys(per.cpuS), ...Object.keys(idleCores)]);
+  return Object.fromEntries([...names].map((n) => [n, (idleCores[n] ?? 0) + ((per.cpuS[n] ?? 0) * devices) / 86_400]));
+}
+
+/** Cost per device and month: CPU at the vCPU price, the hot tier's bytes at the storage price. */
+export function monthlyPerDevice(devices: number, per: PerDeviceDay, idleCores: Record<string, number>): { cpu: number; storage: number; total: number } {
+  const cores = Object.values(coresAt(devices, per, idleCores)).reduce((a, b) => a + b, 0);
+  const cpu = (cores * 24 * 30 * PRICES.vcpuHour) / devices;
+  const storage = ((per.bytes * DESIGN.hotDays) / 1e9) * PRICES.gbMonth;
+  return { cpu, storage, total: cpu + storage };
+}
+
+function du(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const st = fs.statSync(path.join(dir, f));
+    if (st.isFile()) n += st.size;
+  }
+  return n;
+}
+
+async function telemetry(stack: Awaited<ReturnType<typeof up>>, ctx: ReturnType<typeof defaultContext>, size: number): Promise<TelemetryRun> {
+  const run = crypto.randomBytes(3).toString('hex');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-capacity-'));
+  const operator = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
+  const org = (await operator.findOrg('cdm'))!;
+  const bucket = await operator.createBucket({ orgID: org.id, name: `cdm-capacity-${run}` });
+  const write = await operator.createAuthorization({ orgID: org.id, description: `capacity ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
+  const db = dbOf(bucket.id);
+  const influxDir = path.join(ctx.stateDir, 'influxdb');
+  const bytes = () => du(path.join(influxDir, 'data', db)) + du(path.join(influxDir, 'wal', db));
+  try {
+    const stepca = await stepcaFrom(loadConfig(z.object(stepcaEnv), bridgeEnv(stack, ctx.stateDir)['enroll-bridge']));
+    const ids = Array.from({ length: size }, (_, i) => `cap-${run}-${String(i + 1).padStart(6, '0')}`);
+    await makeCertDir({
+      stepca,
+      dir,
+      tenant: `capacity-${run}`,
+      influx: { org: 'cdm', bucket: bucket.name, token: write.token! },
+      ids,
+      onProgress: (n) => n % 500 === 0 && process.stderr.write(`\r  signed ${n}/${size}`),
+    });
+    process.stderr.write('\n');
+    const o = runOptions.parse({ devices: String(size), duration: DURATION, window: '1s', certs: dir });
+    const targets = { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url };
+    const cpu0 = stackCpu();
+    const t0 = Date.now();
+    let fleet: Fleet | undefined;
+    const s = await runSimulation(o, targets, (l) => process.stderr.write(`  ${size}: ${l}\n`), { onFleet: (f) => (fleet = f) });
+    const wallS = (Date.now() - t0) / 1000;
+    const cpu = Object.fromEntries(cpuSince(cpu0));
+    // Let influxd flush its cache to TSM files: the bytes a point takes once written down.
+    await new Promise((r) => setTimeout(r, 15_000));
+    const points = [...fleet!.pointsByDevice().values()].reduce((a, b) => a + b, 0);
+    return { devices: size, messages: s.messages, points, wallS, cpuS: cpu, bytes: bytes() };
+  } finally {
+    await operator.deleteBucket(bucket.id).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds hawkBit spends per DDI poll (target-token authentication, no deployment waiting). */
+async function pollCost(stack: Awaited<ReturnType<typeof up>>): Promise<number> {
+  const hb = stack.hawkbit!;
+  const hawkbit = new HawkbitClient({ baseURL: hb.url, username: hb.credentials!.username!, password: hb.credentials!.password! });
+  await hawkbit.setConfig('authentication.targettoken.enabled', true);
+  const run = crypto.randomBytes(3).toString('hex');
+  const targets = await hawkbit.createTargets(Array.from({ length: 100 }, (_, i) => ({ controllerId: `cap-${run}-${i}`, name: `cap-${run}-${i}` })));
+  try {
+    const ddi = targets.map((t) => new HawkbitDdiClient({ baseURL: hb.url, controllerId: t.controllerId, securityToken: t.securityToken }));
+    await mapLimit(ddi, 8, (d) => d.poll()); // warm
+    const cpu0 = stackCpu();
+    await mapLimit(
+      Array.from({ length: POLLS }, (_, i) => ddi[i % ddi.length]!),
+      8,
+      (d) => d.poll(),
+    );
+    return (Object.fromEntries(cpuSince(cpu0)).hawkBit ?? 0) / POLLS;
+  } finally {
+    for (const t of targets) await hawkbit.deleteTarget(t.controllerId).catch(() => undefined);
+  }
+}
+
+async function idle(seconds: number): Promise<Record<string, number>> {
+  const cpu0 = stackCpu();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return Object.fromEntries(cpuSince(cpu0).map(([n, s]) => [n, s / seconds]));
+}
+
+const f = (n: number, d = 2) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const money = (n: number) => (n >= 0.01 ? `$${f(n, 3)}` : `$${n.toExponential(2)}`);
+
+async function main(): Promise<void> {
+  const ctx = defaultContext(() => {});
+  say('local stack: starting or reusing…');
+  const stack = await up(ctx);
+  say('idle stack, 30 s…');
+  const idleCores = await idle(30);
+  const runs: TelemetryRun[] = [];
+  for (const size of SIZES) {
+    say(`telemetry, ${size} devices, ${DURATION}…`);
+    runs.push(await telemetry(stack, ctx, size));
+  }
+  say(`hawkBit DDI polls, ${POLLS}…`);
+  const perPoll = await pollCost(stack);
+  const largest = runs.at(-1)!;
+  const bytesPerPoint = marginalBytesPerPoint(runs);
+  const per = perDeviceDay(largest, perPoll, bytesPerPoint);
+  const cdmIdle = Object.fromEntries(Object.entries(idleCores).filter(([n]) => !n.startsWith('this process') && !n.includes('contract fake')));
+
+  const lines: string[] = [];
+  const out = (l = '') => lines.push(l);
+  out('# Capacity and cost per device');
+  out();
+  out(
+    `Generated by \`npm run bench:capacity -- --sizes ${SIZES.join(',')} --duration ${DURATION} --polls ${POLLS} --write\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the local stack (real Mosquitto 2.0, influxd 1.8, hawkBit 1.0.4; the InfluxDB 2 API in front of influxd is a contract fake whose CPU is listed but not counted).`,
+  );
+  out('Regenerate it the same way; the figures move with the machine and its load.');
+  out();
+  out('## Measured');
+  out();
+  out('| run | devices | messages | points | wall s | Mosquitto CPU s | influxd CPU s | InfluxDB 2 fake CPU s | bytes on disk |');
+  out('|---|---|---|---|---|---|---|---|---|');
+  for (const r of runs)
+    out(
+      `| telemetry (1 message + 1 health point per device per second) | ${r.devices} | ${r.messages} | ${r.points} | ${f(r.wallS, 0)} | ${f(r.cpuS.Mosquitto ?? 0)} | ${f(r.cpuS['InfluxDB 1.8'] ?? 0)} | ${f(r.cpuS['InfluxDB 2 API (contract fake)'] ?? 0)} | ${r.bytes.toLocaleString('en-US')} |`,
+    );
+  out(`| hawkBit DDI polls (8 at a time, target tokens) | 100 targets | ${POLLS} polls | | | | | | hawkBit ${f(perPoll * 1000, 2)} ms CPU per poll |`);
+  out();
+  out('Per unit, at each size (a component grows linearly when its figure stays put as the fleet grows):');
+  out();
+  out('| devices | Mosquitto CPU µs per message | influxd CPU µs per point | bytes per point |');
+  out('|---|---|---|---|');
+  for (const r of runs) out(`| ${r.devices} | ${f(((r.cpuS.Mosquitto ?? 0) / r.messages) * 1e6, 1)} | ${f(((r.cpuS['InfluxDB 1.8'] ?? 0) / r.points) * 1e6, 1)} | ${f(r.bytes / r.points, 1)} |`);
+  if (runs.length > 1) out(`| one more point, between the two runs | | | ${f(bytesPerPoint, 1)} (used below; before influxd's compaction) |`);
+  out();
+  out('Idle stack (the fixed part), share of one core:');
+  out();
+  out('| component | cores |');
+  out('|---|---|');
+  for (const [n, c] of Object.entries(cdmIdle).sort((a, b) => b[1] - a[1])) out(`| ${n} | ${f(c, 3)} |`);
+  out();
+  out('## Per device and day, at the design’s rates');
+  out();
+  out(
+    `App data every 30 s (${DESIGN.appMessages} MQTT messages and time-series points a day), health every 5 min (${DESIGN.healthPoints} points), a hawkBit poll every 6 h (${DESIGN.polls}); from the ${largest.devices}-device run.`,
+  );
+  out();
+  out('| component | CPU seconds per device-day |');
+  out('|---|---|');
+  for (const [n, s] of Object.entries(per.cpuS)) out(`| ${n} | ${f(s, 4)} |`);
+  out(`| storage (hot tier, ${DESIGN.hotDays} days, uncompacted) | ${f(per.bytes / 1024, 1)} KiB per device-day, ${f((per.bytes * DESIGN.hotDays) / 2 ** 20, 1)} MiB per device held |`);
+  out();
+  out('## Cost per device and month');
+  out();
+  out(`Unit prices: $${PRICES.vcpuHour} per vCPU-hour, $${PRICES.gbMonth} per GB-month of disk. CPU = the idle stack + the per-device part; storage = the hot tier's bytes.`);
+  out();
+  out('| devices | cores (CPU) | CPU per device-month | storage per device-month | total per device-month | needs the most cores |');
+  out('|---|---|---|---|---|---|');
+  for (const n of FLEETS) {
+    const cores = coresAt(n, per, cdmIdle);
+    const total = Object.values(cores).reduce((a, b) => a + b, 0);
+    const [top, topCores] = Object.entries(cores).sort((a, b) => b[1] - a[1])[0]!;
+    const c = monthlyPerDevice(n, per, cdmIdle);
+    out(`| ${n.toLocaleString('en-US')} | ${f(total, 2)} | ${money(c.cpu)} | ${money(c.storage)} | ${money(c.total)} | ${top} (${f(topCores, 2)}) |`);
+  }
+  out();
+  out(
+    'What grows with devices is linear by construction here (per-unit costs times counts); the per-unit figures above at two sizes are the check that the measured components keep their cost per unit as the fleet grows. The fixed part (idle ThingsBoard, Keycloak, hawkBit) dominates at 1,000 devices and vanishes per device at 1,000,000.',
+  );
+  out();
+  out(
+    'Not measured by this run, and why: ThingsBoard per device and day (cdm sends it attribute changes, alarms and RPC, not the telemetry stream; its MQTT transport was run with 100 devices only), the bridges per device and day (their passes are measured per pass in bench:ota, bench:monitor, bench:tenant-sync), Keycloak (per person and tenant, not per device), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.',
+  );
+
+  const text = `${lines.join('\n')}\n`;
+  say(`\n${text}`);
+  if (process.argv.includes('--write')) {
+    fs.writeFileSync(path.join(repoDir, 'docs', 'capacity.md'), text);
+    say('written to docs/capacity.md');
+  }
+}
+
+if (process.argv[1]?.endsWith('capacity.ts'))
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(`bench capacity: ${err.message}`);
+      process.exit(1);
+    },
+  );
