@@ -106,6 +106,9 @@ describe('fleet monitor on the local stack (real ThingsBoard, InfluxDB)', () => 
     const clusters = alarms.filter((a) => a.type.startsWith(FLEET_ALARMS.offlineCluster.prefix));
     expect(clusters.map((a) => a.type)).toEqual(['Offline Cluster: site=site-07']);
     expect(clusters[0]).toMatchObject({ severity: 'CRITICAL', originator: { entityType: 'TENANT', id: tbTenantId } });
+    // Seen once in CI: 40 of the 50 clustered. The span it found says which devices' last points it saw where.
+    const d = clusters[0]!.details as { devices: string[] };
+    console.log('cluster found', JSON.stringify({ ...d, devices: d.devices.length, missing: DROPPED.filter((x) => !d.devices.includes(x)) }), 'test now', new Date(now).toISOString());
     expect(clusters[0]!.details).toMatchObject({ group: 'site=site-07', shared: { region: 'region-3' }, count: 50, groupSize: 50, devices: [...DROPPED].sort() });
     const unusual = alarms.filter((a) => a.type === FLEET_ALARMS.unusualValues.type);
     expect(unusual.map((a) => a.originatorName)).toEqual([HOT]);
