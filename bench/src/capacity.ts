@@ -20,14 +20,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, InfluxClient, loadConfig, mapLimit, stepcaEnv, stepcaFrom } from '@cdm/common';
-import { makeCertDir } from '@cdm/device';
-import { bridgeEnv, defaultContext, repoDir, up } from '@cdm/stack';
-import { z } from 'zod';
+import { HawkbitClient, HawkbitDdiClient, mapLimit } from '@cdm/common';
+import { defaultContext, repoDir, up } from '@cdm/stack';
 import type { Fleet } from '../../device/src/sim/fleet.ts';
 import { runOptions } from '../../device/src/sim/options.ts';
 import { runSimulation } from '../../device/src/sim/run.ts';
 import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
+import { benchFleet } from './bench-fleet.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -110,29 +109,13 @@ function du(dir: string): number {
 }
 
 async function telemetry(stack: Awaited<ReturnType<typeof up>>, ctx: ReturnType<typeof defaultContext>, size: number): Promise<TelemetryRun> {
-  const run = crypto.randomBytes(3).toString('hex');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-capacity-'));
-  const operator = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
-  const org = (await operator.findOrg('cdm'))!;
-  const bucket = await operator.createBucket({ orgID: org.id, name: `cdm-capacity-${run}` });
-  const write = await operator.createAuthorization({ orgID: org.id, description: `capacity ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
-  const db = dbOf(bucket.id);
+  const fleetPlace = await benchFleet(stack, ctx.stateDir, { prefix: 'capacity', size, progressEvery: 500 });
+  const db = dbOf(fleetPlace.bucket.id);
   const influxDir = path.join(ctx.stateDir, 'influxdb');
   const bytes = () => du(path.join(influxDir, 'data', db)) + du(path.join(influxDir, 'wal', db));
   try {
-    const stepca = await stepcaFrom(loadConfig(z.object(stepcaEnv), bridgeEnv(stack, ctx.stateDir)['enroll-bridge']));
-    const ids = Array.from({ length: size }, (_, i) => `cap-${run}-${String(i + 1).padStart(6, '0')}`);
-    await makeCertDir({
-      stepca,
-      dir,
-      tenant: `capacity-${run}`,
-      influx: { org: 'cdm', bucket: bucket.name, token: write.token! },
-      ids,
-      onProgress: (n) => n % 500 === 0 && process.stderr.write(`\r  signed ${n}/${size}`),
-    });
-    process.stderr.write('\n');
-    const o = runOptions.parse({ devices: String(size), duration: DURATION, window: '1s', certs: dir });
-    const targets = { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url };
+    const o = runOptions.parse({ devices: String(size), duration: DURATION, window: '1s', certs: fleetPlace.dir });
+    const targets = fleetPlace.targets;
     const cpu0 = stackCpu();
     const t0 = Date.now();
     let fleet: Fleet | undefined;
@@ -144,8 +127,7 @@ async function telemetry(stack: Awaited<ReturnType<typeof up>>, ctx: ReturnType<
     const points = [...fleet!.pointsByDevice().values()].reduce((a, b) => a + b, 0);
     return { devices: size, messages: s.messages, points, wallS, cpuS: cpu, bytes: bytes() };
   } finally {
-    await operator.deleteBucket(bucket.id).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await fleetPlace.remove();
   }
 }
 

@@ -10,14 +10,9 @@
  *
  * Needs the local stack (started or reused). Writes into a fresh bucket it deletes afterwards.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { HEALTH_MEASUREMENT, InfluxClient, loadConfig, stepcaEnv, stepcaFrom } from '@cdm/common';
-import { makeCertDir } from '@cdm/device';
-import { bridgeEnv, defaultContext, up } from '@cdm/stack';
-import { z } from 'zod';
+import { HEALTH_MEASUREMENT } from '@cdm/common';
+import { defaultContext, up } from '@cdm/stack';
 import { runOptions } from '../../device/src/sim/options.ts';
 import { Worker } from 'node:worker_threads';
 import type { Fleet } from '../../device/src/sim/fleet.ts';
@@ -25,6 +20,7 @@ import { runSimulation, type RunSummary, type Targets } from '../../device/src/s
 import type { RunOptions } from '../../device/src/sim/options.ts';
 import type { WorkerJob } from './sim-worker.ts';
 import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
+import { benchFleet } from './bench-fleet.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -97,32 +93,14 @@ async function main(): Promise<void> {
   const ctx = defaultContext(() => {});
   console.log('local stack: starting or reusing…');
   const stack = await up(ctx);
-  const run = crypto.randomBytes(3).toString('hex');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-sim-'));
   const sizes = arg('ramp', arg('devices', '1000')).split(',').map(Number);
-  const max = Math.max(...sizes);
-  const operator = new InfluxClient({ baseURL: stack.influxdb2!.url, token: stack.influxdb2!.credentials!.token! });
-  const org = (await operator.findOrg('cdm'))!;
-  const bucket = await operator.createBucket({ orgID: org.id, name: `cdm-bench-sim-${run}` });
-  const write = await operator.createAuthorization({ orgID: org.id, description: `bench sim ${run}`, permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: org.id } }] });
+  const fleetPlace = await benchFleet(stack, ctx.stateDir, { prefix: 'bench-sim', size: Math.max(...sizes), progressEvery: 200 });
+  const { bucket, targets } = fleetPlace;
   const rows: string[] = [];
   try {
-    const stepca = await stepcaFrom(loadConfig(z.object(stepcaEnv), bridgeEnv(stack, ctx.stateDir)['enroll-bridge']));
-    const ids = Array.from({ length: max }, (_, i) => `bench-${run}-${String(i + 1).padStart(5, '0')}`);
-    const t0 = performance.now();
-    await makeCertDir({
-      stepca,
-      dir,
-      tenant: `bench-${run}`,
-      influx: { org: 'cdm', bucket: bucket.name, token: write.token! },
-      ids,
-      onProgress: (n) => n % 200 === 0 && process.stderr.write(`\r  signed ${n}/${ids.length}`),
-    });
-    process.stderr.write(`\n  ${ids.length} certificates in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     for (const size of sizes) {
-      const raw = { devices: String(size), duration: arg('duration', '2m'), window: arg('window', '10s'), certs: dir };
+      const raw = { devices: String(size), duration: arg('duration', '2m'), window: arg('window', '10s'), certs: fleetPlace.dir };
       const o = runOptions.parse(raw);
-      const targets = { brokerUrl: stack.mosquitto!.extra!.mtlsUrl!, caPem: fs.readFileSync(stack.mosquitto!.extra!.caChain!, 'utf8'), influxUrl: stack.influxdb2!.url };
       const since = Date.now();
       const cpu0 = stackCpu();
       const { s, acked } = WORKERS > 1 ? await inWorkers(raw, targets, size) : await inProcess(o, targets, size);
@@ -151,8 +129,7 @@ async function main(): Promise<void> {
       for (const r of rows) console.log(r);
     }
   } finally {
-    await operator.deleteBucket(bucket.id).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await fleetPlace.remove();
   }
 }
 
