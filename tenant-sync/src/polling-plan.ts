@@ -22,6 +22,9 @@ export interface PollingAction {
   ignored: { cdmId: string; value: string; why: string }[];
 }
 
+/** The target query that selects a tenant's devices: the tenant marker enrollment writes into each target's description. */
+const tenantSelector = (cdmId: string) => `description=="${targetDescription(cdmId)}"`;
+
 /** hawkBit's form (HH:MM:SS), within what hawkBit accepts by default (30 s to a day). */
 const HMS = /^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$/;
 const seconds = (v: string) => {
@@ -55,7 +58,7 @@ export function pollingTimeValue(tenants: readonly DesiredTenant[], p: PollingPo
   const parts = [`${p.interval}${j}`];
   const ignored: PollingAction['ignored'] = [];
   const byId = [...tenants].sort((a, b) => a.cdmId.localeCompare(b.cdmId));
-  const marker = (t: DesiredTenant) => `description=="${targetDescription(t.cdmId)}"`;
+  const marker = (t: DesiredTenant) => tenantSelector(t.cdmId);
   const queryable = (t: DesiredTenant) => /^[A-Za-z0-9-]+$/.test(t.cdmId);
   for (const t of byId) if (updating.has(t.cdmId) && queryable(t)) parts.push(`${marker(t)} -> ${p.whileUpdating}${j}`);
   for (const t of byId) {
@@ -76,7 +79,7 @@ export function planPolling(desired: readonly DesiredTenant[], actual: PollingSt
   const kept = (actual.value ?? '')
     .split(',')
     .map((s) => s.trim())
-    .filter((part) => [...skipped].some((id) => part.startsWith(`description=="${targetDescription(id)}" ->`)));
+    .filter((part) => [...skipped].some((id) => part.startsWith(`${tenantSelector(id)} ->`)));
   const value = [planned.value, ...kept].join(', ');
   return value === actual.value ? [] : [{ cdmId: '*', kind: 'set-polling', value, ...(actual.value === undefined ? {} : { was: actual.value }), ignored: planned.ignored }];
 }
