@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KeycloakClient, RequestCounts, ThingsBoardClient, createLogger, loadConfig } from '@cdm/common';
 import { PORTS, bridgeEnv, defaultContext, repoDir, startThingsBoardInstance, up } from '@cdm/stack';
-import { composeTenantSync, tenantSyncConfig } from '@cdm/tenant-sync';
+import { composeTenantSync, tenantSyncConfig, Triggers, type PassResult } from '@cdm/tenant-sync';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -93,12 +93,12 @@ async function seedKeycloak(kc: KeycloakClient): Promise<void> {
     async (t) => {
       const name = `t${String(t).padStart(3, '0')}`;
       const gid = await kc.createGroup(name, parentId);
+      // A role is membership of the tenant's role subgroup (TENANT_ROLE_GROUPS): 2 admins, 14 operators, the rest on call.
+      const roles = { admins: await kc.createGroup('admins', gid), operators: await kc.createGroup('operators', gid), oncall: await kc.createGroup('oncall', gid) };
       for (let p = 0; p < PEOPLE; p++) {
         const username = `b${TENANTS}-${name}-p${String(p).padStart(2, '0')}`;
-        const role = p < 2 ? 'cdm-admin' : p < 16 ? 'cdm-operator' : 'cdm-oncall';
         const uid = await kc.createUser({ username, email: `${username}@bench.example`, firstName: name, lastName: `p${p}` });
-        await kc.assignRealmRole(uid, role);
-        await kc.addUserToGroup(uid, gid);
+        await kc.addUserToGroup(uid, p < 2 ? roles.admins : p < 16 ? roles.operators : roles.oncall);
       }
     },
     'tenants seeded',
@@ -153,16 +153,49 @@ async function main(): Promise<void> {
   const config = loadConfig(tenantSyncConfig, env);
   const logger = createLogger('bench', { level: 'silent' });
   const counts = new RequestCounts();
-  const { sync } = composeTenantSync(config, logger, { observer: counts.observer });
+  const { sync, keycloak } = composeTenantSync(config, logger, { observer: counts.observer });
+  // The daemon's triggers: a change-driven pass is a check of Keycloak's admin events that names tenants.
+  let last: PassResult | undefined;
+  const triggers = new Triggers({
+    keycloak,
+    logger,
+    schedule: '0 0 1 1 *',
+    fullEveryMs: 3_600_000,
+    eventsPollMs: 3_600_000,
+    index: () => sync.index(),
+    pass: async (tenants) => (last = await sync.apply(tenants)),
+    ownClientUser: await keycloak.whoAmI(),
+  });
+  // One person's on-call membership toggles between runs: a change in one tenant, as an admin makes it.
+  const changeOneMembership = async () => {
+    const oncall = (await kcAdmin.getGroupByPath(`/${PARENT}/t007/oncall`))?.id;
+    const [person] = await kcAdmin.kc.users.find({ realm: 'cdm', username: `b${TENANTS}-t007-p01`, exact: true });
+    if (!oncall || !person?.id) throw new Error(`Keycloak: /${PARENT}/t007/oncall or its person p01 missing (reseed: delete /${PARENT})`);
+    const isMember = (await kcAdmin.listMembers(oncall)).some((u) => u.id === person.id);
+    await (isMember ? kcAdmin.removeUserFromGroup(person.id, oncall) : kcAdmin.addUserToGroup(person.id, oncall));
+  };
 
   const rows: string[][] = [];
-  for (const label of ['first full pass', 'no-op pass', 'no-op pass (again)']) {
+  const passes: [string, () => Promise<PassResult | undefined>][] = [
+    ['first full pass', () => sync.apply()],
+    ['no-op pass', () => sync.apply()],
+    ['no-op pass (again)', () => sync.apply()],
+    ['scheduled pass between full ones (listings only)', () => sync.apply(new Set())],
+    ['event check, nothing new', async () => (await triggers.checkEvents(), { runId: '-', tenants: TENANTS, applied: 0, failed: [], ms: 0 })],
+    ['pass after one membership change', async () => (await triggers.checkEvents(), last)],
+  ];
+  for (const [label, pass] of passes) {
+    if (label === 'event check, nothing new') await triggers.catchUp();
+    if (label === 'pass after one membership change') await changeOneMembership();
+    last = undefined;
     kcCalls.reads = kcCalls.writes = 0;
     counts.take();
     kcCalls.on = true;
     const started = process.hrtime.bigint();
-    const r = await sync.apply();
+    const r = await pass();
+    if (!r) throw new Error(`${label}: no pass ran`);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (label === 'pass after one membership change' && r.touched?.length !== 1) throw new Error(`${label}: expected one tenant read again, got ${JSON.stringify(r.touched)}`);
     kcCalls.on = false;
     if (r.failed.length) throw new Error(`${label}: ${r.failed.length} failures, first: ${JSON.stringify(r.failed[0])}`);
     const sent = counts.take();
@@ -194,6 +227,10 @@ async function main(): Promise<void> {
   const noop = rows[1]!;
   console.log(`\nno-op pass: ${(Number(noop[3]) / TENANTS).toFixed(1)} calls per tenant, ${(Number(noop[3]) / people).toFixed(2)} per person (listings by page, never a GET per person)`);
   console.log(`no-op / first pass time: ${(parseFloat(noop[1]!) / parseFloat(rows[0]![1]!)).toFixed(3)}`);
+  const changed = rows.find((r) => r[0] === 'pass after one membership change')!;
+  const listings = rows.find((r) => r[0]!.startsWith('scheduled pass'))!;
+  console.log(`scheduled pass (listings only) / full no-op pass: ${(Number(listings[3]) / Number(noop[3])).toFixed(4)} of the calls`);
+  console.log(`pass after one change / full no-op pass: ${(Number(changed[3]) / Number(noop[3])).toFixed(4)} of the calls, ${(parseFloat(changed[1]!) / parseFloat(noop[1]!)).toFixed(3)} of the time`);
   await tbBench.stop();
 }
 

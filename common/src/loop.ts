@@ -8,7 +8,8 @@ export interface LoopOptions<R> {
   logger: Logger;
   /** A node-cron schedule (with seconds), or a fixed interval in milliseconds. */
   every: string | number;
-  pass: () => Promise<R>;
+  /** Runs one pass; `why` is what started it ('start', 'schedule', 'interval' or the trigger's reason). */
+  pass: (why: string) => Promise<R>;
   /** What the pass left failed (its own per-item failures), exported as a gauge. */
   failures?: (r: R) => number;
   /** Logged at info after a pass when it returns true (something happened); debug otherwise. */
@@ -56,7 +57,7 @@ export class PassLoop<R> {
   private async run(why: string): Promise<void> {
     const t0 = Date.now();
     try {
-      const r = await this.o.pass();
+      const r = await this.o.pass(why);
       this.passes++;
       this.lastPass = { at: Date.now(), ms: Date.now() - t0, failures: this.o.failures?.(r) ?? 0 };
       if (this.o.notable?.(r)) this.o.logger.info({ loop: this.o.name, why, result: r }, `${this.o.name} pass`);

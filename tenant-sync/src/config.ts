@@ -15,8 +15,14 @@ export const tenantSyncEnv = {
   ...hawkbitEnv,
   ...healthEnv(19101),
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
-  SYNC_SCHEDULE: z.string().default('*/5 * * * *').describe('node-cron schedule of the full reconcile'),
-  EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15).describe('how often Keycloak admin events are checked for changes (a change starts a pass)'),
+  SYNC_SCHEDULE: z
+    .string()
+    .default('*/5 * * * *')
+    .describe(
+      "node-cron schedule of the regular pass: Keycloak's tenant listing, new and gone tenants, hawkBit rights and polling, each system's listings (calls grow with pages, not tenants); a full pass when FULL_SYNC_EVERY has passed",
+    ),
+  FULL_SYNC_EVERY: durationSchema('how often a scheduled pass reads every tenant in every system, correcting hand edits downstream (Keycloak changes are applied within EVENTS_POLL_SECONDS)', '1h'),
+  EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(15).describe('how often Keycloak admin events are checked; a change starts a pass over the tenants they name'),
   TOKEN_STORE_DIR: z.string().min(1).describe('directory of device InfluxDB write tokens, one file per tenant (secret; enroll-bridge mounts it too)'),
   DASHBOARDS_DIR: z.string().default(repoDashboards).describe('Grafana dashboards (*.json) imported into every tenant org, and alert rules (alerts/*.json) created in each'),
   FLEET_UI_URL: z

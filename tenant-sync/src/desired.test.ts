@@ -18,6 +18,7 @@ const snapshot: KeycloakSnapshot = {
     // alice is admin in beta only: that gives her nothing more in acme
     'g-beta': { admin: new Set(['alice']), operator: new Set(['alice']), oncall: new Set() },
   },
+  roleGroupIds: {},
   missingRoleGroups: [],
 };
 

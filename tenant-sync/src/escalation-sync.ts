@@ -10,6 +10,7 @@ import { OWNED, planEscalation, shaDescription, shaOf, template, templateCurrent
  * this one, makes it (and its bridge admin) in the same pass.
  */
 export class EscalationSync implements Projection<EscalationState[], EscalationAction> {
+  readonly perTenant = true;
   readonly system = 'thingsboard-escalation';
   private readonly actors: TenantActors;
   /** Per tenant: names of cdm targets and the template → ThingsBoard ids, from the read plus what apply creates. */
@@ -24,11 +25,13 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
     this.actors = new TenantActors(sys);
   }
 
-  async read(): Promise<EscalationState[]> {
+  async read(only?: ReadonlySet<string>): Promise<EscalationState[]> {
     this.ids.clear();
     this.tbTenants.clear();
     // Disabled tenants too: one re-enabled in this pass keeps the objects it had.
-    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) => (cdmTenantInfo(t).cdmId && t.id ? [{ cdmId: cdmTenantInfo(t).cdmId, tbTenantId: t.id.id }] : []));
+    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) =>
+      cdmTenantInfo(t).cdmId && t.id && (!only || only.has(cdmTenantInfo(t).cdmId!)) ? [{ cdmId: cdmTenantInfo(t).cdmId, tbTenantId: t.id.id }] : [],
+    );
     const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId, tbTenantId }) => {
       let as: ThingsBoardClient;
       try {

@@ -18,22 +18,29 @@ export interface GrafanaSyncOptions extends GrafanaPlanContext {
 /** Grafana side: reads orgs by listing, then per cdm org its data source, users and dashboards. */
 export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
   readonly system = 'grafana';
+  readonly perTenant = true;
   private readonly orgs = new Map<string, number>();
+  /** Each org's tenant as last read (null: not cdm's), so a pass over some tenants reads only their orgs. */
+  private readonly tenantOfOrg = new Map<number, string | null>();
   /** Grafana's users by login and by email, listed once per pass when the first person is added. */
   private people?: Promise<Map<string, GrafanaUser>>;
 
   constructor(private readonly o: GrafanaSyncOptions) {}
 
-  async read(): Promise<GrafanaState> {
+  async read(tenants?: ReadonlySet<string>): Promise<GrafanaState> {
     const { grafana } = this.o;
     this.orgs.clear();
     this.people = undefined;
     const state: GrafanaState = { tenants: [], unclaimed: [], readTokens: await this.o.tokens.activeReadTokens() };
-    const orgs = await grafana.listOrgs();
+    const known = (id: number) => this.tenantOfOrg.get(id);
+    // An org of a tenant outside the pass is left out; one never read (new, or not cdm's) is read.
+    const orgs = (await grafana.listOrgs()).filter((o) => !tenants || !known(o.id) || tenants.has(known(o.id)!));
     const read = await mapLimit(orgs, READ_CONCURRENCY, async (org) => {
       const ds = await grafana.getDataSourceByUid(org.id, DATASOURCE_UID);
       const j = (ds?.jsonData ?? {}) as { cdmTenantId?: string; cdmTokenId?: string; organization?: string; defaultBucket?: string };
+      this.tenantOfOrg.set(org.id, ds && j.cdmTenantId ? j.cdmTenantId : null);
       if (!ds || !j.cdmTenantId) return { unclaimed: { orgId: org.id, name: org.name } };
+      if (tenants && !tenants.has(j.cdmTenantId)) return {};
       const [users, dashboards, rules, points, tree] = await Promise.all([
         grafana.orgUsers(org.id),
         grafana.search(org.id, { type: 'dash-db', tag: 'cdm', limit: 5000 }),
@@ -57,7 +64,7 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
       if (r.tenant) {
         this.orgs.set(r.tenant.cdmId, r.tenant.orgId);
         state.tenants.push(r.tenant);
-      } else state.unclaimed.push(r.unclaimed!);
+      } else if (r.unclaimed) state.unclaimed.push(r.unclaimed);
     }
     return state;
   }

@@ -23,13 +23,14 @@ export interface InfluxSyncOptions {
 
 /** InfluxDB side: one org, a bucket per tenant, device write tokens kept in the token store. */
 export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTokens {
+  readonly perTenant = true;
   readonly system = 'influxdb';
   private orgId?: string;
   private readonly buckets = new Map<string, string>();
 
   constructor(private readonly o: InfluxSyncOptions) {}
 
-  async read(): Promise<InfluxState> {
+  async read(only?: ReadonlySet<string>): Promise<InfluxState> {
     this.buckets.clear();
     this.orgId = (await this.o.influx.findOrg(this.o.org))?.id;
     if (!this.orgId) return { tenants: [] };
@@ -37,7 +38,7 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     const tenants: InfluxTenantState[] = [];
     for (const b of buckets) {
       const cdmId = BUCKET.exec(b.name)?.[1];
-      if (!cdmId) continue;
+      if (!cdmId || (only && !only.has(cdmId))) continue;
       this.buckets.set(cdmId, b.id);
       const writeTokens = auths
         .filter((a) => a.description === writeTokenDescription(cdmId) || a.description === disabledTokenDescription(cdmId))

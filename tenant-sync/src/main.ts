@@ -5,7 +5,7 @@ import { tenantSyncConfig, tenantSyncEnv } from './config.ts';
 import { SyncStatus } from './status.ts';
 import { Triggers } from './triggers.ts';
 
-const USAGE = `usage: tenant-sync [daemon]           run: a pass on start, on SYNC_SCHEDULE and after Keycloak changes
+const USAGE = `usage: tenant-sync [daemon]           run: a full pass on start and every FULL_SYNC_EVERY, listings on SYNC_SCHEDULE, the tenants a Keycloak change names
        tenant-sync plan [--json]      print what a pass would change, per system, without writing
        tenant-sync apply              run one pass; exit 1 if any tenant failed
        tenant-sync purge <tenant> [--confirm <tenant>]
@@ -30,12 +30,14 @@ if (command === 'daemon') {
       keycloak,
       logger,
       schedule: config.SYNC_SCHEDULE,
+      fullEveryMs: config.FULL_SYNC_EVERY,
       eventsPollMs: config.EVENTS_POLL_SECONDS * 1000,
-      pass: async () => {
-        const r = await sync.apply();
+      pass: async (tenants) => {
+        const r = await sync.apply(tenants);
         status.record(r);
         return r;
       },
+      index: () => sync.index(),
       failures: (r) => r.failed.length,
       ownClientUser: await keycloak.whoAmI().catch(() => undefined),
     });

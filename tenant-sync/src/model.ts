@@ -23,6 +23,8 @@ export interface KeycloakSnapshot {
   members: Record<string, Person[]>; // group id → members (of the group or of one of its role subgroups)
   /** group id → role → user ids: members of the tenant's role subgroups (admins, operators, oncall). */
   roles: Record<string, Record<TenantRole, Set<string>>>;
+  /** group id → the ids of its role subgroups, to tell which tenant an admin event names. */
+  roleGroupIds: Record<string, string[]>;
   /** Tenants lacking role subgroups (tenant-sync creates them: the place to grant a role, never a grant). */
   missingRoleGroups: { cdmId: string; group: string }[];
 }

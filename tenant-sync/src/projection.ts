@@ -13,8 +13,15 @@ export interface Action {
  */
 export interface Projection<S = unknown, A extends Action = Action> {
   readonly system: string;
-  read(): Promise<S>;
-  plan(desired: DesiredTenant[], actual: S, skipped: ReadonlySet<string>): A[];
+  /**
+   * True when read(tenants) reads only those tenants and plan() then touches only the tenants it is
+   * given: a pass after a Keycloak change re-reads and plans just the tenants it named. Otherwise
+   * (a system-wide listing, one value for all tenants) every pass reads and plans it in full.
+   */
+  readonly perTenant?: boolean;
+  read(tenants?: ReadonlySet<string>): Promise<S>;
+  /** `everyone`: every tenant, for facts that span tenants (when `desired` is some of them). */
+  plan(desired: DesiredTenant[], actual: S, skipped: ReadonlySet<string>, everyone?: DesiredTenant[]): A[];
   apply(cdmId: string, actions: A[]): Promise<void>;
   /** Log and print form: names an operator recognises, never a secret. */
   describe(a: A): Record<string, unknown>;

@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import type { KeycloakClient, Logger } from '@cdm/common';
 import { desiredTenants, validTenantName } from './desired.ts';
 import { readKeycloak } from './keycloak-snapshot.ts';
-import type { DesiredTenant } from './model.ts';
+import type { DesiredTenant, KeycloakSnapshot } from './model.ts';
 import { byTenant, type Action, type Projection } from './projection.ts';
+import { indexSnapshot, type TenantIndex } from './scope.ts';
 
 export interface SystemPlan {
   system: string;
@@ -18,11 +19,15 @@ export interface Plan {
   /** Role subgroups a tenant lacks: created empty (a place to grant the role in, never a grant). */
   roleGroups: { cdmId: string; group: string }[];
   systems: SystemPlan[];
+  /** The tenants this plan read and covers in the per-tenant systems; undefined: all. */
+  touched?: ReadonlySet<string>;
 }
 
 export interface PassResult {
   runId: string;
   tenants: number;
+  /** The tenants read again after a Keycloak change; undefined for a full pass. */
+  touched?: string[];
   applied: number;
   failed: { cdmId: string; system: string; error: string }[];
   ms: number;
@@ -42,19 +47,38 @@ export interface TenantSyncOptions {
  * Reconcile: read Keycloak (the owner) and every projection, plan, apply. Each system and each
  * tenant within it is applied on its own, so one failure never stops the rest; the next pass
  * retries it. Passes never overlap.
+ *
+ * A pass is full (every tenant, every system) or, given the tenants a Keycloak change named, reads
+ * only those again — in Keycloak and in the per-tenant systems — and keeps the rest from the last
+ * snapshot, so its cost follows the change, not the number of tenants. What a pass left failed is
+ * read again by the next; after a system or Keycloak could not be read, the next pass is full.
  */
 export class TenantSync {
   private running?: Promise<PassResult>;
   private last?: PassResult;
+  private snapshot?: KeycloakSnapshot;
+  private retry = new Set<string>();
+  private fullNext = true;
+  private indexed?: { of: KeycloakSnapshot; index: TenantIndex };
 
   constructor(private readonly o: TenantSyncOptions) {}
+
+  /** Which tenant a Keycloak group or user belongs to, as the last pass read it. */
+  index(): TenantIndex | undefined {
+    if (!this.snapshot) return undefined;
+    if (this.indexed?.of !== this.snapshot) this.indexed = { of: this.snapshot, index: indexSnapshot(this.snapshot) };
+    return this.indexed.index;
+  }
 
   describe(system: string, a: Action): Record<string, unknown> {
     return { cdmId: a.cdmId, ...this.projection(system).describe(a) };
   }
 
-  async plan(): Promise<Plan> {
-    const snapshot = await readKeycloak(this.o.keycloak, this.o.parentGroup);
+  /** Plans every tenant, or (given tenants, after a first full read) those and what the parent's listing shows changed. */
+  async plan(tenantsChanged?: ReadonlySet<string>): Promise<Plan> {
+    const refresh = tenantsChanged && this.snapshot && !this.fullNext ? { previous: this.snapshot, tenants: new Set([...tenantsChanged, ...this.retry]) } : undefined;
+    const snapshot = await readKeycloak(this.o.keycloak, this.o.parentGroup, refresh);
+    const { touched } = snapshot;
     const invalid: Plan['invalid'] = [];
     const tenants = desiredTenants(snapshot).filter((t) => {
       const reason = validTenantName(t.name);
@@ -66,43 +90,61 @@ export class TenantSync {
     const systems = await Promise.all(
       this.o.projections.map(async (p): Promise<SystemPlan> => {
         try {
+          if (touched && p.perTenant)
+            return {
+              system: p.system,
+              actions: p.plan(
+                tenants.filter((t) => touched.has(t.cdmId)),
+                await p.read(touched),
+                skipped,
+                tenants,
+              ),
+            };
           return { system: p.system, actions: p.plan(tenants, await p.read(), skipped) };
         } catch (err) {
           return { system: p.system, error: (err as Error).message, actions: [] };
         }
       }),
     );
-    return { tenants, invalid, roleGroups: snapshot.missingRoleGroups, systems };
+    this.snapshot = snapshot;
+    return { tenants, invalid, roleGroups: snapshot.missingRoleGroups.filter((m) => !touched || touched.has(m.cdmId)), systems, ...(touched ? { touched } : {}) };
   }
 
-  /** One pass; a caller arriving while one runs gets that pass's result. */
-  apply(): Promise<PassResult> {
-    this.running ??= this.pass().finally(() => {
+  /**
+   * One pass — full, or over the tenants a Keycloak change named (see plan). A caller arriving
+   * while one runs gets that pass's result.
+   */
+  apply(tenantsChanged?: ReadonlySet<string>): Promise<PassResult> {
+    this.running ??= this.pass(tenantsChanged).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async pass(): Promise<PassResult> {
+  private async pass(tenantsChanged?: ReadonlySet<string>): Promise<PassResult> {
     const runId = crypto.randomUUID().slice(0, 8);
     const log = this.o.logger.child({ runId });
     const started = Date.now();
     const result: PassResult = { runId, tenants: 0, applied: 0, failed: [], ms: 0 };
     const done = () => {
       result.ms = Date.now() - started;
-      log.info({ tenants: result.tenants, applied: result.applied, failed: result.failed.length, ms: result.ms }, 'pass done');
+      log.info({ tenants: result.tenants, ...(result.touched ? { touched: result.touched.length } : {}), applied: result.applied, failed: result.failed.length, ms: result.ms }, 'pass done');
       this.last = result;
+      // Failed tenants are read again next time; a system (or Keycloak) that could not be read makes the next pass full.
+      this.retry = new Set(result.failed.map((f) => f.cdmId).filter((id) => id !== '*'));
+      this.fullNext = result.failed.some((f) => f.cdmId === '*');
       return result;
     };
     let plan: Plan;
     try {
-      plan = await this.plan();
+      plan = await this.plan(tenantsChanged);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'reading Keycloak failed; nothing changed, retrying next cycle');
       result.failed.push({ cdmId: '*', system: 'keycloak', error: (err as Error).message });
       return done();
     }
     result.tenants = plan.tenants.length;
+    if (plan.touched) result.touched = [...plan.touched];
     for (const i of plan.invalid) {
       log.warn(i, 'tenant group skipped');
       result.failed.push({ cdmId: i.cdmId, system: 'keycloak', error: i.reason });

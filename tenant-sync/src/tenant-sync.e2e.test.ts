@@ -10,6 +10,8 @@ import { bridgeEnv, createTenantGroup, defaultContext, startBridge, type TestTen
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeTenantSync } from './compose.ts';
 import { tenantSyncConfig } from './config.ts';
+import type { PassResult } from './reconcile.ts';
+import { Triggers } from './triggers.ts';
 import { DATASOURCE_UID } from './grafana-plan.ts';
 import { HAWKBIT_ADMIN } from './hawkbit-plan.ts';
 import { bucketName } from './influx-plan.ts';
@@ -43,8 +45,9 @@ const ids: Record<string, string> = {};
 const tenants: Record<string, TestTenant> = {};
 const users: Record<string, string> = {};
 const email = (u: string) => `${u}-${run}@e2e.example`;
-/** ocho is in both tenants: their own email in the first by id, a plus-address in the other. */
-const ocho = (cdmId: string) => ([ids.a!, ids.b!].sort()[0] === cdmId ? email('ocho') : `ocho-${run}+${cdmId.replace(/-/g, '').slice(0, 8)}@e2e.example`);
+/** Someone in both tenants has their own email in the first by id, a plus-address in the other (ocho always). */
+const inBoth = (u: string, cdmId: string) => ([ids.a!, ids.b!].sort()[0] === cdmId ? email(u) : `${u}-${run}+${cdmId.replace(/-/g, '').slice(0, 8)}@e2e.example`);
+const ocho = (cdmId: string) => inBoth('ocho', cdmId);
 
 async function all<T>(it: AsyncIterable<T[]>): Promise<T[]> {
   const out: T[] = [];
@@ -203,6 +206,49 @@ describe('tenant-sync on the local stack', () => {
     expect((await tbPeople(ids.b!)).operators).toEqual([ocho(ids.b!), email('olga')].sort());
     expect(await grafanaRoles((await grafanaOrg(names.a))!.id)).not.toHaveProperty(email('olga'));
     expect(await grafanaRoles((await grafanaOrg(names.b))!.id)).toMatchObject({ [email('olga')]: 'Editor' });
+  });
+
+  it('after a Keycloak change reads again only the tenants its admin events name (and the person’s other tenant)', async () => {
+    const passes: PassResult[] = [];
+    const triggers = new Triggers({
+      keycloak: ts.keycloak,
+      logger,
+      schedule: '0 0 1 1 *',
+      fullEveryMs: 3_600_000,
+      eventsPollMs: 3_600_000, // checked by hand below
+      index: () => ts.sync.index(),
+      pass: async (tenants) => {
+        const r = await ts.sync.apply(tenants);
+        passes.push(r);
+        return r;
+      },
+      ownClientUser: await ts.keycloak.whoAmI(),
+    });
+    await triggers.start();
+    try {
+      await until(async () => passes.length === 1, 120_000); // the full pass at start
+      expect(passes[0]).toMatchObject({ failed: [] });
+      expect(passes[0]!.touched).toBeUndefined();
+      // olga (operator in b) joins a's operators: a is named by the membership, b as her other tenant.
+      await kcAdmin.addUserToGroup(users.olga!, tenants.a!.roles.operator);
+      await triggers.checkEvents();
+      expect(passes).toHaveLength(2);
+      expect(passes[1]!.failed).toEqual([]);
+      expect(passes[1]!.touched!.sort()).toEqual([ids.a!, ids.b!].sort());
+      expect((await tbPeople(ids.a!)).operators).toEqual([ocho(ids.a!), inBoth('olga', ids.a!)].sort());
+      expect((await tbPeople(ids.b!)).operators).toEqual([ocho(ids.b!), inBoth('olga', ids.b!)].sort());
+      expect(await grafanaRoles((await grafanaOrg(names.a))!.id)).toMatchObject({ [email('olga')]: 'Editor' });
+      await kcAdmin.removeUserFromGroup(users.olga!, tenants.a!.roles.operator);
+      await triggers.checkEvents();
+      expect(passes).toHaveLength(3);
+      expect(passes[2]!.touched!.sort()).toEqual([ids.a!, ids.b!].sort());
+      expect((await tbPeople(ids.a!)).operators).toEqual([ocho(ids.a!)]);
+      expect((await tbPeople(ids.b!)).operators).toEqual([ocho(ids.b!), email('olga')].sort());
+      await triggers.checkEvents();
+      expect(passes).toHaveLength(3); // no new event, no pass
+    } finally {
+      await triggers.stop();
+    }
   });
 
   it('corrects hand edits in ThingsBoard, Grafana and InfluxDB', async () => {

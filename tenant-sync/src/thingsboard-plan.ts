@@ -34,10 +34,11 @@ export type TbAction =
  * the same plan, and an in-line ThingsBoard gives an empty one. A tenant whose group is gone is
  * marked disabled and loses its people, but keeps its devices and data.
  */
-export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[], o: { uiVersion: string }): TbAction[] {
+export function planThingsBoard(desired: DesiredTenant[], actual: TbTenantState[], o: { uiVersion: string; everyone?: DesiredTenant[] }): TbAction[] {
   const plan: TbAction[] = [];
   const byCdm = new Map(actual.map((a) => [a.cdmId, a]));
-  const emailIn = tbEmails(desired);
+  // Which of a person's tenants gets their plain email depends on all of them, not only those planned.
+  const emailIn = tbEmails(o.everyone ?? desired);
   for (const d of desired) {
     const a = byCdm.get(d.cdmId);
     const bridge = { email: bridgeAdminEmail(d.cdmId), firstName: 'cdm', lastName: 'bridge' };

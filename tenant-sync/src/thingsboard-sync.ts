@@ -10,6 +10,7 @@ import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, t
  * never touched.
  */
 export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
+  readonly perTenant = true;
   readonly system = 'thingsboard';
   /** Acting inside a tenant goes the one way every bridge does (kept across passes, re-acquired when refused). */
   private readonly actors: TenantActors;
@@ -30,11 +31,11 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
     this.ui = operatorUi(o.fleetUrl);
   }
 
-  plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>): TbAction[] {
+  plan(desired: DesiredTenant[], actual: TbTenantState[], skipped: ReadonlySet<string>, everyone?: DesiredTenant[]): TbAction[] {
     return planThingsBoard(
       desired,
       actual.filter((s) => !skipped.has(s.cdmId)),
-      { uiVersion: this.ui.version },
+      { uiVersion: this.ui.version, ...(everyone ? { everyone } : {}) },
     );
   }
 
@@ -57,10 +58,10 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
     }
   }
 
-  async read(): Promise<TbTenantState[]> {
+  async read(only?: ReadonlySet<string>): Promise<TbTenantState[]> {
     this.tenants.clear();
     this.customers.clear();
-    const tenants = (await collect(this.sys.tenantPages())).filter((t) => cdmTenantInfo(t).cdmId && t.id);
+    const tenants = (await collect(this.sys.tenantPages())).filter((t) => cdmTenantInfo(t).cdmId && t.id && (!only || only.has(cdmTenantInfo(t).cdmId!)));
     return mapLimit(tenants, READ_CONCURRENCY, async (t) => {
       const { cdmId: id, disabled } = cdmTenantInfo(t);
       const cdmId = id!;

@@ -1,11 +1,64 @@
+import type { AdminEventRepresentation, KeycloakClient } from '@cdm/common';
+import { createLogger } from '@cdm/common';
 import { describe, expect, it } from 'vitest';
-import { relevantChange } from './triggers.ts';
+import type { TenantIndex } from './scope.ts';
+import { Triggers } from './triggers.ts';
 
-describe('relevantChange', () => {
-  it('reacts to newer group, membership, user and role-mapping events only', () => {
-    expect(relevantChange([{ time: 5, resourceType: 'GROUP_MEMBERSHIP' }], 4)).toBe(true);
-    expect(relevantChange([{ time: 5, resourceType: 'GROUP_MEMBERSHIP' }], 5)).toBe(false);
-    expect(relevantChange([{ time: 9, resourceType: 'CLIENT' }], 4)).toBe(false);
-    expect(relevantChange([{ time: 9, resourceType: 'REALM_ROLE_MAPPING' }], 4)).toBe(true);
+const index: TenantIndex = { tenantOfGroup: (id) => (id.startsWith('t') ? id : undefined), tenantsOfUser: () => [] };
+
+function harness(passMs = 0, fullEveryMs = 3_600_000) {
+  let events: AdminEventRepresentation[] = [];
+  const passes: (string[] | 'full')[] = [];
+  const keycloak = { recentAdminEvents: async (max: number) => events.slice(0, max) } as unknown as KeycloakClient;
+  const t = new Triggers({
+    keycloak,
+    logger: createLogger('test', { level: 'silent' }),
+    schedule: '0 0 1 1 *',
+    fullEveryMs,
+    eventsPollMs: 3_600_000,
+    index: () => index,
+    pass: async (tenants) => {
+      passes.push(tenants ? [...tenants].sort() : 'full');
+      await new Promise((r) => setTimeout(r, passMs));
+    },
+  });
+  const emit = (...xs: { path: string; time: number; type?: string; by?: string }[]) =>
+    (events = [...xs.map((x) => ({ time: x.time, resourceType: x.type ?? 'GROUP', resourcePath: x.path, authDetails: { userId: x.by ?? 'someone' } })).reverse(), ...events]);
+  return { t, passes, emit };
+}
+
+describe('Triggers', () => {
+  it('runs a pass over the tenants new events name, once', async () => {
+    const h = harness();
+    h.emit({ path: 'groups/t1', time: 1 }, { path: 'users/u/groups/t2', time: 2, type: 'GROUP_MEMBERSHIP' }, { path: 'clients/c', time: 3, type: 'CLIENT' });
+    await h.t.checkEvents();
+    await h.t.checkEvents();
+    expect(h.passes).toEqual([['t1', 't2']]);
+  });
+
+  it('names arriving while a pass runs get a pass of their own right after it', async () => {
+    const h = harness(50);
+    h.emit({ path: 'groups/t1', time: 1 });
+    const first = h.t.checkEvents();
+    await new Promise((r) => setTimeout(r, 10));
+    h.emit({ path: 'groups/t2', time: 2 });
+    await Promise.all([first, h.t.checkEvents()]);
+    expect(h.passes).toEqual([['t1'], ['t2']]);
+  });
+
+  it('makes a scheduled pass full once FULL_SYNC_EVERY has passed, and reads listings only (no tenant named) in between', async () => {
+    const h = harness(0, 60);
+    await h.t.loop.trigger('schedule');
+    await h.t.loop.trigger('schedule');
+    await new Promise((r) => setTimeout(r, 70));
+    await h.t.loop.trigger('schedule');
+    expect(h.passes).toEqual(['full', [], 'full']);
+  });
+
+  it('runs a full pass when a check finds only new events (some may not have been read)', async () => {
+    const h = harness();
+    h.emit(...Array.from({ length: 100 }, (_, i) => ({ path: 'groups/t1', time: i + 1 })));
+    await h.t.checkEvents();
+    expect(h.passes).toEqual(['full']);
   });
 });
