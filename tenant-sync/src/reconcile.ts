@@ -107,12 +107,12 @@ export class TenantSync {
       }),
     );
     this.snapshot = snapshot;
-    return { tenants, invalid, roleGroups: snapshot.missingRoleGroups.filter((m) => !touched || touched.has(m.cdmId)), systems, ...(touched ? { touched } : {}) };
+    return { tenants, invalid, roleGroups: snapshot.missingRoleGroups, systems, ...(touched ? { touched } : {}) };
   }
 
   /**
    * One pass — full, or over the tenants a Keycloak change named (see plan). A caller arriving
-   * while one runs gets that pass's result.
+   * while one runs gets that pass's result (its tenants are not added: Triggers keeps them for the next).
    */
   apply(tenantsChanged?: ReadonlySet<string>): Promise<PassResult> {
     this.running ??= this.pass(tenantsChanged).finally(() => {
