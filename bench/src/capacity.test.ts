@@ -13,6 +13,15 @@ describe('cost model arithmetic', () => {
     expect(Object.keys(per.cpuS)).not.toContain('InfluxDB 2 API (contract fake)'); // a fake is not cdm's cost
   });
 
+  it("adds fleet-monitor's pass every 5 min per device: its own CPU, ThingsBoard's and influxd's reads on top of ingestion", () => {
+    const monitor = { devices: 500, wallS: 1, cpuS: { 'fleet-monitor': 0.5, ThingsBoard: 0.25, 'InfluxDB 1.8': 0.1, 'InfluxDB 2 API (contract fake)': 3 } };
+    const per = perDeviceDay(run, 0.002, undefined, monitor);
+    expect(per.cpuS['fleet-monitor']).toBeCloseTo((0.5 / 500) * 288);
+    expect(per.cpuS.ThingsBoard).toBeCloseTo((0.25 / 500) * 288);
+    expect(per.cpuS['InfluxDB 1.8']).toBeCloseTo((18 / 90_000) * (2880 + 288) + (0.1 / 500) * 288);
+    expect(Object.keys(per.cpuS)).not.toContain('InfluxDB 2 API (contract fake)');
+  });
+
   it('adds the fixed part to the per-device part, so cost per device falls towards the marginal cost', () => {
     const per = perDeviceDay(run, 0.002);
     const idle = { ThingsBoard: 0.05, Mosquitto: 0.001 };

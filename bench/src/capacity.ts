@@ -7,6 +7,9 @@
  *   one health point per second over mutual TLS; CPU seconds per message (broker) and per point
  *   (influxd), bytes on disk per point (influxd's data and WAL for the run's database);
  * - device polls of hawkBit's DDI API: CPU seconds per poll;
+ * - fleet-monitor's pass (the bridge that reads every device every 5 min): its own CPU, and what
+ *   it costs ThingsBoard (the device list with attributes) and influxd (health per bucket), per
+ *   device, in the steady state (a pass after 5 more minutes of health);
  * - the stack's idle CPU (the fixed part).
  *
  * Per device-day at the design's rates (app data every 30 s, health every 5 min, a hawkBit poll
@@ -14,14 +17,16 @@
  * component needs a core of its own first. The per-device figures at the two sizes show whether a
  * component grows linearly.
  *
- *   npm run bench:capacity [-- --sizes 1000,3000 --duration 90s --polls 3000 --write]
+ *   npm run bench:capacity [-- --sizes 1000,3000 --duration 90s --polls 3000 --monitor 1000 --write]
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HawkbitClient, HawkbitDdiClient, mapLimit } from '@cdm/common';
-import { defaultContext, repoDir, up } from '@cdm/stack';
+import { createLogger, HawkbitClient, HawkbitDdiClient, InfluxClient, loadConfig, mapLimit, tenantBucket, ThingsBoardClient, type EntityId } from '@cdm/common';
+import { fleetHistory, healthPoint } from '@cdm/device';
+import { composeFleetMonitor, fleetMonitorConfig } from '@cdm/fleet-monitor';
+import { bridgeEnv, defaultContext, repoDir, tenantBucketFor, thingsboardTenant, up } from '@cdm/stack';
 import type { Fleet } from '../../device/src/sim/fleet.ts';
 import { runOptions } from '../../device/src/sim/options.ts';
 import { runSimulation } from '../../device/src/sim/run.ts';
@@ -36,10 +41,11 @@ const arg = (name: string, dflt: string) => {
 const SIZES = arg('sizes', '1000,3000').split(',').map(Number);
 const DURATION = arg('duration', '90s');
 const POLLS = Number(arg('polls', '3000'));
+const MONITOR_DEVICES = Number(arg('monitor', '1000'));
 const say = (l: string) => process.stdout.write(`${l}\n`);
 
 /** The design's rates, per device and day. */
-export const DESIGN = { appMessages: 2880, healthPoints: 288, polls: 4, hotDays: 90 } as const;
+export const DESIGN = { appMessages: 2880, healthPoints: 288, polls: 4, monitorPasses: 288, hotDays: 90 } as const;
 /** Stated unit prices (a mid-range public cloud): what the tables multiply by. */
 export const PRICES = { vcpuHour: 0.04, gbMonth: 0.1 } as const;
 export const FLEETS = [1_000, 10_000, 100_000, 1_000_000] as const;
@@ -71,14 +77,23 @@ export function marginalBytesPerPoint(runs: readonly TelemetryRun[]): number {
   return (b.bytes - a.bytes) / (b.points - a.points);
 }
 
-export function perDeviceDay(t: TelemetryRun, pollCpuS: number, bytesPerPoint = t.bytes / t.points): PerDeviceDay {
+/** What fleet-monitor's steady-state pass cost over a fleet: CPU seconds per component. */
+export interface MonitorRun {
+  devices: number;
+  cpuS: Record<string, number>;
+  wallS: number;
+}
+
+export function perDeviceDay(t: TelemetryRun, pollCpuS: number, bytesPerPoint = t.bytes / t.points, monitor?: MonitorRun): PerDeviceDay {
   const cpu = (name: string) => t.cpuS[name] ?? 0;
+  const perPass = (name: string) => (monitor ? ((monitor.cpuS[name] ?? 0) / monitor.devices) * DESIGN.monitorPasses : 0);
   return {
     cpuS: {
       Mosquitto: (cpu('Mosquitto') / t.messages) * DESIGN.appMessages,
-      // Every app message and health point becomes a point in the time series.
-      'InfluxDB 1.8': (cpu('InfluxDB 1.8') / t.points) * (DESIGN.appMessages + DESIGN.healthPoints),
+      // Every app message and health point becomes a point in the time series; fleet-monitor's reads come on top.
+      'InfluxDB 1.8': (cpu('InfluxDB 1.8') / t.points) * (DESIGN.appMessages + DESIGN.healthPoints) + perPass('InfluxDB 1.8'),
       hawkBit: pollCpuS * DESIGN.polls,
+      ...(monitor ? { ThingsBoard: perPass('ThingsBoard'), 'fleet-monitor': perPass(MONITOR_SELF) } : {}),
     },
     bytes: bytesPerPoint * (DESIGN.appMessages + DESIGN.healthPoints),
   };
@@ -131,6 +146,61 @@ async function telemetry(stack: Awaited<ReturnType<typeof up>>, ctx: ReturnType<
   }
 }
 
+const MONITOR_SELF = 'fleet-monitor';
+
+/**
+ * fleet-monitor over `size` devices registered in ThingsBoard (site and region attributes, as
+ * fleet-api sets them) with six hours of health in their tenant's bucket, as its e2e test builds
+ * them: a first pass (reads the look-back), then 5 more minutes of health and the pass measured —
+ * the one every 5 minutes costs in the steady state. The monitor runs in this process: its CPU is
+ * this process's during the pass.
+ */
+async function monitorCost(stack: Awaited<ReturnType<typeof up>>, stateDir: string, size: number): Promise<MonitorRun> {
+  const MIN = 60_000;
+  const cdmId = `capacity-monitor-${crypto.randomBytes(3).toString('hex')}`;
+  const config = loadConfig(fleetMonitorConfig, {
+    ...bridgeEnv(stack, stateDir)['fleet-api'],
+    INFLUXDB_URL: stack.influxdb2!.url,
+    INFLUXDB_TOKEN: stack.influxdb2!.credentials!.token!,
+    LOOKBACK: '6h',
+  });
+  const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
+  const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
+  const { tbTenantId, as } = await thingsboardTenant(tb, cdmId);
+  const bucket = await tenantBucketFor(influx, config.INFLUXDB_ORG, cdmId);
+  try {
+    const ids = Array.from({ length: size }, (_, i) => `${cdmId}-${String(i).padStart(5, '0')}`);
+    await mapLimit([...ids.entries()], 16, async ([i, id]) => {
+      const d = await as.saveDevice({ name: id, type: 'default' });
+      await as.saveAttributes({ id: d.id!.id, entityType: 'DEVICE' } as EntityId, 'SERVER_SCOPE', { site: `site-${i % 20}`, region: `region-${i % 4}` });
+      if ((i + 1) % 250 === 0) process.stderr.write(`\r  ${i + 1}/${size} devices registered`);
+    });
+    process.stderr.write('\n');
+    const now = Date.now();
+    const write = async (from: number, to: number) => {
+      const points = [...fleetHistory({ ids, seed: 7, from, to, windowMs: 5 * MIN, samplesPerWindow: 60 })].flatMap((w) => w.map((p) => healthPoint(cdmId, p.id, p.values, p.t)));
+      for (let i = 0; i < points.length; i += 20_000) await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), points.slice(i, i + 20_000));
+    };
+    await write(now - 6 * 60 * MIN, now - 5 * MIN);
+    const monitor = composeFleetMonitor(config, createLogger('capacity', { level: 'silent' }), { tenants: { all: async () => [{ cdmId, name: cdmId, disabled: false }] } }).monitor;
+    await monitor.pass(); // the first pass reads the whole look-back
+    await write(now - 5 * MIN, now);
+    await new Promise((r) => setTimeout(r, 5000)); // influxd answers a fresh write's last() late under load (see the monitor e2e)
+    const cpu0 = stackCpu();
+    const self0 = process.cpuUsage();
+    const t0 = Date.now();
+    const pass = await monitor.pass();
+    const wallS = (Date.now() - t0) / 1000;
+    const self = process.cpuUsage(self0);
+    if (pass.devices !== size || pass.failed) throw new Error(`fleet-monitor pass saw ${pass.devices} of ${size} devices, ${pass.failed} failed`);
+    const cpuS = Object.fromEntries(cpuSince(cpu0).filter(([n]) => !n.startsWith('this process')));
+    return { devices: size, wallS, cpuS: { ...cpuS, [MONITOR_SELF]: (self.user + self.system) / 1e6 } };
+  } finally {
+    await tb.deleteTenant(tbTenantId).catch(() => undefined);
+    await influx.deleteBucket(bucket.id).catch(() => undefined);
+  }
+}
+
 /** CPU seconds hawkBit spends per DDI poll (target-token authentication, no deployment waiting). */
 async function pollCost(stack: Awaited<ReturnType<typeof up>>): Promise<number> {
   const hb = stack.hawkbit!;
@@ -175,9 +245,11 @@ async function main(): Promise<void> {
   }
   say(`hawkBit DDI polls, ${POLLS}…`);
   const perPoll = await pollCost(stack);
+  say(`fleet-monitor pass over ${MONITOR_DEVICES} devices…`);
+  const mon = await monitorCost(stack, ctx.stateDir, MONITOR_DEVICES);
   const largest = runs.at(-1)!;
   const bytesPerPoint = marginalBytesPerPoint(runs);
-  const per = perDeviceDay(largest, perPoll, bytesPerPoint);
+  const per = perDeviceDay(largest, perPoll, bytesPerPoint, mon);
   const cdmIdle = Object.fromEntries(Object.entries(idleCores).filter(([n]) => !n.startsWith('this process') && !n.includes('contract fake')));
 
   const lines: string[] = [];
@@ -185,7 +257,7 @@ async function main(): Promise<void> {
   out('# Capacity and cost per device');
   out();
   out(
-    `Generated by \`npm run bench:capacity -- --sizes ${SIZES.join(',')} --duration ${DURATION} --polls ${POLLS} --write\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the local stack (real Mosquitto 2.0, influxd 1.8, hawkBit 1.0.4; the InfluxDB 2 API in front of influxd is a contract fake whose CPU is listed but not counted).`,
+    `Generated by \`npm run bench:capacity -- --sizes ${SIZES.join(',')} --duration ${DURATION} --polls ${POLLS} --monitor ${MONITOR_DEVICES} --write\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the local stack (real Mosquitto 2.0, influxd 1.8, hawkBit 1.0.4; the InfluxDB 2 API in front of influxd is a contract fake whose CPU is listed but not counted).`,
   );
   out('Regenerate it the same way; the figures move with the machine and its load.');
   out();
@@ -198,6 +270,12 @@ async function main(): Promise<void> {
       `| telemetry (1 message + 1 health point per device per second) | ${r.devices} | ${r.messages} | ${r.points} | ${f(r.wallS, 0)} | ${f(r.cpuS.Mosquitto ?? 0)} | ${f(r.cpuS['InfluxDB 1.8'] ?? 0)} | ${f(r.cpuS['InfluxDB 2 API (contract fake)'] ?? 0)} | ${r.bytes.toLocaleString('en-US')} |`,
     );
   out(`| hawkBit DDI polls (8 at a time, target tokens) | 100 targets | ${POLLS} polls | | | | | | hawkBit ${f(perPoll * 1000, 2)} ms CPU per poll |`);
+  out();
+  out(`fleet-monitor's pass over ${mon.devices} devices in the steady state (after 5 more minutes of health), ${f(mon.wallS, 2)} s: CPU seconds`);
+  out();
+  out('| fleet-monitor (the bridge) | ThingsBoard (device list with attributes) | influxd (health per bucket) | InfluxDB 2 fake (not counted) |');
+  out('|---|---|---|---|');
+  out(`| ${f(mon.cpuS[MONITOR_SELF] ?? 0, 3)} | ${f(mon.cpuS.ThingsBoard ?? 0, 3)} | ${f(mon.cpuS['InfluxDB 1.8'] ?? 0, 3)} | ${f(mon.cpuS['InfluxDB 2 API (contract fake)'] ?? 0, 3)} |`);
   out();
   out('Per unit, at each size (a component grows linearly when its figure stays put as the fleet grows):');
   out();
@@ -215,7 +293,7 @@ async function main(): Promise<void> {
   out('## Per device and day, at the design’s rates');
   out();
   out(
-    `App data every 30 s (${DESIGN.appMessages} MQTT messages and time-series points a day), health every 5 min (${DESIGN.healthPoints} points), a hawkBit poll every 6 h (${DESIGN.polls}); from the ${largest.devices}-device run.`,
+    `App data every 30 s (${DESIGN.appMessages} MQTT messages and time-series points a day), health every 5 min (${DESIGN.healthPoints} points), a hawkBit poll every 6 h (${DESIGN.polls}), a fleet-monitor pass every 5 min (${DESIGN.monitorPasses}); from the ${largest.devices}-device run and the ${mon.devices}-device monitor pass.`,
   );
   out();
   out('| component | CPU seconds per device-day |');
@@ -242,7 +320,7 @@ async function main(): Promise<void> {
   );
   out();
   out(
-    'Not measured by this run, and why: ThingsBoard per device and day (cdm sends it attribute changes, alarms and RPC, not the telemetry stream; its MQTT transport was run with 100 devices only), the bridges per device and day (their passes are measured per pass in bench:ota, bench:monitor, bench:tenant-sync), Keycloak (per person and tenant, not per device), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.',
+    "Not measured by this run, and why: ThingsBoard beyond fleet-monitor's reads (cdm sends it attribute changes, alarms and RPC when something happens, not a stream: ota-bridge writes per update, measured per pass in bench:ota), ota-bridge and tenant-sync per device (ota-bridge's idle pass is 4 hawkBit reads whatever the fleet, bench:ota; tenant-sync's work is per tenant and person, bench:tenant-sync), Keycloak (per person and tenant), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.",
   );
 
   const text = `${lines.join('\n')}\n`;

@@ -17,6 +17,16 @@ describe('PassLoop', () => {
     expect(runs).toBe(2);
   });
 
+  it('tells the pass what started it (start, the schedule or the trigger’s reason)', async () => {
+    const whys: string[] = [];
+    const loop = new PassLoop({ name: 't', logger, every: 60_000, runAtStart: true, pass: async (why) => void whys.push(why) });
+    loop.start();
+    await loop.trigger('joins the start pass');
+    await loop.trigger('keycloak admin event');
+    await loop.stop();
+    expect(whys).toEqual(['start', 'keycloak admin event']);
+  });
+
   it('a pass that throws is counted and the next one runs; gauges carry the last pass', async () => {
     let n = 0;
     const loop = new PassLoop({ name: 'x', logger, every: 20, pass: async () => (n++ === 0 ? Promise.reject(new Error('upstream down')) : { failed: 2 }), failures: (r) => r.failed });
