@@ -320,7 +320,7 @@ async function main(): Promise<void> {
   );
   out();
   out(
-    "influxd's share of fleet-monitor's pass is the local stack's InfluxDB 1.8, which runs Flux's aggregateWindow in its query engine at a cost per device and window, not per point (a pass reads two or three 30-min windows of every device), not pushed down to storage as InfluxDB 2 does: read it as an upper bound. Reading only the window still filling would about halve it.",
+    "influxd's share of fleet-monitor's pass is the local stack's InfluxDB 1.8, which runs Flux's aggregateWindow in its query engine at a cost per device and window, not per point (a pass reads one or two 30-min windows of every device: the one still filling, and the one before while its points may still arrive), not pushed down to storage as InfluxDB 2 does: read it as an upper bound.",
   );
   out();
   out(

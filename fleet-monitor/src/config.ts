@@ -16,6 +16,10 @@ export const fleetMonitorEnv = {
   LOOKBACK: duration("how much health history is read: each device's own baseline", '24h'),
   QUERY_TIMEOUT: duration('how long an InfluxDB query may take (the first pass reads LOOKBACK of every device)', '2m'),
   BUCKET: duration('health is compared per bucket of this length (InfluxDB aggregates the points)', '30m'),
+  LATE_ARRIVALS: duration(
+    'how late a health point may reach InfluxDB and still be counted in its bucket by the running monitor (each pass re-reads the buckets this far back; a restart reads everything again)',
+    '10m',
+  ),
   RECENT: duration("the latest span judged against the device's baseline and its cohort", '1h'),
   MIN_HISTORY_BUCKETS: z.coerce.number().int().min(2).default(6).describe('a device is judged once it has this many baseline buckets'),
   MIN_COHORT: z.coerce.number().int().min(3).default(10).describe('a cohort (same firmware and region) smaller than this is widened to the tenant'),

@@ -25,15 +25,15 @@ function reader(points: Record<string, number[]>) {
 }
 
 describe('HealthCache', () => {
-  it('reads the whole look-back once, then from the bucket before the last read, and merges', async () => {
+  it('reads the whole look-back once, then from the bucket holding the last read minus the lateness, and merges', async () => {
     const pts: Record<string, number[]> = { a: [], b: [] };
     for (let t = 5 * M; t <= 600 * M; t += 5 * M) {
       pts.a!.push(t);
       if (t <= 300 * M) pts.b!.push(t);
     }
     const r = reader(pts);
-    const cache = new HealthCache({ reader: r, lookbackMs: 240 * M, bucketMs: B });
-    let now = 400 * M;
+    const cache = new HealthCache({ reader: r, lookbackMs: 240 * M, bucketMs: B, lateMs: 10 * M });
+    let now = 395 * M;
     const first = await cache.get('T', now);
     expect(r.asked[0]).toEqual([150 * M, now]);
     expect(first.get('a')!.buckets.map((b) => b.t / M)).toEqual([150, 180, 210, 240, 270, 300, 330, 360, 390]);
@@ -41,16 +41,24 @@ describe('HealthCache', () => {
 
     now = 425 * M;
     const second = await cache.get('T', now);
+    // The last read (395) less 10 min lies in the bucket before (360–390): points for it may still come.
     expect(r.asked[1]).toEqual([360 * M, now]);
     expect(second.get('a')!.buckets.map((b) => b.t / M)).toEqual([180, 210, 240, 270, 300, 330, 360, 390, 420]);
     // b sent nothing since: it keeps its last point (the offline detector needs it) and its buckets.
     expect(second.get('b')).toMatchObject({ lastSeen: 300 * M });
     expect(second.get('b')!.buckets.at(-1)!.t).toBe(300 * M);
+
+    await cache.get('T', 440 * M);
+    // 440 less 10 min is in the bucket still filling (420–450): only that one is read again.
+    now = 445 * M;
+    const fourth = await cache.get('T', now);
+    expect(r.asked[3]).toEqual([420 * M, now]);
+    expect(fourth.get('a')!.buckets.map((b) => b.t / M)).toEqual([180, 210, 240, 270, 300, 330, 360, 390, 420]);
   });
 
   it('forgets a device whose last point left the look-back', async () => {
     const r = reader({ a: [10 * M] });
-    const cache = new HealthCache({ reader: r, lookbackMs: 60 * M, bucketMs: B });
+    const cache = new HealthCache({ reader: r, lookbackMs: 60 * M, bucketMs: B, lateMs: 10 * M });
     expect((await cache.get('T', 30 * M)).has('a')).toBe(true);
     expect((await cache.get('T', 200 * M)).has('a')).toBe(false);
   });
