@@ -1,6 +1,7 @@
-import { cdmTenantInfo, TenantActors, TenantNotReady, type NotificationRule, type ThingsBoardClient } from '@cdm/common';
+import { TenantActors, TenantNotReady, type NotificationRule, type ThingsBoardClient } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
+import { cdmTbTenants } from './tb-tenants.ts';
 import { OWNED, planEscalation, shaDescription, shaOf, template, templateCurrent, TEMPLATE, type EscalationAction, type EscalationState } from './escalation-plan.ts';
 
 /**
@@ -29,14 +30,11 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
     this.ids.clear();
     this.tbTenants.clear();
     // Disabled tenants too: one re-enabled in this pass keeps the objects it had.
-    const tenants = (await collect(this.actors.sys.tenantPages())).flatMap((t) =>
-      cdmTenantInfo(t).cdmId && t.id && (!only || only.has(cdmTenantInfo(t).cdmId!)) ? [{ cdmId: cdmTenantInfo(t).cdmId, tbTenantId: t.id.id }] : [],
-    );
-    const states = await mapLimit(tenants, READ_CONCURRENCY, async ({ cdmId, tbTenantId }) => {
+    const states = await mapLimit(await cdmTbTenants(this.actors.sys, only), READ_CONCURRENCY, async ({ cdmId, tbTenantId }) => {
       let as: ThingsBoardClient;
       try {
-        as = await this.actors.actor(cdmId!, { tenantId: tbTenantId });
-        this.tbTenants.set(cdmId!, tbTenantId);
+        as = await this.actors.actor(cdmId, { tenantId: tbTenantId });
+        this.tbTenants.set(cdmId, tbTenantId);
       } catch (err) {
         if (err instanceof TenantNotReady) return undefined;
         throw err;
@@ -44,8 +42,8 @@ export class EscalationSync implements Projection<EscalationState[], EscalationA
       const owned = <T extends { name: string }>(xs: T[]) => xs.filter((x) => x.name.startsWith(OWNED));
       const [targets, templates, rules] = await Promise.all([collect(as.notificationPages('target')), collect(as.notificationPages('template')), collect(as.notificationPages('rule'))]);
       const ids = new Map<string, string>();
-      this.ids.set(cdmId!, ids);
-      const state: EscalationState = { cdmId: cdmId!, targets: [], rules: [] };
+      this.ids.set(cdmId, ids);
+      const state: EscalationState = { cdmId: cdmId, targets: [], rules: [] };
       for (const t of owned(targets)) {
         ids.set(t.name, t.id!.id);
         state.targets.push({ id: t.id!.id, name: t.name, ...(shaOf(t.configuration.description) ? { sha: shaOf(t.configuration.description)! } : {}) });

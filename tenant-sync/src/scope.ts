@@ -28,8 +28,8 @@ export function indexSnapshot(s: KeycloakSnapshot): TenantIndex {
 /**
  * Pure: the tenants named by the events newer than `after`, by the ids in their resource paths —
  * `groups/<id>[/…]` (a tenant group or one of its role subgroups, or a subgroup created under it),
- * `users/<id>/groups/<id>` (a membership: that tenant and the person's others), `users/<id>` (a person's name, email or state: every
- * tenant they were in). A group or user unknown to the index names no tenant: a new tenant group
+ * `users/<id>/groups/<id>` (a membership: that tenant and the person's others), `users/<id>` (a
+ * person's name, email or state: every tenant they were in). A group or user unknown to the index names no tenant: a new tenant group
  * shows up in the parent's listing, which every pass reads, and role mappings matter only to the
  * projections that always read in full.
  */

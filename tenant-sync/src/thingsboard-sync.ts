@@ -1,6 +1,7 @@
 import { TenantActors, UpstreamError, cdmTenantInfo, withCdmTenantInfo, type DashboardInfo, type ThingsBoardClient, type User } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import { collect, mapLimit, READ_CONCURRENCY, type Projection } from './projection.ts';
+import { cdmTbTenants } from './tb-tenants.ts';
 import { OPERATOR_DASHBOARD, operatorUi, type OperatorUi } from './thingsboard-ui.ts';
 import { OPERATORS_CUSTOMER, bridgeAdminEmail, planThingsBoard, type TbAction, type TbTenantState } from './thingsboard-plan.ts';
 
@@ -61,13 +62,10 @@ export class ThingsBoardSync implements Projection<TbTenantState[], TbAction> {
   async read(only?: ReadonlySet<string>): Promise<TbTenantState[]> {
     this.tenants.clear();
     this.customers.clear();
-    const tenants = (await collect(this.sys.tenantPages())).filter((t) => cdmTenantInfo(t).cdmId && t.id && (!only || only.has(cdmTenantInfo(t).cdmId!)));
-    return mapLimit(tenants, READ_CONCURRENCY, async (t) => {
-      const { cdmId: id, disabled } = cdmTenantInfo(t);
-      const cdmId = id!;
-      this.tenants.set(cdmId, t.id!.id);
-      const admins = (await collect(this.sys.tenantUserPages(t.id!.id))).map(slim);
-      const state: TbTenantState = { tbTenantId: t.id!.id, title: t.title, cdmId, disabled, admins, operators: [] };
+    return mapLimit(await cdmTbTenants(this.sys, only), READ_CONCURRENCY, async ({ cdmId, tbTenantId, title, disabled }) => {
+      this.tenants.set(cdmId, tbTenantId);
+      const admins = (await collect(this.sys.tenantUserPages(tbTenantId))).map(slim);
+      const state: TbTenantState = { tbTenantId, title, cdmId, disabled, admins, operators: [] };
       const as = await this.actor(cdmId, admins);
       if (as) {
         const customer = await as.findCustomerByTitle(OPERATORS_CUSTOMER);
