@@ -109,6 +109,7 @@ describe('Helm chart deploy/helm/cdm', () => {
       'Service',
       'Service',
       'Service',
+      'Service',
       'StatefulSet',
     ]);
     expect(objects.flatMap(check)).toEqual([]);

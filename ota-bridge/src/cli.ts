@@ -6,7 +6,9 @@ import { publish, PublishError, type RolloutAction } from './publish.ts';
 
 export const USAGE = `usage: ota-bridge [daemon]     mirror hawkBit into ThingsBoard and InfluxDB on POLL_SCHEDULE, health gate, /healthz
        ota-bridge publish <bundle.raucb> --version V --tenant <name|id> [--groups 1,9,40,50] [--success 95] [--error 5]
-                          [--hold 24h] [--action soft|forced|downloadonly] [--start]
+                          [--hold 24h] [--action soft|forced|downloadonly] [--start] [--chunks DIR]
+                            a delta (casync) bundle's chunks are copied from DIR (default: <bundle>.castr,
+                            as rauc convert writes it) into CHUNK_STORE_DIR and checked before upload
                             stages of the devices (%); each but the last holds the rollout --hold,
                             then ota-bridge starts the next if its devices stayed healthy
        ota-bridge hold <rollout id> <duration>
@@ -27,7 +29,7 @@ const holdSeconds = (s: string) => {
 };
 
 /** `publish`: what a CI pipeline runs after building and signing a bundle. */
-export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; tenants: TenantDirectory; keyring?: string }): Promise<number> {
+export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; tenants: TenantDirectory; keyring?: string; chunkStore?: string }): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -40,6 +42,7 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
       hold: { type: 'string', default: `${ROLLOUT_DEFAULTS.holdSeconds}s` },
       action: { type: 'string', default: ROLLOUT_DEFAULTS.action },
       start: { type: 'boolean', default: false },
+      chunks: { type: 'string' },
     },
   });
   if (positionals.length !== 1 || !values.version || !values.tenant) throw new PublishError(`publish needs a bundle, --version and --tenant\n${USAGE}`);
@@ -61,10 +64,12 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
       holdSeconds: holdSeconds(values.hold!),
       action: values.action as RolloutAction,
       start: values.start!,
+      chunks: values.chunks,
     },
     {
       hawkbit: d.hawkbit,
       keyring: d.keyring,
+      chunkStore: d.chunkStore,
       say: (line) => process.stdout.write(`${line}\n`),
       onProgress: (sent, total) => {
         if (bar) {

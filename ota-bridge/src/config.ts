@@ -36,6 +36,14 @@ export const otaBridgeEnv = {
     .string()
     .optional()
     .describe('CA bundle (PEM) that signs RAUC bundles, as on the devices: publish needs it and refuses a bundle whose signature does not verify against it (nothing else is trusted)'),
+  CHUNK_STORE_DIR: z
+    .string()
+    .optional()
+    .describe(
+      "delta updates: the casync chunk store. publish copies a delta bundle's chunks here; the daemon serves it to devices on CHUNK_STORE_PORT (the devices' RAUC system.conf: [casync] storepath=<that URL>/)",
+    ),
+  CHUNK_STORE_HOST: z.string().default('127.0.0.1').describe('address the chunk store listens on (devices must reach it: 0.0.0.0, or behind your TLS proxy)'),
+  CHUNK_STORE_PORT: z.coerce.number().int().min(0).max(65535).default(19113).describe('port of the chunk store (served only when CHUNK_STORE_DIR is set)'),
 };
 
 export const otaBridgeConfig = z.object(otaBridgeEnv);

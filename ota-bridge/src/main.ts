@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer, TenantDirectory } from '@cdm/common';
 import { PassLoop } from '@cdm/common/loop';
+import { startChunkStore } from './chunk-store.ts';
 import { runDeadLetters, runHold, runPublish, USAGE } from './cli.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig, otaBridgeEnv } from './config.ts';
@@ -16,6 +17,8 @@ if (command === 'daemon') {
     const config = loadConfig(otaBridgeConfig);
     const logger = createLogger('ota-bridge', { level: config.LOG_LEVEL });
     const { store, clients, mirror } = composeOtaBridge(config, logger);
+    const served = { requests: 0, bytes: 0 };
+    const chunks = config.CHUNK_STORE_DIR ? [await startChunkStore({ dir: config.CHUNK_STORE_DIR, host: config.CHUNK_STORE_HOST, port: config.CHUNK_STORE_PORT, logger, served })] : [];
     const loop = new PassLoop({ name: 'ota', logger, every: config.POLL_SCHEDULE, pass: () => mirror.pass(), failures: (r) => r.failed, runAtStart: true });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
@@ -27,11 +30,17 @@ if (command === 'daemon') {
         influxdb: () => clients.influx.ping(),
         directory: () => clients.directory.ping(),
       },
-      gauges: () => ({ cdm_ota_dead_letters: store.deadLetterCount(), cdm_ota_cursor_ms: store.cursor(), ...loop.gauges() }),
+      gauges: () => ({
+        cdm_ota_dead_letters: store.deadLetterCount(),
+        cdm_ota_cursor_ms: store.cursor(),
+        cdm_chunk_store_requests_total: served.requests,
+        cdm_chunk_store_bytes_total: served.bytes,
+        ...loop.gauges(),
+      }),
     });
     loop.start();
     logger.info({ schedule: config.POLL_SCHEDULE, bootWindowSeconds: config.BOOT_WINDOW_SECONDS, gatePercent: config.GATE_THRESHOLD_PERCENT }, 'ota-bridge started');
-    return { logger, servers: [health], stop: async () => void (await loop.stop(), store.close()) };
+    return { logger, servers: [health, ...chunks], stop: async () => void (await loop.stop(), store.close()) };
   });
 } else {
   runCommand(`ota-bridge ${command}`, async () => {
@@ -39,7 +48,10 @@ if (command === 'daemon') {
     const logger = createLogger('ota-bridge', { level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
     const { store, clients, mirror } = composeOtaBridge(config, logger);
     try {
-      if (command === 'publish') return await runPublish(argv.slice(1), { hawkbit: clients.hawkbit, tenants: new TenantDirectory(clients.thingsboard), keyring: config.RAUC_KEYRING });
+      if (command === 'publish') {
+        const tenants = new TenantDirectory(clients.thingsboard);
+        return await runPublish(argv.slice(1), { hawkbit: clients.hawkbit, tenants, keyring: config.RAUC_KEYRING, chunkStore: config.CHUNK_STORE_DIR });
+      }
       if (command === 'dead-letters') return runDeadLetters(argv.slice(1), store);
       if (command === 'hold') {
         const res = runHold(argv.slice(1), store, { by: os.userInfo().username, now: Date.now() });

@@ -13,6 +13,12 @@ const TOOLS = {
   chromium: { bin: '/usr/lib/chromium/chromium', pkg: 'chromium' },
   /** content-addressed chunking for delta updates (RAUC's casync bundles) */
   casync: { bin: 'casync', pkg: 'casync' },
+  /** reads RAUC bundles (squashfs): ota-bridge publish finds a delta bundle's chunk indexes */
+  unsquashfs: { bin: 'unsquashfs', pkg: 'squashfs-tools' },
+  /** the device's update client: bundles, casync conversion and installs into file-backed slots */
+  rauc: { bin: 'rauc', pkg: 'rauc' },
+  /** a private D-Bus for the RAUC service (rauc install talks to it) */
+  'dbus-run-session': { bin: 'dbus-run-session', pkg: 'dbus-daemon' },
   /** filesystem images for the delta-update benchmark */
   'mkfs.ext4': { bin: 'mkfs.ext4', pkg: 'e2fsprogs' },
 } as const;
