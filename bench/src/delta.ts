@@ -3,22 +3,25 @@
  * is a casync-chunked RAUC bundle (RAUC's casync support: the bundle carries a chunk index, the
  * device extracts it with its installed slot as the seed and fetches only chunks it lacks) against
  * the full bundle. A 256 MiB ext4 image with ~200 MiB of files (text-like and binary, from a fixed
- * seed), then the same image with 1 % of its bytes changed (files rewritten in place, one added);
- * both chunked into one store; the new image extracted over HTTP with the old one as seed. Bytes
- * served are counted by the HTTP server; the extracted image must equal the new one.
+ * seed), then the same image with 1 % of its bytes changed (files rewritten in place, one added).
+ * Each side real: rauc bundle and rauc convert (the vendor), publish's checks and copy into the
+ * platform's chunk store, ota-bridge's chunk store server, and RAUC 1.8 installing the casync bundle
+ * into a file-backed slot with the old image in the running slot. Bytes served are counted by the
+ * chunk store; the installed slot must equal the new image.
  *
  *   npm run bench:delta [-- --size-mib 256 --change-pct 1]
  */
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { ensureTestTools } from '@cdm/stack';
+import { checkRebuild, chunkedImages, stockChunks } from '../../ota-bridge/src/casync.ts';
+import { chunkStoreApp } from '../../ota-bridge/src/chunk-store.ts';
+import { raucBundles, raucDevice, raucSigner, sha256File } from '../../ota-bridge/src/rauc-device.test-helpers.ts';
 
 const run = promisify(execFile);
 const arg = (name: string, dflt: string) => {
@@ -45,7 +48,7 @@ const text = (seed: string, n: number) => {
 };
 
 async function main() {
-  await ensureTestTools('casync', 'mkfs.ext4');
+  await ensureTestTools('casync', 'mkfs.ext4', 'rauc', 'unsquashfs', 'dbus-run-session');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-delta-'));
   try {
     // Root filesystem content: 60 % binaries (incompressible), 40 % text, files of 64 KiB–2 MiB.
@@ -82,49 +85,49 @@ async function main() {
     fs.writeFileSync(path.join(tree, 'd0', 'new-binary'), stream('new', changeBytes - changed));
     const newImg = await image('new.img');
 
-    const store = path.join(work, 'store.castr');
+    // The vendor side, for real: rauc bundle of the new image, rauc convert to a casync bundle.
+    const signer = raucSigner(work);
     const t0 = Date.now();
-    await run('casync', ['make', `--store=${store}`, path.join(work, 'old.caibx'), oldImg], { maxBuffer: 64 * MiB });
-    await run('casync', ['make', `--store=${store}`, path.join(work, 'new.caibx'), newImg], { maxBuffer: 64 * MiB });
+    const bundles = await raucBundles(work, { image: newImg, version: '2', compatible: 'cdm-bench', signer });
     const makeS = (Date.now() - t0) / 1000;
-
-    // The chunk store over HTTP, as the device reaches it; every byte served is counted.
-    let served = 0;
-    let requests = 0;
-    const server = http.createServer((req, res) => {
-      const f = path.join(store, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-      if (!f.startsWith(store) || !fs.existsSync(f) || !fs.statSync(f).isFile()) return void res.writeHead(404).end();
-      const body = fs.readFileSync(f);
-      requests++;
-      served += body.length;
-      res.writeHead(200, { 'Content-Length': body.length }).end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const out = path.join(work, 'out.img');
+    // publish's checks and copy into a fresh platform store (as ota-bridge publish does them).
+    const store = path.join(work, 'platform-store');
     const t1 = Date.now();
-    await run('casync', ['extract', `--store=${url}`, `--seed=${oldImg}`, path.join(work, 'new.caibx'), out], { maxBuffer: 64 * MiB });
-    const extractS = (Date.now() - t1) / 1000;
-    const deltaBytes = served;
-    const deltaRequests = requests;
-    served = 0;
-    await run('casync', ['extract', `--store=${url}`, path.join(work, 'new.caibx'), path.join(work, 'full.img')], { maxBuffer: 64 * MiB });
-    const noSeedBytes = served;
-    server.close();
+    const images = await chunkedImages(bundles.delta, fs.mkdtempSync(path.join(work, 'w')));
+    await checkRebuild(images, [bundles.chunks], work);
+    const stocked = stockChunks(images, bundles.chunks, store);
+    await checkRebuild(images, [store], work);
+    const publishS = (Date.now() - t1) / 1000;
 
-    const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-    if (sha(out) !== sha(newImg)) throw new Error('the image extracted with the seed differs from the new image');
-    const index = fs.statSync(path.join(work, 'new.caibx')).size;
-    // The full bundle carries the compressed image (RAUC bundles are squashfs; gzip level 6 as a stand-in for its compression).
-    const fullBundle = zlib.gzipSync(fs.readFileSync(newImg), { level: 6 }).length;
+    // The device: RAUC installs the casync bundle with its running slot (the old image) as seed,
+    // fetching chunks from ota-bridge's chunk store; every byte served is counted.
+    const served = { requests: 0, bytes: 0 };
+    const server = chunkStoreApp({ dir: store, served }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const device = raucDevice(path.join(work, 'device'), {
+      keyring: signer.keyring,
+      storeUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      compatible: 'cdm-bench',
+      installed: oldImg,
+    });
+    const t2 = Date.now();
+    await device.install(bundles.delta);
+    const installS = (Date.now() - t2) / 1000;
+    server.close();
+    if (sha256File(device.slotB) !== sha256File(newImg)) throw new Error('the slot RAUC installed differs from the new image');
+
+    const fullBundle = fs.statSync(bundles.full).size;
+    const deltaBundle = fs.statSync(bundles.delta).size;
+    const delta = deltaBundle + served.bytes;
     const mib = (b: number) => `${(b / MiB).toFixed(2)} MiB`;
     say(`image ${SIZE_MIB} MiB ext4 (${files.length} files, ${mib(total)} of content), changed ${mib(changeBytes)} (${CHANGE_PCT} %)`);
-    say(`full bundle (image compressed):      ${mib(fullBundle)}`);
-    say(`casync, no seed (a new device):       ${mib(noSeedBytes + index)}  (index ${mib(index)} + chunks)`);
-    say(`casync, installed slot as seed:       ${mib(deltaBytes + index)}  (index ${mib(index)} + ${deltaRequests} chunks fetched)`);
-    say(`delta / full bundle:                  ${((deltaBytes + index) / fullBundle).toFixed(3)}   (floor: the change itself, ${(changeBytes / fullBundle).toFixed(3)})`);
-    say(`delta / change:                       ${((deltaBytes + index) / changeBytes).toFixed(2)}×   chunking ${makeS.toFixed(1)} s for both images, extraction ${extractS.toFixed(1)} s`);
-    say('extracted image equals the new image (sha256)');
+    say(`full bundle (rauc bundle, squashfs):    ${mib(fullBundle)}`);
+    say(`casync, no seed (a new device):         ${mib(deltaBundle + stocked.bytes)}  (bundle ${mib(deltaBundle)} + all ${stocked.chunks} chunks)`);
+    say(`casync, installed slot as seed (RAUC):  ${mib(delta)}  (bundle ${mib(deltaBundle)} + ${served.requests} chunks fetched)`);
+    say(`delta / full bundle:                    ${(delta / fullBundle).toFixed(3)}   (floor: the change itself, ${(changeBytes / fullBundle).toFixed(3)})`);
+    say(`delta / change:                         ${(delta / changeBytes).toFixed(2)}×`);
+    say(`rauc bundle + convert ${makeS.toFixed(1)} s, publish checks and copy ${publishS.toFixed(1)} s, rauc install ${installS.toFixed(1)} s`);
+    say('the installed slot equals the new image (sha256)');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
