@@ -42,4 +42,15 @@ describe("hawkBit's pollingTime from the tenants", () => {
     expect(planPolling([tenant('a-1', '01:00:00')], { value: had, updating: none }, policy, new Set(['b-2']))).toEqual([]);
     expect(planPolling([tenant('a-1', '01:00:00')], { value: had, updating: none }, policy)).toHaveLength(1); // deleted, not skipped: its override goes
   });
+
+  it('puts a skipped tenant on the short interval while its rollout runs, and back on its own after, without its group', () => {
+    const had = pollingTimeValue([tenant('a-1'), tenant('b-2', '02:00:00')], policy).value;
+    const skipped = new Set(['b-2']);
+    const during = planPolling([tenant('a-1')], { value: had, updating: new Set(['b-2']) }, policy, skipped);
+    expect(during).toMatchObject([{ value: '06:00:00~10%, description=="cdm tenant b-2" -> 00:05:00~10%, description=="cdm tenant b-2" -> 02:00:00~10%' }]);
+    const after = planPolling([tenant('a-1')], { value: during[0]!.value, updating: none }, policy, skipped);
+    expect(after).toMatchObject([{ value: had }]);
+    // A short-interval override left from before (the stale case): gone once no rollout is under way.
+    expect(planPolling([tenant('a-1')], { value: '06:00:00~10%, description=="cdm tenant b-2" -> 00:05:00~10%', updating: none }, policy, skipped)).toMatchObject([{ value: '06:00:00~10%' }]);
+  });
 });

@@ -72,14 +72,20 @@ export function pollingTimeValue(tenants: readonly DesiredTenant[], p: PollingPo
 
 /**
  * One change or none: hawkBit's setting is one value for all tenants. A tenant skipped this pass
- * (its group is invalid) keeps the override it had, as its other projections stay as they are.
+ * (its group is invalid) keeps its own interval, which only its group can change, as its other
+ * projections stay as they are; whether its devices poll on the short interval follows hawkBit's
+ * rollouts as for every tenant, so that override is decided anew (kept first while a rollout of
+ * the tenant is under way, dropped once none is).
  */
 export function planPolling(desired: readonly DesiredTenant[], actual: PollingState, p: PollingPolicy, skipped: ReadonlySet<string> = new Set()): PollingAction[] {
   const planned = pollingTimeValue(desired, p, actual.updating);
-  const kept = (actual.value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((part) => [...skipped].some((id) => part.startsWith(`${tenantSelector(id)} ->`)));
+  const j = p.jitterPercent > 0 ? `~${p.jitterPercent}%` : '';
+  const shortInterval = (part: string) => part.endsWith(`-> ${p.whileUpdating}${j}`);
+  const parts = (actual.value ?? '').split(',').map((s) => s.trim());
+  const kept = [...skipped].sort().flatMap((id) => {
+    const own = parts.filter((part) => part.startsWith(`${tenantSelector(id)} ->`) && !shortInterval(part));
+    return actual.updating.has(id) ? [`${tenantSelector(id)} -> ${p.whileUpdating}${j}`, ...own] : own;
+  });
   const value = [planned.value, ...kept].join(', ');
   return value === actual.value ? [] : [{ cdmId: '*', kind: 'set-polling', value, ...(actual.value === undefined ? {} : { was: actual.value }), ignored: planned.ignored }];
 }
