@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import {
   HawkbitClient,
@@ -17,11 +19,18 @@ import {
   type EntityId,
   type MgmtRollout,
 } from '@cdm/common';
-import { bridgeEnv, defaultContext, tenantBucketFor, thingsboardTenant, type Endpoint } from '@cdm/stack';
+import { bridgeEnv, defaultContext, repoDir, tenantBucketFor, thingsboardTenant, type Endpoint } from '@cdm/stack';
 import { recordEnrolled, serveDirectory } from '../../enroll-bridge/src/directory.test-helpers.ts';
 import { Store } from '../../enroll-bridge/src/store.ts';
 import { composeOtaBridge } from './compose.ts';
 import { otaBridgeConfig } from './config.ts';
+
+/** The ota-bridge command line (main.ts) with this environment, as ops run it: its exit code and output. */
+export const otaCli = (env: Record<string, string>, ...args: string[]) =>
+  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoDir, 'ota-bridge', 'src', 'main.ts'), ...args], { env: { ...process.env, ...env }, timeout: 300_000 }).then(
+    (r) => ({ code: 0, out: r.stdout + r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+  );
 
 /**
  * What an ota-bridge e2e test needs on the local stack: a tenant as tenant-sync and enroll-bridge
