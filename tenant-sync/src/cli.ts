@@ -1,4 +1,7 @@
 import readline from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { tenantBucket, type InfluxClient } from '@cdm/common';
+import { ArchiveError, exportDay, restoreDay } from './cold-archive.ts';
 import type { GrafanaSync } from './grafana-sync.ts';
 import type { InfluxSync } from './influx-sync.ts';
 import type { KeycloakClient } from '@cdm/common';
@@ -7,7 +10,8 @@ import type { Plan, TenantSync } from './reconcile.ts';
 import type { ThingsBoardSync } from './thingsboard-sync.ts';
 
 export interface CliDeps {
-  config: { TENANT_PARENT_GROUP: string };
+  config: { TENANT_PARENT_GROUP: string; INFLUXDB_ORG: string };
+  clients: { influx: InfluxClient };
   keycloak: KeycloakClient;
   thingsboard: ThingsBoardSync;
   grafana: GrafanaSync;
@@ -44,11 +48,12 @@ export function renderPlan(plan: Plan, sync: Pick<TenantSync, 'describe'>): stri
 }
 
 export async function runCli(command: string, args: string[], usage: string, build: () => CliDeps): Promise<number> {
-  if (!['plan', 'apply', 'purge'].includes(command)) {
+  if (!['plan', 'apply', 'purge', 'export', 'restore'].includes(command)) {
     process.stderr.write(`unknown command "${command}"\n${usage}\n`);
     return 2;
   }
   const d = build();
+  if (command === 'export' || command === 'restore') return archive(command, args, d);
   if (command === 'plan') {
     const plan = await d.sync.plan();
     if (args.includes('--json')) out(JSON.stringify({ ...plan, systems: plan.systems.map((s) => ({ ...s, actions: s.actions.map((a) => d.sync.describe(s.system, a)) })) }, null, 2));
@@ -107,4 +112,32 @@ async function purge(d: CliDeps, args: string[]): Promise<number> {
   }
   out(`purged "${plan.name}"`);
   return 0;
+}
+
+/** `export` a day of a tenant's bucket to the cold tier, `restore` one back (progress on stderr). */
+async function archive(command: 'export' | 'restore', args: string[], d: CliDeps): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { tenant: { type: 'string' }, day: { type: 'string' }, out: { type: 'string' }, bucket: { type: 'string' } } });
+  const deps = { influx: d.clients.influx, org: d.config.INFLUXDB_ORG, onProgress: (n: number) => process.stderr.write(`${command}: ${n} lines\n`) };
+  try {
+    if (command === 'export') {
+      if (!values.tenant || !values.day || !values.out) {
+        process.stderr.write('usage: tenant-sync export --tenant <tenant id> --day YYYY-MM-DD --out DIR\n');
+        return 2;
+      }
+      const r = await exportDay(deps, { bucket: tenantBucket(values.tenant), day: values.day, dir: values.out });
+      out(`exported ${r.lines} lines of ${r.bucket} on ${r.day} to ${r.file} (${r.bytes} bytes, sha256 ${r.sha256})`);
+      return 0;
+    }
+    if (positionals.length !== 1) {
+      process.stderr.write('usage: tenant-sync restore <DIR/bucket/day.lp.gz> [--bucket NAME]\n');
+      return 2;
+    }
+    const r = await restoreDay(deps, { file: positionals[0]!, bucket: values.bucket });
+    out(`restored ${r.lines} lines into ${r.bucket}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    process.stderr.write(`tenant-sync ${command}: ${err.message}\n`);
+    return 2;
+  }
 }

@@ -31,6 +31,11 @@ export const tenantSyncEnv = {
     .default('http://127.0.0.1:8446')
     .describe("public URL of the fleet API's device page, which the operators' ThingsBoard dashboard (cdm devices) opens for a device's operations"),
   GRAFANA_INFLUXDB_URL: z.string().url().optional().describe('InfluxDB URL as Grafana reaches it (default INFLUXDB_URL)'),
+  COLD_ARCHIVE_DIR: z
+    .string()
+    .optional()
+    .describe("cold tier: where the daemon exports each complete day of every tenant bucket (gzip'd line protocol and a manifest, see `tenant-sync export`); unset: no export"),
+  COLD_EXPORT_SCHEDULE: z.string().default('0 30 0 * * *').describe('node-cron schedule (with seconds) of the cold export pass; it also runs at start'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
   HAWKBIT_RELEASE_GROUP: z
     .string()

@@ -1,5 +1,7 @@
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { PassLoop } from '@cdm/common/loop';
 import { runCli } from './cli.ts';
+import { ColdExport } from './cold-export.ts';
 import { composeTenantSync } from './compose.ts';
 import { tenantSyncConfig, tenantSyncEnv } from './config.ts';
 import { SyncStatus } from './status.ts';
@@ -9,7 +11,12 @@ const USAGE = `usage: tenant-sync [daemon]           run: a full pass on start a
        tenant-sync plan [--json]      print what a pass would change, per system, without writing
        tenant-sync apply              run one pass; exit 1 if any tenant failed
        tenant-sync purge <tenant> [--confirm <tenant>]
-                                      delete a deleted tenant's devices, telemetry, dashboards (asks first)`;
+                                      delete a deleted tenant's devices, telemetry, dashboards (asks first)
+       tenant-sync export --tenant <id> --day YYYY-MM-DD --out DIR
+                                      cold tier: that UTC day of the tenant's bucket to DIR/<bucket>/<day>.lp.gz
+                                      (gzip'd line protocol) with a manifest (lines, sha256)
+       tenant-sync restore <DIR/bucket/day.lp.gz> [--bucket NAME]
+                                      write an exported day back (checked against its manifest)`;
 
 printHelpIfAsked('tenant-sync', `Keycloak tenants and roles → ThingsBoard, Grafana, InfluxDB, hawkBit\n\n${USAGE}`, tenantSyncEnv);
 
@@ -41,6 +48,10 @@ if (command === 'daemon') {
       failures: (r) => r.failed.length,
       ownClientUser: await keycloak.whoAmI().catch(() => undefined),
     });
+    const cold = config.COLD_ARCHIVE_DIR
+      ? new ColdExport({ influx: clients.influx, org: config.INFLUXDB_ORG, dir: config.COLD_ARCHIVE_DIR, lookbackDays: config.INFLUXDB_RETENTION_DAYS || 7, logger })
+      : undefined;
+    const coldLoop = cold && new PassLoop({ name: 'cold_export', logger, every: config.COLD_EXPORT_SCHEDULE, pass: () => cold.pass(), failures: (r) => r.failed.length, runAtStart: true });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -52,11 +63,12 @@ if (command === 'daemon') {
         influxdb: () => clients.influx.ping(),
         reconcile: status.check,
       },
-      gauges: () => ({ ...status.gauges(), ...triggers.loop.gauges() }),
+      gauges: () => ({ ...status.gauges(), ...triggers.loop.gauges(), ...coldLoop?.gauges() }),
     });
     await triggers.start();
-    logger.info({ parent: config.TENANT_PARENT_GROUP, schedule: config.SYNC_SCHEDULE }, 'tenant-sync started');
-    return { logger, servers: [health], stop: async () => triggers.stop() };
+    coldLoop?.start();
+    logger.info({ parent: config.TENANT_PARENT_GROUP, schedule: config.SYNC_SCHEDULE, coldArchive: config.COLD_ARCHIVE_DIR }, 'tenant-sync started');
+    return { logger, servers: [health], stop: async () => void (await Promise.all([triggers.stop(), coldLoop?.stop()])) };
   });
 } else {
   runCommand(`tenant-sync ${command}`, () => runCli(command, process.argv.slice(3), USAGE, build));

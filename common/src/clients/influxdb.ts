@@ -144,9 +144,9 @@ export class InfluxClient {
   }
 
   // ---- data
-  /** Writes points or line-protocol lines and flushes before returning. */
-  async write(org: string, bucket: string, data: Point[] | string[]): Promise<void> {
-    const api: WriteApi = this.influx.getWriteApi(org, bucket, 'ms', { maxRetries: 0 });
+  /** Writes points or line-protocol lines (timestamps in `precision`) and flushes before returning. */
+  async write(org: string, bucket: string, data: Point[] | string[], precision: 'ns' | 'ms' = 'ms'): Promise<void> {
+    const api: WriteApi = this.influx.getWriteApi(org, bucket, precision, { maxRetries: 0 });
     try {
       if (typeof data[0] === 'string') api.writeRecords(data as string[]);
       else api.writePoints(data as Point[]);
@@ -159,6 +159,17 @@ export class InfluxClient {
   async query<T = Record<string, unknown>>(org: string, flux: string): Promise<T[]> {
     try {
       return await this.influx.getQueryApi(org).collectRows<T>(flux);
+    } catch (err) {
+      throw wrap('POST /api/v2/query', err);
+    }
+  }
+
+  /** Rows as influxd sends them, streamed: each column's text and Flux type, for copying data exactly. */
+  async *rawRows(org: string, flux: string): AsyncIterable<Record<string, { value: string; type: string }>> {
+    try {
+      for await (const { values, tableMeta } of this.influx.getQueryApi(org).iterateRows(flux)) {
+        yield Object.fromEntries(tableMeta.columns.map((c) => [c.label, { value: values[c.index] === '' ? c.defaultValue : values[c.index]!, type: c.dataType }]));
+      }
     } catch (err) {
       throw wrap('POST /api/v2/query', err);
     }
