@@ -1,12 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { tenantBucket } from '@cdm/common';
-import { repoDir } from '@cdm/stack';
+import { ensureTestTools } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { otaScene } from './e2e.test-helpers.ts';
+import { otaCli, otaScene } from './e2e.test-helpers.ts';
 import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH } from './tb-ota.ts';
 
 /**
@@ -16,7 +15,6 @@ import { ALARM_FAILURE, ALARM_GATE, ALARM_MISMATCH } from './tb-ota.ts';
  * own tenant, devices and rollout, so one failing cannot fail the others.
  */
 const stack = inject('stack');
-const exec = promisify(execFile);
 type Scene = Awaited<ReturnType<typeof otaScene>>;
 const versionOf = (scene: Scene) => `2.${parseInt(scene.cdmId.slice(-6), 16) % 1000}.0`;
 
@@ -36,26 +34,18 @@ const oneStage = (scene: Scene, version = versionOf(scene)) => scene.startRollou
 describe('ota-bridge publish', () => {
   const scene = sceneFor('ota-pub', 4);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: scene().tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  /** A bundle as RAUC makes it: image, detached CMS signature, signature size (u64 big-endian). */
+  /** A bundle made by RAUC (`rauc bundle`: squashfs of manifest and image, CMS signature, its size). */
   function makeBundle(name: string, signer: string): string {
     const { tmp } = scene();
-    fs.writeFileSync(path.join(tmp, 'rootfs.img'), crypto.randomBytes(256 * 1024));
-    ssl('cms', '-sign', '-binary', '-in', 'rootfs.img', '-signer', `${signer}.pem`, '-inkey', `${signer}.key`, '-outform', 'DER', '-out', 'sig.der');
-    const sig = fs.readFileSync(path.join(tmp, 'sig.der'));
-    const size = Buffer.alloc(8);
-    size.writeBigUInt64BE(BigInt(sig.length));
-    fs.writeFileSync(path.join(tmp, name), Buffer.concat([fs.readFileSync(path.join(tmp, 'rootfs.img')), sig, size]));
+    const content = fs.mkdtempSync(path.join(tmp, 'content-'));
+    fs.writeFileSync(path.join(content, 'rootfs.img'), crypto.randomBytes(256 * 1024));
+    fs.writeFileSync(path.join(content, 'manifest.raucm'), `[update]\ncompatible=cdm-e2e\nversion=${name}\n\n[image.rootfs]\nfilename=rootfs.img\n`);
+    execFileSync('rauc', ['bundle', '--cert', `${signer}.pem`, '--key', `${signer}.key`, content, name], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
     return path.join(tmp, name);
   }
-  const cli = (...args: string[]) =>
-    exec(process.execPath, ['--import', 'tsx', path.join(repoDir, 'ota-bridge', 'src', 'main.ts'), ...args], {
-      env: { ...process.env, ...scene().env, RAUC_KEYRING: path.join(scene().tmp, 'vendor.pem') },
-      timeout: 120_000,
-    }).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
-  beforeAll(() => {
+  const cli = (...args: string[]) => otaCli({ ...scene().env, RAUC_KEYRING: path.join(scene().tmp, 'vendor.pem') }, ...args);
+  beforeAll(async () => {
+    await ensureTestTools('rauc', 'unsquashfs');
     for (const who of ['vendor', 'stranger'])
       ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.pem`, '-days', '2', '-subj', `/CN=${who} RAUC signing`);
   });
