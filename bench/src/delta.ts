@@ -3,7 +3,7 @@
  * is a casync-chunked RAUC bundle (RAUC's casync support: the bundle carries a chunk index, the
  * device extracts it with its installed slot as the seed and fetches only chunks it lacks) against
  * the full bundle. A 256 MiB ext4 image with ~200 MiB of files (text-like and binary, from a fixed
- * seed), then the same image with 1 % of its bytes changed (files rewritten in place, one added).
+ * seed), then the same image with 1 % of its bytes changed (files rewritten in place).
  * Each side real: rauc bundle and rauc convert (the vendor), publish's checks and copy into the
  * platform's chunk store, ota-bridge's chunk store server, and RAUC 1.8 installing the casync bundle
  * into a file-backed slot with the old image in the running slot. Bytes served are counted by the
@@ -11,19 +11,15 @@
  *
  *   npm run bench:delta [-- --size-mib 256 --change-pct 1]
  */
-import crypto from 'node:crypto';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ensureTestTools } from '@cdm/stack';
 import { checkRebuild, chunkedImages, stockChunks } from '../../ota-bridge/src/casync.ts';
 import { chunkStoreApp } from '../../ota-bridge/src/chunk-store.ts';
-import { raucBundles, raucDevice, raucSigner, sha256File } from '../../ota-bridge/src/rauc-device.test-helpers.ts';
+import { raucBundles, raucDevice, raucSigner, rootfsImages, seededBytes, sha256File } from '../../ota-bridge/src/rauc-device.test-helpers.ts';
 
-const run = promisify(execFile);
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : dflt;
@@ -33,15 +29,10 @@ const CHANGE_PCT = Number(arg('change-pct', '1'));
 const MiB = 1024 * 1024;
 const say = (l: string) => process.stdout.write(`${l}\n`);
 
-/** Deterministic bytes: a seeded stream (AES-CTR of zeros). */
-const stream = (seed: string, n: number) => {
-  const c = crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(seed).digest(), Buffer.alloc(16));
-  return c.update(Buffer.alloc(n));
-};
 /** Text-like content (compresses like logs and scripts): words picked by the seeded stream. */
 const WORDS = 'the of device slot update config service error return value kernel mount system user network time data file path version cdm rauc boot health'.split(' ');
 const text = (seed: string, n: number) => {
-  const r = stream(seed, Math.ceil(n / 5));
+  const r = seededBytes(seed, Math.ceil(n / 5));
   let s = '';
   for (let i = 0; s.length < n; i++) s += WORDS[r[i % r.length]! % WORDS.length] + (i % 12 === 11 ? '\n' : ' ');
   return Buffer.from(s.slice(0, n));
@@ -51,40 +42,9 @@ async function main() {
   await ensureTestTools('casync', 'mkfs.ext4', 'rauc', 'unsquashfs', 'dbus-run-session');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-delta-'));
   try {
-    // Root filesystem content: 60 % binaries (incompressible), 40 % text, files of 64 KiB–2 MiB.
-    const tree = path.join(work, 'tree');
-    const files: string[] = [];
-    let total = 0;
-    for (let i = 0; total < SIZE_MIB * MiB * 0.78; i++) {
-      const size = 64 * 1024 * (1 + (stream(`size${i}`, 1)[0]! % 32));
-      const f = path.join(tree, `d${i % 40}`, `f${i}`);
-      fs.mkdirSync(path.dirname(f), { recursive: true });
-      fs.writeFileSync(f, i % 5 < 3 ? stream(`bin${i}`, size) : text(`txt${i}`, size));
-      files.push(f);
-      total += size;
-    }
-    const image = async (name: string) => {
-      const img = path.join(work, name);
-      await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-U', '6f1c2a8e-0d5b-4c2e-9d7f-000000000001', '-T', 'default', img, `${SIZE_MIB}M`], {
-        env: { ...process.env, E2FSPROGS_FAKE_TIME: '1790000000', SOURCE_DATE_EPOCH: '1790000000' },
-      });
-      return img;
-    };
-    const oldImg = await image('old.img');
-    // The change: CHANGE_PCT of the image's bytes, rewritten in place across files, plus one new file.
-    const changeBytes = Math.round((SIZE_MIB * MiB * CHANGE_PCT) / 100);
-    let changed = 0;
-    for (let i = 0; changed < changeBytes * 0.8; i += 37) {
-      const f = files[i % files.length]!;
-      const len = Math.min(fs.statSync(f).size, 128 * 1024, changeBytes - changed);
-      const fd = fs.openSync(f, 'r+');
-      fs.writeSync(fd, stream(`change${i}`, len), 0, len, 0);
-      fs.closeSync(fd);
-      changed += len;
-    }
-    fs.writeFileSync(path.join(tree, 'd0', 'new-binary'), stream('new', changeBytes - changed));
-    const newImg = await image('new.img');
-
+    // Root filesystem content: 60 % binaries (incompressible), 40 % text.
+    const rootfs = await rootfsImages(work, { sizeMiB: SIZE_MIB, changePct: CHANGE_PCT, fill: 0.78, content: (i, size) => (i % 5 < 3 ? seededBytes(`bin${i}`, size) : text(`txt${i}`, size)) });
+    const [oldImg, newImg, changeBytes] = [rootfs.v1, rootfs.v2, rootfs.changed];
     // The vendor side, for real: rauc bundle of the new image, rauc convert to a casync bundle.
     const signer = raucSigner(work);
     const t0 = Date.now();
@@ -120,7 +80,7 @@ async function main() {
     const deltaBundle = fs.statSync(bundles.delta).size;
     const delta = deltaBundle + served.bytes;
     const mib = (b: number) => `${(b / MiB).toFixed(2)} MiB`;
-    say(`image ${SIZE_MIB} MiB ext4 (${files.length} files, ${mib(total)} of content), changed ${mib(changeBytes)} (${CHANGE_PCT} %)`);
+    say(`image ${SIZE_MIB} MiB ext4 (${rootfs.files} files, ${mib(rootfs.contentBytes)} of content), changed ${mib(changeBytes)} (${CHANGE_PCT} %)`);
     say(`full bundle (rauc bundle, squashfs):    ${mib(fullBundle)}`);
     say(`casync, no seed (a new device):         ${mib(deltaBundle + stocked.bytes)}  (bundle ${mib(deltaBundle)} + all ${stocked.chunks} chunks)`);
     say(`casync, installed slot as seed (RAUC):  ${mib(delta)}  (bundle ${mib(deltaBundle)} + ${served.requests} chunks fetched)`);

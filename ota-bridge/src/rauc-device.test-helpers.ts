@@ -9,25 +9,32 @@ const MiB = 1024 * 1024;
 const big = { maxBuffer: 64 * MiB };
 
 /** Deterministic bytes (AES-CTR of zeros): images that differ only where a test changes them. */
-const bytes = (seed: string, n: number) => crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(seed).digest(), Buffer.alloc(16)).update(Buffer.alloc(n));
+export const seededBytes = (seed: string, n: number) => crypto.createCipheriv('aes-128-ctr', crypto.createHash('md5').update(seed).digest(), Buffer.alloc(16)).update(Buffer.alloc(n));
 
 export const sha256File = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
 /**
- * Two root filesystems as an image build makes them: an ext4 image of `sizeMiB` 70 % full of
- * files, and the next release with `changePct` % of the image's bytes rewritten in place.
+ * Two root filesystems as an image build makes them: an ext4 image of `sizeMiB`, `fill` (70 %) full
+ * of files of 64 KiB–1 MiB (`content`: incompressible by default), and the next release with
+ * `changePct` % of the image's bytes rewritten in place across files.
  */
-export async function rootfsImages(dir: string, o: { sizeMiB: number; changePct: number }): Promise<{ v1: string; v2: string; changed: number }> {
+export async function rootfsImages(
+  dir: string,
+  o: { sizeMiB: number; changePct: number; fill?: number; content?: (i: number, size: number) => Buffer },
+): Promise<{ v1: string; v2: string; changed: number; files: number; contentBytes: number }> {
+  const content = o.content ?? ((i: number, size: number) => seededBytes(`file${i}`, size));
+  let contentBytes = 0;
   const tree = path.join(dir, 'tree');
   const files: string[] = [];
   for (let i = 0, total = 0; ; i++) {
     const size = 64 * 1024 * (1 + (i % 16));
-    if (total + size > o.sizeMiB * MiB * 0.7) break;
+    if (total + size > o.sizeMiB * MiB * (o.fill ?? 0.7)) break;
     const f = path.join(tree, `d${i % 8}`, `f${i}`);
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, bytes(`file${i}`, size));
+    fs.writeFileSync(f, content(i, size));
     files.push(f);
     total += size;
+    contentBytes = total;
   }
   const image = async (name: string, version: string) => {
     fs.writeFileSync(path.join(tree, 'version'), `${version}\n`);
@@ -44,11 +51,11 @@ export async function rootfsImages(dir: string, o: { sizeMiB: number; changePct:
     const f = files[i % files.length]!;
     const len = Math.min(fs.statSync(f).size, 64 * 1024, target - changed);
     const fd = fs.openSync(f, 'r+');
-    fs.writeSync(fd, bytes(`change${i}`, len), 0, len, 0);
+    fs.writeSync(fd, seededBytes(`change${i}`, len), 0, len, 0);
     fs.closeSync(fd);
     changed += len;
   }
-  return { v1, v2: await image('rootfs-v2.ext4', 'v2'), changed };
+  return { v1, v2: await image('rootfs-v2.ext4', 'v2'), changed, files: files.length, contentBytes };
 }
 
 /** The vendor's signing material for RAUC: a CA (the devices' keyring) and a code-signing certificate it issued. */
