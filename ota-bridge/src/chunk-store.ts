@@ -48,6 +48,8 @@ export function chunkStoreApp(o: ChunkStoreOptions): express.Express {
 }
 
 export async function startChunkStore(o: ChunkStoreOptions & { host: string; port: number; logger: Logger }): Promise<Server> {
+  // Empty until the first delta bundle is published; publish fills the same directory.
+  fs.mkdirSync(o.dir, { recursive: true });
   return new Promise((resolve, reject) => {
     const server = chunkStoreApp(o).listen(o.port, o.host, () => {
       o.logger.info({ host: o.host, port: o.port, dir: o.dir }, 'chunk store listening');

@@ -77,6 +77,8 @@ export function bridgeEnv(e: Record<string, Endpoint>, stateDir: string): Record
       DIRECTORY_URL: directoryUrl,
       DATA_DIR: data('ota-bridge'),
       HEALTH_PORT: String(PORTS.otaBridgeHealth),
+      CHUNK_STORE_DIR: path.join(data('ota-bridge'), 'chunks'),
+      CHUNK_STORE_PORT: String(PORTS.otaChunkStore),
     },
     'fleet-api': {
       ...thingsboard,

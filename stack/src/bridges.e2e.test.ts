@@ -1,5 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TenantDirectory, ThingsBoardClient } from '@cdm/common';
@@ -34,7 +36,8 @@ describe('bridges on the local stack', () => {
     const ports = { 'tenant-sync': 29101, 'enroll-bridge': 29102, 'ota-bridge': 29103, 'fleet-api': 29105, 'fleet-monitor': 29106 } as const;
     // ota-bridge asks enroll-bridge's device directory, served on enroll-bridge's health port.
     const directory = { DIRECTORY_URL: `http://127.0.0.1:${ports['enroll-bridge']}` };
-    const own = { 'fleet-api': { ...directory, LISTEN_PORT: '0' } } as Record<string, Record<string, string>>;
+    const chunks = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bridges-chunks-'));
+    const own = { 'fleet-api': { ...directory, LISTEN_PORT: '0' }, 'ota-bridge': { CHUNK_STORE_DIR: chunks, CHUNK_STORE_PORT: '29114' } } as Record<string, Record<string, string>>;
     for (const b of BRIDGES) children.push(startBridge(ctx.repoDir, b, { ...envs[b], ...(b === 'ota-bridge' ? directory : {}), ...own[b], HEALTH_PORT: String(ports[b]), LOG_LEVEL: 'warn' }));
     for (const b of BRIDGES) {
       const h = await healthz(ports[b]);
@@ -44,6 +47,13 @@ describe('bridges on the local stack', () => {
     expect(Object.keys((await healthz(ports['tenant-sync'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'grafana', 'influxdb', 'reconcile']);
     expect(Object.keys((await healthz(ports['fleet-api'])).body.checks)).toEqual(['keycloak', 'thingsboard', 'hawkbit', 'directory']);
     expect(Object.keys((await healthz(ports['fleet-monitor'])).body.checks)).toEqual(['thingsboard', 'influxdb']);
+    // ota-bridge's daemon serves the delta-update chunk store: a chunk by its id, nothing else, counted in /metrics.
+    const id = `0a1b${'2'.repeat(60)}`;
+    fs.mkdirSync(path.join(chunks, '0a1b'));
+    fs.writeFileSync(path.join(chunks, '0a1b', `${id}.cacnk`), 'chunk');
+    expect((await fetch('http://127.0.0.1:29114/')).status).toBe(404);
+    expect(await (await fetch(`http://127.0.0.1:29114/0a1b/${id}.cacnk`)).text()).toBe('chunk');
+    expect(await (await fetch(`http://127.0.0.1:${ports['ota-bridge']}/metrics`)).text()).toMatch(/^cdm_chunk_store_bytes_total 5$/m);
   });
 
   it('a person enrolls a device by hand: stack device <n> enroll --tenant acme, then the device reaches the hub through its tunnel', async () => {
@@ -74,7 +84,7 @@ describe('bridges on the local stack', () => {
   });
 
   it('report a failing upstream by name (503), without leaking the secret', async () => {
-    const env = { ...bridgeEnv(stack, ctx.stateDir)['ota-bridge'], THINGSBOARD_PASSWORD: 'wrong-pass-x9', HEALTH_PORT: '29113', LOG_LEVEL: 'warn' };
+    const env = { ...bridgeEnv(stack, ctx.stateDir)['ota-bridge'], THINGSBOARD_PASSWORD: 'wrong-pass-x9', HEALTH_PORT: '29113', CHUNK_STORE_PORT: '0', LOG_LEVEL: 'warn' };
     children.push(startBridge(ctx.repoDir, 'ota-bridge', env));
     const h = await healthz(29113);
     expect(h.status).toBe(503);

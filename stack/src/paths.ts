@@ -33,6 +33,7 @@ export const PORTS = {
   tenantSyncHealth: 19101,
   enrollBridgeHealth: 19102, // also the device directory other services ask
   otaBridgeHealth: 19103,
+  otaChunkStore: 19113, // delta updates: the casync chunk store devices read
   fleetApiHealth: 19105,
   fleetMonitorHealth: 19106,
   // The local stack's notification endpoint (tenant-sync's ESCALATION_WEBHOOK_URL), run by `npm start`.
