@@ -3,6 +3,7 @@ export * from './http.ts';
 export * from './logger.ts';
 export * from './config.ts';
 export * from './health.ts';
+export * from './line-protocol.ts';
 export * from './upstream-config.ts';
 export * from './clients/hawkbit.ts';
 export * from './clients/hawkbit-ddi.ts';

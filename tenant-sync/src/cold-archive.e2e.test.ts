@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, InfluxClient, loadConfig, tenantBucket } from '@cdm/common';
+import { createLogger, InfluxClient, lineOf, loadConfig, tenantBucket } from '@cdm/common';
 import { bridgeEnv, defaultContext, repoDir, tenantBucketFor } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { archivePaths } from './cold-archive.ts';
 import { ColdExport } from './cold-export.ts';
 import { tenantSyncConfig } from './config.ts';
-import { lineOf } from './line-protocol.ts';
 
 /**
  * The cold tier on the real influxd (1.8, behind the InfluxDB 2 fake): a day written with old

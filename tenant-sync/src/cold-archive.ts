@@ -5,8 +5,7 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type { InfluxClient } from '@cdm/common';
-import { lineOf } from './line-protocol.ts';
+import { lineOf, type InfluxClient } from '@cdm/common';
 
 /**
  * Cold tier: a day of a tenant's bucket as gzip'd line protocol, with a manifest (line count,

@@ -20,7 +20,13 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
   const clients = { thingsboard: thingsboardFrom(config, extras), grafana: grafanaFrom(config, extras), influx: influxFrom(config, extras) };
   const thingsboard = new ThingsBoardSync(clients.thingsboard, { fleetUrl: config.FLEET_UI_URL });
   const store = new TokenStore(config.TOKEN_STORE_DIR);
-  const influx = new InfluxSync({ influx: clients.influx, org: config.INFLUXDB_ORG, store, retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400 });
+  const influx = new InfluxSync({
+    influx: clients.influx,
+    org: config.INFLUXDB_ORG,
+    store,
+    retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400,
+    rollup: { every: config.ROLLUP_EVERY, retentionSeconds: config.ROLLUP_RETENTION_DAYS * 86400 },
+  });
   const grafana = new GrafanaSync({
     grafana: clients.grafana,
     tokens: influx,

@@ -36,6 +36,12 @@ export const tenantSyncEnv = {
     .optional()
     .describe("cold tier: where the daemon exports each complete day of every tenant bucket (gzip'd line protocol and a manifest, see `tenant-sync export`); unset: no export"),
   COLD_EXPORT_SCHEDULE: z.string().default('0 30 0 * * *').describe('node-cron schedule (with seconds) of the cold export pass; it also runs at start'),
+  ROLLUP_EVERY: z
+    .string()
+    .regex(/^\d+[mh]$/, 'a whole number of minutes or hours, e.g. 5m')
+    .default('5m')
+    .describe("retention tiers: each tenant's rollup bucket cdm-<id>.rollup holds device_health aggregated per this period (mean, min, sum or last per field), filled by an InfluxDB task"),
+  ROLLUP_RETENTION_DAYS: z.coerce.number().int().min(0).default(365).describe('retention of the rollup buckets in days (0: forever)'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
   HAWKBIT_RELEASE_GROUP: z
     .string()

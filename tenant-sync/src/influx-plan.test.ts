@@ -47,3 +47,26 @@ describe('planInflux', () => {
     expect(purgeInflux('nope', inLine, [])).toEqual([]);
   });
 });
+
+describe('planInflux with the rollup tier', () => {
+  const flux = (cdmId: string) => `task for ${cdmId}`;
+  const withTier = { ...inLine, tenants: [{ ...inLine.tenants[0]!, rollupBucketId: 'r1', rollupTask: { id: 't1', flux: flux('g-acme') } }] };
+
+  it('adds the rollup bucket and its task to a new tenant, and nothing once both are there', () => {
+    expect(planInflux([acme], { orgId: 'o1', tenants: [] }, new Set(), flux).map((a) => a.kind)).toEqual(['create-bucket', 'create-write-token', 'create-rollup-bucket', 'put-rollup-task']);
+    expect(planInflux([acme], withTier, new Set(), flux)).toEqual([]);
+  });
+
+  it('makes what is missing for an existing tenant and rewrites a task whose script differs', () => {
+    expect(planInflux([acme], inLine, new Set(), flux)).toEqual([
+      { kind: 'create-rollup-bucket', cdmId: 'g-acme' },
+      { kind: 'put-rollup-task', cdmId: 'g-acme', taskId: undefined, flux: 'task for g-acme' },
+    ]);
+    const edited = { ...withTier, tenants: [{ ...withTier.tenants[0]!, rollupTask: { id: 't1', flux: 'edited by hand' } }] };
+    expect(planInflux([acme], edited, new Set(), flux)).toEqual([{ kind: 'put-rollup-task', cdmId: 'g-acme', taskId: 't1', flux: 'task for g-acme' }]);
+  });
+
+  it('purge deletes the task and the rollup bucket before the raw bucket', () => {
+    expect(purgeInflux('g-acme', withTier, []).map((a) => a.kind)).toEqual(['delete-token', 'delete-rollup-task', 'delete-rollup-bucket', 'delete-bucket']);
+  });
+});

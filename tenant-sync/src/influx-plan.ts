@@ -20,6 +20,9 @@ export interface InfluxTenantState {
   writeTokens: InfluxToken[];
   /** Authorization id of the token in the store enroll-bridge reads, if any. */
   storedTokenId?: string;
+  /** The rollup tier (tiers.ts): its bucket and the task that fills it, if they exist. */
+  rollupBucketId?: string;
+  rollupTask?: { id: string; flux: string };
 }
 
 export interface InfluxState {
@@ -35,23 +38,33 @@ export type InfluxAction =
   | { kind: 'enable-token'; cdmId: string; tokenId: string }
   | { kind: 'disable-token'; cdmId: string; tokenId: string }
   | { kind: 'delete-bucket'; cdmId: string; bucketId: string }
-  | { kind: 'delete-token'; cdmId: string; tokenId: string };
+  | { kind: 'delete-token'; cdmId: string; tokenId: string }
+  | { kind: 'create-rollup-bucket'; cdmId: string }
+  | { kind: 'put-rollup-task'; cdmId: string; taskId?: string; flux: string }
+  | { kind: 'delete-rollup-task'; cdmId: string; taskId: string }
+  | { kind: 'delete-rollup-bucket'; cdmId: string; bucketId: string };
 
 /**
  * Bucket and device write token per tenant. The bucket is named by the tenant's stable id (a
  * rename in Keycloak changes only its description), so dashboards and tokens survive renames.
  * A deleted tenant keeps its bucket; its write tokens are switched off, not deleted.
  */
-export function planInflux(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string> = new Set()): InfluxAction[] {
+export function planInflux(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string> = new Set(), rollupFlux?: (cdmId: string) => string): InfluxAction[] {
   const plan: InfluxAction[] = [];
   if (!actual.orgId) plan.push({ kind: 'create-org', cdmId: '*' });
   const byCdm = new Map(actual.tenants.map((t) => [t.cdmId, t]));
   for (const d of desired) {
     const a = byCdm.get(d.cdmId);
+    const flux = rollupFlux?.(d.cdmId);
     if (!a) {
       plan.push({ kind: 'create-bucket', cdmId: d.cdmId, name: d.name });
       plan.push({ kind: 'create-write-token', cdmId: d.cdmId, why: 'new tenant' });
+      if (flux !== undefined) plan.push({ kind: 'create-rollup-bucket', cdmId: d.cdmId }, { kind: 'put-rollup-task', cdmId: d.cdmId, flux });
       continue;
+    }
+    if (flux !== undefined) {
+      if (!a.rollupBucketId) plan.push({ kind: 'create-rollup-bucket', cdmId: d.cdmId });
+      if (a.rollupTask?.flux !== flux) plan.push({ kind: 'put-rollup-task', cdmId: d.cdmId, taskId: a.rollupTask?.id, flux });
     }
     if (a.description !== d.name) plan.push({ kind: 'update-bucket', cdmId: d.cdmId, bucketId: a.bucketId, name: d.name });
     for (const t of a.writeTokens) {
@@ -75,12 +88,14 @@ export function planInflux(desired: DesiredTenant[], actual: InfluxState, skippe
   return plan;
 }
 
-/** `purge`: the bucket (all telemetry) and every token of the tenant. */
+/** `purge`: the bucket (all telemetry), its rollup tier and every token of the tenant. */
 export function purgeInflux(cdmId: string, actual: InfluxState, readTokenIds: string[]): InfluxAction[] {
   const a = actual.tenants.find((t) => t.cdmId === cdmId);
   const plan: InfluxAction[] = [];
   for (const t of a?.writeTokens ?? []) plan.push({ kind: 'delete-token', cdmId, tokenId: t.id });
   for (const id of readTokenIds) plan.push({ kind: 'delete-token', cdmId, tokenId: id });
+  if (a?.rollupTask) plan.push({ kind: 'delete-rollup-task', cdmId, taskId: a.rollupTask.id });
+  if (a?.rollupBucketId) plan.push({ kind: 'delete-rollup-bucket', cdmId, bucketId: a.rollupBucketId });
   if (a) plan.push({ kind: 'delete-bucket', cdmId, bucketId: a.bucketId });
   return plan;
 }

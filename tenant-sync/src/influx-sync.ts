@@ -2,6 +2,7 @@ import type { InfluxAuthorization, InfluxClient } from '@cdm/common';
 import type { DesiredTenant } from './model.ts';
 import type { Projection } from './projection.ts';
 import { bucketName, disabledTokenDescription, planInflux, readTokenDescription, writeTokenDescription, type InfluxAction, type InfluxState, type InfluxTenantState } from './influx-plan.ts';
+import { rollupBucket, rollupFlux, rollupTaskName, type TierPolicy } from './tiers.ts';
 import type { TokenStore } from './token-store.ts';
 
 const BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;
@@ -19,6 +20,8 @@ export interface InfluxSyncOptions {
   org: string;
   store: TokenStore;
   retentionSeconds: number;
+  /** The rollup tier; none when unset. */
+  rollup?: TierPolicy;
 }
 
 /** InfluxDB side: one org, a bucket per tenant, device write tokens kept in the token store. */
@@ -34,7 +37,9 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     this.buckets.clear();
     this.orgId = (await this.o.influx.findOrg(this.o.org))?.id;
     if (!this.orgId) return { tenants: [] };
-    const [buckets, auths] = await Promise.all([this.o.influx.listBuckets(this.orgId), this.o.influx.listAuthorizations(this.orgId)]);
+    const [buckets, auths, tasks] = await Promise.all([this.o.influx.listBuckets(this.orgId), this.o.influx.listAuthorizations(this.orgId), this.o.rollup ? this.o.influx.listTasks(this.orgId) : []]);
+    const bucketIds = new Map(buckets.map((b) => [b.name, b.id]));
+    const taskByName = new Map(tasks.map((t) => [t.name, t]));
     const tenants: InfluxTenantState[] = [];
     for (const b of buckets) {
       const cdmId = BUCKET.exec(b.name)?.[1];
@@ -43,13 +48,23 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
       const writeTokens = auths
         .filter((a) => a.description === writeTokenDescription(cdmId) || a.description === disabledTokenDescription(cdmId))
         .map((a) => ({ id: a.id, status: a.status ?? 'active', description: a.description ?? '' }));
-      tenants.push({ cdmId, bucketId: b.id, description: b.description ?? '', writeTokens, storedTokenId: this.o.store.get(cdmId)?.authId });
+      const task = taskByName.get(rollupTaskName(cdmId));
+      tenants.push({
+        cdmId,
+        bucketId: b.id,
+        description: b.description ?? '',
+        writeTokens,
+        storedTokenId: this.o.store.get(cdmId)?.authId,
+        rollupBucketId: bucketIds.get(rollupBucket(cdmId)),
+        ...(task ? { rollupTask: { id: task.id, flux: task.flux } } : {}),
+      });
     }
     return { orgId: this.orgId, tenants };
   }
 
   plan(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string>): InfluxAction[] {
-    return planInflux(desired, actual, skipped);
+    const rollup = this.o.rollup;
+    return planInflux(desired, actual, skipped, rollup && ((cdmId) => rollupFlux(cdmId, rollup, this.o.org)));
   }
 
   describe(a: InfluxAction): Record<string, unknown> {
@@ -63,6 +78,12 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
         return { action: a.kind, why: a.why };
       case 'delete-bucket':
         return { action: a.kind, bucket: bucketName(a.cdmId) };
+      case 'create-rollup-bucket':
+      case 'delete-rollup-bucket':
+        return { action: a.kind, bucket: rollupBucket(a.cdmId) };
+      case 'put-rollup-task':
+      case 'delete-rollup-task':
+        return { action: a.kind, task: rollupTaskName(a.cdmId) };
       default:
         return { action: a.kind, tokenId: a.tokenId };
     }
@@ -111,6 +132,25 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
         await influx.deleteBucket(a.bucketId);
         this.o.store.delete(a.cdmId);
         this.buckets.delete(a.cdmId);
+        return;
+      case 'create-rollup-bucket': {
+        const name = rollupBucket(a.cdmId);
+        if (!(await influx.findBucket(this.org(), name)))
+          await influx.createBucket({ orgID: this.org(), name, description: `rollups of ${bucketName(a.cdmId)}`, retentionSeconds: this.o.rollup?.retentionSeconds });
+        return;
+      }
+      case 'put-rollup-task': {
+        // A task left by a crash before the next read is found by its name and updated, not duplicated.
+        const id = a.taskId ?? (await influx.findTask(this.org(), rollupTaskName(a.cdmId)))?.id;
+        if (id) await influx.updateTask(id, { flux: a.flux });
+        else await influx.createTask({ orgID: this.org(), flux: a.flux, description: `cdm rollup tier of ${bucketName(a.cdmId)}` });
+        return;
+      }
+      case 'delete-rollup-task':
+        await influx.deleteTask(a.taskId);
+        return;
+      case 'delete-rollup-bucket':
+        await influx.deleteBucket(a.bucketId);
         return;
     }
   }

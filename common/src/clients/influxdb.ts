@@ -1,6 +1,7 @@
 import { InfluxDB, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
 import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
+import type { RawRow } from '../line-protocol.ts';
 import { collect, pages } from './paging.ts';
 
 /** Each tenant's bucket (tenant-sync makes it; devices and ota-bridge write to it). */
@@ -17,6 +18,17 @@ export interface InfluxBucket {
   orgID: string;
   description?: string;
   retentionRules: { type?: 'expire'; everySeconds: number }[];
+}
+
+export interface InfluxTask {
+  id: string;
+  name: string;
+  orgID: string;
+  flux: string;
+  status?: 'active' | 'inactive';
+  every?: string;
+  lastRunStatus?: 'failed' | 'success' | 'canceled';
+  lastRunError?: string;
 }
 
 export interface InfluxPermission {
@@ -143,6 +155,44 @@ export class InfluxClient {
     await this.http.request('DELETE /api/v2/authorizations/{id}', { method: 'DELETE', url: `/authorizations/${encodeURIComponent(id)}` });
   }
 
+  // ---- tasks
+  async findTask(orgID: string, name: string): Promise<InfluxTask | undefined> {
+    const res = await this.http.request<{ tasks?: InfluxTask[] }>('GET /api/v2/tasks', { url: '/tasks', params: { orgID, name } });
+    return res?.tasks?.find((t) => t.name === name);
+  }
+
+  async listTasks(orgID: string): Promise<InfluxTask[]> {
+    // InfluxDB pages tasks by id (`after`), not by offset.
+    const out: InfluxTask[] = [];
+    for (let after: string | undefined; ;) {
+      const page = (await this.http.requireRequest<{ tasks?: InfluxTask[] }>('GET /api/v2/tasks', { url: '/tasks', params: { orgID, limit: 500, ...(after ? { after } : {}) } })).tasks ?? [];
+      out.push(...page);
+      if (page.length < 500) return out;
+      after = page.at(-1)!.id;
+    }
+  }
+
+  createTask(t: { orgID: string; flux: string; description?: string }): Promise<InfluxTask> {
+    return this.http.requireRequest('POST /api/v2/tasks', { method: 'POST', url: '/tasks', data: { orgID: t.orgID, flux: t.flux, description: t.description, status: 'active' } });
+  }
+
+  updateTask(id: string, patch: { flux?: string; status?: 'active' | 'inactive' }): Promise<InfluxTask> {
+    return this.http.requireRequest('PATCH /api/v2/tasks/{id}', { method: 'PATCH', url: `/tasks/${encodeURIComponent(id)}`, data: patch });
+  }
+
+  async deleteTask(id: string): Promise<void> {
+    await this.http.request('DELETE /api/v2/tasks/{id}', { method: 'DELETE', url: `/tasks/${encodeURIComponent(id)}` });
+  }
+
+  /** A run now, with `now` = `scheduledFor` (a backfill of a past period when given). */
+  runTask(id: string, scheduledFor?: Date): Promise<{ id: string; status: string; log?: { message: string }[] }> {
+    return this.http.requireRequest('POST /api/v2/tasks/{id}/runs', {
+      method: 'POST',
+      url: `/tasks/${encodeURIComponent(id)}/runs`,
+      data: scheduledFor ? { scheduledFor: scheduledFor.toISOString() } : {},
+    });
+  }
+
   // ---- data
   /** Writes points or line-protocol lines (timestamps in `precision`) and flushes before returning. */
   async write(org: string, bucket: string, data: Point[] | string[], precision: 'ns' | 'ms' = 'ms'): Promise<void> {
@@ -165,7 +215,7 @@ export class InfluxClient {
   }
 
   /** Rows as influxd sends them, streamed: each column's text and Flux type, for copying data exactly. */
-  async *rawRows(org: string, flux: string): AsyncIterable<Record<string, { value: string; type: string }>> {
+  async *rawRows(org: string, flux: string): AsyncIterable<RawRow> {
     try {
       for await (const { values, tableMeta } of this.influx.getQueryApi(org).iterateRows(flux)) {
         yield Object.fromEntries(tableMeta.columns.map((c) => [c.label, { value: values[c.index] === '' ? c.defaultValue : values[c.index]!, type: c.dataType }]));

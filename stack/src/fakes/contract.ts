@@ -79,7 +79,7 @@ export class Contract {
     private readonly prefix = '',
     relaxations: Relaxation[] = [],
     /** springdoc renders Java polymorphism as oneOf of overlapping schemas, which nothing can satisfy. */
-    behaviour: { oneOfAsAnyOf?: boolean } = {},
+    behaviour: { oneOfAsAnyOf?: boolean; formats?: Record<string, RegExp> } = {},
   ) {
     if (typeof file === 'string') {
       const text = fs.readFileSync(path.join(specsDir(), file), 'utf8');
@@ -107,6 +107,8 @@ export class Contract {
     this.ajv = v31 ? new Ajv2020(opts) : new Ajv(opts);
     addFormats.default(this.ajv);
     for (const f of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password']) this.ajv.addFormat(f, true);
+    // A spec's own meaning of a format name (InfluxDB's "duration" is a Flux duration, not ISO 8601).
+    for (const [f, re] of Object.entries(behaviour.formats ?? {})) this.ajv.addFormat(f, re);
     this.id = `contract:${typeof file === 'string' ? file : file.id}`;
     // OpenAPI 3.0 "nullable" is not JSON Schema; express it as a null alternative.
     this.ajv.addSchema((v31 ? this.spec : rewriteNullable(this.spec)) as Json, this.id);

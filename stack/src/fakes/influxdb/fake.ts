@@ -1,9 +1,13 @@
 import crypto from 'node:crypto';
 import { Contract } from '../contract.ts';
 import { createFakeApp, reply, type FakeDefinition, type FakeReply, type Handler } from '../server.ts';
+import { mapBucketExpressions } from './bucket-expressions.ts';
+import { durationMs, executeRun, runScript, taskOptions, type TaskOptions } from './tasks.ts';
 
 export const INFLUX_SPEC = 'influxdb-oss-2.7.0.yml';
 export const OPERATOR_TOKEN = 'cdm-dev-operator-token';
+/** The spec's `format: duration` is a Flux duration literal (its descriptions say so), e.g. `5m` or `1h30m`. */
+export const INFLUX_FORMATS = { duration: /^(\d+(ns|us|µs|ms|s|m|h|d|w|mo|y))+$/ };
 
 interface Permission {
   action: 'read' | 'write';
@@ -30,6 +34,20 @@ interface Bucket {
   updatedAt: string;
 }
 
+interface Task extends TaskOptions {
+  id: string;
+  orgID: string;
+  org: string;
+  status: 'active' | 'inactive';
+  flux: string;
+  description?: string;
+  createdAt: string;
+  updatedAt: string;
+  latestCompleted?: string;
+  lastRunStatus?: 'success' | 'failed';
+  lastRunError?: string;
+}
+
 const hexId = () => crypto.randomBytes(8).toString('hex');
 const err = (status: number, code: string, message: string) => reply(status, { code, message });
 const now = () => new Date().toISOString();
@@ -41,16 +59,21 @@ export const dbOf = (bucketId: string) => `b_${bucketId}`;
  * write and query, which are proxied to a real InfluxDB 1.8 (`backend`).
  */
 export function createInfluxFake(opts: { backend: string; contract?: Contract }) {
-  const contract = opts.contract ?? new Contract(INFLUX_SPEC, '/api/v2');
+  const contract = opts.contract ?? new Contract(INFLUX_SPEC, '/api/v2', [], { formats: INFLUX_FORMATS });
   let orgs = new Map<string, { id: string; name: string; createdAt: string; updatedAt: string }>();
   let buckets = new Map<string, Bucket>();
   let authz = new Map<string, Authz>();
+  let tasks = new Map<string, Task>();
+  /** Per task, the last scheduled time its scheduler ran (or skipped at creation). */
+  const scheduled = new Map<string, number>();
 
   const reset = () => {
+    tasks = new Map();
+    scheduled.clear();
     const org = { id: hexId(), name: 'cdm', createdAt: now(), updatedAt: now() };
     orgs = new Map([[org.id, org]]);
     buckets = new Map();
-    const all = ['orgs', 'buckets', 'authorizations'].flatMap((type) => (['read', 'write'] as const).map((action) => ({ action, resource: { type } })));
+    const all = ['orgs', 'buckets', 'authorizations', 'tasks'].flatMap((type) => (['read', 'write'] as const).map((action) => ({ action, resource: { type } })));
     authz = new Map([[OPERATOR_TOKEN, { id: hexId(), token: OPERATOR_TOKEN, status: 'active', description: 'operator (dev)', orgID: org.id, permissions: all, createdAt: now(), updatedAt: now() }]]);
   };
   reset();
@@ -79,6 +102,71 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
     if (!b) throw err(404, 'not found', `bucket "${name}" not found`);
     return b;
   };
+  /** Each from(bucket: "name") → its 1.8 database; the first name `allowed` refuses (or that does not exist) is returned as denied. */
+  const toBackendBuckets = (flux: string, orgID: string, allowed: (b: Bucket) => boolean) => {
+    let denied: string | undefined;
+    const out = flux.replace(/from\s*\(\s*bucket\s*:\s*"([^"]+)"\s*\)/g, (m, name: string) => {
+      const b = [...buckets.values()].find((x) => x.orgID === orgID && x.name === name);
+      if (!b || !allowed(b)) denied ??= name;
+      return b ? `from(bucket: "${dbOf(b.id)}/autogen")` : m;
+    });
+    // A bucket chosen by an expression (a dashboard picking its tier by time range) is mapped when
+    // the query runs: the candidates are the buckets the token may read whose names start with a
+    // string the query holds; any other name reaches influxd unmapped and is not found.
+    const literals = [...flux.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).filter(Boolean);
+    const candidates = [...buckets.values()].filter((b) => b.orgID === orgID && allowed(b) && literals.some((l) => b.name.startsWith(l)));
+    return {
+      flux: mapBucketExpressions(
+        out,
+        candidates.map((b) => [b.name, `${dbOf(b.id)}/autogen`]),
+      ),
+      denied,
+    };
+  };
+  /** One run of a task at `scheduledFor` (its `now`): InfluxDB's Run, failed with the reason if it could not run. */
+  const runTask = async (t: Task, scheduledFor: Date) => {
+    const startedAt = now();
+    let error: string | undefined;
+    const script = runScript(t.flux, t, scheduledFor);
+    try {
+      if (typeof script === 'string') throw new Error(script);
+      const target = [...buckets.values()].find((b) => b.orgID === t.orgID && b.name === script.bucket);
+      if (!target) throw new Error(`to(): bucket "${script.bucket}" not found`);
+      const q = toBackendBuckets(script.query, t.orgID, () => true);
+      if (q.denied) throw new Error(`could not find bucket "${q.denied}"`);
+      await executeRun(opts.backend, q.flux, `${dbOf(target.id)}/autogen`);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    Object.assign(t, { latestCompleted: scheduledFor.toISOString(), lastRunStatus: error ? 'failed' : 'success', lastRunError: error });
+    return {
+      id: hexId(),
+      taskID: t.id,
+      status: error ? 'failed' : 'success',
+      scheduledFor: scheduledFor.toISOString(),
+      startedAt,
+      finishedAt: now(),
+      requestedAt: startedAt,
+      ...(error ? { log: [{ time: now(), message: error }] } : {}),
+    };
+  };
+  // The scheduler: each active task runs once per `every` (after `offset`), now = the period's start; one run at a time.
+  let ticking = false;
+  const tick = async () => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      for (const t of [...tasks.values()].filter((x) => x.status === 'active')) {
+        const every = durationMs(t.every!);
+        const due = Math.floor((Date.now() - durationMs(t.offset ?? '0s')) / every) * every;
+        if (due > (scheduled.get(t.id) ?? due)) await runTask(t, new Date(due));
+        scheduled.set(t.id, due);
+      }
+    } finally {
+      ticking = false;
+    }
+  };
+  setInterval(() => void tick(), 5_000).unref();
   const textReply = async (res: Response): Promise<FakeReply> => ({
     status: res.status,
     body: await res.text(),
@@ -194,12 +282,7 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       if (!o) return err(404, 'not found', 'organization not found');
       const q = String(headers['content-type'] ?? '').includes('vnd.flux') ? { query: String(body ?? '') } : (body as { query: string; dialect?: unknown });
       // Each from(bucket: "name") must be a bucket the token may read; rewrite it to the 1.8 database.
-      let denied: string | undefined;
-      const flux = q.query.replace(/from\s*\(\s*bucket\s*:\s*"([^"]+)"\s*\)/g, (_m, name: string) => {
-        const b = [...buckets.values()].find((x) => x.orgID === o.id && x.name === name);
-        if (!b || !can(principal, 'read', 'buckets', b.id, b.orgID)) denied ??= name;
-        return b ? `from(bucket: "${dbOf(b.id)}/autogen")` : _m;
-      });
+      const { flux, denied } = toBackendBuckets(q.query, o.id, (b) => can(principal, 'read', 'buckets', b.id, b.orgID));
       if (denied) return err(404, 'not found', `failed to initialize execute state: could not find bucket "${denied}"`);
       const res = await backend('/api/v2/query', {
         method: 'POST',
@@ -207,6 +290,58 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
         body: JSON.stringify({ ...q, query: flux, type: 'flux' }),
       });
       return textReply(res);
+    },
+    'GET /tasks': ({ query, principal }) => {
+      need(principal, 'read', 'tasks');
+      const o = query.org || query.orgID ? orgByNameOrId(query.org, query.orgID) : undefined;
+      if ((query.org || query.orgID) && !o) return err(404, 'not found', `organization name "${query.org ?? query.orgID}" not found`);
+      // Paged by id, as InfluxDB does: `after` is the last id of the previous page.
+      const list = [...tasks.values()]
+        .filter((t) => (!o || t.orgID === o.id) && (!query.name || t.name === query.name) && (!query.after || t.id > query.after))
+        .sort((a, b) => a.id.localeCompare(b.id));
+      return reply(200, { tasks: list.slice(0, Number(query.limit ?? 100)) });
+    },
+    'POST /tasks': ({ body, principal }) => {
+      need(principal, 'write', 'tasks');
+      const b = body as { orgID?: string; org?: string; flux: string; status?: 'active' | 'inactive'; description?: string };
+      const o = orgByNameOrId(b.org, b.orgID);
+      if (!o) return err(400, 'invalid', 'organization not found: give org or orgID');
+      const parsed = taskOptions(b.flux);
+      if (typeof parsed === 'string') return err(400, 'invalid', parsed);
+      const t: Task = { id: hexId(), orgID: o.id, org: o.name, status: b.status ?? 'active', flux: b.flux, description: b.description, ...parsed, createdAt: now(), updatedAt: now() };
+      tasks.set(t.id, t);
+      return reply(201, t);
+    },
+    'GET /tasks/{taskID}': ({ params, principal }) => {
+      need(principal, 'read', 'tasks');
+      const t = tasks.get(params.taskID!);
+      return t ? reply(200, t) : err(404, 'not found', 'task not found');
+    },
+    'PATCH /tasks/{taskID}': ({ params, body, principal }) => {
+      need(principal, 'write', 'tasks');
+      const t = tasks.get(params.taskID!);
+      if (!t) return err(404, 'not found', 'task not found');
+      const b = body as { flux?: string; status?: 'active' | 'inactive'; description?: string };
+      if (b.flux !== undefined) {
+        const parsed = taskOptions(b.flux);
+        if (typeof parsed === 'string') return err(400, 'invalid', parsed);
+        Object.assign(t, { flux: b.flux, offset: undefined }, parsed);
+      }
+      Object.assign(t, b.status ? { status: b.status } : {}, b.description !== undefined ? { description: b.description } : {}, { updatedAt: now() });
+      return reply(200, t);
+    },
+    'DELETE /tasks/{taskID}': ({ params, principal }) => {
+      need(principal, 'write', 'tasks');
+      if (!tasks.delete(params.taskID!)) return err(404, 'not found', 'task not found');
+      scheduled.delete(params.taskID!);
+      return reply(204);
+    },
+    'POST /tasks/{taskID}/runs': async ({ params, body, principal }) => {
+      need(principal, 'write', 'tasks');
+      const t = tasks.get(params.taskID!);
+      if (!t) return err(404, 'not found', 'task not found');
+      const at = (body as { scheduledFor?: string | null } | undefined)?.scheduledFor;
+      return reply(201, await runTask(t, at ? new Date(at) : new Date()));
     },
     'GET /health': () => reply(200, { name: 'influxdb', message: 'ready for queries and writes', status: 'pass', checks: [], version: '2.7.0 (cdm fake)', commit: 'fake' }),
     'GET /ping': () => reply(204),

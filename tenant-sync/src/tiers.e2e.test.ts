@@ -1,0 +1,113 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InfluxClient, lineOf, loadConfig, tenantBucket } from '@cdm/common';
+import { bridgeEnv, defaultContext } from '@cdm/stack';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { tenantSyncConfig } from './config.ts';
+import { tenant } from './fixtures.test-helpers.ts';
+import { InfluxSync } from './influx-sync.ts';
+import { rollupBucket, rollupTaskName } from './tiers.ts';
+import { TokenStore } from './token-store.ts';
+
+/**
+ * The rollup tier on the real influxd (1.8, behind the InfluxDB 2 fake, which runs tasks' Flux on
+ * influxd and writes their rows): tenant-sync provisions the rollup bucket and its task, a run over
+ * a past period (a backfill: `now` set to then) writes the aggregates, and they equal both what the
+ * raw points give by hand and Flux's own aggregateWindow over the raw bucket.
+ */
+const stack = inject('stack');
+const env = bridgeEnv(stack, defaultContext().stateDir)['tenant-sync'];
+const config = loadConfig(tenantSyncConfig, env);
+const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
+const cdmId = `e2e-tiers-${crypto.randomBytes(3).toString('hex')}`;
+const sync = new InfluxSync({
+  influx,
+  org: config.INFLUXDB_ORG,
+  store: new TokenStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-tiers-'))),
+  retentionSeconds: 0,
+  rollup: { every: '5m', retentionSeconds: 365 * 86400 },
+});
+const FIVE_MIN = 300_000;
+// A period two hours back: [t0, t0 + 5 min), then the next one.
+const t0 = Math.floor((Date.now() - 2 * 3_600_000) / FIVE_MIN) * FIVE_MIN;
+const iso = (ms: number) => new Date(ms).toISOString();
+const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
+
+async function passOnce() {
+  const desired = [tenant(cdmId, cdmId)];
+  const actual = await sync.read(new Set([cdmId]));
+  const plan = sync.plan(desired, actual, new Set());
+  await sync.apply(cdmId, plan);
+  return plan;
+}
+
+const rows = async (bucket: string, extra = '') => {
+  const out: string[] = [];
+  const flux = `from(bucket: "${bucket}") |> range(start: ${iso(t0 - FIVE_MIN)}, stop: ${iso(t0 + 3 * FIVE_MIN)}) |> filter(fn: (r) => r._measurement == "device_health")${extra}`;
+  for await (const r of influx.rawRows(config.INFLUXDB_ORG, flux)) out.push(lineOf(r));
+  return out.sort();
+};
+
+describe('retention tiers: the rollup bucket and its task', () => {
+  // Two devices, a point every 30 s in the period, one point on the boundary (the next period's).
+  const points: { device: string; at: number; battery: number; min: number; errors: number; version: string }[] = [];
+  for (const device of ['d1', 'd2'])
+    for (let k = 0; k < 10; k++) points.push({ device, at: t0 + k * 30_000, battery: 50 + k * (device === 'd1' ? 1 : 2) + 0.25, min: 40 + k, errors: k % 3, version: k < 6 ? '1.4.0' : '1.5.0' });
+  points.push({ device: 'd1', at: t0 + FIVE_MIN, battery: 99.5, min: 98, errors: 7, version: '1.5.0' });
+
+  beforeAll(async () => {
+    const plan = await passOnce();
+    expect(plan.map((a) => a.kind)).toEqual(expect.arrayContaining(['create-bucket', 'create-rollup-bucket', 'put-rollup-task']));
+    const lines = points.map(
+      (p) => `device_health,tenant=${cdmId},device=${p.device} battery_pct=${p.battery},battery_min_pct=${p.min},errors=${p.errors}i,samples=30i,sw_version="${p.version}" ${ns(p.at)}`,
+    );
+    await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), lines, 'ns');
+  });
+
+  it('provisions once: a second pass plans nothing, the task is active and names its buckets', async () => {
+    expect(await passOnce()).toEqual([]);
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
+    expect(task).toMatchObject({ status: 'active', every: '5m' });
+    expect(task.flux).toContain(`from(bucket: "${tenantBucket(cdmId)}")`);
+    expect(task.flux).toContain(`to(bucket: "${rollupBucket(cdmId)}"`);
+    expect(await influx.findBucket(org.id, rollupBucket(cdmId))).toMatchObject({ retentionRules: [{ everySeconds: 365 * 86400 }] });
+  });
+
+  it('a run over a past period writes its aggregates: mean, min, sum and last per device, each window labelled by its end', async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
+    // now = t0 + 11 min: the task aggregates the complete periods [t0, t0+5m) and [t0+5m, t0+10m).
+    const run = await influx.runTask(task.id, new Date(t0 + 2 * FIVE_MIN + 60_000));
+    expect(run.status, JSON.stringify(run.log)).toBe('success');
+
+    const got = await rows(rollupBucket(cdmId));
+    const end = ns(t0 + FIVE_MIN);
+    for (const device of ['d1', 'd2']) {
+      const mine = points.filter((p) => p.device === device && p.at < t0 + FIVE_MIN);
+      const mean = mine.reduce((s, p) => s + p.battery, 0) / mine.length;
+      const line = (field: string, value: string) => `device_health,device=${device},tenant=${cdmId} ${field}=${value} ${end}`;
+      expect(got).toContain(line('battery_pct', String(mean)));
+      expect(got).toContain(line('battery_min_pct', String(Math.min(...mine.map((p) => p.min)))));
+      expect(got).toContain(line('errors', `${mine.reduce((s, p) => s + p.errors, 0)}i`));
+      expect(got).toContain(line('samples', `${30 * mine.length}i`));
+      expect(got).toContain(line('sw_version', '"1.5.0"'));
+    }
+    // The boundary point is the next period's, alone.
+    expect(got).toContain(`device_health,device=d1,tenant=${cdmId} battery_pct=99.5 ${ns(t0 + 2 * FIVE_MIN)}`);
+    expect(got.filter((l) => l.includes(' battery_pct='))).toHaveLength(3);
+  });
+
+  it("holds what Flux's aggregateWindow gives over the raw bucket, and a second run changes nothing", async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
+    await influx.runTask(task.id, new Date(t0 + 2 * FIVE_MIN + 60_000));
+    const before = await rows(rollupBucket(cdmId));
+    expect((await influx.runTask(task.id, new Date(t0 + 2 * FIVE_MIN + 60_000))).status).toBe('success');
+    expect(await rows(rollupBucket(cdmId))).toEqual(before);
+    const direct = await rows(tenantBucket(cdmId), ` |> filter(fn: (r) => r._field == "battery_pct") |> aggregateWindow(every: 5m, fn: mean, createEmpty: false)`);
+    expect(before.filter((l) => l.includes(' battery_pct='))).toEqual(direct);
+  });
+});
