@@ -176,10 +176,12 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     if (!orgId) throw new Error(`InfluxDB: organisation ${this.o.org} missing (the InfluxDB projection creates it)`);
     const bucketId = this.buckets.get(cdmId) ?? (await this.o.influx.findBucket(orgId, bucketName(cdmId)))?.id;
     if (!bucketId) throw new Error(`InfluxDB: bucket ${bucketName(cdmId)} not created yet (the InfluxDB projection makes it; it failed earlier in this pass?)`);
+    // The dashboards read the rollup tier for long ranges: the token reads it too, when it exists.
+    const rollupId = this.o.rollup ? (await this.o.influx.findBucket(orgId, rollupBucket(cdmId)))?.id : undefined;
     const auth = await this.o.influx.createAuthorization({
       orgID: orgId,
       description: readTokenDescription(cdmId),
-      permissions: [{ action: 'read', resource: { type: 'buckets', id: bucketId, orgID: orgId } }],
+      permissions: [bucketId, ...(rollupId ? [rollupId] : [])].map((id) => ({ action: 'read' as const, resource: { type: 'buckets' as const, id, orgID: orgId } })),
     });
     return { id: auth.id, token: required(auth), org: this.o.org, bucket: bucketName(cdmId) };
   }

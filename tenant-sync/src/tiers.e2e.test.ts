@@ -5,6 +5,7 @@ import path from 'node:path';
 import { InfluxClient, lineOf, loadConfig, tenantBucket } from '@cdm/common';
 import { bridgeEnv, defaultContext } from '@cdm/stack';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { dashboardQueries, interpolate } from '../../device/src/dashboards/queries.ts';
 import { tenantSyncConfig } from './config.ts';
 import { tenant } from './fixtures.test-helpers.ts';
 import { InfluxSync } from './influx-sync.ts';
@@ -109,5 +110,25 @@ describe('retention tiers: the rollup bucket and its task', () => {
     expect(await rows(rollupBucket(cdmId))).toEqual(before);
     const direct = await rows(tenantBucket(cdmId), ` |> filter(fn: (r) => r._field == "battery_pct") |> aggregateWindow(every: 5m, fn: mean, createEmpty: false)`);
     expect(before.filter((l) => l.includes(' battery_pct='))).toEqual(direct);
+  });
+
+  it("the Fleet health panels read the rollup tier for ranges over 2 days and the raw bucket for shorter ones, with Grafana's own read token", async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    await influx.runTask((await influx.findTask(org.id, rollupTaskName(cdmId)))!.id, new Date(t0 + 2 * FIVE_MIN + 60_000));
+    const minted = await sync.mintReadToken(cdmId);
+    const asGrafana = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: minted.token });
+    const battery = dashboardQueries().find((q) => q.where.endsWith('/ Battery / A'))!.query;
+    const onBucket = (bucket: string) => battery.replace(/^bucket = .*$/m, `bucket = ${JSON.stringify(bucket)}`);
+    const run = async (query: string, from: number, to: number) =>
+      (
+        await asGrafana.query<{ _time: string; _value: number }>(config.INFLUXDB_ORG, interpolate(query, { bucket: tenantBucket(cdmId), from: new Date(from), to: new Date(to), windowPeriod: '1h' }))
+      ).map((r) => `${r._time} ${r._value}`);
+    const long = [t0 - 2 * 86_400_000, t0 + 86_400_000] as const; // 3 days
+    const short = [t0 - 3_600_000, t0 + 3_600_000] as const; // 2 hours
+    const [longRollup, longRaw] = [await run(onBucket(rollupBucket(cdmId)), ...long), await run(onBucket(tenantBucket(cdmId)), ...long)];
+    expect(longRollup.length, 'the rollup tier answers over the long range').toBeGreaterThan(0);
+    expect(longRollup).not.toEqual(longRaw); // the tiers differ here: means of 5-minute means, not of the raw points
+    expect(await run(battery, ...long)).toEqual(longRollup);
+    expect(await run(battery, ...short)).toEqual(await run(onBucket(tenantBucket(cdmId)), ...short));
   });
 });

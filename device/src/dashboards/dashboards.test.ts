@@ -33,11 +33,16 @@ describe('dashboards', () => {
     }
   });
 
-  it("read only the tenant's bucket (v.defaultBucket, never a bucket name)", () => {
+  it("read only the tenant's buckets (v.defaultBucket or its rollup tier by range, never a bucket name)", () => {
     for (const q of queries) {
-      expect(q.query, q.where).toContain('from(bucket: v.defaultBucket)');
+      expect(q.query, q.where).toMatch(/from\(bucket: v\.defaultBucket\)|^bucket = if int\(v: v\.timeRangeStop\) - int\(v: v\.timeRangeStart\) > 172800000000000 then v\.defaultBucket \+ "\.rollup" else v\.defaultBucket\nfrom\(bucket: bucket\)/m);
       expect(q.query, q.where).not.toMatch(/from\(bucket:\s*"/);
     }
+  });
+
+  it('read the rollup tier past 2 days in the panels over device health, whose aggregates it holds', () => {
+    const tiered = dashboardQueries().filter((q) => q.query.includes('from(bucket: bucket)'));
+    expect(tiered.map((q) => q.where.split(' / ')[1])).toEqual(['Firmware versions', 'Battery', 'Battery', 'Signal', 'Signal', 'Error rate', 'Devices reporting']);
   });
 
   it('Fleet health has online %, firmware distribution, battery, signal, error rate and offline > 24 h', () => {
