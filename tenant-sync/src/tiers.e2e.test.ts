@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InfluxClient, lineOf, loadConfig, tenantBucket } from '@cdm/common';
+import { InfluxClient, lineOf, loadConfig, tenantBucket, UpstreamError } from '@cdm/common';
 import { bridgeEnv, defaultContext } from '@cdm/stack';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { dashboardQueries, interpolate } from '../../device/src/dashboards/queries.ts';
@@ -27,7 +27,7 @@ const sync = new InfluxSync({
   influx,
   org: config.INFLUXDB_ORG,
   store: new TokenStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-tiers-'))),
-  retentionSeconds: 0,
+  retentionSeconds: 30 * 86400,
   rollup: { every: '5m', retentionSeconds: 365 * 86400 },
 });
 const FIVE_MIN = 300_000;
@@ -130,5 +130,26 @@ describe('retention tiers: the rollup bucket and its task', () => {
     expect(longRollup).not.toEqual(longRaw); // the tiers differ here: means of 5-minute means, not of the raw points
     expect(await run(battery, ...long)).toEqual(longRollup);
     expect(await run(battery, ...short)).toEqual(await run(onBucket(tenantBucket(cdmId)), ...short));
+  });
+
+  it('old timestamps land in the tier that keeps them: 10 days back in raw and, once rolled up, in the rollup tier; 40 days back refused by raw (30 days)', async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const old = Math.floor((Date.now() - 10 * 86_400_000) / FIVE_MIN) * FIVE_MIN;
+    await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), [`device_health,tenant=${cdmId},device=d3 battery_pct=12.5 ${ns(old + 1000)}`], 'ns');
+    const tooOld = await influx
+      .write(config.INFLUXDB_ORG, tenantBucket(cdmId), [`device_health,tenant=${cdmId},device=d3 battery_pct=13.5 ${ns(Date.now() - 40 * 86_400_000)}`], 'ns')
+      .catch((e: unknown) => e);
+    expect(tooOld).toBeInstanceOf(UpstreamError);
+    expect(String((tooOld as Error).message)).toMatch(/beyond retention policy/);
+    const run = await influx.runTask((await influx.findTask(org.id, rollupTaskName(cdmId)))!.id, new Date(old + 2 * FIVE_MIN + 60_000));
+    expect(run.status).toBe('success');
+    const span = (bucket: string, from: number, to: number) =>
+      influx.query<{ _value: number }>(
+        config.INFLUXDB_ORG,
+        `from(bucket: "${bucket}") |> range(start: ${iso(from)}, stop: ${iso(to)}) |> filter(fn: (r) => r.device == "d3" and r._field == "battery_pct")`,
+      );
+    expect((await span(tenantBucket(cdmId), old, old + FIVE_MIN)).map((r) => r._value)).toEqual([12.5]);
+    expect((await span(rollupBucket(cdmId), old, old + 2 * FIVE_MIN)).map((r) => r._value)).toEqual([12.5]);
+    expect(await span(tenantBucket(cdmId), Date.now() - 41 * 86_400_000, Date.now() - 39 * 86_400_000)).toEqual([]);
   });
 });

@@ -91,10 +91,18 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       throw err(503, 'unavailable', `InfluxDB 1.8 backend at ${opts.backend} is not reachable (npm run stack -- up influxdb)`);
     }
   };
-  const createDb = async (bucketId: string) => {
-    const res = await backend(`/query?q=${encodeURIComponent(`CREATE DATABASE "${dbOf(bucketId)}"`)}`, { method: 'POST' });
-    if (!res.ok) throw err(500, 'internal error', `backend refused CREATE DATABASE: ${await res.text()}`);
+  const influxql = async (q: string, what: string) => {
+    const res = await backend(`/query?q=${encodeURIComponent(q)}`, { method: 'POST' });
+    const text = await res.text();
+    if (!res.ok || text.includes('"error"')) throw err(500, 'internal error', `backend refused ${what}: ${text}`);
   };
+  // A bucket's retention is its database's: influxd drops expired shards and refuses older points,
+  // as InfluxDB 2 does ("partial write: points beyond retention policy dropped").
+  const retention = (rules: Bucket['retentionRules']) => (rules[0]?.everySeconds ? `${Math.max(3600, rules[0].everySeconds)}s` : 'INF');
+  const createDb = async (bucketId: string, rules: Bucket['retentionRules']) =>
+    influxql(`CREATE DATABASE "${dbOf(bucketId)}" WITH DURATION ${retention(rules)} NAME "autogen"`, 'CREATE DATABASE');
+  const setRetention = async (bucketId: string, rules: Bucket['retentionRules']) =>
+    influxql(`ALTER RETENTION POLICY "autogen" ON "${dbOf(bucketId)}" DURATION ${retention(rules)}`, 'ALTER RETENTION POLICY');
   const bucketFor = (org: string | undefined, orgID: string | undefined, name: string) => {
     const o = orgByNameOrId(org, orgID);
     if (!o) throw err(404, 'not found', `organization name "${org ?? orgID}" not found`);
@@ -206,15 +214,17 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
       if (!orgs.has(b.orgID)) return err(404, 'not found', 'organization not found');
       if ([...buckets.values()].some((x) => x.orgID === b.orgID && x.name === b.name)) return err(422, 'conflict', `bucket with name ${b.name} already exists`);
       const rec: Bucket = { id: hexId(), name: b.name, orgID: b.orgID, type: 'user', description: b.description, retentionRules: b.retentionRules ?? [], createdAt: now(), updatedAt: now() };
-      await createDb(rec.id);
+      await createDb(rec.id, rec.retentionRules);
       buckets.set(rec.id, rec);
       return reply(201, rec);
     },
-    'PATCH /buckets/{bucketID}': ({ params, body, principal }) => {
+    'PATCH /buckets/{bucketID}': async ({ params, body, principal }) => {
       const b = buckets.get(params.bucketID!);
       if (!b) return err(404, 'not found', 'bucket not found');
       need(principal, 'write', 'buckets', b.id, b.orgID);
-      Object.assign(b, body as object, { updatedAt: now() });
+      const patch = body as Partial<Bucket>;
+      if (patch.retentionRules) await setRetention(b.id, patch.retentionRules);
+      Object.assign(b, patch, { updatedAt: now() });
       return reply(200, b);
     },
     'DELETE /buckets/{bucketID}': ({ params, principal }) => {
