@@ -35,7 +35,9 @@ describe('dashboards', () => {
 
   it("read only the tenant's buckets (v.defaultBucket or its rollup tier by range, never a bucket name)", () => {
     for (const q of queries) {
-      expect(q.query, q.where).toMatch(/from\(bucket: v\.defaultBucket\)|^bucket = if int\(v: v\.timeRangeStop\) - int\(v: v\.timeRangeStart\) > 172800000000000 then v\.defaultBucket \+ "\.rollup" else v\.defaultBucket\nfrom\(bucket: bucket\)/m);
+      expect(q.query, q.where).toMatch(
+        /from\(bucket: v\.defaultBucket\)|^bucket = if int\(v: v\.timeRangeStop\) - int\(v: v\.timeRangeStart\) > 172800000000000 then v\.defaultBucket \+ "\.rollup" else v\.defaultBucket\nfrom\(bucket: bucket\)/m,
+      );
       expect(q.query, q.where).not.toMatch(/from\(bucket:\s*"/);
     }
   });

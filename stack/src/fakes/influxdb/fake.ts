@@ -99,8 +99,7 @@ export function createInfluxFake(opts: { backend: string; contract?: Contract })
   // A bucket's retention is its database's: influxd drops expired shards and refuses older points,
   // as InfluxDB 2 does ("partial write: points beyond retention policy dropped").
   const retention = (rules: Bucket['retentionRules']) => (rules[0]?.everySeconds ? `${Math.max(3600, rules[0].everySeconds)}s` : 'INF');
-  const createDb = async (bucketId: string, rules: Bucket['retentionRules']) =>
-    influxql(`CREATE DATABASE "${dbOf(bucketId)}" WITH DURATION ${retention(rules)} NAME "autogen"`, 'CREATE DATABASE');
+  const createDb = async (bucketId: string, rules: Bucket['retentionRules']) => influxql(`CREATE DATABASE "${dbOf(bucketId)}" WITH DURATION ${retention(rules)} NAME "autogen"`, 'CREATE DATABASE');
   const setRetention = async (bucketId: string, rules: Bucket['retentionRules']) =>
     influxql(`ALTER RETENTION POLICY "autogen" ON "${dbOf(bucketId)}" DURATION ${retention(rules)}`, 'ALTER RETENTION POLICY');
   const bucketFor = (org: string | undefined, orgID: string | undefined, name: string) => {
