@@ -23,6 +23,7 @@ const tokens = {
   activeReadTokens: async () => new Map([['g-acme', ['r1']]]),
   mintReadToken: async () => ({ id: 'r1', token: 't', org: 'cdm', bucket: 'cdm-g-acme' }),
   deleteToken: async () => undefined,
+  readTokenIds: async () => [],
 };
 const sync = (alertRules: AlertRuleFile[]) => new GrafanaSync({ grafana, tokens, adminLogin: 'admin', influxUrl: 'http://influx:8086', influxOrg: 'cdm', dashboards: [], alertRules });
 async function pass(s: GrafanaSync) {

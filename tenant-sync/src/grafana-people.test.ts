@@ -17,6 +17,7 @@ const tokens = {
   activeReadTokens: async () => new Map<string, string[]>(),
   mintReadToken: async (cdmId: string) => ({ id: `r-${cdmId}`, token: 't', org: 'cdm', bucket: `cdm-${cdmId}` }),
   deleteToken: async () => undefined,
+  readTokenIds: async () => [],
 };
 
 beforeAll(async () => {

@@ -214,7 +214,7 @@ export class GrafanaSync implements Projection<GrafanaState, GrafanaAction> {
     else await grafana.createDataSource(orgId, ds);
     if (minted) {
       // The replaced read tokens read nothing any more; remove them so they cannot leak later.
-      for (const id of (await tokens.activeReadTokens()).get(cdmId) ?? []) if (id !== minted.id) await tokens.deleteToken(id);
+      for (const id of await tokens.readTokenIds(cdmId)) if (id !== minted.id) await tokens.deleteToken(id);
     }
   }
 

@@ -9,8 +9,10 @@ const BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;
 
 /** The read tokens Grafana's data sources use; Grafana keeps the token, InfluxDB only its id. */
 export interface ReadTokens {
-  /** cdm id → ids of its active read tokens. */
+  /** cdm id → ids of its active read tokens that read every tier of the tenant. */
   activeReadTokens(): Promise<Map<string, string[]>>;
+  /** Every read token of the tenant, fit or not (what a replaced token's clean-up deletes). */
+  readTokenIds(cdmId: string): Promise<string[]>;
   mintReadToken(cdmId: string): Promise<{ id: string; token: string; org: string; bucket: string }>;
   deleteToken(id: string): Promise<void>;
 }
@@ -159,11 +161,22 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     const out = new Map<string, string[]>();
     const orgId = this.orgId ?? (await this.o.influx.findOrg(this.o.org))?.id;
     if (!orgId) return out;
+    // A token minted before the tenant had its rollup tier cannot read it: not fit, so Grafana's projection replaces it.
+    const bucketIds = this.o.rollup ? new Map((await this.o.influx.listBuckets(orgId)).map((b) => [b.name, b.id])) : undefined;
     for (const a of await this.o.influx.listAuthorizations(orgId)) {
-      const m = /^cdm:(.+):grafana-read$/.exec(a.description ?? '');
-      if (m && a.status !== 'inactive') out.set(m[1]!, [...(out.get(m[1]!) ?? []), a.id]);
+      const cdmId = /^cdm:(.+):grafana-read$/.exec(a.description ?? '')?.[1];
+      if (!cdmId || a.status === 'inactive') continue;
+      const rollupId = bucketIds?.get(rollupBucket(cdmId));
+      if (rollupId && !a.permissions?.some((p) => p.action === 'read' && p.resource.id === rollupId)) continue;
+      out.set(cdmId, [...(out.get(cdmId) ?? []), a.id]);
     }
     return out;
+  }
+
+  async readTokenIds(cdmId: string): Promise<string[]> {
+    const orgId = this.orgId ?? (await this.o.influx.findOrg(this.o.org))?.id;
+    if (!orgId) return [];
+    return (await this.o.influx.listAuthorizations(orgId)).filter((a) => a.description === readTokenDescription(cdmId)).map((a) => a.id);
   }
 
   /**

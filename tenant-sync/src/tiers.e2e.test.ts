@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { dashboardQueries, interpolate } from '../../device/src/dashboards/queries.ts';
 import { tenantSyncConfig } from './config.ts';
 import { tenant } from './fixtures.test-helpers.ts';
+import { readTokenDescription } from './influx-plan.ts';
 import { InfluxSync } from './influx-sync.ts';
 import { rollupBucket, rollupTaskName } from './tiers.ts';
 import { TokenStore } from './token-store.ts';
@@ -151,5 +152,20 @@ describe('retention tiers: the rollup bucket and its task', () => {
     expect((await span(tenantBucket(cdmId), old, old + FIVE_MIN)).map((r) => r._value)).toEqual([12.5]);
     expect((await span(rollupBucket(cdmId), old, old + 2 * FIVE_MIN)).map((r) => r._value)).toEqual([12.5]);
     expect(await span(tenantBucket(cdmId), Date.now() - 41 * 86_400_000, Date.now() - 39 * 86_400_000)).toEqual([]);
+  });
+
+  it("a Grafana read token from before the rollup tier is not fit (Grafana's projection replaces it); one minted now is", async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const raw = (await influx.findBucket(org.id, tenantBucket(cdmId)))!;
+    const old = await influx.createAuthorization({
+      orgID: org.id,
+      description: readTokenDescription(cdmId),
+      permissions: [{ action: 'read', resource: { type: 'buckets', id: raw.id, orgID: org.id } }],
+    });
+    const minted = await sync.mintReadToken(cdmId);
+    const fit = (await sync.activeReadTokens()).get(cdmId) ?? [];
+    expect(fit).toContain(minted.id);
+    expect(fit).not.toContain(old.id);
+    expect(await sync.readTokenIds(cdmId)).toEqual(expect.arrayContaining([old.id, minted.id]));
   });
 });
