@@ -49,8 +49,8 @@ describe('planInflux', () => {
 });
 
 describe('planInflux with the rollup tier', () => {
-  const flux = (cdmId: string) => `task for ${cdmId}`;
-  const withTier = { ...inLine, tenants: [{ ...inLine.tenants[0]!, rollupBucketId: 'r1', rollupTask: { id: 't1', flux: flux('g-acme') } }] };
+  const flux = { rollupFlux: (cdmId: string) => `task for ${cdmId}`, retentionSeconds: 0, rollupRetentionSeconds: 86400 };
+  const withTier = { ...inLine, tenants: [{ ...inLine.tenants[0]!, rollupBucketId: 'r1', rollupRetentionSeconds: 86400, rollupTask: { id: 't1', flux: 'task for g-acme' } }] };
 
   it('adds the rollup bucket and its task to a new tenant, and nothing once both are there', () => {
     expect(planInflux([acme], { orgId: 'o1', tenants: [] }, new Set(), flux).map((a) => a.kind)).toEqual(['create-bucket', 'create-write-token', 'create-rollup-bucket', 'put-rollup-task']);
@@ -68,5 +68,12 @@ describe('planInflux with the rollup tier', () => {
 
   it('purge deletes the task and the rollup bucket before the raw bucket', () => {
     expect(purgeInflux('g-acme', withTier, []).map((a) => a.kind)).toEqual(['delete-token', 'delete-rollup-task', 'delete-rollup-bucket', 'delete-bucket']);
+  });
+
+  it('follows a changed retention setting on existing buckets, each tier its own', () => {
+    expect(planInflux([acme], withTier, new Set(), { ...flux, retentionSeconds: 30 * 86400, rollupRetentionSeconds: 365 * 86400 })).toEqual([
+      { kind: 'set-retention', cdmId: 'g-acme', bucketId: 'b1', tier: 'raw', seconds: 30 * 86400 },
+      { kind: 'set-retention', cdmId: 'g-acme', bucketId: 'r1', tier: 'rollup', seconds: 365 * 86400 },
+    ]);
   });
 });

@@ -23,6 +23,16 @@ export interface InfluxTenantState {
   /** The rollup tier (tiers.ts): its bucket and the task that fills it, if they exist. */
   rollupBucketId?: string;
   rollupTask?: { id: string; flux: string };
+  /** Retention of the raw and rollup buckets in seconds (0: forever). */
+  retentionSeconds?: number;
+  rollupRetentionSeconds?: number;
+}
+
+/** What each tenant's tiers should be (tiers.ts); without it only the raw bucket is planned. */
+export interface TierPlan {
+  rollupFlux: (cdmId: string) => string;
+  retentionSeconds: number;
+  rollupRetentionSeconds: number;
 }
 
 export interface InfluxState {
@@ -40,6 +50,7 @@ export type InfluxAction =
   | { kind: 'delete-bucket'; cdmId: string; bucketId: string }
   | { kind: 'delete-token'; cdmId: string; tokenId: string }
   | { kind: 'create-rollup-bucket'; cdmId: string }
+  | { kind: 'set-retention'; cdmId: string; bucketId: string; tier: 'raw' | 'rollup'; seconds: number }
   | { kind: 'put-rollup-task'; cdmId: string; taskId?: string; flux: string }
   | { kind: 'delete-rollup-task'; cdmId: string; taskId: string }
   | { kind: 'delete-rollup-bucket'; cdmId: string; bucketId: string };
@@ -49,21 +60,25 @@ export type InfluxAction =
  * rename in Keycloak changes only its description), so dashboards and tokens survive renames.
  * A deleted tenant keeps its bucket; its write tokens are switched off, not deleted.
  */
-export function planInflux(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string> = new Set(), rollupFlux?: (cdmId: string) => string): InfluxAction[] {
+export function planInflux(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string> = new Set(), tiers?: TierPlan): InfluxAction[] {
   const plan: InfluxAction[] = [];
   if (!actual.orgId) plan.push({ kind: 'create-org', cdmId: '*' });
   const byCdm = new Map(actual.tenants.map((t) => [t.cdmId, t]));
   for (const d of desired) {
     const a = byCdm.get(d.cdmId);
-    const flux = rollupFlux?.(d.cdmId);
+    const flux = tiers?.rollupFlux(d.cdmId);
     if (!a) {
       plan.push({ kind: 'create-bucket', cdmId: d.cdmId, name: d.name });
       plan.push({ kind: 'create-write-token', cdmId: d.cdmId, why: 'new tenant' });
       if (flux !== undefined) plan.push({ kind: 'create-rollup-bucket', cdmId: d.cdmId }, { kind: 'put-rollup-task', cdmId: d.cdmId, flux });
       continue;
     }
-    if (flux !== undefined) {
+    if (tiers && flux !== undefined) {
+      // A changed retention setting reaches existing buckets too.
+      if ((a.retentionSeconds ?? 0) !== tiers.retentionSeconds) plan.push({ kind: 'set-retention', cdmId: d.cdmId, bucketId: a.bucketId, tier: 'raw', seconds: tiers.retentionSeconds });
       if (!a.rollupBucketId) plan.push({ kind: 'create-rollup-bucket', cdmId: d.cdmId });
+      else if ((a.rollupRetentionSeconds ?? 0) !== tiers.rollupRetentionSeconds)
+        plan.push({ kind: 'set-retention', cdmId: d.cdmId, bucketId: a.rollupBucketId, tier: 'rollup', seconds: tiers.rollupRetentionSeconds });
       if (a.rollupTask?.flux !== flux) plan.push({ kind: 'put-rollup-task', cdmId: d.cdmId, taskId: a.rollupTask?.id, flux });
     }
     if (a.description !== d.name) plan.push({ kind: 'update-bucket', cdmId: d.cdmId, bucketId: a.bucketId, name: d.name });

@@ -40,7 +40,8 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     this.orgId = (await this.o.influx.findOrg(this.o.org))?.id;
     if (!this.orgId) return { tenants: [] };
     const [buckets, auths, tasks] = await Promise.all([this.o.influx.listBuckets(this.orgId), this.o.influx.listAuthorizations(this.orgId), this.o.rollup ? this.o.influx.listTasks(this.orgId) : []]);
-    const bucketIds = new Map(buckets.map((b) => [b.name, b.id]));
+    const byName = new Map(buckets.map((b) => [b.name, b]));
+    const seconds = (b?: { retentionRules: { everySeconds: number }[] }) => b?.retentionRules[0]?.everySeconds ?? 0;
     const taskByName = new Map(tasks.map((t) => [t.name, t]));
     const tenants: InfluxTenantState[] = [];
     for (const b of buckets) {
@@ -57,7 +58,9 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
         description: b.description ?? '',
         writeTokens,
         storedTokenId: this.o.store.get(cdmId)?.authId,
-        rollupBucketId: bucketIds.get(rollupBucket(cdmId)),
+        retentionSeconds: seconds(b),
+        rollupBucketId: byName.get(rollupBucket(cdmId))?.id,
+        rollupRetentionSeconds: seconds(byName.get(rollupBucket(cdmId))),
         ...(task ? { rollupTask: { id: task.id, flux: task.flux } } : {}),
       });
     }
@@ -66,7 +69,8 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
 
   plan(desired: DesiredTenant[], actual: InfluxState, skipped: ReadonlySet<string>): InfluxAction[] {
     const rollup = this.o.rollup;
-    return planInflux(desired, actual, skipped, rollup && ((cdmId) => rollupFlux(cdmId, rollup, this.o.org)));
+    const tiers = rollup && { rollupFlux: (cdmId: string) => rollupFlux(cdmId, rollup, this.o.org), retentionSeconds: this.o.retentionSeconds, rollupRetentionSeconds: rollup.retentionSeconds };
+    return planInflux(desired, actual, skipped, tiers);
   }
 
   describe(a: InfluxAction): Record<string, unknown> {
@@ -83,6 +87,8 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
       case 'create-rollup-bucket':
       case 'delete-rollup-bucket':
         return { action: a.kind, bucket: rollupBucket(a.cdmId) };
+      case 'set-retention':
+        return { action: a.kind, bucket: a.tier === 'raw' ? bucketName(a.cdmId) : rollupBucket(a.cdmId), days: a.seconds / 86400 };
       case 'put-rollup-task':
       case 'delete-rollup-task':
         return { action: a.kind, task: rollupTaskName(a.cdmId) };
@@ -150,6 +156,9 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
       }
       case 'delete-rollup-task':
         await influx.deleteTask(a.taskId);
+        return;
+      case 'set-retention':
+        await influx.updateBucket(a.bucketId, { retentionSeconds: a.seconds });
         return;
       case 'delete-rollup-bucket':
         await influx.deleteBucket(a.bucketId);

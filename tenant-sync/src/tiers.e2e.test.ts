@@ -24,10 +24,11 @@ const env = bridgeEnv(stack, defaultContext().stateDir)['tenant-sync'];
 const config = loadConfig(tenantSyncConfig, env);
 const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
 const cdmId = `e2e-tiers-${crypto.randomBytes(3).toString('hex')}`;
+const store = new TokenStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-tiers-')));
 const sync = new InfluxSync({
   influx,
   org: config.INFLUXDB_ORG,
-  store: new TokenStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-tiers-'))),
+  store,
   retentionSeconds: 30 * 86400,
   rollup: { every: '5m', retentionSeconds: 365 * 86400 },
 });
@@ -167,5 +168,26 @@ describe('retention tiers: the rollup bucket and its task', () => {
     expect(fit).toContain(minted.id);
     expect(fit).not.toContain(old.id);
     expect(await sync.readTokenIds(cdmId)).toEqual(expect.arrayContaining([old.id, minted.id]));
+  });
+
+  it('a changed retention setting reaches the existing raw bucket and its influxd retention policy', async () => {
+    const longer = new InfluxSync({
+      influx,
+      org: config.INFLUXDB_ORG,
+      store,
+      retentionSeconds: 60 * 86400,
+      rollup: { every: '5m', retentionSeconds: 365 * 86400 },
+    });
+    const plan = longer.plan([tenant(cdmId, cdmId)], await longer.read(new Set([cdmId])), new Set());
+    expect(plan).toEqual([expect.objectContaining({ kind: 'set-retention', tier: 'raw', seconds: 60 * 86400 })]);
+    try {
+      await longer.apply(cdmId, plan);
+      const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+      expect((await influx.findBucket(org.id, tenantBucket(cdmId)))?.retentionRules).toEqual([{ type: 'expire', everySeconds: 60 * 86400 }]);
+      // 40 days back: refused while raw kept 30 days, kept now.
+      await influx.write(config.INFLUXDB_ORG, tenantBucket(cdmId), [`device_health,tenant=${cdmId},device=d4 battery_pct=1 ${ns(Date.now() - 40 * 86_400_000)}`], 'ns');
+    } finally {
+      await sync.apply(cdmId, sync.plan([tenant(cdmId, cdmId)], await sync.read(new Set([cdmId])), new Set()));
+    }
   });
 });

@@ -122,8 +122,10 @@ export class InfluxClient {
     });
   }
 
-  updateBucket(id: string, patch: { name?: string; description?: string }): Promise<InfluxBucket> {
-    return this.http.requireRequest('PATCH /api/v2/buckets/{id}', { method: 'PATCH', url: `/buckets/${encodeURIComponent(id)}`, data: patch });
+  updateBucket(id: string, patch: { name?: string; description?: string; retentionSeconds?: number }): Promise<InfluxBucket> {
+    const { retentionSeconds, ...rest } = patch;
+    const data = retentionSeconds === undefined ? rest : { ...rest, retentionRules: retentionSeconds ? [{ type: 'expire', everySeconds: retentionSeconds }] : [] };
+    return this.http.requireRequest('PATCH /api/v2/buckets/{id}', { method: 'PATCH', url: `/buckets/${encodeURIComponent(id)}`, data });
   }
 
   async deleteBucket(id: string): Promise<void> {
