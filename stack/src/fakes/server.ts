@@ -168,6 +168,10 @@ export function listen(app: express.Express, port = 0): Promise<{ server: Server
     const server = app.listen(port, '127.0.0.1', () => {
       resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
     });
+    // The upstreams are Go servers that keep idle connections for minutes (influxd 2: --http-idle-timeout 3m);
+    // Node's 5 s closed them under a client busy between calls, whose next POST then met a reset.
+    server.keepAliveTimeout = 180_000;
+    server.headersTimeout = 181_000;
     server.on('error', reject);
   });
 }

@@ -7,7 +7,7 @@ import { durationMs, executeRun, runScript, taskOptions, type TaskOptions } from
 export const INFLUX_SPEC = 'influxdb-oss-2.7.0.yml';
 export const OPERATOR_TOKEN = 'cdm-dev-operator-token';
 /** The spec's `format: duration` is a Flux duration literal (its descriptions say so), e.g. `5m` or `1h30m`. */
-export const INFLUX_FORMATS = { duration: /^(\d+(ns|us|µs|ms|s|m|h|d|w|mo|y))+$/ };
+export const INFLUX_FORMATS = { duration: /^(\d+(ns|us|µs|ms|s|m|h|d|w|mo|y))+$/, flux: /[\s\S]*/ };
 
 interface Permission {
   action: 'read' | 'write';
