@@ -30,8 +30,8 @@ import { bridgeEnv, defaultContext, repoDir, tenantBucketFor, thingsboardTenant,
 import type { Fleet } from '../../device/src/sim/fleet.ts';
 import { runOptions } from '../../device/src/sim/options.ts';
 import { runSimulation } from '../../device/src/sim/run.ts';
-import { dbOf } from '../../stack/src/fakes/influxdb/fake.ts';
 import { benchFleet } from './bench-fleet.ts';
+import { bucketBytes } from './influx-disk.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -113,21 +113,9 @@ export function monthlyPerDevice(devices: number, per: PerDeviceDay, idleCores: 
   return { cpu, storage, total: cpu + storage };
 }
 
-function du(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let n = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) n += st.size;
-  }
-  return n;
-}
-
 async function telemetry(stack: Awaited<ReturnType<typeof up>>, ctx: ReturnType<typeof defaultContext>, size: number): Promise<TelemetryRun> {
   const fleetPlace = await benchFleet(stack, ctx.stateDir, { prefix: 'capacity', size, progressEvery: 500 });
-  const db = dbOf(fleetPlace.bucket.id);
-  const influxDir = path.join(ctx.stateDir, 'influxdb');
-  const bytes = () => du(path.join(influxDir, 'data', db)) + du(path.join(influxDir, 'wal', db));
+  const bytes = () => bucketBytes(ctx.stateDir, fleetPlace.bucket.id);
   try {
     const o = runOptions.parse({ devices: String(size), duration: DURATION, window: '1s', certs: fleetPlace.dir });
     const targets = fleetPlace.targets;
@@ -326,6 +314,8 @@ async function main(): Promise<void> {
   out(
     "Not measured by this run, and why: ThingsBoard beyond fleet-monitor's reads (cdm sends it attribute changes, alarms and RPC when something happens, not a stream: ota-bridge writes per update, measured per pass in bench:ota), ota-bridge and tenant-sync per device (ota-bridge's idle pass is 4 hawkBit reads whatever the fleet, bench:ota; tenant-sync's work is per tenant and person, bench:tenant-sync), Keycloak (per person and tenant), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.",
   );
+  out();
+  out('Storage per retention tier (raw, rollup, cold), the rollup task and the cold export per device-day: docs/capacity-tiers.md (npm run bench:tiers).');
 
   const text = `${lines.join('\n')}\n`;
   say(`\n${text}`);
