@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { InfluxClient, Logger } from '@cdm/common';
 import { archivePaths, exportDay } from './cold-archive.ts';
+import { RAW_BUCKET } from './influx-sync.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +28,7 @@ export interface ColdExportOptions {
   lookbackDays: number;
   logger: Logger;
   now?: () => number;
-  /** Which buckets are tenants' (default: every `cdm-` bucket tenant-sync made). */
+  /** Which buckets to archive (default: every tenant's raw bucket; rollups derive from it). */
   isTenantBucket?: (name: string) => boolean;
 }
 
@@ -49,7 +50,7 @@ export class ColdExport {
     const r: ColdExportResult = { exported: [], failed: [] };
     const org = await this.o.influx.findOrg(this.o.org);
     if (!org) throw new Error(`InfluxDB has no organisation ${this.o.org}`);
-    const tenantBucket = this.o.isTenantBucket ?? ((n: string) => n.startsWith('cdm-'));
+    const tenantBucket = this.o.isTenantBucket ?? ((n: string) => RAW_BUCKET.test(n));
     const buckets = (await this.o.influx.listBuckets(org.id)).map((b) => b.name).filter(tenantBucket);
     for (const bucket of buckets.sort()) {
       const days = daysToArchive((this.o.now ?? Date.now)(), this.o.lookbackDays, (day) => fs.existsSync(archivePaths(this.o.dir, bucket, day).manifest));

@@ -5,7 +5,8 @@ import { bucketName, disabledTokenDescription, planInflux, readTokenDescription,
 import { rollupBucket, rollupFlux, rollupTaskName, type TierPolicy } from './tiers.ts';
 import type { TokenStore } from './token-store.ts';
 
-const BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;
+/** A tenant's raw bucket, `cdm-<id>` (its rollup tier, `cdm-<id>.rollup`, does not match). */
+export const RAW_BUCKET = /^cdm-([A-Za-z0-9-]{1,60})$/;
 
 /** The read tokens Grafana's data sources use; Grafana keeps the token, InfluxDB only its id. */
 export interface ReadTokens {
@@ -45,7 +46,7 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
     const taskByName = new Map(tasks.map((t) => [t.name, t]));
     const tenants: InfluxTenantState[] = [];
     for (const b of buckets) {
-      const cdmId = BUCKET.exec(b.name)?.[1];
+      const cdmId = RAW_BUCKET.exec(b.name)?.[1];
       if (!cdmId || (only && !only.has(cdmId))) continue;
       this.buckets.set(cdmId, b.id);
       const writeTokens = auths
