@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const server = createApi({ enroller: bridge.enroller, logger, rootPem: bridge.clients.stepca.rootPem, perAddressPerMinute: 1e6, perClaimPerMinute: 1e6 }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { token } = createClaim(bridge.store, { tenantId: tenant, uses: N, expires: '1d' });
+  const { token } = await createClaim(bridge.store, { tenantId: tenant, uses: N, expires: '1d' });
 
   console.log(`preparing ${N} device keys and CSRs…`);
   const devices = await Promise.all(Array.from({ length: N }, (_, i) => device(i, run)));
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     console.log(`${phase} | ${(l.reduce((a, b) => a + b, 0) / l.length).toFixed(1)} | ${pct(sorted, 50).toFixed(1)} | ${pct(sorted, 99).toFixed(1)}`);
   }
   console.log(`addresses in use: ${bridge.store.addressesInUse()}`);
-  const scale = storeAtScale(HELD);
+  const scale = await storeAtScale(HELD);
   console.log(`\nstore: recording one enrollment (device and address, one durable transaction) with no devices held ${scale.emptyMs.toFixed(2)} ms, with ${HELD} held ${scale.fullMs.toFixed(2)} ms`);
   console.log(`ratio store at ${HELD} devices / empty store: ${scale.ratio.toFixed(2)}`);
 
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   }
   await tb.deleteTenant(t.id!.id);
   server.close();
-  bridge.store.close();
+  await bridge.store.close();
 }
 
 main().then(

@@ -105,9 +105,9 @@ const claims: Record<string, string> = {};
 const stats = { enrolled: 0, reenrolled: 0, renewed: 0, decommissioned: 0, releases: 0, deployments: 0, otaPasses: 0, syncPasses: 0, repairs: 0, faults: [] as string[], days: 0 };
 const groups: string[] = [];
 afterAll(async () => {
-  for (const d of enroll.store.listDevices()) if (d.status !== 'decommissioned') await enroll.enroller.decommission(d.deviceId).catch(() => undefined);
+  for (const d of await enroll.store.listDevices()) if (d.status !== 'decommissioned') await enroll.enroller.decommission(d.deviceId).catch(() => undefined);
   directory.close();
-  enroll.store.close();
+  await enroll.store.close();
   ota.store.close();
   for (const g of groups) await kcAdmin.deleteGroup(g).catch(() => undefined);
   await ts.sync.apply().catch(() => undefined);
@@ -136,7 +136,7 @@ async function otaRelease(release: number): Promise<void> {
   const ds = await hawkbit.createDistributionSet({ name: `soak-${run}`, version, type: 'os', modules: [{ id: sm.id }] });
   stats.releases++;
   for (const d of devices.values()) {
-    if (enroll.store.getDevice(d.id)?.status !== 'active') continue;
+    if ((await enroll.store.getDevice(d.id))?.status !== 'active') continue;
     await hawkbit.assignDistributionSet(d.id, ds.id, 'forced');
     const ddi = new HawkbitDdiClient({ baseURL: stack.hawkbit!.url, tenant: stack.hawkbit!.extra?.tenant ?? 'DEFAULT', controllerId: d.id, securityToken: d.token });
     let p = await ddi.poll();
@@ -148,7 +148,7 @@ async function otaRelease(release: number): Promise<void> {
     await ddi.sendFeedback(actionId, { execution: 'closed', finished: outcome === 'failure' ? 'failure' : 'success' });
     // A device that came up on the new slot reports its version; one that fell back does not.
     if (outcome === 'success') {
-      await (await actors.actor(d.tenant)).saveTelemetry({ id: enroll.store.getDevice(d.id)!.tbDeviceId!, entityType: 'DEVICE' } as EntityId, { sw_version: version });
+      await (await actors.actor(d.tenant)).saveTelemetry({ id: (await enroll.store.getDevice(d.id))!.tbDeviceId!, entityType: 'DEVICE' } as EntityId, { sw_version: version });
       d.reported = version;
     }
     d.ota = { actionId, expect: outcome };
@@ -240,10 +240,10 @@ async function enrollKilledMidSaga(id: string, tenant: string, token: string): P
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     await request;
-    const half = enroll.store.getDevice(id)!;
+    const half = (await enroll.store.getDevice(id))!;
     expect(half.status, 'killed half-way').toBe('enrolling');
     await enrollDevice(id, tenant, token, ident);
-    expect(enroll.store.getDevice(id)!.wgIp).toBe(half.wgIp);
+    expect((await enroll.store.getDevice(id))!.wgIp).toBe(half.wgIp);
     return `enroll-bridge SIGKILLed mid-enrollment of ${id} after its ${half.done.join(', ')} step(s); the device's retry finished it`;
   } finally {
     child.kill('SIGKILL');
@@ -269,16 +269,17 @@ async function day(d: number): Promise<void> {
       const r = await enroll.enroller.repair(0);
       stats.repairs++;
       expect(r.completed).toContain(id);
-      const rec = enroll.store.getDevice(id)!;
+      const rec = (await enroll.store.getDevice(id))!;
       // The device retries with a fresh request and gets its identity (the claim's use was taken once).
       await enrollDevice(id, tenants[tenant].id, claims[tenant]!, ident);
-      expect(enroll.store.getDevice(id)!.wgIp).toBe(rec.wgIp);
+      expect((await enroll.store.getDevice(id))!.wgIp).toBe(rec.wgIp);
       stats.enrolled++;
     }
   }
   // Every fourth day a device is decommissioned; the next day it comes back with the same serial.
   if (d % 4 === 0) {
-    const victim = [...devices.values()].find((x) => enroll.store.getDevice(x.id)?.status === 'active');
+    const active = new Set((await enroll.store.listDevices({ status: 'active' })).map((d) => d.deviceId));
+    const victim = [...devices.values()].find((x) => active.has(x.id));
     if (victim) {
       await enroll.enroller.decommission(victim.id);
       stats.decommissioned++;
@@ -287,16 +288,17 @@ async function day(d: number): Promise<void> {
     }
   }
   if (d % 4 === 1) {
-    const back = [...devices.values()].find((x) => enroll.store.getDevice(x.id)?.status === 'decommissioned');
+    const gone = new Set((await enroll.store.listDevices({ status: 'decommissioned' })).map((d) => d.deviceId));
+    const back = [...devices.values()].find((x) => gone.has(x.id));
     if (back) {
-      const claim = createClaim(enroll.store, { tenantId: back.tenant, uses: 1, expires: '1h', deviceId: back.id }).token;
+      const claim = (await createClaim(enroll.store, { tenantId: back.tenant, uses: 1, expires: '1h', deviceId: back.id })).token;
       await enrollDevice(back.id, back.tenant, claim);
       stats.reenrolled++;
     }
   }
   // Renewal at two-thirds of the lifetime, with the current certificate and the same key.
   for (const x of devices.values()) {
-    if (enroll.store.getDevice(x.id)?.status !== 'active' || d - x.issuedDay < (2 * LIFETIME_DAYS) / 3) continue;
+    if ((await enroll.store.getDevice(x.id))?.status !== 'active' || d - x.issuedDay < (2 * LIFETIME_DAYS) / 3) continue;
     const r = await enroll.enroller.renew(x.id, x.serial, await csr(x.id, x.keys));
     x.serial = r.serial;
     x.issuedDay = d;
@@ -352,13 +354,14 @@ describe(`a simulated month (${DAYS} days) on the local stack`, () => {
     }
     expect((await ts.sync.apply()).failed).toEqual([]);
     stats.syncPasses++;
-    for (const k of ['a', 'b'] as const) claims[k] = createClaim(enroll.store, { tenantId: tenants[k].id, uses: 500, expires: '1h' }).token;
+    for (const k of ['a', 'b'] as const) claims[k] = (await createClaim(enroll.store, { tenantId: tenants[k].id, uses: 500, expires: '1h' })).token;
     if ((await hawkbit.getConfig('authentication.targettoken.enabled')) !== true) await hawkbit.setConfig('authentication.targettoken.enabled', true);
 
     for (let d = 1; d <= DAYS; d++) await day(d);
     // The month ends with two devices taken out of service for good.
     for (const k of ['a', 'b'] as const) {
-      const last = [...devices.values()].reverse().find((x) => x.tenant === tenants[k].id && enroll.store.getDevice(x.id)?.status === 'active');
+      const active = new Set((await enroll.store.listDevices({ status: 'active' })).map((d) => d.deviceId));
+      const last = [...devices.values()].reverse().find((x) => x.tenant === tenants[k].id && active.has(x.id));
       if (!last) continue;
       await enroll.enroller.decommission(last.id);
       last.retiredSerials.push(last.serial);
@@ -381,7 +384,7 @@ describe(`a simulated month (${DAYS} days) on the local stack`, () => {
     const peers = execFileSync('ip', ['netns', 'exec', enrollConfig.WG_NETNS!, 'wg', 'show', enrollConfig.WG_INTERFACE, 'allowed-ips']).toString();
     const addresses = new Set<string>();
     for (const x of devices.values()) {
-      const rec = enroll.store.getDevice(x.id)!;
+      const rec = (await enroll.store.getDevice(x.id))!;
       checked.devices++;
       const as = await actors.actor(x.tenant);
       const tbDevice = await as.findDeviceByName(x.id);

@@ -11,7 +11,7 @@ export interface HealthServerOptions {
   /** Named upstream checks; a check throws to report "down". */
   checks: Record<string, Check>;
   /** Extra gauges for /metrics, read at scrape time (e.g. last reconcile status per tenant). */
-  gauges?: () => Record<string, number>;
+  gauges?: () => Record<string, number> | Promise<Record<string, number>>;
   /** Internal APIs served beside /healthz (e.g. enroll-bridge's device directory). */
   routes?: express.Router;
 }
@@ -56,7 +56,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
   });
   app.get('/metrics', async (_req, res) => {
     const report = await runChecks(opts.checks);
-    res.type('text/plain; version=0.0.4').send(renderMetrics(report, opts.gauges?.()));
+    res.type('text/plain; version=0.0.4').send(renderMetrics(report, await opts.gauges?.()));
   });
   if (opts.routes) app.use(opts.routes);
   return new Promise((resolve, reject) => {

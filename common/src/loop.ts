@@ -1,5 +1,6 @@
 // Not in the package index: node-cron reads __dirname when loaded, which the agent bundle (ESM) has not; services import "@cdm/common/loop".
 import cron, { type ScheduledTask } from 'node-cron';
+import type { Lease } from './lease.ts';
 import type { Logger } from './logger.ts';
 
 export interface LoopOptions<R> {
@@ -16,6 +17,11 @@ export interface LoopOptions<R> {
   notable?: (r: R) => boolean;
   /** A first pass right after start. */
   runAtStart?: boolean;
+  /**
+   * With replicas: passes run only on the one holding this lease (kept renewed every third of its
+   * time while the loop runs); the others stand by and take it over when it expires.
+   */
+  lease?: Lease;
 }
 
 /**
@@ -31,21 +37,43 @@ export class PassLoop<R> {
   private passes = 0;
   private errors = 0;
   private lastPass?: { at: number; ms: number; failures: number };
+  private renewer?: NodeJS.Timeout;
+  private standbyPasses = 0;
 
   constructor(private readonly o: LoopOptions<R>) {
     if (typeof o.every === 'string' && !cron.validate(o.every)) throw new Error(`${o.name}: "${o.every}" is not a valid cron schedule (node-cron, with seconds)`);
   }
 
   start(): void {
+    const { lease } = this.o;
     if (typeof this.o.every === 'string') this.task = cron.schedule(this.o.every, () => this.trigger('schedule'), { noOverlap: true });
     else this.timer = setInterval(() => void this.trigger('interval'), this.o.every);
-    if (this.o.runAtStart) void this.trigger('start');
+    if (!lease) {
+      if (this.o.runAtStart) void this.trigger('start');
+      return;
+    }
+    this.renewer = setInterval(() => void this.renew(), lease.ttlMs / 3);
+    // The first pass waits for the first word on the lease: a standby must not run it.
+    const first = this.renew();
+    if (this.o.runAtStart) void first.then(() => this.trigger('start'));
   }
 
   async stop(): Promise<void> {
     await this.task?.stop();
     clearInterval(this.timer);
+    clearInterval(this.renewer);
     await this.running;
+    await this.o.lease?.release().catch(() => undefined);
+  }
+
+  private async renew(): Promise<void> {
+    const lease = this.o.lease!;
+    const was = lease.held();
+    const now = await lease.take().catch((err: Error) => {
+      this.o.logger.warn({ loop: this.o.name, err: err.message }, `${this.o.name}: could not renew the lease; passes wait until it is held again`);
+      return false;
+    });
+    if (now !== was) this.o.logger.info({ loop: this.o.name, lease: lease.name, holder: lease.holder }, now ? `${this.o.name}: leader (lease taken)` : `${this.o.name}: standby (lease lost)`);
   }
 
   /** Runs a pass now, or joins the one running. Never throws. */
@@ -55,6 +83,10 @@ export class PassLoop<R> {
   }
 
   private async run(why: string): Promise<void> {
+    if (this.o.lease && !this.o.lease.held()) {
+      this.standbyPasses++;
+      return;
+    }
     const t0 = Date.now();
     try {
       const r = await this.o.pass(why);
@@ -75,6 +107,7 @@ export class PassLoop<R> {
       [`${n}_last_pass_failures`]: this.lastPass?.failures ?? 0,
       [`${n}_last_pass_age_seconds`]: this.lastPass ? Math.round((now - this.lastPass.at) / 1000) : -1,
       [`${n}_last_pass_duration_seconds`]: this.lastPass ? this.lastPass.ms / 1000 : 0,
+      ...(this.o.lease ? { [`${n}_leader`]: this.o.lease.held() ? 1 : 0, [`${n}_standby_ticks_total`]: this.standbyPasses } : {}),
     };
   }
 }

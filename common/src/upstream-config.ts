@@ -61,6 +61,24 @@ export const wireguardEnv = {
   WG_ENDPOINT: z.string().min(1).describe('host:port devices connect to'),
 };
 
+/** Where a bridge keeps its state when it runs as more than one replica (db.ts). */
+export const databaseEnv = {
+  LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(3600)
+    .default(30)
+    .describe('with DATABASE_URL: how long a poller leader’s lease lasts unrenewed; a standby replica takes over this long after the leader stops'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional()
+    .describe(
+      'secret: PostgreSQL URL (postgres://user:password@host:5432/db; its own database per service) for state that survives the host and is shared by replicas — pollers then elect a leader; unset: a SQLite file in DATA_DIR, one instance',
+    ),
+};
+
 export const healthEnv = (port: number) => ({
   HEALTH_HOST: z.string().default('127.0.0.1').describe('address of /healthz and /metrics'),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(port).describe('port of /healthz and /metrics'),

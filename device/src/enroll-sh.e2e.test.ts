@@ -85,7 +85,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: tenant, uses: 1, expires: '1h' }).token);
+  fs.writeFileSync(path.join(etc, 'claim'), (await createClaim(bridge.store, { tenantId: tenant, uses: 1, expires: '1h' })).token);
 });
 
 afterAll(async () => {
@@ -95,7 +95,7 @@ afterAll(async () => {
   await bridge.enroller.decommission(`${serial}F`).catch(() => undefined);
   server?.close();
   hostile?.close();
-  bridge.store.close();
+  await bridge.store.close();
 });
 
 describe('device/enroll.sh in a device namespace', () => {
@@ -104,7 +104,7 @@ describe('device/enroll.sh in a device namespace', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('does not match ROOT_FINGERPRINT: refusing to trust it');
     expect(fs.existsSync(path.join(state, 'root_ca.crt'))).toBe(false);
-    expect(bridge.store.getDevice(serial)).toBeUndefined();
+    expect(await bridge.store.getDevice(serial)).toBeUndefined();
   });
 
   it('enrolls with no human step: chain verifies, tunnel pings the hub, device in ThingsBoard and hawkBit', async () => {
@@ -119,7 +119,7 @@ describe('device/enroll.sh in a device namespace', () => {
     expect(d?.type).toBe('cdm-x509');
     expect((await hawkbit.getTarget(serial))?.controllerId).toBe(serial);
     // The private keys never left the device: the bridge knows only the public halves.
-    const rec = bridge.store.getDevice(serial)!;
+    const rec = (await bridge.store.getDevice(serial))!;
     expect(rec.wgPublicKey).toBe(
       execFileSync('wg', ['pubkey'], { input: fs.readFileSync(path.join(state, 'wg.key')) })
         .toString()
@@ -202,11 +202,11 @@ describe('device/enroll.sh in a device namespace', () => {
   });
 
   it('renews over mTLS with its current certificate; ThingsBoard follows the new certificate', async () => {
-    const before = bridge.store.getDevice(serial)!;
+    const before = (await bridge.store.getDevice(serial))!;
     expect((await sh(['renew'])).out).toContain('nothing to do');
     const r = await sh(['renew', '--force']);
     expect(r.code, r.out).toBe(0);
-    const after = bridge.store.getDevice(serial)!;
+    const after = (await bridge.store.getDevice(serial))!;
     expect(after.certSerial).not.toBe(before.certSerial);
     const installed = fs.readFileSync(path.join(state, 'device.crt'), 'utf8');
     const creds = await admin.getDeviceCredentials((await admin.findDeviceByName(serial))!.id!.id);
@@ -241,7 +241,7 @@ describe('device/enroll.sh in a device namespace', () => {
       return JSON.parse(r.stdout) as { serial?: string; error?: string };
     };
     expect(await withOld()).toMatchObject({ serial: after.certSerial });
-    expect(bridge.store.getDevice(serial)!.certSerial).toBe(after.certSerial);
+    expect((await bridge.store.getDevice(serial))!.certSerial).toBe(after.certSerial);
     // Once the device renews with the new certificate, the old one no longer renews.
     expect((await sh(['renew', '--force'])).code).toBe(0);
     expect(await withOld()).toMatchObject({ error: "that is not the device's current certificate" });
@@ -249,7 +249,7 @@ describe('device/enroll.sh in a device namespace', () => {
 
   it('enrolls with its factory certificate when it has no claim (second claim method, mTLS)', async () => {
     const pki = makeFactoryPki(`Factory ${run}`);
-    registerFactoryCa(bridge.store, tenant, pki.rootPem, pki.prove(tenant));
+    await registerFactoryCa(bridge.store, tenant, pki.rootPem, pki.prove(tenant));
     const id = `${serial}F`;
     const f = pki.device(id);
     const fEtc = path.join(tmp, 'etc-f');
@@ -264,7 +264,7 @@ describe('device/enroll.sh in a device namespace', () => {
     const r = await sh(['enroll'], { CDM_ETC: fEtc, CDM_STATE: path.join(tmp, 'state-f'), CDM_WG_IF: 'cdm1' }, `cdm-dev-${DEV + 1}`);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('(factory certificate)');
-    expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', tenantId: tenant });
+    expect(await bridge.store.getDevice(id)).toMatchObject({ status: 'active', tenantId: tenant });
     expect(execFileSync('ip', ['netns', 'exec', `cdm-dev-${DEV + 1}`, 'ping', '-c', '2', '-W', '2', '10.77.0.1']).toString()).toMatch(/2 received/);
   });
 });

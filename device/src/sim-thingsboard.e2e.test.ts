@@ -53,7 +53,7 @@ beforeAll(async () => {
     sample: '1s',
     broker: 'thingsboard',
     enroll: true,
-    claim: createClaim(bridge.store, { tenantId: tenant, uses: DEVICES, expires: '1h' }).token,
+    claim: (await createClaim(bridge.store, { tenantId: tenant, uses: DEVICES, expires: '1h' })).token,
     prefix: `simtb-${run}`,
     'enroll-concurrency': 8,
   });
@@ -79,8 +79,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.close();
-  for (const id of bridge.store.listDevices({ tenantId: tenant }).map((d) => d.deviceId)) await bridge.enroller.decommission(id).catch(() => undefined);
-  bridge.store.close();
+  for (const id of (await bridge.store.listDevices({ tenantId: tenant })).map((d) => d.deviceId)) await bridge.enroller.decommission(id).catch(() => undefined);
+  await bridge.store.close();
   await tb.deleteTenant(tenantId).catch(() => undefined);
 });
 

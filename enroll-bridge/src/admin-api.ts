@@ -76,13 +76,13 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     '/devices',
     wrap(async (req, s) => {
       const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-      s.json({ tenant: t, devices: o.store.listDevices({ tenantId: t.cdmId }).map(view) });
+      s.json({ tenant: t, devices: (await o.store.listDevices({ tenantId: t.cdmId })).map(view) });
     }),
   );
   r.get(
     '/devices/:id',
     wrap(async (req, s) => {
-      const d = o.store.getDevice(String(req.params.id));
+      const d = await o.store.getDevice(String(req.params.id));
       if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${String(req.params.id)} in a tenant you administer`);
       s.json(view(d));
     }),
@@ -91,7 +91,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     '/devices/:id/decommission',
     wrap(async (req, s) => {
       const id = String(req.params.id);
-      const d = o.store.getDevice(id);
+      const d = await o.store.getDevice(id);
       if (!d || !(await mayAdminister(req, d.tenantId))) throw new HttpError(404, `no device ${id} in a tenant you administer`);
       audit(req, 'decommission', { deviceId: id, tenantId: d.tenantId });
       try {
@@ -108,7 +108,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     '/claims',
     wrap(async (req, s) => {
       const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-      s.json({ tenant: t, claims: o.store.listClaims(t.cdmId) });
+      s.json({ tenant: t, claims: await o.store.listClaims(t.cdmId) });
     }),
   );
   r.post(
@@ -116,7 +116,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     wrap(async (req, s) => {
       const body = parsed(ClaimBody, req.body, 'claim');
       const t = await tenantFor(req, body.tenant);
-      const made = createClaim(o.store, { tenantId: t.cdmId, uses: body.uses, expires: body.expires, deviceId: body.deviceId });
+      const made = await createClaim(o.store, { tenantId: t.cdmId, uses: body.uses, expires: body.expires, deviceId: body.deviceId });
       audit(req, 'claim create', { claimId: made.claim.id, tenantId: t.cdmId, uses: body.uses, deviceId: body.deviceId });
       // The token is shown once, here; only its hash is kept.
       s.status(201).json({ claim: made.claim, token: made.token });
@@ -125,11 +125,11 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   r.post(
     '/claims/:id/revoke',
     wrap(async (req, s) => {
-      const c = o.store.getClaim(String(req.params.id));
+      const c = await o.store.getClaim(String(req.params.id));
       if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no claim ${String(req.params.id)} in a tenant you administer`);
-      o.store.revokeClaim(c.id);
+      await o.store.revokeClaim(c.id);
       audit(req, 'claim revoke', { claimId: c.id, tenantId: c.tenantId });
-      s.json(o.store.getClaim(c.id));
+      s.json(await o.store.getClaim(c.id));
     }),
   );
 
@@ -137,7 +137,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     '/factory-cas',
     wrap(async (req, s) => {
       const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : undefined);
-      s.json({ tenant: t, factoryCas: o.store.listFactoryCas(t.cdmId) });
+      s.json({ tenant: t, factoryCas: await o.store.listFactoryCas(t.cdmId) });
     }),
   );
   r.post(
@@ -145,7 +145,7 @@ export function adminRouter(o: AdminApiOptions): express.Router {
     wrap(async (req, s) => {
       const body = parsed(FactoryCaBody, req.body, 'factory CA');
       const t = await tenantFor(req, body.tenant);
-      const ca = registerFactoryCa(o.store, t.cdmId, body.pem, body.proof);
+      const ca = await registerFactoryCa(o.store, t.cdmId, body.pem, body.proof);
       audit(req, 'factory-ca add', { factoryCaId: ca.id, tenantId: t.cdmId, subject: ca.subject });
       s.status(201).json(ca);
     }),
@@ -153,9 +153,9 @@ export function adminRouter(o: AdminApiOptions): express.Router {
   r.post(
     '/factory-cas/:id/revoke',
     wrap(async (req, s) => {
-      const c = o.store.listFactoryCas().find((x) => x.id === String(req.params.id));
+      const c = (await o.store.listFactoryCas()).find((x) => x.id === String(req.params.id));
       if (!c || !(await mayAdminister(req, c.tenantId))) throw new HttpError(404, `no factory CA ${String(req.params.id)} in a tenant you administer`);
-      o.store.revokeFactoryCa(c.id);
+      await o.store.revokeFactoryCa(c.id);
       audit(req, 'factory-ca revoke', { factoryCaId: c.id, tenantId: c.tenantId });
       s.json({ ...c, revoked: true });
     }),

@@ -138,8 +138,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   server?.close();
-  for (const d of bridge.store.listDevices()) if (d.status !== 'decommissioned') await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
-  bridge.store.close();
+  for (const d of await bridge.store.listDevices()) if (d.status !== 'decommissioned') await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
+  await bridge.store.close();
   for (const id of people) await kcAdmin.deleteUser(id).catch(() => undefined);
   for (const id of Object.values(groups)) await kcAdmin.deleteGroup(id).catch(() => undefined);
 });
@@ -200,8 +200,8 @@ describe('admin API and factory certificates on the local stack', () => {
       body: { error: expect.stringMatching(/for device/) },
     });
     expect(await call('POST', '/v1/enroll', { body: { deviceId: dev(4), csr: await csr(dev(4)), wgPublicKey: wgPub() } })).toMatchObject({ status: 401 });
-    expect(bridge.store.getDevice(dev(2))).toBeUndefined();
-    expect(bridge.store.getDevice(dev(4))).toBeUndefined();
+    expect(await bridge.store.getDevice(dev(2))).toBeUndefined();
+    expect(await bridge.store.getDevice(dev(4))).toBeUndefined();
   });
 
   it('creates a claim through the API that a device then uses; another tenant’s admin sees none of it', async () => {
@@ -219,15 +219,15 @@ describe('admin API and factory certificates on the local stack', () => {
 
   it('attack recovery: a serial another tenant squatted with a claim moves to the tenant whose factory certificate proves the hardware', async () => {
     const id = dev(7);
-    const squat = createClaim(bridge.store, { tenantId: groups.b!, uses: 5, expires: '1h' }).token;
+    const squat = (await createClaim(bridge.store, { tenantId: groups.b!, uses: 5, expires: '1h' })).token;
     const s = await call('POST', '/v1/enroll', { token: squat, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } });
     expect(s.status, JSON.stringify(s.body)).toBe(200);
-    const squatted = bridge.store.getDevice(id)!;
+    const squatted = (await bridge.store.getDevice(id))!;
     const f = pki.device(id);
     const e = await call('POST', '/v1/enroll', { ...f, body: { deviceId: id, csr: await csr(id), wgPublicKey: wgPub() } });
     expect(e.status, JSON.stringify(e.body)).toBe(200);
     expect(e.body).toMatchObject({ deviceId: id, tenantId: groups.a });
-    expect(bridge.store.getDevice(id)).toMatchObject({ tenantId: groups.a, enrolledBy: 'factory', status: 'active' });
+    expect(await bridge.store.getDevice(id)).toMatchObject({ tenantId: groups.a, enrolledBy: 'factory', status: 'active' });
     expect(peers()).not.toContain(squatted.wgPublicKey);
     await expect(bridge.clients.stepca.revoke(squatted.certSerial!)).rejects.toThrow(/revoked/i);
     // and the squatter cannot take it back with a claim
@@ -238,7 +238,7 @@ describe('admin API and factory certificates on the local stack', () => {
   });
 
   it('decommissions through the API; the device cannot come back with its factory certificate', async () => {
-    const before = bridge.store.getDevice(dev(1))!;
+    const before = (await bridge.store.getDevice(dev(1)))!;
     const r = await call('POST', `/v1/admin/devices/${dev(1)}/decommission`, { token: tokens.adm });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toMatchObject({ deviceId: dev(1), status: 'decommissioned' });

@@ -22,18 +22,18 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
       options: { tenant: { type: 'string' }, uses: { type: 'string', default: '1' }, expires: { type: 'string', default: '7d' }, device: { type: 'string' } },
     });
     if (!values.tenant) throw new Error('claim create needs --tenant <name or id>');
-    const { claim, token } = createClaim(d.store, { tenantId: (await d.tenants.require(values.tenant)).cdmId, uses: Number(values.uses), expires: values.expires!, deviceId: values.device });
+    const { claim, token } = await createClaim(d.store, { tenantId: (await d.tenants.require(values.tenant)).cdmId, uses: Number(values.uses), expires: values.expires!, deviceId: values.device });
     out(`claim ${claim.id} for tenant ${claim.tenantId}${claim.deviceId ? `, device ${claim.deviceId} only` : ''}: ${claim.maxUses} use(s), expires ${claim.expiresAt}`);
     out(`token (shown once; put it into the device image or its provisioning): ${token}`);
     return 0;
   }
   if (cmd === 'claim' && sub === 'list') {
-    for (const c of d.store.listClaims(argv[2]))
+    for (const c of await d.store.listClaims(argv[2]))
       out(`${c.id}  tenant ${c.tenantId}  ${c.usesLeft}/${c.maxUses} left  expires ${c.expiresAt}${c.revoked ? '  REVOKED' : ''}${c.deviceId ? `  device ${c.deviceId}` : ''}`);
     return 0;
   }
   if (cmd === 'claim' && sub === 'revoke' && argv[2]) {
-    if (!d.store.revokeClaim(argv[2])) throw new Error(`no claim ${argv[2]}`);
+    if (!(await d.store.revokeClaim(argv[2]))) throw new Error(`no claim ${argv[2]}`);
     out(`claim ${argv[2]} revoked`);
     return 0;
   }
@@ -41,16 +41,16 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
     const { values, positionals } = parseArgs({ args: argv.slice(2), options: { tenant: { type: 'string' }, proof: { type: 'string' } }, allowPositionals: true });
     if (!values.tenant || positionals.length !== 1) throw new Error('factory-ca add needs --tenant <name|id> --proof <signature.b64 file> <ca.pem>');
     const proof = values.proof ? fs.readFileSync(values.proof, 'utf8') : undefined;
-    const ca = registerFactoryCa(d.store, (await d.tenants.require(values.tenant)).cdmId, fs.readFileSync(positionals[0]!, 'utf8'), proof);
+    const ca = await registerFactoryCa(d.store, (await d.tenants.require(values.tenant)).cdmId, fs.readFileSync(positionals[0]!, 'utf8'), proof);
     out(`factory CA ${ca.id} (${ca.subject}, sha256 ${ca.sha256}) registered for tenant ${ca.tenantId}: devices whose factory certificate chains to it enroll there`);
     return 0;
   }
   if (cmd === 'factory-ca' && sub === 'list') {
-    for (const c of d.store.listFactoryCas(argv[2])) out(`${c.id}  tenant ${c.tenantId}  ${c.subject}  sha256 ${c.sha256.slice(0, 16)}…${c.revoked ? '  REVOKED' : ''}`);
+    for (const c of await d.store.listFactoryCas(argv[2])) out(`${c.id}  tenant ${c.tenantId}  ${c.subject}  sha256 ${c.sha256.slice(0, 16)}…${c.revoked ? '  REVOKED' : ''}`);
     return 0;
   }
   if (cmd === 'factory-ca' && sub === 'revoke' && argv[2]) {
-    if (!d.store.revokeFactoryCa(argv[2])) throw new Error(`no factory CA ${argv[2]}`);
+    if (!(await d.store.revokeFactoryCa(argv[2]))) throw new Error(`no factory CA ${argv[2]}`);
     out(`factory CA ${argv[2]} revoked: its devices can no longer enroll with their factory certificates (enrolled devices keep working)`);
     return 0;
   }
@@ -61,7 +61,7 @@ export async function runCli(argv: string[], d: CliDeps): Promise<number> {
     return 0;
   }
   if (cmd === 'devices') {
-    for (const x of d.store.listDevices({ tenantId: sub }))
+    for (const x of await d.store.listDevices({ tenantId: sub }))
       out(
         `${x.deviceId}  ${x.status.padEnd(15)} tenant ${x.tenantId}  ${x.wgIp || '-'}  cert ${x.certSerial ?? '-'}  done ${x.done.join(',') || '-'}${x.lastError ? `  last error: ${x.lastError}` : ''}`,
       );

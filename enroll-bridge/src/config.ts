@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hawkbitEnv, healthEnv, keycloakEnv, stepcaEnv, thingsboardEnv, wireguardEnv } from '@cdm/common';
+import { databaseEnv, hawkbitEnv, healthEnv, keycloakEnv, stepcaEnv, thingsboardEnv, wireguardEnv } from '@cdm/common';
 
 /** Every variable enroll-bridge reads; `enroll-bridge --help` prints them. */
 export const enrollBridgeEnv = {
@@ -10,7 +10,8 @@ export const enrollBridgeEnv = {
   ...hawkbitEnv,
   ...wireguardEnv,
   ...healthEnv(19102),
-  DATA_DIR: z.string().min(1).describe('durable store of device identity (owner of device id, serial, WireGuard address)'),
+  DATA_DIR: z.string().min(1).describe('durable store of device identity (owner of device id, serial, WireGuard address); with DATABASE_URL only scratch'),
+  ...databaseEnv,
   TENANT_TOKEN_DIR: z.string().min(1).describe("tenant-sync's TOKEN_STORE_DIR: device InfluxDB write tokens handed out at enrollment (secret)"),
   API_HOST: z.string().default('0.0.0.0').describe('address of the device enrollment API'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8443).describe('port of the device enrollment API'),

@@ -29,18 +29,19 @@ export const directoryView = (d: DeviceRecord): DirectoryDevice => ({
 export function directoryRouter(o: DirectoryApiOptions): express.Router {
   const r = express.Router();
   r.use('/v1/directory', authenticate(o.verifier));
-  r.get('/v1/directory/devices/:id', (req, res) => {
-    const d = o.store.getDevice(String(req.params.id));
+  r.get('/v1/directory/devices/:id', async (req, res) => {
+    const d = await o.store.getDevice(String(req.params.id));
     if (!d) return void res.status(404).json({ error: `no device ${String(req.params.id)}` });
     res.json({ version: DIRECTORY_VERSION, device: directoryView(d) });
   });
-  r.post('/v1/directory/lookup', express.json({ limit: 128 * 1024 }), (req, res) => {
+  r.post('/v1/directory/lookup', express.json({ limit: 128 * 1024 }), async (req, res) => {
     const body = LookupRequest.safeParse(req.body);
     if (!body.success) return void res.status(400).json({ error: `send {"ids": [<up to 1000 device ids>]}: ${body.error.issues[0]?.message}` });
-    const devices = body.data.ids.flatMap((id) => {
-      const d = o.store.getDevice(id);
-      return d ? [directoryView(d)] : [];
-    });
+    const devices: ReturnType<typeof directoryView>[] = [];
+    for (const id of body.data.ids) {
+      const d = await o.store.getDevice(id);
+      if (d) devices.push(directoryView(d));
+    }
     res.json({ version: DIRECTORY_VERSION, devices });
   });
   r.use('/v1/directory', (err: unknown, _req: Request, res: Response, next: NextFunction) => {

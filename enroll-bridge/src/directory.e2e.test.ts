@@ -16,21 +16,21 @@ import { Store } from './store.ts';
 const stack = inject('stack');
 const kcUrl = stack.keycloak!.url;
 const run = crypto.randomBytes(3).toString('hex');
-const store = new Store(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-dir-')), '10.98.0.0/16');
+const store = await Store.open({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-dir-')), poolCidr: '10.98.0.0/16' });
 const directory = await serveDirectory(store, `${kcUrl}/realms/cdm`);
 const service = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', clientId: stack.keycloak!.extra!.bridgeClientId!, clientSecret: stack.keycloak!.extra!.bridgeClientSecret! });
 const kcAdmin = new KeycloakClient({ baseURL: kcUrl, realm: 'cdm', authRealm: 'master', clientId: 'admin-cli', username: 'admin', password: 'admin' });
 const people: string[] = [];
 afterAll(async () => {
   directory.close();
-  store.close();
+  await store.close();
   for (const id of people) await kcAdmin.deleteUser(id).catch(() => undefined);
 });
 
 describe('device directory (enroll-bridge, read-only for other services)', () => {
   it('answers a service account with identity only: tenant, status, address, host key, ThingsBoard device', async () => {
-    recordEnrolled(store, { deviceId: `dir-${run}-1`, tenantId: 'tenant-a', tbDeviceId: 'tb-1' });
-    store.update(`dir-${run}-1`, { certPem: '-----BEGIN CERTIFICATE-----x', sshHostKey: 'ssh-ed25519 AAAA' });
+    await recordEnrolled(store, { deviceId: `dir-${run}-1`, tenantId: 'tenant-a', tbDeviceId: 'tb-1' });
+    await store.update(`dir-${run}-1`, { certPem: '-----BEGIN CERTIFICATE-----x', sshHostKey: 'ssh-ed25519 AAAA' });
     const client = new DeviceDirectoryClient({ baseURL: directory.url, token: () => service.accessToken() });
     const d = await client.get(`dir-${run}-1`);
     expect(d).toEqual({ deviceId: `dir-${run}-1`, tenantId: 'tenant-a', status: 'active', wgIp: expect.stringMatching(/^10\.98\./), sshHostKey: 'ssh-ed25519 AAAA', tbDeviceId: 'tb-1' });

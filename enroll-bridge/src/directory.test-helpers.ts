@@ -13,8 +13,9 @@ export async function serveDirectory(store: Store, issuer: string): Promise<{ ur
 }
 
 /** A device as enroll-bridge records it once enrolled (the fields other services ask for). */
-export function recordEnrolled(store: Store, d: { deviceId: string; tenantId: string; tbDeviceId: string; wgPublicKey?: string }): void {
-  if (store.getDevice(d.deviceId)) store.restartDevice({ deviceId: d.deviceId, tenantId: d.tenantId, keySha256: 'test', wgPublicKey: d.wgPublicKey ?? `wg-${d.deviceId}` });
-  else store.createDevice({ deviceId: d.deviceId, tenantId: d.tenantId, keySha256: 'test', wgPublicKey: d.wgPublicKey ?? `wg-${d.deviceId}` });
-  store.update(d.deviceId, { tbDeviceId: d.tbDeviceId, status: 'active' });
+export async function recordEnrolled(store: Store, d: { deviceId: string; tenantId: string; tbDeviceId: string; wgPublicKey?: string }): Promise<void> {
+  const identity = { deviceId: d.deviceId, tenantId: d.tenantId, keySha256: 'test', wgPublicKey: d.wgPublicKey ?? `wg-${d.deviceId}` };
+  if (await store.getDevice(d.deviceId)) await store.restartDevice(identity);
+  else await store.createDevice(identity);
+  await store.update(d.deviceId, { tbDeviceId: d.tbDeviceId, status: 'active' });
 }

@@ -11,6 +11,8 @@ import { bridgeEnv, defaultContext, thingsboardTenant } from '@cdm/stack';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApi, createApiServer } from './api.ts';
 import { createClaim } from './claims.ts';
+import { hashClaimToken, newClaimToken } from './claim-token.ts';
+import { newClaimId } from './enroll.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig } from './config.ts';
 import type { Step } from './store.ts';
@@ -70,7 +72,8 @@ async function enroll(body: unknown, claim?: string, headers: Record<string, str
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
-const claim = (uses = 10, extra: { expires?: string; deviceId?: string } = {}) => createClaim(bridge.store, { tenantId: tenant, uses, expires: extra.expires ?? '1h', deviceId: extra.deviceId }).token;
+const claim = async (uses = 10, extra: { expires?: string; deviceId?: string } = {}) =>
+  (await createClaim(bridge.store, { tenantId: tenant, uses, expires: extra.expires ?? '1h', deviceId: extra.deviceId })).token;
 const peers = () => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg', 'show', config.WG_INTERFACE, 'allowed-ips']).toString();
 
 beforeAll(async () => {
@@ -83,8 +86,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   server?.close();
-  for (const d of bridge.store.listDevices({ tenantId: tenant })) if (d.status !== 'decommissioned') await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
-  bridge.store.close();
+  for (const d of await bridge.store.listDevices({ tenantId: tenant })) if (d.status !== 'decommissioned') await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
+  await bridge.store.close();
 });
 
 describe('enrollment API on the local stack', () => {
@@ -96,7 +99,7 @@ describe('enrollment API on the local stack', () => {
   let token: string;
 
   it('enrolls a device: certificate chains to the root, peer on the hub, device in ThingsBoard, target in hawkBit', async () => {
-    token = claim(2);
+    token = await claim(2);
     firstKeys = await newKeys();
     firstCsr = await csr(device, firstKeys);
     firstWg = wgPub();
@@ -125,10 +128,10 @@ describe('enrollment API on the local stack', () => {
 
   it('attack: a replayed enrollment request (the same signed CSR) gets nothing: no tokens, no host key change', async () => {
     const hostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK8MB3K8tK5oR9PYuHvlWV3SnWSPHpJQXKVKW4fbFLDa attacker';
-    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg, sshHostKey: hostKey }, claim(1));
+    const r = await enroll({ deviceId: device, csr: firstCsr, wgPublicKey: firstWg, sshHostKey: hostKey }, await claim(1));
     expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining('used before') } });
     expect(JSON.stringify(r.body)).not.toContain(first.hawkbit.securityToken);
-    expect(bridge.store.getDevice(device)?.sshHostKey).toBeUndefined();
+    expect((await bridge.store.getDevice(device))?.sshHostKey).toBeUndefined();
     // what the device signed decides, not the signature's bytes: two signings of one request (ECDSA differs each time) are one request
     expect((await enroll({ deviceId: device, csr: await csr(device, firstKeys, ''), wgPublicKey: firstWg }, token)).status).toBe(200);
     expect((await enroll({ deviceId: device, csr: await csr(device, firstKeys, ''), wgPublicKey: firstWg }, token)).status).toBe(409);
@@ -139,14 +142,14 @@ describe('enrollment API on the local stack', () => {
     expect(r.status).toBe(200);
     expect(r.body.wireguard.address).toBe(first.wireguard.address);
     expect(r.body.certificate.serial).toBe(first.certificate.serial);
-    expect(bridge.store.listClaims(tenant).find((c) => c.maxUses === 2)?.usesLeft).toBe(1);
+    expect((await bridge.store.listClaims(tenant)).find((c) => c.maxUses === 2)?.usesLeft).toBe(1);
   });
 
   it('refuses a takeover by device id with other keys, and allows it with a claim for exactly that device', async () => {
     const other = { deviceId: device, csr: await csr(device), wgPublicKey: wgPub() };
-    expect(await enroll(other, claim())).toMatchObject({ status: 409, body: { error: expect.stringContaining('needs a claim created for this device') } });
-    expect(await enroll(other, claim(1, { deviceId: `dev-${run}-other` }))).toMatchObject({ status: 403, body: { error: 'enrollment claim is for another device' } });
-    const r = await enroll(other, claim(1, { deviceId: device }));
+    expect(await enroll(other, await claim())).toMatchObject({ status: 409, body: { error: expect.stringContaining('needs a claim created for this device') } });
+    expect(await enroll(other, await claim(1, { deviceId: `dev-${run}-other` }))).toMatchObject({ status: 403, body: { error: 'enrollment claim is for another device' } });
+    const r = await enroll(other, await claim(1, { deviceId: device }));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.wireguard.address).toBe(first.wireguard.address);
     expect(r.body.certificate.serial).not.toBe(first.certificate.serial);
@@ -160,7 +163,7 @@ describe('enrollment API on the local stack', () => {
 
   it('refuses bad input with a 4xx and the reason, and creates nothing', async () => {
     const ok = { deviceId: `dev-${run}-bad`, csr: await csr(`dev-${run}-bad`), wgPublicKey: wgPub() };
-    const c = claim();
+    const c = await claim();
     const cases: [string, Promise<{ status: number; body: Record<string, unknown> }>, number, string][] = [
       [
         'wrong content type',
@@ -181,27 +184,27 @@ describe('enrollment API on the local stack', () => {
       ['bad WireGuard key', enroll({ ...ok, wgPublicKey: 'abc' }, c), 400, 'WireGuard public key'],
       ['no claim', enroll(ok), 401, 'Authorization: Bearer'],
       ['forged claim', enroll(ok, `cdm_claim_${crypto.randomBytes(32).toString('base64url')}`), 401, 'no valid enrollment claim'],
-      ['expired claim', enroll(ok, expire(claim(1))), 403, 'expired'],
+      ['expired claim', enroll(ok, await expiredClaim()), 403, 'expired'],
     ];
     for (const [name, p, status, reason] of cases) {
       const r = await p;
       expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
       expect(String(r.body.error), name).toContain(reason);
     }
-    expect(bridge.store.getDevice(ok.deviceId)).toBeUndefined();
+    expect(await bridge.store.getDevice(ok.deviceId)).toBeUndefined();
     expect(await hawkbit.getTarget(ok.deviceId)).toBeUndefined();
   });
 
   it('attack: refuses another device’s WireGuard key (409), and that device keeps its tunnel', async () => {
     const victim = `dev-${run}-wgv`;
     const victimWg = wgPub();
-    const v = await enroll({ deviceId: victim, csr: await csr(victim), wgPublicKey: victimWg }, claim(1));
+    const v = await enroll({ deviceId: victim, csr: await csr(victim), wgPublicKey: victimWg }, await claim(1));
     expect(v.status, JSON.stringify(v.body)).toBe(200);
     const thief = `dev-${run}-wgt`;
-    const r = await enroll({ deviceId: thief, csr: await csr(thief), wgPublicKey: victimWg }, claim(1));
+    const r = await enroll({ deviceId: thief, csr: await csr(thief), wgPublicKey: victimWg }, await claim(1));
     expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining('wgPublicKey belongs to another device') } });
     expect(peers()).toContain(`${victimWg}\t${v.body.wireguard.address}`);
-    expect(bridge.store.getDevice(thief)).toBeUndefined();
+    expect(await bridge.store.getDevice(thief)).toBeUndefined();
     expect(await hawkbit.getTarget(thief)).toBeUndefined();
   });
 
@@ -209,19 +212,19 @@ describe('enrollment API on the local stack', () => {
     const serial = `dev-${run}-hbx`;
     // Another tenant's device (or one made by hand) already has this controller id in hawkBit.
     await hawkbit.createTargets([{ controllerId: serial, name: serial, description: 'cdm tenant some-other-tenant' }]);
-    const r = await enroll({ deviceId: serial, csr: await csr(serial), wgPublicKey: wgPub() }, claim(1));
+    const r = await enroll({ deviceId: serial, csr: await csr(serial), wgPublicKey: wgPub() }, await claim(1));
     expect(r).toMatchObject({ status: 409, body: { error: expect.stringContaining(`hawkBit already has a target ${serial} that is not this tenant's device`) } });
     expect((await hawkbit.getTarget(serial))?.description).toBe('cdm tenant some-other-tenant');
-    expect(bridge.store.getDevice(serial)).toBeUndefined();
+    expect(await bridge.store.getDevice(serial)).toBeUndefined();
     expect(await bridgeAdmin.findDeviceByName(serial)).toBeUndefined();
     await hawkbit.deleteTarget(serial);
   });
 
   it('refuses a claim replayed beyond its uses', async () => {
-    const c = claim(1);
+    const c = await claim(1);
     expect((await enroll({ deviceId: `dev-${run}-r1`, csr: await csr(`dev-${run}-r1`), wgPublicKey: wgPub() }, c)).status).toBe(200);
     expect(await enroll({ deviceId: `dev-${run}-r2`, csr: await csr(`dev-${run}-r2`), wgPublicKey: wgPub() }, c)).toMatchObject({ status: 403, body: { error: 'enrollment claim has no uses left' } });
-    expect(bridge.store.getDevice(`dev-${run}-r2`)).toBeUndefined();
+    expect(await bridge.store.getDevice(`dev-${run}-r2`)).toBeUndefined();
   });
 
   for (const step of ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] as const) {
@@ -229,16 +232,16 @@ describe('enrollment API on the local stack', () => {
       const id = `dev-${run}-crash-${step}`;
       const keys = await newKeys();
       const body = { deviceId: id, csr: await csr(id, keys), wgPublicKey: wgPub() };
-      const c = claim(1);
+      const c = await claim(1);
       faults.set(id, step);
       const failed = await enroll(body, c);
       expect(failed.status).toBe(502);
       expect(failed.body.error).toContain(`${step} step failed`);
       expect(failed.body.error).not.toContain('injected crash'); // the device is told which step, not the upstream's words
-      expect(bridge.store.getDevice(id)?.status).toBe('enrolling');
+      expect((await bridge.store.getDevice(id))?.status).toBe('enrolling');
       const r = await enroll({ ...body, csr: await csr(id, keys) }, c); // a fresh request, the same claim: its use was taken with the record
       expect(r.status, JSON.stringify(r.body)).toBe(200);
-      expect(bridge.store.getDevice(id)).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
+      expect(await bridge.store.getDevice(id)).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
       const devices = [];
       for await (const page of bridgeAdmin.devicePages()) devices.push(...page.filter((d) => d.name === id));
       expect(devices).toHaveLength(1);
@@ -254,35 +257,35 @@ describe('enrollment API on the local stack', () => {
   it('repair completes an enrollment the device abandoned after signing, and rolls back one that never got a certificate', async () => {
     const signed = `dev-${run}-abandoned-signed`;
     faults.set(signed, 'hawkbit');
-    expect((await enroll({ deviceId: signed, csr: await csr(signed), wgPublicKey: wgPub() }, claim(1))).status).toBe(502);
+    expect((await enroll({ deviceId: signed, csr: await csr(signed), wgPublicKey: wgPub() }, await claim(1))).status).toBe(502);
     const unsigned = `dev-${run}-abandoned-unsigned`;
     faults.set(unsigned, 'certificate');
-    expect((await enroll({ deviceId: unsigned, csr: await csr(unsigned), wgPublicKey: wgPub() }, claim(1))).status).toBe(502);
+    expect((await enroll({ deviceId: unsigned, csr: await csr(unsigned), wgPublicKey: wgPub() }, await claim(1))).status).toBe(502);
     const r = await bridge.enroller.repair(0);
     expect(r.completed).toContain(signed);
     expect(r.rolledBack).toContain(unsigned);
-    expect(bridge.store.getDevice(signed)).toMatchObject({ status: 'active' });
+    expect(await bridge.store.getDevice(signed)).toMatchObject({ status: 'active' });
     expect((await hawkbit.getTarget(signed))?.controllerId).toBe(signed);
-    expect(bridge.store.getDevice(unsigned)).toMatchObject({ status: 'decommissioned', wgIp: '' });
+    expect(await bridge.store.getDevice(unsigned)).toMatchObject({ status: 'decommissioned', wgIp: '' });
   });
 
   it('attack: a leaked multi-use claim cannot enroll more devices than the tenant’s quota', async () => {
     const small = await composeEnrollBridge({ ...config, DATA_DIR: path.join(tmp, 'quota'), TENANT_DEVICE_QUOTA: 2 }, logger);
     try {
-      const c = createClaim(small.store, { tenantId: tenant, uses: 100, expires: '1h' }).token;
+      const c = (await createClaim(small.store, { tenantId: tenant, uses: 100, expires: '1h' })).token;
       const ids = [0, 1, 2].map((i) => `dev-${run}-q${i}`);
       for (const id of ids.slice(0, 2)) await small.enroller.enroll({ deviceId: id, csr: await csr(id), wgPublicKey: wgPub(), claimToken: c });
       await expect(small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c })).rejects.toMatchObject({
         reason: 'forbidden',
         message: expect.stringContaining('quota of 2 devices'),
       });
-      expect(small.store.getDevice(ids[2]!)).toBeUndefined();
+      expect(await small.store.getDevice(ids[2]!)).toBeUndefined();
       expect(await hawkbit.getTarget(ids[2]!)).toBeUndefined();
       await small.enroller.decommission(ids[0]!);
       await small.enroller.enroll({ deviceId: ids[2]!, csr: await csr(ids[2]!), wgPublicKey: wgPub(), claimToken: c });
     } finally {
-      for (const d of small.store.listDevices()) if (d.status !== 'decommissioned') await small.enroller.decommission(d.deviceId).catch(() => undefined);
-      small.store.close();
+      for (const d of await small.store.listDevices()) if (d.status !== 'decommissioned') await small.enroller.decommission(d.deviceId).catch(() => undefined);
+      await small.store.close();
     }
   });
 
@@ -313,46 +316,44 @@ describe('enrollment API on the local stack', () => {
   });
 
   it('gives 500 concurrent enrollments 500 distinct addresses', async () => {
-    const c = claim(500);
+    const c = await claim(500);
     const bodies = await Promise.all(Array.from({ length: 500 }, async (_, i) => ({ deviceId: `dev-${run}-m${i}`, csr: await csr(`dev-${run}-m${i}`), wgPublicKey: wgPub() })));
     const t0 = Date.now();
     const results = await Promise.all(bodies.map((b) => enroll(b, c)));
     console.log(`500 concurrent enrollments: ${Date.now() - t0} ms`);
     expect(results.filter((r) => r.status !== 200).map((r) => r.body.error)).toEqual([]);
     expect(new Set(results.map((r) => r.body.wireguard.address)).size).toBe(500);
-    expect(bridge.store.getClaim(bridge.store.listClaims(tenant).find((x) => x.maxUses === 500)!.id)?.usesLeft).toBe(0);
+    expect((await bridge.store.getClaim((await bridge.store.listClaims(tenant)).find((x) => x.maxUses === 500)!.id))?.usesLeft).toBe(0);
   }, 300_000);
 
   it('lets the first devices of a brand-new tenant enroll at the same time (one device profile made)', async () => {
     const fresh = `${tenant}-new`;
     const { as } = await thingsboardTenant(tb, fresh);
     fs.writeFileSync(path.join(tokenDir, `${fresh}.json`), JSON.stringify({ cdmId: fresh, org: 'cdm', bucket: `cdm-${fresh}`, token: 't2' }));
-    const c = createClaim(bridge.store, { tenantId: fresh, uses: 20, expires: '1h' }).token;
+    const c = (await createClaim(bridge.store, { tenantId: fresh, uses: 20, expires: '1h' })).token;
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => enroll({ deviceId: `dev-${run}-n${i}`, csr: await csr(`dev-${run}-n${i}`), wgPublicKey: wgPub() }, c)));
     expect(results.filter((r) => r.status !== 200).map((r) => r.body.error)).toEqual([]);
     expect((await as.findDeviceProfile('cdm-x509'))?.name).toBe('cdm-x509');
-    for (const d of bridge.store.listDevices({ tenantId: fresh })) await bridge.enroller.decommission(d.deviceId);
+    for (const d of await bridge.store.listDevices({ tenantId: fresh })) await bridge.enroller.decommission(d.deviceId);
   });
 
   it('decommissions: certificate revoked, peer, target and device gone, address free; re-enrolment needs a new claim use', async () => {
-    const d = bridge.store.getDevice(device)!;
+    const d = (await bridge.store.getDevice(device))!;
     const r = await bridge.enroller.decommission(device);
     expect(r).toMatchObject({ status: 'decommissioned', wgIp: '', done: [] });
     expect(peers()).not.toContain(d.wgPublicKey);
     expect(await hawkbit.getTarget(device)).toBeUndefined();
     expect(await bridgeAdmin.findDeviceByName(device)).toBeUndefined();
     await expect(bridge.clients.stepca.revoke(d.certSerial!)).rejects.toThrow(/revoked/i);
-    const spent = claim(1);
-    bridge.store.consumeClaim(bridge.store.listClaims(tenant).at(-1)!.id);
+    const spent = await claim(1);
+    await bridge.store.consumeClaim((await bridge.store.listClaims(tenant)).at(-1)!.id);
     expect((await enroll({ deviceId: device, csr: await csr(device), wgPublicKey: wgPub() }, spent)).status).toBe(403);
   });
 });
 
-/** Makes a claim look expired by moving its expiry into the past (as time passing would). */
-function expire(token: string): string {
-  const c = bridge.store.listClaims(tenant).at(-1)!;
-  (bridge.store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db
-    .prepare('UPDATE claims SET expires_at = ? WHERE id = ?')
-    .run(new Date(Date.now() - 1000).toISOString(), c.id);
+/** A claim whose expiry has passed, as time passing would leave it. */
+async function expiredClaim(): Promise<string> {
+  const token = newClaimToken();
+  await bridge.store.createClaim({ id: newClaimId(), tokenSha256: hashClaimToken(token), tenantId: tenant, uses: 1, expiresAt: new Date(Date.now() - 1000) });
   return token;
 }

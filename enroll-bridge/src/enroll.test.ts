@@ -86,8 +86,8 @@ function upstreams() {
   return { u: u as unknown as Upstreams, calls, failing, held };
 }
 
-function scene() {
-  const store = new Store(fs.mkdtempSync(path.join(tmp, 'store-')), '10.77.0.0/24');
+async function scene() {
+  const store = await Store.open({ dataDir: fs.mkdtempSync(path.join(tmp, 'store-')), poolCidr: '10.77.0.0/24' });
   const up = upstreams();
   const enroller = new Enroller({
     store,
@@ -96,40 +96,40 @@ function scene() {
     wgEndpoint: 'hub.example:51820',
     logger: createLogger('test', { level: 'silent' }),
   });
-  const claim = (deviceId?: string) => createClaim(store, { tenantId: 'tenant-a', uses: 5, expires: '1h', deviceId }).token;
+  const claim = async (deviceId?: string) => (await createClaim(store, { tenantId: 'tenant-a', uses: 5, expires: '1h', deviceId })).token;
   return { store, enroller, claim, ...up };
 }
 
 describe('Enroller saga over the step table', () => {
   it('an upstream failing at one step: StepFailed names step and upstream, the others are recorded done, a retry runs only that step', async () => {
-    const s = scene();
-    const token = s.claim();
+    const s = await scene();
+    const token = await s.claim();
     s.failing.add('hawkbit.createTargets');
     const err = await s.enroller.enroll({ deviceId: 'dev-1', csr: csr('dev-1'), wgPublicKey: wgKey(), claimToken: token }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StepFailed);
     expect(err).toMatchObject({ step: 'hawkbit', upstream: 'hawkbit' });
-    expect(s.store.getDevice('dev-1')).toMatchObject({ status: 'enrolling', done: ['certificate', 'thingsboard', 'wireguard'], lastError: expect.stringContaining('down for the test') });
+    expect(await s.store.getDevice('dev-1')).toMatchObject({ status: 'enrolling', done: ['certificate', 'thingsboard', 'wireguard'], lastError: expect.stringContaining('down for the test') });
     // The device's answer names the step and upstream, not the upstream's words.
     expect(httpAnswer(err)).toEqual({ status: 502, error: 'hawkbit step failed at hawkbit; retry later (the bridge logged the details)' });
 
     s.failing.clear();
     s.calls.length = 0;
-    const wg = s.store.getDevice('dev-1')!.wgPublicKey;
+    const wg = (await s.store.getDevice('dev-1'))!.wgPublicKey;
     const done = await s.enroller.enroll({ deviceId: 'dev-1', csr: csr('dev-1'), wgPublicKey: wg, claimToken: token });
     expect(done.hawkbit.securityToken).toBe('tokdev-1');
     expect(s.calls.filter((c) => !c.endsWith('getTarget'))).toEqual(['hawkbit.createTargets']);
-    expect(s.store.getDevice('dev-1')).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
+    expect(await s.store.getDevice('dev-1')).toMatchObject({ status: 'active', done: ['certificate', 'thingsboard', 'hawkbit', 'wireguard'] });
   });
 
   it('decommission undoes every step in reverse, also one the crash left unmarked, and resumes after a failed undo', async () => {
-    const s = scene();
-    const r = await s.enroller.enroll({ deviceId: 'dev-2', csr: csr('dev-2'), wgPublicKey: wgKey(), claimToken: s.claim() });
-    s.store.markDone('dev-2', ['hawkbit'], false); // as if the bridge died after creating the target, before the mark
+    const s = await scene();
+    const r = await s.enroller.enroll({ deviceId: 'dev-2', csr: csr('dev-2'), wgPublicKey: wgKey(), claimToken: await s.claim() });
+    await s.store.markDone('dev-2', ['hawkbit'], false); // as if the bridge died after creating the target, before the mark
     s.failing.add('thingsboard.remove');
     s.calls.length = 0;
     const err = await s.enroller.decommission('dev-2').catch((e: unknown) => e);
     expect(err).toMatchObject({ step: 'thingsboard', action: 'decommission' });
-    expect(s.store.getDevice('dev-2')).toMatchObject({ status: 'decommissioning', done: ['certificate', 'thingsboard'] });
+    expect(await s.store.getDevice('dev-2')).toMatchObject({ status: 'decommissioning', done: ['certificate', 'thingsboard'] });
     expect(s.held.targets.has('dev-2')).toBe(false);
 
     s.failing.clear();
@@ -140,8 +140,8 @@ describe('Enroller saga over the step table', () => {
   });
 
   it('each refusal is a Refused with its reason; nothing is signed or created for it', async () => {
-    const s = scene();
-    const token = s.claim();
+    const s = await scene();
+    const token = await s.claim();
     const refusal = (req: Parameters<Enroller['enroll']>[0]) =>
       s.enroller.enroll(req).then(
         () => undefined,
@@ -150,12 +150,15 @@ describe('Enroller saga over the step table', () => {
     expect(await refusal({ deviceId: '../x', csr: csr('dev-3'), wgPublicKey: wgKey(), claimToken: token })).toMatchObject({ status: 400 });
     expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-3'), wgPublicKey: 'nope', claimToken: token })).toMatchObject({ status: 400, error: expect.stringContaining('wgPublicKey') });
     expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-3'), wgPublicKey: wgKey(), claimToken: 'cdm_claim_forged' })).toMatchObject({ status: 401 });
-    expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-3'), wgPublicKey: wgKey(), claimToken: s.claim('dev-9') })).toMatchObject({ status: 403, error: 'enrollment claim is for another device' });
+    expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-3'), wgPublicKey: wgKey(), claimToken: await s.claim('dev-9') })).toMatchObject({
+      status: 403,
+      error: 'enrollment claim is for another device',
+    });
     expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-4'), wgPublicKey: wgKey(), claimToken: token })).toMatchObject({ status: 400, error: expect.stringContaining('CN must be the device id') });
     s.held.targets.set('dev-3', { description: 'made by hand', securityToken: 'x' });
     expect(await refusal({ deviceId: 'dev-3', csr: csr('dev-3'), wgPublicKey: wgKey(), claimToken: token })).toMatchObject({ status: 409, error: expect.stringContaining('not this tenant') });
     expect(s.calls.filter((c) => !c.endsWith('getTarget'))).toEqual([]);
-    expect(s.store.getDevice('dev-3')).toBeUndefined();
+    expect(await s.store.getDevice('dev-3')).toBeUndefined();
 
     // A request used once proves possession once.
     s.held.targets.delete('dev-3');
@@ -169,7 +172,7 @@ describe('Enroller saga over the step table', () => {
 
 describe('Enroller: a crash between steps', () => {
   it('counts as that step failing (502 naming it), not as a bug (500)', async () => {
-    const s = scene();
+    const s = await scene();
     const enroller = new Enroller({
       store: s.store,
       ...s.u,
@@ -180,9 +183,9 @@ describe('Enroller: a crash between steps', () => {
         if (step === 'wireguard') throw new Error('killed before wireguard');
       },
     });
-    const err = await enroller.enroll({ deviceId: 'dev-5', csr: csr('dev-5'), wgPublicKey: wgKey(), claimToken: s.claim() }).catch((e: unknown) => e);
+    const err = await enroller.enroll({ deviceId: 'dev-5', csr: csr('dev-5'), wgPublicKey: wgKey(), claimToken: await s.claim() }).catch((e: unknown) => e);
     expect(httpAnswer(err)).toMatchObject({ status: 502, error: expect.stringContaining('wireguard step failed') });
-    expect(s.store.getDevice('dev-5')).toMatchObject({ done: ['certificate', 'thingsboard', 'hawkbit'], lastError: 'wireguard: killed before wireguard' });
+    expect(await s.store.getDevice('dev-5')).toMatchObject({ done: ['certificate', 'thingsboard', 'hawkbit'], lastError: 'wireguard: killed before wireguard' });
   });
 });
 

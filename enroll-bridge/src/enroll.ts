@@ -82,7 +82,7 @@ export class Enroller {
    */
   renew(deviceId: string, presentedSerial: string, csr: string): Promise<{ chain: string; serial: string; notAfter: string }> {
     return this.serial(deviceId, async () => {
-      const d = this.o.store.getDevice(deviceId);
+      const d = await this.o.store.getDevice(deviceId);
       if (!d || d.status !== 'active') throw new Refused('forbidden', `device ${deviceId} is not enrolled`);
       const current = d.certSerial === presentedSerial;
       // The certificate renewal replaced stays good for renewal until the device shows the new one:
@@ -92,10 +92,10 @@ export class Enroller {
       const facts = await checkedCsr(csr, deviceId);
       let next: DeviceRecord = d;
       if (!(previous && facts.keySha256 === d.keySha256)) {
-        if (current) next = this.o.store.update(deviceId, { prevCertSerial: presentedSerial });
-        next = this.o.store.update(deviceId, { ...(await this.upstream('certificate', next, { csr, seen: {} })), keySha256: facts.keySha256 });
+        if (current) next = await this.o.store.update(deviceId, { prevCertSerial: presentedSerial });
+        next = await this.o.store.update(deviceId, { ...(await this.upstream('certificate', next, { csr, seen: {} })), keySha256: facts.keySha256 });
       } // else: a retry with the old certificate and the new key gets the certificate already issued
-      next = this.o.store.update(deviceId, await this.upstream('thingsboard', next, { seen: {} }));
+      next = await this.o.store.update(deviceId, await this.upstream('thingsboard', next, { seen: {} }));
       this.o.logger.info({ deviceId, serial: next.certSerial, notAfter: next.certNotAfter, retry: previous }, 'renewed');
       return { chain: next.certPem!, serial: next.certSerial!, notAfter: next.certNotAfter! };
     });
@@ -112,10 +112,15 @@ export class Enroller {
    */
   async repair(abandonAfterMs = 24 * 3600_000): Promise<{ completed: string[]; rolledBack: string[]; failed: string[] }> {
     const out = { completed: [] as string[], rolledBack: [] as string[], failed: [] as string[] };
-    for (const d of [...this.o.store.listDevices({ status: 'enrolling' }), ...this.o.store.listDevices({ status: 'decommissioning' })]) {
+    for (const d of [...(await this.o.store.listDevices({ status: 'enrolling' })), ...(await this.o.store.listDevices({ status: 'decommissioning' }))]) {
       try {
         if (d.status === 'decommissioning') await this.decommission(d.deviceId);
-        else if (d.certPem) await this.serial(d.deviceId, () => this.runSteps(this.o.store.getDevice(d.deviceId)!, undefined));
+        else if (d.certPem)
+          await this.serial(d.deviceId, async () => {
+            // Another replica may have finished or undone it meanwhile: act on what the store says now.
+            const now = await this.o.store.getDevice(d.deviceId);
+            if (now?.status === 'enrolling') await this.runSteps(now, undefined);
+          });
         else if (Date.now() - Date.parse(d.updatedAt) > abandonAfterMs) {
           await this.decommission(d.deviceId);
           out.rolledBack.push(d.deviceId);
@@ -130,9 +135,10 @@ export class Enroller {
     return out;
   }
 
+  /** One operation per device at a time: queued here within this process, a lease across replicas. */
   private async serial<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.inProgress.get(deviceId) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
+    const run = prev.catch(() => undefined).then(() => this.o.store.exclusive(deviceId, fn));
     this.inProgress.set(deviceId, run);
     try {
       return await run;
@@ -147,17 +153,17 @@ export class Enroller {
     if (!isWgKey(req.wgPublicKey)) throw new Refused('invalid', 'wgPublicKey must be a WireGuard public key (44 characters of base64)');
     if (req.sshHostKey !== undefined && !SSH_HOST_KEY.test(req.sshHostKey)) throw new Refused('invalid', 'sshHostKey must be one OpenSSH public key line (ssh-ed25519 or ecdsa-sha2-nistp256/384)');
     const t0 = performance.now();
-    const claim = voucherOf(store, req);
+    const claim = await voucherOf(store, req);
     const facts = await checkedCsr(req.csr, req.deviceId);
     const seen: Seen = {};
 
-    let existing = store.getDevice(req.deviceId);
+    let existing = await store.getDevice(req.deviceId);
     // A serial squatted in another tenant with a claim (a leaked image can enroll any serial) goes to
     // the tenant whose factory certificate proves it holds the hardware: the squatter's record is
     // decommissioned (certificate revoked, peer and target removed), then the device enrolls here.
     const supersede = existing !== undefined && claim.kind === 'factory' && existing.tenantId !== claim.tenantId && existing.status !== 'decommissioned' && existing.enrolledBy !== 'factory';
     if (supersede) {
-      this.quotaLeft(claim.tenantId);
+      await this.quotaLeft(store, claim.tenantId);
       this.o.logger.warn({ deviceId: req.deviceId, from: existing!.tenantId, to: claim.tenantId }, 'device id enrolled elsewhere by a claim; its factory certificate moves it to its own tenant');
       existing = await this.doDecommission(req.deviceId);
     }
@@ -168,42 +174,45 @@ export class Enroller {
     let device: DeviceRecord;
     // Checked in the same transaction as the write: a WireGuard key is one tunnel, so a key another
     // device holds would move that device's peer to this one (seen: device A's tunnel was gone).
-    const keyFree = () => {
-      if (store.wgKeyHolder(req.wgPublicKey, req.deviceId)) throw new Refused('conflict', 'wgPublicKey belongs to another device: generate a key on the device (wg genkey)');
+    const keyFree = async (s: Store) => {
+      if (await s.wgKeyHolder(req.wgPublicKey, req.deviceId)) throw new Refused('conflict', 'wgPublicKey belongs to another device: generate a key on the device (wg genkey)');
     };
     // A request signed once proves possession once: the same bytes again may be a replay by anyone
     // who saw them, and would hand out the device's hawkBit token or replace its pinned host key.
-    const fresh = () => {
-      if (!store.useRequest(facts.requestSha256, req.deviceId))
+    const fresh = async (s: Store) => {
+      if (!(await s.useRequest(facts.requestSha256, req.deviceId)))
         throw new Refused('conflict', 'this certificate request was used before: sign a new one (enroll.sh puts a fresh challengePassword in each); a replayed request proves nothing');
     };
-    const consume = <T>(fn: () => T, newDevice = true): T =>
-      store.atomically(() => {
-        keyFree();
-        if (newDevice) this.quotaLeft(claim.tenantId);
-        fresh();
-        if (!claim.consume()) throw new Refused('forbidden', 'enrollment claim has no uses left');
-        return fn();
+    const consume = <T>(fn: (s: Store) => Promise<T>, newDevice = true): Promise<T> =>
+      store.atomically(async (s) => {
+        await keyFree(s);
+        if (newDevice) {
+          await s.lockTenant(claim.tenantId);
+          await this.quotaLeft(s, claim.tenantId);
+        }
+        await fresh(s);
+        if (!(await claim.consume(s))) throw new Refused('forbidden', 'enrollment claim has no uses left');
+        return fn(s);
       });
     const record = { deviceId: req.deviceId, tenantId: claim.tenantId, keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey };
     const by = { enrolledBy: claim.kind };
-    if (!existing) device = consume(() => store.update(store.createDevice(record).deviceId, by));
+    if (!existing) device = await consume(async (s) => s.update((await s.createDevice(record)).deviceId, by));
     else if (existing.status === 'decommissioned' && claim.kind === 'factory' && !supersede)
       throw new Refused('forbidden', 'device was decommissioned; enrolling it again needs a claim token from an admin, not its factory certificate');
-    else if (existing.status === 'decommissioned') device = consume(() => store.update(store.restartDevice(record).deviceId, by));
+    else if (existing.status === 'decommissioned') device = await consume(async (s) => s.update((await s.restartDevice(record)).deviceId, by));
     else if (existing.status === 'decommissioning') throw new Refused('conflict', 'device is being decommissioned; retry when that has finished');
     else if (existing.tenantId !== claim.tenantId) throw new Refused('forbidden', 'device is enrolled in another tenant');
     else if (existing.keySha256 === facts.keySha256 && existing.wgPublicKey === req.wgPublicKey)
-      device = store.atomically(() => (fresh(), existing!)); // a retry: same identity, freshly signed
+      device = await store.atomically(async (s) => (await fresh(s), existing!)); // a retry: same identity, freshly signed
     else if (claim.deviceId === req.deviceId) {
       // New keys for a known device need a claim made for exactly this device (no takeover by serial).
-      device = consume(() => store.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling', ...by }), false);
+      device = await consume((s) => s.update(req.deviceId, { keySha256: facts.keySha256, wgPublicKey: req.wgPublicKey, status: 'enrolling', ...by }), false);
       await this.o.wireguard.removePeer(existing.wgPublicKey).catch(() => undefined);
       await retireIdentity(this.o, existing);
       delete seen.target; // retiring gave the target a new security token
-      device = store.markDone(req.deviceId, ['certificate', 'thingsboard', 'wireguard'], false);
+      device = await store.markDone(req.deviceId, ['certificate', 'thingsboard', 'wireguard'], false);
     } else throw new Refused('conflict', 'device already enrolled with another key; re-enrolling needs a claim created for this device (--device)');
-    if (req.sshHostKey !== undefined && device.sshHostKey !== req.sshHostKey) device = store.update(req.deviceId, { sshHostKey: req.sshHostKey });
+    if (req.sshHostKey !== undefined && device.sshHostKey !== req.sshHostKey) device = await store.update(req.deviceId, { sshHostKey: req.sshHostKey });
     this.o.observe?.('store', performance.now() - t1);
     device = await this.runSteps(device, req.csr, seen);
     return this.timed('answer', () => this.result(device, seen));
@@ -218,9 +227,9 @@ export class Enroller {
     }
   }
 
-  private quotaLeft(tenantId: string): void {
+  private async quotaLeft(store: Store, tenantId: string): Promise<void> {
     const quota = this.o.tenantQuota ?? 10_000;
-    if (this.o.store.countDevices(tenantId) >= quota)
+    if ((await store.countDevices(tenantId)) >= quota)
       throw new Refused('forbidden', `tenant ${tenantId} has its quota of ${quota} devices; decommission devices or ask ops to raise TENANT_DEVICE_QUOTA`);
   }
 
@@ -244,10 +253,10 @@ export class Enroller {
     };
     if (!device.done.includes('certificate')) {
       try {
-        device = store.markDone(device.deviceId, ['certificate'], true, await run('certificate', device));
+        device = await store.markDone(device.deviceId, ['certificate'], true, await run('certificate', device));
         recorded(['certificate']);
       } catch (err) {
-        store.update(device.deviceId, { lastError: `certificate: ${detail(err)}` });
+        await store.update(device.deviceId, { lastError: `certificate: ${detail(err)}` });
         throw err;
       }
     }
@@ -258,12 +267,12 @@ export class Enroller {
     const patch = Object.assign({}, ...results.map((r) => (r.status === 'fulfilled' ? r.value : {}))) as DevicePatch;
     const done = steps.filter((_, i) => results[i]!.status === 'fulfilled');
     if (failed < 0) {
-      const active = store.markDone(device.deviceId, done, true, { ...patch, status: 'active', lastError: undefined });
+      const active = await store.markDone(device.deviceId, done, true, { ...patch, status: 'active', lastError: undefined });
       recorded(done);
       return active;
     }
     const err = (results[failed] as PromiseRejectedResult).reason as Error;
-    store.markDone(device.deviceId, done, true, { ...patch, lastError: `${steps[failed]}: ${detail(err)}` });
+    await store.markDone(device.deviceId, done, true, { ...patch, lastError: `${steps[failed]}: ${detail(err)}` });
     recorded(done);
     throw err;
   }
@@ -286,23 +295,23 @@ export class Enroller {
 
   private async doDecommission(deviceId: string): Promise<DeviceRecord> {
     const { store } = this.o;
-    let d = store.getDevice(deviceId);
+    let d = await store.getDevice(deviceId);
     if (!d) throw new Refused('not-found', `device ${deviceId} not enrolled`);
     if (d.status === 'decommissioned') return d;
-    d = store.update(deviceId, { status: 'decommissioning' });
+    d = await store.update(deviceId, { status: 'decommissioning' });
     // Reverse order; each undo is idempotent and recorded, so a failure resumes here. Every undo runs
     // even if its step is not marked done (see StepDef.undo).
     for (const step of [...STEPS].reverse()) {
       try {
         await this.steps[step].undo(d);
-        store.markDone(deviceId, [step], false);
+        await store.markDone(deviceId, [step], false);
       } catch (err) {
-        store.update(deviceId, { lastError: `decommission ${step}: ${(err as Error).message}` });
+        await store.update(deviceId, { lastError: `decommission ${step}: ${(err as Error).message}` });
         if (err instanceof TenantNotReady) throw err;
         throw new StepFailed(step, err instanceof UpstreamError ? err.upstream : 'the bridge', 'decommission', err);
       }
     }
-    store.releaseAddress(deviceId);
+    await store.releaseAddress(deviceId);
     return store.update(deviceId, { lastError: undefined });
   }
 

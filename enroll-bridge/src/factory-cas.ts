@@ -21,7 +21,7 @@ export const proofHowTo = (tenantId: string, caSha256: string) =>
  * register another vendor's intermediate, or a CA of their own named like it, and capture that
  * vendor's devices meant for another tenant.
  */
-export function registerFactoryCa(store: Store, tenantId: string, pem: string, proofBase64: string | undefined): FactoryCaRecord {
+export async function registerFactoryCa(store: Store, tenantId: string, pem: string, proofBase64: string | undefined): Promise<FactoryCaRecord> {
   const ca = parseFactoryCa(pem);
   const cert = new crypto.X509Certificate(ca.pem);
   if (!proofBase64) throw new Refused('invalid', `proof of possession of the CA key required: ${proofHowTo(tenantId, ca.sha256)}`);
@@ -37,7 +37,7 @@ export function registerFactoryCa(store: Store, tenantId: string, pem: string, p
   if (!ok) throw new Refused('invalid', `the proof is not a signature of the registration message by this CA's key: ${proofHowTo(tenantId, ca.sha256)}`);
   const overlap = overlapping(
     cert,
-    store.listFactoryCas().filter((x) => x.tenantId !== tenantId),
+    (await store.listFactoryCas()).filter((x) => x.tenantId !== tenantId),
   );
   if (overlap) throw new Refused('conflict', `overlaps factory CA ${overlap.ca.id} of another tenant (${overlap.why}): a CA can vouch for one tenant's devices only`);
   return store.addFactoryCa({ id: `fca_${crypto.randomBytes(6).toString('hex')}`, tenantId, ...ca });

@@ -46,35 +46,35 @@ describe('factory certificates', () => {
 });
 
 describe('factory CA registration', () => {
-  const store = () => new Store(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-fca-')), '10.77.0.0/16');
+  const store = () => Store.open({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-fca-')), poolCidr: '10.77.0.0/16' });
 
-  it('registers a CA with a proof made by its key, for that tenant', () => {
-    const s = store();
-    expect(registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'))).toMatchObject({ tenantId: 'acme-id', subject: 'O=ACME Devices, CN=Factory Root CA' });
+  it('registers a CA with a proof made by its key, for that tenant', async () => {
+    const s = await store();
+    expect(await registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'))).toMatchObject({ tenantId: 'acme-id', subject: 'O=ACME Devices, CN=Factory Root CA' });
   });
 
-  it('attack: the CA certificate alone (public: in every device chain) or a proof for another tenant registers nothing', () => {
-    const s = store();
-    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, undefined)).toThrow(/proof of possession of the CA key required: .*openssl dgst -sha256 -sign/);
-    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('acme-id', 'line'))).toThrow(/not a signature of the registration message/);
-    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, other.prove('evil-id'))).toThrow(/not a signature/);
-    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, 'bm90IGEgc2lnbmF0dXJl')).toThrow(/not a signature/);
-    expect(s.listFactoryCas()).toEqual([]);
+  it('attack: the CA certificate alone (public: in every device chain) or a proof for another tenant registers nothing', async () => {
+    const s = await store();
+    await expect(registerFactoryCa(s, 'evil-id', pki.lineCaPem, undefined)).rejects.toThrow(/proof of possession of the CA key required: .*openssl dgst -sha256 -sign/);
+    await expect(registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('acme-id', 'line'))).rejects.toThrow(/not a signature of the registration message/);
+    await expect(registerFactoryCa(s, 'evil-id', pki.lineCaPem, other.prove('evil-id'))).rejects.toThrow(/not a signature/);
+    await expect(registerFactoryCa(s, 'evil-id', pki.lineCaPem, 'bm90IGEgc2lnbmF0dXJl')).rejects.toThrow(/not a signature/);
+    expect(await s.listFactoryCas()).toEqual([]);
   });
 
-  it('attack: refuses a CA overlapping another tenant’s — its intermediate, its issuer, a look-alike subject, the same key', () => {
-    const s = store();
-    registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'));
+  it('attack: refuses a CA overlapping another tenant’s — its intermediate, its issuer, a look-alike subject, the same key', async () => {
+    const s = await store();
+    await registerFactoryCa(s, 'acme-id', pki.rootPem, pki.prove('acme-id'));
     // The line CA is issued by acme's root: whoever holds its key (a contract manufacturer) may not move devices to another tenant.
-    expect(() => registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('evil-id', 'line'))).toThrow(/overlaps factory CA .* of another tenant \(issued by it\)/);
-    const s2 = store();
-    registerFactoryCa(s2, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line'));
-    expect(() => registerFactoryCa(s2, 'evil-id', pki.rootPem, pki.prove('evil-id'))).toThrow(/\(its issuer\)/);
+    await expect(registerFactoryCa(s, 'evil-id', pki.lineCaPem, pki.prove('evil-id', 'line'))).rejects.toThrow(/overlaps factory CA .* of another tenant \(issued by it\)/);
+    const s2 = await store();
+    await registerFactoryCa(s2, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line'));
+    await expect(registerFactoryCa(s2, 'evil-id', pki.rootPem, pki.prove('evil-id'))).rejects.toThrow(/\(its issuer\)/);
     const lookAlike = makeFactoryPki('Factory'); // same subject names, other keys
-    expect(() => registerFactoryCa(s, 'evil-id', lookAlike.rootPem, lookAlike.prove('evil-id'))).toThrow(/\(same subject\)/);
+    await expect(registerFactoryCa(s, 'evil-id', lookAlike.rootPem, lookAlike.prove('evil-id'))).rejects.toThrow(/\(same subject\)/);
     // The same tenant may register its own root and line CA.
-    expect(registerFactoryCa(s, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line')).tenantId).toBe('acme-id');
+    expect((await registerFactoryCa(s, 'acme-id', pki.lineCaPem, pki.prove('acme-id', 'line'))).tenantId).toBe('acme-id');
     // An unrelated CA is fine for another tenant.
-    expect(registerFactoryCa(s, 'beta-id', other.rootPem, other.prove('beta-id')).tenantId).toBe('beta-id');
+    expect((await registerFactoryCa(s, 'beta-id', other.rootPem, other.prove('beta-id'))).tenantId).toBe('beta-id');
   });
 });

@@ -1,3 +1,4 @@
+import { LeaseBusy } from '@cdm/common/lease';
 import { PoolExhausted } from './store.ts';
 import { HttpError, Refused, StepFailed, type RefusalReason } from './errors.ts';
 import { TenantNotReady } from './tb-devices.ts';
@@ -21,5 +22,6 @@ export function httpAnswer(err: unknown): HttpAnswer | undefined {
   if (err instanceof StepFailed) return { status: 502, error: `${err.message}; retry later (the bridge logged the details)` };
   if (err instanceof TenantNotReady) return { status: 503, error: err.message, retryAfterSec: 60 };
   if (err instanceof PoolExhausted) return { status: 503, error: err.message };
+  if (err instanceof LeaseBusy) return { status: 409, error: `${err.message}: another operation on this device is running; retry in a minute`, retryAfterSec: 30 };
   return undefined;
 }

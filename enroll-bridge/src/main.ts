@@ -27,6 +27,8 @@ if (command === 'daemon') {
       logger,
       every: config.REPAIR_SCHEDULE,
       pass: () => enroller.repair(),
+      // With replicas (DATABASE_URL) one runs the pass; another takes over LEASE_SECONDS after it stops.
+      lease: store.shared ? store.lease('enroll_repair', config.LEASE_SECONDS * 1000) : undefined,
       failures: (r) => r.failed.length,
       notable: (r) => r.completed.length + r.failed.length > 0,
     });
@@ -42,7 +44,7 @@ if (command === 'daemon') {
           await clients.wireguard.dump();
         },
       },
-      gauges: () => ({ cdm_enroll_addresses_in_use: store.addressesInUse(), ...repair.gauges() }),
+      gauges: async () => ({ cdm_enroll_addresses_in_use: await store.addressesInUse(), ...repair.gauges() }),
       // The device directory other services ask (terminal gateway, ota-bridge): internal port only.
       routes: directoryVerifier ? directoryRouter({ verifier: directoryVerifier, store, logger }) : undefined,
     });
@@ -64,7 +66,7 @@ if (command === 'daemon') {
     if (!verifier) logger.info('admin API and device directory off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
     logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
     if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');
-    return { logger, servers: [health, api], stop: async () => void (await repair.stop(), store.close()) };
+    return { logger, servers: [health, api], stop: async () => void (await repair.stop(), await store.close()) };
   });
 } else {
   runCommand(`enroll-bridge ${command}`, async () => {
@@ -74,7 +76,7 @@ if (command === 'daemon') {
     try {
       return await runCli(argv, { store, enroller, tenants });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 }

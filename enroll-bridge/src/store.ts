@@ -1,5 +1,6 @@
-import type Database from 'better-sqlite3';
-import { openStore, preparedStatements, type Migration } from '@cdm/common/sqlite';
+import { openDb, type Db, type Queryable, type Schema, type Tx } from '@cdm/common/db';
+import { Lease, withLease } from '@cdm/common/lease';
+import type { Migration } from '@cdm/common/sqlite';
 import { Refused } from './errors.ts';
 import { cidrText, contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
@@ -139,88 +140,182 @@ const MIGRATIONS: Migration[] = [
    CREATE TABLE pool_free (n INTEGER PRIMARY KEY);`,
 ];
 
+/** The same tables on PostgreSQL (DATABASE_URL), in their current shape: no database there predates it. */
+const PG_SCHEMA = `
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  key_sha256 TEXT NOT NULL,
+  wg_public_key TEXT NOT NULL,
+  wg_ip TEXT,
+  cert_serial TEXT,
+  cert_not_after TEXT,
+  cert_pem TEXT,
+  tb_device_id TEXT,
+  done TEXT NOT NULL DEFAULT '[]',
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  ssh_host_key TEXT,
+  prev_cert_serial TEXT,
+  enrolled_by TEXT
+);
+CREATE UNIQUE INDEX devices_wg_ip ON devices(wg_ip) WHERE wg_ip IS NOT NULL;
+CREATE UNIQUE INDEX devices_wg_key ON devices(wg_public_key) WHERE wg_ip IS NOT NULL;
+CREATE INDEX devices_tenant ON devices(tenant_id, status);
+CREATE TABLE claims (
+  id TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL,
+  device_id TEXT,
+  uses_left INTEGER NOT NULL,
+  max_uses INTEGER NOT NULL,
+  expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE csr_uses (request_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL, used_at TEXT NOT NULL);
+CREATE TABLE factory_cas (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  pem TEXT NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  subject TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE pool_state (id INTEGER PRIMARY KEY CHECK (id = 1), cidr TEXT NOT NULL, mark BIGINT NOT NULL);
+CREATE TABLE pool_free (n BIGINT PRIMARY KEY);
+`;
+
+export const ENROLL_SCHEMA: Schema = { name: 'enroll-bridge', sqlite: MIGRATIONS, postgres: [PG_SCHEMA] };
+
 type Row = Record<string, string | number | null>;
 
+/** Serializes every change of the address pool, on every replica (PostgreSQL; SQLite's write lock does it there). */
+const POOL_LOCK = 'enroll-bridge:pool';
+
 /**
- * Durable store (SQLite, WAL, synchronous=FULL): device identity, the address pool and claims.
- * better-sqlite3 is synchronous, so each method is one transaction that no other request can
- * interleave with: two enrollments can never take the same address or the last use of a claim.
+ * Durable store of device identity, the address pool and claims: SQLite (one instance) or
+ * PostgreSQL (replicas share it), selected by DATABASE_URL. Each method that reads and then writes
+ * is one transaction, and those touching the pool or a tenant's quota take its lock first: two
+ * enrollments — on one replica or two — never take the same address or the last use of a claim.
  */
 export class Store {
-  private readonly db: Database.Database;
-  private readonly sql: (sql: string) => Database.Statement;
-  readonly pool: Cidr;
+  private constructor(
+    private readonly q: Queryable,
+    readonly pool: Cidr,
+    private readonly db?: Db,
+  ) {}
 
-  constructor(dataDir: string, poolCidr: string) {
-    this.db = openStore(dataDir, 'enroll-bridge.sqlite', MIGRATIONS);
-    this.sql = preparedStatements(this.db);
-    this.pool = parseCidr(poolCidr);
-    this.db.transaction(() => {
-      const state = this.sql('SELECT cidr FROM pool_state WHERE id = 1').get() as { cidr: string } | undefined;
-      if (state?.cidr !== this.poolText()) this.rebuildPool();
-    })();
+  static async open(o: { url?: string; dataDir: string; poolCidr: string }): Promise<Store> {
+    const db = await openDb({ url: o.url, dataDir: o.dataDir, file: 'enroll-bridge.sqlite', schema: ENROLL_SCHEMA });
+    const store = new Store(db, parseCidr(o.poolCidr), db);
+    try {
+      await db.transaction(async (tx) => {
+        await tx.lock(POOL_LOCK);
+        const state = await tx.get<{ cidr: string }>('SELECT cidr FROM pool_state WHERE id = 1');
+        if (state?.cidr !== store.poolText()) await new Store(tx, store.pool).rebuildPool(tx);
+      });
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Which engine keeps the state: with PostgreSQL, replicas may run. */
+  get shared(): boolean {
+    return this.q.engine === 'postgres';
   }
 
   /**
    * The pool's state from the devices that hold addresses: once for a database from before the
    * pool had its own state, and when WG_POOL_CIDR changed (a wider pool keeps every address).
    */
-  private rebuildPool(): void {
+  private async rebuildPool(tx: Tx): Promise<void> {
     const first = firstDevice(this.pool);
     const last = lastDevice(this.pool);
-    const used = new Set((this.sql('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL').all() as { wg_ip: string }[]).map((r) => toInt(r.wg_ip)));
+    const used = new Set((await tx.all<{ wg_ip: string }>('SELECT wg_ip FROM devices WHERE wg_ip IS NOT NULL')).map((r) => toInt(r.wg_ip)));
     let mark = first;
     for (const n of used) if (n >= first && n <= last && n >= mark) mark = n + 1;
-    this.sql('DELETE FROM pool_free').run();
-    const free = this.sql('INSERT INTO pool_free (n) VALUES (?)');
-    for (let n = first; n < mark; n++) if (!used.has(n)) free.run(n);
-    this.sql('INSERT OR REPLACE INTO pool_state (id, cidr, mark) VALUES (1, ?, ?)').run(this.poolText(), mark);
+    await tx.run('DELETE FROM pool_free');
+    for (let n = first; n < mark; n++) if (!used.has(n)) await tx.run('INSERT INTO pool_free (n) VALUES (?)', [n]);
+    await tx.run('INSERT INTO pool_state (id, cidr, mark) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET cidr = excluded.cidr, mark = excluded.mark', [this.poolText(), mark]);
   }
 
   /** The lowest free address: a freed one, else the next never handed out; undefined when none is left. */
-  private takeAddress(): string | undefined {
-    const freed = this.sql('SELECT n FROM pool_free ORDER BY n LIMIT 1').get() as { n: number } | undefined;
+  private async takeAddress(tx: Tx): Promise<string | undefined> {
+    await tx.lock(POOL_LOCK);
+    const freed = await tx.get<{ n: number }>('SELECT n FROM pool_free ORDER BY n LIMIT 1');
     if (freed) {
-      this.sql('DELETE FROM pool_free WHERE n = ?').run(freed.n);
+      await tx.run('DELETE FROM pool_free WHERE n = ?', [freed.n]);
       return toIp(freed.n);
     }
-    const { mark } = this.sql('SELECT mark FROM pool_state WHERE id = 1').get() as { mark: number };
+    const { mark } = (await tx.get<{ mark: number }>('SELECT mark FROM pool_state WHERE id = 1'))!;
     if (mark > lastDevice(this.pool)) return undefined;
-    this.sql('UPDATE pool_state SET mark = ? WHERE id = 1').run(mark + 1);
+    await tx.run('UPDATE pool_state SET mark = ? WHERE id = 1', [mark + 1]);
     return toIp(mark);
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    await this.db?.close();
+  }
+
+  /**
+   * fn as the only operation on this device across replicas (a lease in the shared store, waited
+   * for, renewed while fn runs; a replica that died holding it frees it after 15 s); with SQLite
+   * there is one instance and the Enroller's in-process queue is enough.
+   */
+  exclusive<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
+    return this.shared ? withLease(this.q, `enroll-bridge:device:${deviceId}`, fn, { ttlMs: 15_000, waitMs: 45_000 }) : fn();
+  }
+
+  /** A lease in this store (leader election of a poller among replicas). */
+  lease(name: string, ttlMs: number): Lease {
+    return new Lease(this.q, `enroll-bridge:${name}`, ttlMs);
   }
 
   // ---- devices
-  getDevice(deviceId: string): DeviceRecord | undefined {
-    const r = this.sql('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
+  async getDevice(deviceId: string): Promise<DeviceRecord | undefined> {
+    const r = await this.q.get<Row>('SELECT * FROM devices WHERE device_id = ?', [deviceId]);
     return r ? toDevice(r) : undefined;
   }
 
   /** The device other than `deviceId` that holds this WireGuard key with an address, if any. */
-  wgKeyHolder(wgPublicKey: string, deviceId: string): string | undefined {
-    const r = this.sql('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?').get(wgPublicKey, deviceId) as { device_id: string } | undefined;
+  async wgKeyHolder(wgPublicKey: string, deviceId: string): Promise<string | undefined> {
+    const r = await this.q.get<{ device_id: string }>('SELECT device_id FROM devices WHERE wg_public_key = ? AND wg_ip IS NOT NULL AND device_id != ?', [wgPublicKey, deviceId]);
     return r?.device_id;
   }
 
   /** Devices of a tenant that hold (or are getting) an address: what its quota counts. */
-  countDevices(tenantId: string): number {
-    return (this.sql("SELECT COUNT(*) AS n FROM devices WHERE tenant_id = ? AND status != 'decommissioned'").get(tenantId) as { n: number }).n;
+  async countDevices(tenantId: string): Promise<number> {
+    return (await this.q.get<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE tenant_id = ? AND status != 'decommissioned'", [tenantId]))!.n;
+  }
+
+  /** In a transaction: the tenant's device count cannot change (another replica enrolling) until commit. */
+  async lockTenant(tenantId: string): Promise<void> {
+    await (this.q as Tx).lock(`enroll-bridge:tenant:${tenantId}`);
   }
 
   /** Records a certificate request as used; false when it was used before (a replay). */
-  useRequest(requestSha256: string, deviceId: string): boolean {
-    return this.sql('INSERT OR IGNORE INTO csr_uses (request_sha256, device_id, used_at) VALUES (?, ?, ?)').run(requestSha256, deviceId, new Date().toISOString()).changes === 1;
+  async useRequest(requestSha256: string, deviceId: string): Promise<boolean> {
+    return (await this.q.run('INSERT INTO csr_uses (request_sha256, device_id, used_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [requestSha256, deviceId, new Date().toISOString()])) === 1;
   }
 
-  listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): DeviceRecord[] {
-    const rows = this.sql('SELECT * FROM devices WHERE (@status IS NULL OR status = @status) AND (@tenant IS NULL OR tenant_id = @tenant) ORDER BY device_id').all({
-      status: filter.status ?? null,
-      tenant: filter.tenantId ?? null,
-    }) as Row[];
+  async listDevices(filter: { status?: DeviceStatus; tenantId?: string } = {}): Promise<DeviceRecord[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.tenantId) {
+      where.push('tenant_id = ?');
+      params.push(filter.tenantId);
+    }
+    const rows = await this.q.all<Row>(`SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY device_id`, params);
     return rows.map(toDevice);
   }
 
@@ -228,28 +323,29 @@ export class Store {
    * Records a new enrollment and takes the lowest free address in one transaction (the address is
    * durable before `wg set` runs, so a crash never hands it out twice).
    */
-  createDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
-    return this.db.transaction(() => {
-      const ip = this.takeAddress();
+  createDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): Promise<DeviceRecord> {
+    return this.q.transaction(async (tx) => {
+      const ip = await this.takeAddress(tx);
       if (!ip) throw new PoolExhausted(`WireGuard pool ${this.poolText()} is exhausted (${poolSize(this.pool)} addresses in use); widen WG_POOL_CIDR or decommission devices`);
       const now = new Date().toISOString();
-      this.sql(
+      await tx.run(
         `INSERT INTO devices (device_id, tenant_id, status, key_sha256, wg_public_key, wg_ip, done, created_at, updated_at)
            VALUES (?, ?, 'enrolling', ?, ?, ?, '[]', ?, ?)`,
-      ).run(d.deviceId, d.tenantId, d.keySha256, d.wgPublicKey, ip, now, now);
-      return this.getDevice(d.deviceId)!;
-    })();
+        [d.deviceId, d.tenantId, d.keySha256, d.wgPublicKey, ip, now, now],
+      );
+      return (await new Store(tx, this.pool).getDevice(d.deviceId))!;
+    });
   }
 
   /** A decommissioned device enrolling again (with a fresh claim) gets a fresh address and state. */
-  restartDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): DeviceRecord {
-    return this.db.transaction(() => {
-      this.sql('DELETE FROM devices WHERE device_id = ?').run(d.deviceId);
-      return this.createDevice(d);
-    })();
+  restartDevice(d: { deviceId: string; tenantId: string; keySha256: string; wgPublicKey: string }): Promise<DeviceRecord> {
+    return this.q.transaction(async (tx) => {
+      await tx.run('DELETE FROM devices WHERE device_id = ?', [d.deviceId]);
+      return new Store(tx, this.pool).createDevice(d);
+    });
   }
 
-  update(deviceId: string, patch: DevicePatch): DeviceRecord {
+  async update(deviceId: string, patch: DevicePatch): Promise<DeviceRecord> {
     const cols: Record<string, string> = {
       status: 'status',
       certSerial: 'cert_serial',
@@ -263,43 +359,46 @@ export class Store {
       sshHostKey: 'ssh_host_key',
       enrolledBy: 'enrolled_by',
     };
-    const sets = Object.keys(patch).map((k) => `${cols[k]} = @${k}`);
-    this.sql(`UPDATE devices SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE device_id = @deviceId`).run({ ...nulls(patch), deviceId, now: new Date().toISOString() });
-    return this.getDevice(deviceId)!;
+    const keys = Object.keys(patch) as (keyof DevicePatch)[];
+    const sets = keys.map((k) => `${cols[k]} = ?`);
+    await this.q.run(`UPDATE devices SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE device_id = ?`, [...keys.map((k) => patch[k] ?? null), new Date().toISOString(), deviceId]);
+    return (await this.getDevice(deviceId))!;
   }
 
   /** Marks steps done (or undone), with what the steps found out, in one transaction (one disk flush). */
-  markDone(deviceId: string, steps: readonly Step[], done: boolean, patch: DevicePatch = {}): DeviceRecord {
-    return this.db.transaction(() => {
-      const d = Object.keys(patch).length ? this.update(deviceId, patch) : this.getDevice(deviceId);
+  markDone(deviceId: string, steps: readonly Step[], done: boolean, patch: DevicePatch = {}): Promise<DeviceRecord> {
+    return this.q.transaction(async (tx) => {
+      const s = new Store(tx, this.pool);
+      const d = Object.keys(patch).length ? await s.update(deviceId, patch) : await s.getDevice(deviceId);
       if (!d) throw new Error(`device ${deviceId} not in the store`);
       const set = new Set(d.done);
       for (const step of steps) {
         if (done) set.add(step);
         else set.delete(step);
       }
-      const ordered = STEPS.filter((s) => set.has(s));
-      this.sql('UPDATE devices SET done = ?, updated_at = ? WHERE device_id = ?').run(JSON.stringify(ordered), new Date().toISOString(), deviceId);
-      return this.getDevice(deviceId)!;
-    })();
+      const ordered = STEPS.filter((x) => set.has(x));
+      await tx.run('UPDATE devices SET done = ?, updated_at = ? WHERE device_id = ?', [JSON.stringify(ordered), new Date().toISOString(), deviceId]);
+      return (await s.getDevice(deviceId))!;
+    });
   }
 
   /** Gives the address back to the pool (decommission finished). */
-  releaseAddress(deviceId: string): void {
-    this.db.transaction(() => {
-      const ip = this.getDevice(deviceId)?.wgIp;
-      this.sql("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?").run(new Date().toISOString(), deviceId);
-      if (ip && contains(this.pool, ip)) this.sql('INSERT OR IGNORE INTO pool_free (n) VALUES (?)').run(toInt(ip));
-    })();
+  releaseAddress(deviceId: string): Promise<void> {
+    return this.q.transaction(async (tx) => {
+      await tx.lock(POOL_LOCK);
+      const ip = (await new Store(tx, this.pool).getDevice(deviceId))?.wgIp;
+      await tx.run("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?", [new Date().toISOString(), deviceId]);
+      if (ip && contains(this.pool, ip)) await tx.run('INSERT INTO pool_free (n) VALUES (?) ON CONFLICT DO NOTHING', [toInt(ip)]);
+    });
   }
 
-  addressesInUse(): number {
-    return (this.sql('SELECT count(*) AS n FROM devices WHERE wg_ip IS NOT NULL').get() as { n: number }).n;
+  async addressesInUse(): Promise<number> {
+    return (await this.q.get<{ n: number }>('SELECT count(*) AS n FROM devices WHERE wg_ip IS NOT NULL'))!.n;
   }
 
   // ---- claims
-  createClaim(c: { id: string; tokenSha256: string; tenantId: string; deviceId?: string; uses: number; expiresAt: Date }): ClaimRecord {
-    this.sql('INSERT INTO claims (id, token_sha256, tenant_id, device_id, uses_left, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+  async createClaim(c: { id: string; tokenSha256: string; tenantId: string; deviceId?: string; uses: number; expiresAt: Date }): Promise<ClaimRecord> {
+    await this.q.run('INSERT INTO claims (id, token_sha256, tenant_id, device_id, uses_left, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
       c.id,
       c.tokenSha256,
       c.tenantId,
@@ -308,61 +407,65 @@ export class Store {
       c.uses,
       c.expiresAt.toISOString(),
       new Date().toISOString(),
-    );
-    return this.getClaim(c.id)!;
+    ]);
+    return (await this.getClaim(c.id))!;
   }
 
-  getClaim(id: string): ClaimRecord | undefined {
-    const r = this.sql('SELECT * FROM claims WHERE id = ?').get(id) as Row | undefined;
+  async getClaim(id: string): Promise<ClaimRecord | undefined> {
+    const r = await this.q.get<Row>('SELECT * FROM claims WHERE id = ?', [id]);
     return r ? toClaim(r) : undefined;
   }
 
-  findClaimByHash(tokenSha256: string): ClaimRecord | undefined {
-    const r = this.sql('SELECT * FROM claims WHERE token_sha256 = ?').get(tokenSha256) as Row | undefined;
+  async findClaimByHash(tokenSha256: string): Promise<ClaimRecord | undefined> {
+    const r = await this.q.get<Row>('SELECT * FROM claims WHERE token_sha256 = ?', [tokenSha256]);
     return r ? toClaim(r) : undefined;
   }
 
-  listClaims(tenantId?: string): ClaimRecord[] {
-    return (this.sql('SELECT * FROM claims WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toClaim);
+  async listClaims(tenantId?: string): Promise<ClaimRecord[]> {
+    const rows = tenantId ? await this.q.all<Row>('SELECT * FROM claims WHERE tenant_id = ? ORDER BY created_at', [tenantId]) : await this.q.all<Row>('SELECT * FROM claims ORDER BY created_at');
+    return rows.map(toClaim);
   }
 
   /** Takes one use if any is left; false when none (the check and the decrement are one statement). */
-  consumeClaim(id: string): boolean {
-    return this.sql('UPDATE claims SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0 AND revoked = 0').run(id).changes === 1;
+  async consumeClaim(id: string): Promise<boolean> {
+    return (await this.q.run('UPDATE claims SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0 AND revoked = 0', [id])) === 1;
   }
 
-  revokeClaim(id: string): boolean {
-    return this.sql('UPDATE claims SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+  async revokeClaim(id: string): Promise<boolean> {
+    return (await this.q.run('UPDATE claims SET revoked = 1 WHERE id = ?', [id])) === 1;
   }
 
   // ---- factory CAs
-  addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): FactoryCaRecord {
-    const existing = this.sql('SELECT * FROM factory_cas WHERE sha256 = ?').get(c.sha256) as Row | undefined;
-    if (existing) throw new Refused('conflict', `that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
-    this.sql('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString());
-    return this.listFactoryCas().find((x) => x.id === c.id)!;
+  addFactoryCa(c: { id: string; tenantId: string; pem: string; sha256: string; subject: string }): Promise<FactoryCaRecord> {
+    return this.q.transaction(async (tx) => {
+      const existing = await tx.get<Row>('SELECT * FROM factory_cas WHERE sha256 = ?', [c.sha256]);
+      if (existing) throw new Refused('conflict', `that CA is already registered as ${String(existing.id)} for tenant ${String(existing.tenant_id)}`);
+      await tx.run('INSERT INTO factory_cas (id, tenant_id, pem, sha256, subject, created_at) VALUES (?, ?, ?, ?, ?, ?)', [c.id, c.tenantId, c.pem, c.sha256, c.subject, new Date().toISOString()]);
+      return toFactoryCa((await tx.get<Row>('SELECT * FROM factory_cas WHERE id = ?', [c.id]))!);
+    });
   }
 
   /** Active and revoked registrations, oldest first (revoked ones stay as a record). */
-  listFactoryCas(tenantId?: string): FactoryCaRecord[] {
-    return (this.sql('SELECT * FROM factory_cas WHERE (? IS NULL OR tenant_id = ?) ORDER BY created_at, id').all(tenantId ?? null, tenantId ?? null) as Row[]).map(toFactoryCa);
+  async listFactoryCas(tenantId?: string): Promise<FactoryCaRecord[]> {
+    const rows = tenantId
+      ? await this.q.all<Row>('SELECT * FROM factory_cas WHERE tenant_id = ? ORDER BY created_at, id', [tenantId])
+      : await this.q.all<Row>('SELECT * FROM factory_cas ORDER BY created_at, id');
+    return rows.map(toFactoryCa);
   }
 
-  revokeFactoryCa(id: string): boolean {
-    return this.sql('UPDATE factory_cas SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+  async revokeFactoryCa(id: string): Promise<boolean> {
+    return (await this.q.run('UPDATE factory_cas SET revoked = 1 WHERE id = ?', [id])) === 1;
   }
 
-  /** Runs fn in one transaction (e.g. consume a claim and create the device together). */
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /** Runs fn in one transaction on a store bound to it (e.g. consume a claim and create the device together). */
+  atomically<T>(fn: (s: Store) => Promise<T>): Promise<T> {
+    return this.q.transaction((tx) => fn(new Store(tx, this.pool)));
   }
 
   private poolText(): string {
     return cidrText(this.pool);
   }
 }
-
-const nulls = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v ?? null]));
 
 function toDevice(r: Row): DeviceRecord {
   return {

@@ -10,21 +10,21 @@ export interface Voucher {
   deviceId?: string;
   kind: VoucherKind;
   /** Takes one use (inside the transaction that creates the device); false when none is left. */
-  consume(): boolean;
+  consume(s: Store): Promise<boolean>;
 }
 
 /** The voucher an enrollment request carries, or a refusal saying why it vouches for nothing. */
-export function voucherOf(store: Store, req: { deviceId: string; claimToken?: string; factoryChain?: Buffer[] }): Voucher {
+export async function voucherOf(store: Store, req: { deviceId: string; claimToken?: string; factoryChain?: Buffer[] }): Promise<Voucher> {
   if (req.claimToken === undefined) {
-    const f = verifyFactoryChain(req.factoryChain ?? [], store.listFactoryCas());
+    const f = verifyFactoryChain(req.factoryChain ?? [], await store.listFactoryCas());
     if (f.deviceId !== req.deviceId) throw new Refused('forbidden', `the factory certificate is for device ${f.deviceId}, not ${req.deviceId}`);
-    return { tenantId: f.ca.tenantId, kind: 'factory', consume: () => true };
+    return { tenantId: f.ca.tenantId, kind: 'factory', consume: async () => true };
   }
   if (!wellFormedClaimToken(req.claimToken)) throw new Refused('unauthenticated', 'no valid enrollment claim');
-  const claim = store.findClaimByHash(hashClaimToken(req.claimToken));
+  const claim = await store.findClaimByHash(hashClaimToken(req.claimToken));
   if (!claim) throw new Refused('unauthenticated', 'no valid enrollment claim');
   if (claim.revoked) throw new Refused('forbidden', 'enrollment claim revoked');
   if (Date.parse(claim.expiresAt) <= Date.now()) throw new Refused('forbidden', 'enrollment claim expired');
   if (claim.deviceId && claim.deviceId !== req.deviceId) throw new Refused('forbidden', 'enrollment claim is for another device');
-  return { tenantId: claim.tenantId, deviceId: claim.deviceId, kind: claim.deviceId ? 'device-claim' : 'claim', consume: () => store.consumeClaim(claim.id) };
+  return { tenantId: claim.tenantId, deviceId: claim.deviceId, kind: claim.deviceId ? 'device-claim' : 'claim', consume: (s) => s.consumeClaim(claim.id) };
 }

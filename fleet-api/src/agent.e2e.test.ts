@@ -100,7 +100,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dev, 'self-test.d', '10-storage'), '#!/bin/sh\necho "data partition 12 % used"\n', { mode: 0o755 });
   fs.writeFileSync(path.join(dev, 'self-test.d', '20-modem'), '#!/bin/sh\necho "modem: no SIM" >&2\nexit 2\n', { mode: 0o755 });
   // Enrolled as enroll.sh does: its own key and CSR, the claim as bearer token; the state it leaves.
-  const id = await enroll(scene.enrollUrl, scene.claim(1), deviceId);
+  const id = await enroll(scene.enrollUrl, await scene.claim(1), deviceId);
   fs.mkdirSync(state, { mode: 0o700 });
   fs.writeFileSync(path.join(state, 'device.crt'), id.certPem);
   fs.writeFileSync(path.join(state, 'device.key'), id.keyPem, { mode: 0o600 });

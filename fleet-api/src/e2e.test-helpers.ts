@@ -76,8 +76,8 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
   closers.push(async () => {
     enrollApi.close();
     directory.close();
-    for (const d of bridge.store.listDevices({ tenantId: mine.id })) await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
-    bridge.store.close();
+    for (const d of await bridge.store.listDevices({ tenantId: mine.id })) await bridge.enroller.decommission(d.deviceId).catch(() => undefined);
+    await bridge.store.close();
     await sys.deleteTenant(t.id!.id).catch(() => undefined);
   });
 
@@ -207,7 +207,7 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     tbAdmin,
     tbDevice,
     enrollUrl,
-    claim: (uses: number) => createClaim(bridge.store, { tenantId: mine.id, uses, expires: '1h' }).token,
+    claim: async (uses: number) => (await createClaim(bridge.store, { tenantId: mine.id, uses, expires: '1h' })).token,
     mqtt: { url: stack.thingsboard!.extra!.mqttsUrl!, caFile: stack.thingsboard!.extra!.caChain! },
     /** Simulated devices speaking the agent protocol over their own mutual-TLS MQTT sessions to ThingsBoard (not started). */
     simulate: (identities: DeviceIdentity[]) =>

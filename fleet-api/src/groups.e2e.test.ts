@@ -21,7 +21,7 @@ let identities: DeviceIdentity[] = [];
 
 beforeAll(async () => {
   const t0 = Date.now();
-  const claim = scene.claim(DEVICES);
+  const claim = await scene.claim(DEVICES);
   const ids = Array.from({ length: DEVICES }, (_, i) => `GRP${scene.run.toUpperCase()}${String(i).padStart(5, '0')}`);
   let next = 0;
   await Promise.all(

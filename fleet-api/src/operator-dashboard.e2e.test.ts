@@ -40,7 +40,7 @@ beforeAll(async () => {
   for await (const p of as.tenantDashboardPages({ textSearch: OPERATOR_DASHBOARD })) dashboardId ||= p.find((d) => d.title === OPERATOR_DASHBOARD)?.id?.id ?? '';
   expect(dashboardId).not.toBe('');
 
-  const identity = await enroll(scene.enrollUrl, scene.claim(1), `DASH${scene.run.toUpperCase()}`);
+  const identity = await enroll(scene.enrollUrl, await scene.claim(1), `DASH${scene.run.toUpperCase()}`);
   deviceId = identity.id;
   fleet = scene.simulate([identity]);
   await fleet.start();

@@ -18,7 +18,7 @@ let deviceId = '';
 
 beforeAll(async () => {
   await ensureTestTools('chromium');
-  const identity = await enroll(scene.enrollUrl, scene.claim(1), `PAGE${scene.run.toUpperCase()}`);
+  const identity = await enroll(scene.enrollUrl, await scene.claim(1), `PAGE${scene.run.toUpperCase()}`);
   deviceId = identity.id;
   fleet = scene.simulate([identity]);
   await fleet.start();

@@ -43,7 +43,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   const run = crypto.randomBytes(3).toString('hex');
   const cdmId = `e2e-${name}-${run}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `cdm-${name}-`));
-  const identity = new Store(path.join(tmp, 'enroll'), '10.99.0.0/16');
+  const identity = await Store.open({ dataDir: path.join(tmp, 'enroll'), poolCidr: '10.99.0.0/16' });
   const directory = await serveDirectory(identity, `${stack.keycloak!.url}/realms/cdm`);
   const env = {
     ...bridgeEnv(stack, defaultContext().stateDir)['ota-bridge'],
@@ -72,7 +72,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   const targets = await hawkbit.createTargets(devices.map((d) => ({ controllerId: d, name: d, description: `cdm tenant ${cdmId}` })));
   for (const d of devices) {
     tbIds[d] = (await as.saveDevice({ name: d, type: 'default' })).id!.id;
-    recordEnrolled(identity, { deviceId: d, tenantId: cdmId, tbDeviceId: tbIds[d] });
+    await recordEnrolled(identity, { deviceId: d, tenantId: cdmId, tbDeviceId: tbIds[d] });
     ddi[d] = new HawkbitDdiClient({ baseURL: config.HAWKBIT_URL, controllerId: d, securityToken: targets.find((x) => x.controllerId === d)!.securityToken });
     await ddi[d].poll(); // registered: hawkBit now knows it is alive
   }
@@ -145,7 +145,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
     close: async () => {
       bridge.store.close();
       directory.close();
-      identity.close();
+      await identity.close();
       for (const id of rollouts) await hawkbit.deleteRollout(id).catch(() => undefined);
       for (const d of devices) await hawkbit.deleteTarget(d).catch(() => undefined);
       await tb.deleteTenant(tenantEntity.id).catch(() => undefined);

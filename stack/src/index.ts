@@ -8,6 +8,7 @@ export { PORTS, repoDir } from './paths.ts';
 export { addDeviceNs, removeDeviceNs, HOST_FROM_DEVICES, type DeviceNs } from './devices.ts';
 export { ensureTestTools, type TestTool } from './test-tools.ts';
 export { startFreshHawkbit } from './services/hawkbit.ts';
+export { freshDatabase } from './services/postgres.ts';
 export { startThingsBoardInstance } from './services/thingsboard.ts';
 export { createPerson, createTenantGroup, type TestTenant } from './keycloak-people.ts';
 export { startWebhookReceiver, type ReceivedNotification } from './webhook-receiver.ts';

@@ -98,7 +98,7 @@ beforeAll(async () => {
   const etc = path.join(tmp, 'etc');
   fs.mkdirSync(etc);
   fs.writeFileSync(path.join(tmp, 'serial'), `${deviceId}\n`);
-  fs.writeFileSync(path.join(etc, 'claim'), createClaim(bridge.store, { tenantId: groupId, uses: 1, expires: '1h' }).token);
+  fs.writeFileSync(path.join(etc, 'claim'), (await createClaim(bridge.store, { tenantId: groupId, uses: 1, expires: '1h' })).token);
   fs.writeFileSync(
     path.join(etc, 'device-config'),
     [
@@ -165,7 +165,7 @@ afterAll(async () => {
   sshd?.kill();
   for (const c of closers) await c();
   await bridge.enroller.decommission(deviceId).catch(() => undefined);
-  bridge.store.close();
+  await bridge.store.close();
   await removeDeviceNs(DEV);
   for (const id of people) await kcAdmin.deleteUser(id).catch(() => undefined);
   for (const g of [groupId, otherGroupId]) if (g) await kcAdmin.deleteGroup(g).catch(() => undefined);
@@ -195,7 +195,7 @@ describe('remote terminal in a browser', () => {
   });
 
   it('signs in with Keycloak, opens a shell on the device over WireGuard, runs echo cdm-$RANDOM, and audits the session', async () => {
-    expect(bridge.store.getDevice(deviceId)?.sshHostKey).toBe(fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' '));
+    expect((await bridge.store.getDevice(deviceId))?.sshHostKey).toBe(fs.readFileSync(path.join(tmp, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' '));
     const page = await browser!.newPage();
     // A failure says what the page saw (console, errors, status line, address), not just "timeout".
     const seen: string[] = [];

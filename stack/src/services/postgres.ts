@@ -18,10 +18,13 @@ export const PG_TB = { database: 'thingsboard', username: 'thingsboard', passwor
 const asPostgres = (cmd: string, args: string[]) => execFileP('runuser', ['-u', 'postgres', '--', cmd, ...args], { maxBuffer: 16 * 1024 * 1024 });
 const psql = (sql: string) => asPostgres('psql', ['-h', SOCKET_DIR, '-p', String(PORTS.postgres), '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-tAc', sql]);
 
-/** A database owned by ThingsBoard's role (and the role), created when missing. */
-export async function ensureDatabase(database: string): Promise<void> {
+/** The bridges' role when a test runs them on PostgreSQL (DATABASE_URL). */
+export const PG_CDM = { username: 'cdm', password: 'cdm-dev' };
+
+/** A database owned by a role (ThingsBoard's unless told), and the role, created when missing. */
+export async function ensureDatabase(database: string, owner: { username: string; password: string } = PG_TB): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`invalid database name ${database}`);
-  const { username, password } = PG_TB;
+  const { username, password } = owner;
   const role = await psql(`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`);
   if (!role.stdout.trim()) await psql(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
   const db = await psql(`SELECT 1 FROM pg_database WHERE datname = '${database}'`);
@@ -82,3 +85,13 @@ export const postgres: Service = {
   }),
   stop: (ctx) => stopDetached(ctx, 'postgres', 30_000),
 };
+
+/**
+ * A new empty database for a test of a bridge on PostgreSQL (the stack's cluster must run), as the
+ * DATABASE_URL a bridge takes: every test starts from nothing and replicas in it share one.
+ */
+export async function freshDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  await ensureDatabase(name, PG_CDM);
+  return `postgres://${PG_CDM.username}:${PG_CDM.password}@127.0.0.1:${PORTS.postgres}/${name}`;
+}
