@@ -109,7 +109,7 @@ async function measure(size: number) {
   log(`${size}: fleet of ${size} targets and devices with one update action each made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-ota-'));
-  const store = new OtaStore(dir);
+  const store = await OtaStore.open({ dataDir: dir });
   let influxWrites = 0;
   const influx = { write: async () => void influxWrites++ } as unknown as InfluxClient;
   // The sweep interval is long here so "idle" measures what every pass costs, not the periodic sweep.
@@ -153,7 +153,7 @@ async function measure(size: number) {
     return { ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6), n };
   };
   const lists = { compact: await listing('compact'), full: await listing('full') };
-  store.close();
+  await store.close();
   await sys.deleteTenant(t.id!.id);
   await u.stop();
   return { size, first, changed, idle, influxWrites, lists };

@@ -64,7 +64,7 @@ const enroll = await composeEnrollBridge(enrollConfig, logger, {
 });
 const directory = await serveDirectory(enroll.store, `${stack.keycloak!.url}/realms/cdm`);
 const otaEnv = { ...envs['ota-bridge'], DIRECTORY_URL: directory.url, DATA_DIR: path.join(tmp, 'ota'), LOG_LEVEL: 'warn', BOOT_WINDOW_SECONDS: String(6 * 3600) };
-const ota = composeOtaBridge(loadConfig(otaBridgeConfig, otaEnv), logger, { now: () => simNow });
+const ota = await composeOtaBridge(loadConfig(otaBridgeConfig, otaEnv), logger, { now: () => simNow });
 const sys = new ThingsBoardClient({ baseURL: stack.thingsboard!.url, username: 'sysadmin@thingsboard.org', password: 'sysadmin' });
 const actors = new TenantActors(sys);
 const hawkbit = new HawkbitClient({ baseURL: stack.hawkbit!.url, username: stack.hawkbit!.credentials!.username!, password: stack.hawkbit!.credentials!.password! });
@@ -108,7 +108,7 @@ afterAll(async () => {
   for (const d of await enroll.store.listDevices()) if (d.status !== 'decommissioned') await enroll.enroller.decommission(d.deviceId).catch(() => undefined);
   directory.close();
   await enroll.store.close();
-  ota.store.close();
+  await ota.store.close();
   for (const g of groups) await kcAdmin.deleteGroup(g).catch(() => undefined);
   await ts.sync.apply().catch(() => undefined);
 });
@@ -424,7 +424,7 @@ describe(`a simulated month (${DAYS} days) on the local stack`, () => {
         checked.retiredRevoked++;
       }
     }
-    const dead = ota.store.deadLetters();
+    const dead = await ota.store.deadLetters();
     expect(dead, 'dead letters').toEqual([]);
     const wall = ((Date.now() - t0) / 1000).toFixed(0);
     const report = [

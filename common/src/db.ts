@@ -1,5 +1,7 @@
 // Not in the package index: devices bundle @cdm/common (the agent) and have neither SQLite nor PostgreSQL; services import "@cdm/common/db".
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import type Database from 'better-sqlite3';
 import { openStore, type Migration } from './sqlite.ts';
@@ -37,6 +39,8 @@ export interface Schema {
   name: string;
   sqlite: readonly Migration[];
   postgres: readonly string[];
+  /** The tables holding state, copied from the SQLite file when a store moves to PostgreSQL. */
+  tables?: readonly string[];
 }
 
 /**
@@ -44,8 +48,18 @@ export interface Schema {
  * host and several replicas share it —, else a SQLite file in the service's data directory (one
  * instance). Either way with the lease table (lease.ts), so pollers elect one leader.
  */
-export async function openDb(o: { url?: string; dataDir: string; file: string; schema: Schema }): Promise<Db> {
-  if (o.url) return PgDb.open(o.url, o.schema);
+export async function openDb(o: { url?: string; dataDir: string; file: string; schema: Schema; log?: (msg: string) => void }): Promise<Db> {
+  if (o.url) {
+    // A service that ran on SQLite and is now given DATABASE_URL brings its state along, once.
+    const previous = o.dataDir && o.file ? path.join(o.dataDir, o.file) : undefined;
+    const from = previous && fs.existsSync(previous) && o.schema.tables?.length ? previous : undefined;
+    const db = await PgDb.open(o.url, o.schema, from ? () => new SqliteDb(openStore(o.dataDir, o.file, o.schema.sqlite)) : undefined);
+    if (from && db.copied !== undefined) {
+      fs.renameSync(from, `${from}.moved-to-postgresql`);
+      o.log?.(`${o.schema.name}: ${db.copied} rows of ${from} copied into PostgreSQL; the file is kept as ${from}.moved-to-postgresql`);
+    }
+    return db;
+  }
   const db = openStore(o.dataDir, o.file, o.schema.sqlite);
   db.exec(LEASES_SQL);
   return new SqliteDb(db);
@@ -190,7 +204,10 @@ class PgDb extends PgQueries implements Db {
     super(p, p);
   }
 
-  static async open(url: string, schema: Schema): Promise<PgDb> {
+  /** Rows copied from a SQLite store on the first open; undefined when nothing was copied. */
+  copied?: number;
+
+  static async open(url: string, schema: Schema, sqlite?: () => SqliteDb): Promise<PgDb> {
     const pool = new pg.Pool({
       connectionString: url,
       // COUNT(*) and BIGINT columns (epoch milliseconds) as numbers: every value a store keeps fits.
@@ -201,7 +218,7 @@ class PgDb extends PgQueries implements Db {
     pool.on('error', () => undefined);
     const db = new PgDb(pool);
     try {
-      await db.migrate(schema);
+      db.copied = await db.migrate(schema, sqlite);
     } catch (err) {
       await pool.end();
       throw new Error(`PostgreSQL (DATABASE_URL): ${(err as Error).message}`, { cause: err });
@@ -210,9 +227,13 @@ class PgDb extends PgQueries implements Db {
   }
 
   /** Numbered like SQLite's: version i+1 after postgres[i]; replicas starting at once take turns. */
-  private async migrate(schema: Schema): Promise<void> {
+  /**
+   * Numbered like SQLite's; replicas starting at once take turns. A new database (version 0) with a
+   * SQLite store beside it gets its rows in the same transaction: all or nothing.
+   */
+  private async migrate(schema: Schema, sqlite?: () => SqliteDb): Promise<number | undefined> {
     const steps = schema.postgres;
-    await this.transaction(async (tx) => {
+    return this.transaction(async (tx) => {
       await tx.lock('cdm_schema');
       await tx.run('CREATE TABLE IF NOT EXISTS cdm_schema (store TEXT PRIMARY KEY, version INTEGER NOT NULL)');
       const at = (await tx.get<{ version: number }>('SELECT version FROM cdm_schema WHERE store = ?', [schema.name]))?.version ?? 0;
@@ -220,10 +241,26 @@ class PgDb extends PgQueries implements Db {
       for (let v = at; v < steps.length; v++) await tx.run(steps[v]!);
       await tx.run('INSERT INTO cdm_schema (store, version) VALUES (?, ?) ON CONFLICT (store) DO UPDATE SET version = excluded.version', [schema.name, steps.length]);
       await tx.run(LEASES_SQL);
+      if (at !== 0 || !sqlite) return undefined;
+      const from = sqlite();
+      try {
+        let rows = 0;
+        for (const table of schema.tables ?? []) {
+          for (const row of await from.all<Record<string, SqlValue>>(`SELECT * FROM ${table}`)) {
+            const cols = Object.keys(row);
+            await tx.run(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, Object.values(row));
+            rows++;
+          }
+        }
+        return rows;
+      } finally {
+        await from.close();
+      }
     });
   }
 
+  /** Idempotent, as better-sqlite3's close is. */
   async close(): Promise<void> {
-    await this.p.end();
+    if (!this.p.ended) await this.p.end();
   }
 }

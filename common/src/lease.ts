@@ -1,7 +1,7 @@
 // Not in the package index: it needs a store (db.ts); services import "@cdm/common/lease".
 import crypto from 'node:crypto';
 import os from 'node:os';
-import type { Queryable } from './db.ts';
+import { openDb, type Queryable } from './db.ts';
 
 /** Who holds leases in this process: host, pid and a random part (a restarted pid is somebody else). */
 export const LEASE_HOLDER = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
@@ -72,4 +72,14 @@ export async function withLease<T>(db: Queryable, name: string, fn: () => Promis
     clearInterval(renew);
     await lease.release().catch(() => undefined);
   }
+}
+
+/**
+ * The leader leases of a service that keeps no state of its own (tenant-sync, fleet-monitor): on
+ * DATABASE_URL's database when replicas run, none for a single instance.
+ */
+export async function serviceLeases(o: { url?: string; service: string; ttlSeconds: number }): Promise<{ lease: (loop: string) => Lease | undefined; close: () => Promise<void> }> {
+  if (!o.url) return { lease: () => undefined, close: async () => undefined };
+  const db = await openDb({ url: o.url, dataDir: '', file: '', schema: { name: o.service, sqlite: [], postgres: [] } });
+  return { lease: (loop) => new Lease(db, `${o.service}:${loop}`, o.ttlSeconds * 1000), close: () => db.close() };
 }

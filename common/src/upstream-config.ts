@@ -77,6 +77,7 @@ export const databaseEnv = {
     .describe(
       'secret: PostgreSQL URL (postgres://user:password@host:5432/db; its own database per service) for state that survives the host and is shared by replicas — pollers then elect a leader; unset: a SQLite file in DATA_DIR, one instance',
     ),
+  PGPASSWORD: z.string().optional().describe('secret: the password for DATABASE_URL when the URL carries none (so it needs no URL escaping)'),
 };
 
 export const healthEnv = (port: number) => ({

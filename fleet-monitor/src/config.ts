@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, healthEnv, influxdbEnv, thingsboardEnv } from '@cdm/common';
+import { databaseEnv, durationSchema, healthEnv, influxdbEnv, thingsboardEnv } from '@cdm/common';
 
 const duration = durationSchema;
 
@@ -8,6 +8,8 @@ export const fleetMonitorEnv = {
   ...thingsboardEnv,
   ...influxdbEnv,
   ...healthEnv(19106),
+  // Replicas: one runs the passes, elected by a lease in this database (fleet-monitor keeps no other state there).
+  ...databaseEnv,
   POLL_SCHEDULE: z.string().default('0 */5 * * * *').describe('node-cron schedule of a monitoring pass (with seconds); health points arrive every few minutes'),
   OFFLINE_AFTER: duration('a device is offline when its last health point is older than this (about three health intervals)', '15m'),
   CLUSTER_WINDOW: duration('devices whose last points lie within this span of each other went offline together', '10m'),

@@ -1,4 +1,5 @@
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { serviceLeases } from '@cdm/common/lease';
 import { PassLoop } from '@cdm/common/loop';
 import { composeFleetMonitor } from './compose.ts';
 import { fleetMonitorConfig, fleetMonitorEnv } from './config.ts';
@@ -16,6 +17,7 @@ if (command === 'daemon') {
     const config = loadConfig(fleetMonitorConfig);
     const logger = createLogger('fleet-monitor', { level: config.LOG_LEVEL });
     const { clients, monitor } = composeFleetMonitor(config, logger);
+    const leases = await serviceLeases({ url: config.DATABASE_URL, service: 'fleet-monitor', ttlSeconds: config.LEASE_SECONDS });
     const loop = new PassLoop({
       name: 'monitor',
       logger,
@@ -24,6 +26,8 @@ if (command === 'daemon') {
       failures: (r) => r.failed,
       notable: (r) => r.clustersRaised + r.clustersCleared + r.anomaliesRaised + r.anomaliesCleared > 0,
       runAtStart: true,
+      // Replicas: one raises and clears alarms; the others stand by.
+      lease: leases.lease('monitor'),
     });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
@@ -34,7 +38,7 @@ if (command === 'daemon') {
     });
     loop.start();
     logger.info({ schedule: config.POLL_SCHEDULE }, 'fleet-monitor started');
-    return { logger, servers: [health], stop: () => loop.stop() };
+    return { logger, servers: [health], stop: async () => void (await loop.stop(), await leases.close()) };
   });
 } else {
   runCommand(`fleet-monitor ${command}`, async () => {

@@ -88,27 +88,27 @@ export async function runPublish(argv: string[], d: { hawkbit: HawkbitClient; te
 }
 
 /** `hold`: an operator shortens (or lengthens) a rollout's holds; the change is kept with who made it. */
-export function runHold(argv: string[], store: OtaStore, o: { by: string; now: number; out?: (line: string) => void }): number {
+export async function runHold(argv: string[], store: OtaStore, o: { by: string; now: number; out?: (line: string) => void }): Promise<number> {
   const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const id = Number(argv[0]);
   if (argv.length !== 2 || !Number.isInteger(id) || id <= 0) throw new Error(`hold takes a rollout id and a duration\n${USAGE}`);
   const seconds = Math.round(parseDuration(argv[1]!) / 1000);
-  const before = store.holdOverride(id);
-  store.setHoldOverride(id, seconds, o.by, o.now);
+  const before = await store.holdOverride(id);
+  await store.setHoldOverride(id, seconds, o.by, o.now);
   out(`rollout ${id}: stages held ${seconds} s from now on${before ? ` (was ${before.holdSeconds} s, set by ${before.by})` : ''}; changed by ${o.by}`);
   return 0;
 }
 
 /** `dead-letters`: what the mirror set aside (the device was gone or changed), and clearing them. */
-export function runDeadLetters(argv: string[], store: OtaStore, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): number {
+export async function runDeadLetters(argv: string[], store: OtaStore, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
   if (argv[0] === 'clear') {
     const id = argv[1] === undefined ? undefined : Number(argv[1]);
     if (id !== undefined && !Number.isInteger(id)) throw new Error('dead-letters clear takes an action id (a number)');
-    out(`${store.clearDeadLetters(id)} dead letter(s) cleared`);
+    out(`${await store.clearDeadLetters(id)} dead letter(s) cleared`);
     return 0;
   }
   if (argv.length) throw new Error(`unknown dead-letters command ${argv[0]}\n${USAGE}`);
-  const all = store.deadLetters();
+  const all = await store.deadLetters();
   for (const d of all) out(`${new Date(d.at).toISOString()}  action ${d.actionId}  ${d.controllerId}  ${d.reason}`);
   out(all.length ? `${all.length} dead letter(s)` : 'no dead letters');
   return 0;

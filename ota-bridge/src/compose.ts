@@ -7,8 +7,8 @@ import { OtaStore } from './store.ts';
 import { ThingsBoardOta } from './tb-ota.ts';
 
 /** Store, clients and mirror from a validated config: used by main.ts and by the e2e tests. */
-export function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
-  const store = new OtaStore(config.DATA_DIR);
+export async function composeOtaBridge(config: OtaBridgeConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
+  const store = await OtaStore.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, log: (m) => logger.warn(m) });
   const extras = { observer: o.observer };
   const keycloak = keycloakFrom(config);
   const directory = new DeviceDirectoryClient({ baseURL: config.DIRECTORY_URL, token: () => keycloak.accessToken(), observer: o.observer });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { databaseEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 
 const repoDashboards = path.resolve(import.meta.dirname, '..', '..', 'grafana-dashboards');
 
@@ -14,7 +14,8 @@ export const otaBridgeEnv = {
   ...keycloakEnv,
   DIRECTORY_URL: z.string().url().describe("enroll-bridge's device directory (its health port), e.g. http://127.0.0.1:19102: each device's tenant and ThingsBoard device, asked of their owner"),
   POLL_SCHEDULE: z.string().default('*/30 * * * * *').describe('node-cron schedule of the hawkBit poll (with seconds)'),
-  DATA_DIR: z.string().min(1).describe('durable state: poll cursor, the actions watched and their last state, boot checks'),
+  DATA_DIR: z.string().min(1).describe('durable state: poll cursor, the actions watched and their last state, boot checks (SQLite; unused with DATABASE_URL)'),
+  ...databaseEnv,
   SWEEP_SECONDS: z.coerce.number().int().min(1).default(60).describe("list hawkBit's open actions at least this often, for download/install progress (endings are found every pass)"),
   BOOT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900).describe('after hawkBit reports success, how long the device has to report the new sw_version itself before "OTA Boot Mismatch"'),
   GATE_THRESHOLD_PERCENT: z.coerce

@@ -58,7 +58,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
   const logger = createLogger(`${name}-e2e`, { level: 'silent' });
   const clock = { offset: 0 }; // added to Date.now(): boot windows and holds pass without waiting
   const compose = () => composeOtaBridge(config, logger, { now: () => Date.now() + clock.offset });
-  let bridge = compose();
+  let bridge = await compose();
   const tb = new ThingsBoardClient({ baseURL: config.THINGSBOARD_URL, username: config.THINGSBOARD_USERNAME, password: config.THINGSBOARD_PASSWORD });
   const hawkbit = new HawkbitClient({ baseURL: config.HAWKBIT_URL, username: config.HAWKBIT_USERNAME, password: config.HAWKBIT_PASSWORD });
   const influx = new InfluxClient({ baseURL: config.INFLUXDB_URL, token: config.INFLUXDB_TOKEN });
@@ -96,9 +96,11 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
     dev,
     /** The running ota-bridge; `restart` closes its store and composes a new one on the same data. */
     bridge: () => bridge,
-    restart: () => {
-      bridge.store.close();
-      bridge = compose();
+    /** Another ota-bridge on the same configuration: with DATABASE_URL, a second replica. */
+    replica: () => compose(),
+    restart: async () => {
+      await bridge.store.close();
+      bridge = await compose();
       return bridge;
     },
     /** Rollouts the test made, deleted at the end (an open one would keep later bridges reporting it). */
@@ -143,7 +145,7 @@ export async function otaScene(stack: Record<string, Endpoint>, name: string, co
     /** The device reports what it runs, as its telemetry would after boot. */
     reportVersion: (d: string, v: string) => as.saveTelemetry(dev(d), { sw_version: v }),
     close: async () => {
-      bridge.store.close();
+      await bridge.store.close();
       directory.close();
       await identity.close();
       for (const id of rollouts) await hawkbit.deleteRollout(id).catch(() => undefined);

@@ -18,10 +18,10 @@ const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
 const dirs: string[] = [];
 afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-function scene(o: { offline?: string[]; unusual?: string[]; regions?: Record<string, string>; description?: string; health?: Record<string, Record<string, number>> } = {}) {
+async function scene(o: { offline?: string[]; unusual?: string[]; regions?: Record<string, string>; description?: string; health?: Record<string, Record<string, number>> } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-hold-'));
   dirs.push(dir);
-  let store = new OtaStore(dir);
+  let store = await OtaStore.open({ dataDir: dir });
   let now = 0;
   const calls = { resumed: [] as number[], alarms: [] as Record<string, unknown>[], points: [] as string[] };
   const groups: MgmtRolloutGroup[] = [
@@ -57,7 +57,10 @@ function scene(o: { offline?: string[]; unusual?: string[]; regions?: Record<str
   return {
     calls,
     store: () => store,
-    restart: () => (store.close(), (store = new OtaStore(dir))),
+    restart: async () => {
+      await store.close();
+      store = await OtaStore.open({ dataDir: dir });
+    },
     at: (ms: number) => (now = ms),
     pass: () => gate().pass(log),
   };
@@ -65,23 +68,23 @@ function scene(o: { offline?: string[]; unusual?: string[]; regions?: Record<str
 
 describe('HoldGate', () => {
   it('holds a finished stage for its hold, across a restart, then starts the next stage when its devices are healthy', async () => {
-    const s = scene();
+    const s = await scene();
     s.at(1_000);
     expect(await s.pass()).toMatchObject({ held: [7], released: [] });
-    s.restart(); // the hold's start is kept: a restart does not extend it
+    await s.restart(); // the hold's start is kept: a restart does not extend it
     s.at(HOUR);
     expect(await s.pass()).toMatchObject({ held: [7] });
     expect(s.calls.points.at(-1)).toBe('ota_stage,rollout=acme\\ 2.0,stage=group-1 hold_remaining_s=1i,state="holding"');
     s.at(HOUR + 1_000);
     expect(await s.pass()).toMatchObject({ released: [7], held: [] });
     expect(s.calls.resumed).toEqual([7]);
-    expect(s.store().holdFor(7, 0, 0)).toMatchObject({ state: 'released', since: 1_000 });
+    expect(await s.store().holdFor(7, 0, 0)).toMatchObject({ state: 'released', since: 1_000 });
     expect(s.calls.alarms).toEqual([]);
   });
 
   it('blocks with one tenant alarm naming the signal when a stage device failed its update, and leaves the decision to a person', async () => {
-    const s = scene();
-    s.store().putDevice({ controllerId: 'd1', cdmId: 'T', tbDeviceId: 'tb1', actionId: 1, version: '2.0', rollout: 'acme 2.0', status: 'failure', failureAlarm: true, mismatchAlarm: false });
+    const s = await scene();
+    await s.store().putDevice({ controllerId: 'd1', cdmId: 'T', tbDeviceId: 'tb1', actionId: 1, version: '2.0', rollout: 'acme 2.0', status: 'failure', failureAlarm: true, mismatchAlarm: false });
     s.at(1_000);
     expect(await s.pass()).toMatchObject({ blocked: [7] });
     s.at(2 * HOUR);
@@ -101,7 +104,7 @@ describe('HoldGate', () => {
   });
 
   it('blocks after the hold when fleet-monitor flags the updated devices with unusual values and not the others', async () => {
-    const s = scene({ unusual: ['d1', 'd7'] });
+    const s = await scene({ unusual: ['d1', 'd7'] });
     s.at(0);
     await s.pass();
     s.at(HOUR);
@@ -117,7 +120,7 @@ describe('HoldGate', () => {
   it('compares unusual values within the updated devices’ regions: another region’s bad week does not release a bad stage', async () => {
     // d0, d1 (updated) and d2..d4 are in north; d5..d9 in south, where every device is flagged.
     const regions = Object.fromEntries(devices.map((d, i) => [d, i < 5 ? 'north' : 'south']));
-    const s = scene({ unusual: ['d1', 'd5', 'd6', 'd7', 'd8', 'd9'], regions });
+    const s = await scene({ unusual: ['d1', 'd5', 'd6', 'd7', 'd8', 'd9'], regions });
     s.at(0);
     await s.pass();
     s.at(HOUR);
@@ -126,7 +129,7 @@ describe('HoldGate', () => {
   });
 
   it('releases when unusual values are as common among the not yet updated', async () => {
-    const s = scene({ unusual: ['d1', 'd3', 'd4', 'd5', 'd6'] });
+    const s = await scene({ unusual: ['d1', 'd3', 'd4', 'd5', 'd6'] });
     s.at(0);
     await s.pass();
     s.at(HOUR);
@@ -134,7 +137,7 @@ describe('HoldGate', () => {
   });
 
   it('blocks after the hold when the updated devices went offline and the others did not', async () => {
-    const s = scene({ offline: ['d0'] });
+    const s = await scene({ offline: ['d0'] });
     s.at(0);
     await s.pass();
     s.at(HOUR);
@@ -144,7 +147,7 @@ describe('HoldGate', () => {
 
   it("blocks after the hold when the updated devices cross the fleet dashboards' alert thresholds and the others do not", async () => {
     const fine = { battery_pct: 80, signal_dbm: -70, errors: 0, samples: 100 };
-    const s = scene({ health: { d0: { ...fine, errors: 9 }, d1: fine, d2: fine, d3: { ...fine, battery_pct: 60 } } });
+    const s = await scene({ health: { d0: { ...fine, errors: 9 }, d1: fine, d2: fine, d3: { ...fine, battery_pct: 60 } } });
     s.at(0);
     await s.pass();
     s.at(HOUR);
@@ -156,16 +159,16 @@ describe('HoldGate', () => {
   });
 
   it("an operator's shorter hold (ota-bridge hold) applies to the stage held now", async () => {
-    const s = scene();
+    const s = await scene();
     s.at(1_000);
     await s.pass();
-    s.store().setHoldOverride(7, 60, 'alice', 2_000);
+    await s.store().setHoldOverride(7, 60, 'alice', 2_000);
     s.at(61_000);
     expect(await s.pass()).toMatchObject({ released: [7] });
   });
 
   it("leaves alone a rollout that is not cdm's", async () => {
-    const s = scene({ description: 'made in the hawkBit UI' });
+    const s = await scene({ description: 'made in the hawkBit UI' });
     s.at(2 * HOUR);
     expect(await s.pass()).toEqual({ held: [], released: [], blocked: [], failed: 0 });
   });

@@ -57,10 +57,10 @@ export class HoldGate {
         const stage = heldStage(groups);
         if (!stage) continue;
         const now = this.o.now();
-        const hold = store.holdFor(r.id, stage.index, now);
+        const hold = await store.holdFor(r.id, stage.index, now);
         if (hold.state === 'blocked') continue; // a person decides now: resume it in hawkBit or through the fleet API
-        const holdMs = (store.holdOverride(r.id)?.holdSeconds ?? stage.holdSeconds) * 1000;
-        const signals: StageSignals = { updated: stage.updated, unhealthy: store.unhealthyInRollout(r.name).length };
+        const holdMs = ((await store.holdOverride(r.id))?.holdSeconds ?? stage.holdSeconds) * 1000;
+        const signals: StageSignals = { updated: stage.updated, unhealthy: (await store.unhealthyInRollout(r.name)).length };
         if (now >= hold.since + holdMs) signals.comparisons = await this.compare(cdmId, r.id, groups.slice(0, stage.index + 1), hold.since, now);
         // A release not yet seen by hawkBit (resume failed or crashed before it): decide again, same inputs.
         const d = holdDecision({ now, since: hold.since, holdMs, signals, unhealthyPct: this.o.unhealthyPct, excessPct: this.o.excessPct });
@@ -71,12 +71,12 @@ export class HoldGate {
           res.held.push(r.id);
         } else if (d.kind === 'release') {
           await hawkbit.resumeRollout(r.id);
-          store.decideHold(r.id, stage.index, 'released', d.summary, now);
+          await store.decideHold(r.id, stage.index, 'released', d.summary, now);
           await point('released', 0);
           res.released.push(r.id);
           log.info({ rollout: r.name, stage: stage.name, summary: d.summary }, 'hold gate: stage healthy, next stage started');
         } else {
-          store.decideHold(r.id, stage.index, 'blocked', d.reason, now);
+          await store.decideHold(r.id, stage.index, 'blocked', d.reason, now);
           await tb.raiseOnTenant(cdmId, ALARM_GATE, 'CRITICAL', {
             rollout: r.name,
             rolloutId: r.id,

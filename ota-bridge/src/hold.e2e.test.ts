@@ -51,7 +51,7 @@ describe('hold gates between stages (real hawkBit)', () => {
     );
     expect(await groupStates(r.id)).toEqual(['finished', 'scheduled']);
     expect((await scene.bridge().mirror.pass()).held).toContain(r.id);
-    scene.restart();
+    await scene.restart();
     // hawkBit restarts too (an upgrade, a crash): the pause is its state, the hold is the bridge's.
     const restartMs = await restartService(defaultContext(), 'hawkbit');
     console.log(`hawkBit restarted in ${(restartMs / 1000).toFixed(1)} s during the hold`);

@@ -57,7 +57,7 @@ beforeAll(async () => {
   const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.0.0', type: 'os', modules: [{ id: sm.id }] });
   // Stamped a few ms apart: only the newest sits at the cursor, which every pass reads again.
   for (const id of ids) await hawkbit.assignDistributionSet(id, ds.id, 'forced').then(() => new Promise((r) => setTimeout(r, 5)));
-  store = new OtaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-mirror-')));
+  store = await OtaStore.open({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-mirror-')) });
   const influx = { write: async () => undefined } as unknown as InfluxClient;
   mirror = new OtaMirror({
     store,
@@ -73,10 +73,10 @@ beforeAll(async () => {
     now: () => now,
   });
 });
-afterAll(() => {
+afterAll(async () => {
   hbFake.stop();
   servers.forEach((s) => s.close());
-  store.close();
+  await store.close();
 });
 
 const attrs = async (id: string) => Object.fromEntries((await as.getAttributes({ id: tbIds[id]!, entityType: 'DEVICE' } as EntityId, 'SERVER_SCOPE')).map((a) => [a.key, a.value]));
@@ -107,7 +107,7 @@ describe('ota-bridge change detection', () => {
     expect(r).toMatchObject({ changes: 2, failed: 0, swept: true });
     expect(await attrs('dev-1')).toMatchObject({ ota_status: 'success', sw_version: '2.0.0' });
     expect(await attrs('dev-2')).toMatchObject({ ota_status: 'failure' });
-    expect(store.activeActionCount()).toBe(1);
+    expect(await store.activeActionCount()).toBe(1);
   });
 
   it('costs hawkBit two reads when nothing changed: the changes since the cursor and the count of open actions', async () => {
@@ -144,8 +144,8 @@ describe('ota-bridge change detection', () => {
     now += 1000;
     const r = await pass();
     expect(r).toMatchObject({ failed: 0, deadLetters: 1 });
-    expect(store.deadLetters()).toEqual([expect.objectContaining({ controllerId: 'dev-1', reason: expect.stringMatching(/ThingsBoard.*404/) })]);
-    expect(store.cursor()).toBeGreaterThan(0);
+    expect(await store.deadLetters()).toEqual([expect.objectContaining({ controllerId: 'dev-1', reason: expect.stringMatching(/ThingsBoard.*404/) })]);
+    expect(await store.cursor()).toBeGreaterThan(0);
     const next = await pass();
     expect(next).toMatchObject({ failed: 0, deadLetters: 0 });
   });
@@ -154,13 +154,13 @@ describe('ota-bridge change detection', () => {
     const sm = await hawkbit.createSoftwareModule({ name: 'fw', version: '2.2.0', type: 'os' });
     const ds = await hawkbit.createDistributionSet({ name: 'fw', version: '2.2.0', type: 'os', modules: [{ id: sm.id }] });
     await hawkbit.assignDistributionSet('dev-2', ds.id, 'forced');
-    const before = store.cursor();
+    const before = await store.cursor();
     directoryDown = true;
     now += 1000;
     try {
       const r = await pass();
       expect(r.failed).toBeGreaterThan(0);
-      expect(store.cursor()).toBeLessThanOrEqual(before + 2000);
+      expect(await store.cursor()).toBeLessThanOrEqual(before + 2000);
     } finally {
       directoryDown = false;
     }
@@ -182,8 +182,8 @@ describe('ota-bridge change detection', () => {
     expect(await pass()).toMatchObject({ bootMismatches: 1 });
     expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });
     // A failed older change pins the cursor behind this one, whose record was already pruned.
-    store.forgetAction(store.getDevice('dev-3')!.actionId);
-    store.setCursor(0);
+    await store.forgetAction((await store.getDevice('dev-3'))!.actionId);
+    await store.setCursor(0);
     now += 1000;
     expect(await pass()).toMatchObject({ failed: 0 });
     expect(await attrs('dev-3')).toMatchObject({ ota_status: 'boot_mismatch' });

@@ -116,12 +116,12 @@ export class OtaMirror {
   private async readChanges(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
     const { store, hawkbit } = this.o;
     const limit = this.o.pageSize ?? MAX_PAGE;
-    const cursor = store.cursor();
+    const cursor = await store.cursor();
     // The overlap catches a change committed after a later-stamped one was read. It is re-read
     // once per cursor position: while nothing changes, a pass reads from the cursor itself (one
     // short page), not the same overlap again and again (a 10k-target rollout stamps 10k actions
     // within it).
-    const overlap = store.meta('overlapReadAt') === String(cursor) ? 0 : (this.o.overlapMs ?? 2000);
+    const overlap = (await store.meta('overlapReadAt')) === String(cursor) ? 0 : (this.o.overlapMs ?? 2000);
     let since = Math.max(0, cursor - overlap);
     let offset = 0;
     let newest = cursor;
@@ -155,9 +155,9 @@ export class OtaMirror {
       }
     }
     // Never move the cursor past a change that failed: the next pass reads it again.
-    store.setCursor(oldestFailed === undefined ? newest : Math.min(newest, oldestFailed));
-    if (store.cursor() === cursor && oldestFailed === undefined) store.setMeta('overlapReadAt', String(cursor));
-    store.prune(store.cursor() - 2 * (this.o.overlapMs ?? 2000));
+    await store.setCursor(oldestFailed === undefined ? newest : Math.min(newest, oldestFailed));
+    if ((await store.cursor()) === cursor && oldestFailed === undefined) await store.setMeta('overlapReadAt', String(cursor));
+    await store.prune((await store.cursor()) - 2 * (this.o.overlapMs ?? 2000));
   }
 
   /**
@@ -171,10 +171,10 @@ export class OtaMirror {
    */
   private async watchActive(log: Logger, res: PassResult, rollouts: Map<number, string | undefined>): Promise<void> {
     const { store, hawkbit } = this.o;
-    const lastSweep = Number(store.meta('sweptAt') ?? 0);
+    const lastSweep = Number((await store.meta('sweptAt')) ?? 0);
     try {
       const due = this.now() - lastSweep >= (this.o.sweepIntervalMs ?? 60_000);
-      if (!due && (await hawkbit.countActions('active==true')) === store.activeActionCount()) return;
+      if (!due && (await hawkbit.countActions('active==true')) === (await store.activeActionCount())) return;
       const open = new Set<number>();
       let failed = false;
       // Only the sweep needs the open actions' own state (progress); otherwise their ids say which closed.
@@ -184,15 +184,15 @@ export class OtaMirror {
         const who = await this.owners(page, log);
         failed = (await this.eachDevice(page, async (a) => who !== undefined && (await this.take(a, log, res, rollouts, who)))).includes(false) || failed;
       }
-      const closed = store.activeActionIds().filter((id) => !open.has(id));
+      const closed = (await store.activeActionIds()).filter((id) => !open.has(id));
       const found = await hawkbit.actionsByIds(closed);
       const who = await this.owners(found, log);
       failed = (await this.eachDevice(found, async (a) => who !== undefined && (await this.take(a, log, res, rollouts, who)))).includes(false) || failed;
       const still = new Set(found.map((a) => a.id)); // a rollout's end closes thousands at once
-      for (const id of closed) if (!still.has(id)) store.forgetAction(id);
+      for (const id of closed) if (!still.has(id)) await store.forgetAction(id);
       res.swept = true;
       // A failed change keeps the count apart from hawkBit's, so the next pass lists them again.
-      if (!failed && due) store.setMeta('sweptAt', String(this.now()));
+      if (!failed && due) await store.setMeta('sweptAt', String(this.now()));
     } catch (err) {
       res.failed++;
       log.warn({ err: (err as Error).message }, 'hawkBit: cannot read open actions; the next pass retries');
@@ -209,8 +209,8 @@ export class OtaMirror {
     return { ...actionState(a), lastModifiedAt: a.lastModifiedAt ?? 0 };
   }
 
-  private unchanged(a: MgmtAction): boolean {
-    const seen = this.o.store.seenAction(a.id);
+  private async unchanged(a: MgmtAction): Promise<boolean> {
+    const seen = await this.o.store.seenAction(a.id);
     const state = this.stateOf(a);
     return seen !== undefined && seen.active === state.active && seen.status === state.status;
   }
@@ -220,7 +220,11 @@ export class OtaMirror {
    * undefined when the directory cannot be asked (those changes are retried next pass).
    */
   private async owners(page: readonly MgmtAction[], log: Logger): Promise<Map<string, DirectoryDevice> | undefined> {
-    const ids = page.filter((a) => !this.unchanged(a)).flatMap((a) => toChange(a)?.controllerId ?? []);
+    const ids: string[] = [];
+    for (const a of page) {
+      const id = toChange(a)?.controllerId;
+      if (id && !(await this.unchanged(a))) ids.push(id);
+    }
     if (!ids.length) return new Map();
     try {
       return await this.o.directory.lookup(ids);
@@ -238,22 +242,22 @@ export class OtaMirror {
   private async take(a: MgmtAction, log: Logger, res: PassResult, rollouts: Map<number, string | undefined>, who: Map<string, DirectoryDevice>): Promise<boolean> {
     const { store } = this.o;
     const state = this.stateOf(a);
-    if (this.unchanged(a)) {
+    if (await this.unchanged(a)) {
       res.skipped++;
       return true;
     }
     try {
       const cdmId = await this.apply(a, log, who);
       if (a.rollout !== undefined && !rollouts.get(a.rollout)) rollouts.set(a.rollout, cdmId);
-      store.recordAction(a.id, state);
+      await store.recordAction(a.id, state);
       res.changes++;
       log.debug({ actionId: a.id, status: state.status, cdmId }, 'mirrored');
       return true;
     } catch (err) {
       if (undeliverable(err)) {
         const controllerId = toChange(a)?.controllerId ?? '?';
-        store.addDeadLetter({ actionId: a.id, controllerId, reason: (err as Error).message, at: this.now() });
-        store.recordAction(a.id, state);
+        await store.addDeadLetter({ actionId: a.id, controllerId, reason: (err as Error).message, at: this.now() });
+        await store.recordAction(a.id, state);
         res.deadLetters++;
         log.warn({ actionId: a.id, controllerId, why: (err as Error).message }, 'change cannot be applied: set aside as a dead letter');
         return true;
@@ -272,10 +276,10 @@ export class OtaMirror {
       log.debug({ actionId: a.id }, 'skip: action without target or distribution set');
       return undefined;
     }
-    const d = decideChange(c, who.get(c.controllerId), store.getDevice(c.controllerId), this.now(), this.o.bootWindowMs);
+    const d = decideChange(c, who.get(c.controllerId), await store.getDevice(c.controllerId), this.now(), this.o.bootWindowMs);
     if (d.kind === 'undeliverable') throw new Undeliverable(d.why);
     if (d.kind === 'skip') {
-      if (d.forget) store.forgetDevice(c.controllerId);
+      if (d.forget) await store.forgetDevice(c.controllerId);
       log[d.level]({ controllerId: c.controllerId, actionId: c.actionId }, `skip: ${d.why}`);
       return d.cdmId;
     }
@@ -302,14 +306,14 @@ export class OtaMirror {
       });
     }
     await tb.setAttributes(cdmId, tbDeviceId, attrs);
-    store.putDevice(next);
+    await store.putDevice(next);
     return cdmId;
   }
 
   private async checkBoots(log: Logger, res: PassResult): Promise<void> {
     const { store, tb } = this.o;
     // Only checks that are due, and open mismatches (to clear them): an idle pass costs nothing per updated device.
-    const due = store.bootChecks().filter((x) => x.mismatchAlarm || this.now() >= (x.bootDueAt ?? 0));
+    const due = (await store.bootChecks()).filter((x) => x.mismatchAlarm || this.now() >= (x.bootDueAt ?? 0));
     if (!due.length) return;
     let who: Map<string, DirectoryDevice>;
     try {
@@ -323,7 +327,7 @@ export class OtaMirror {
       const owner = who.get(d.controllerId);
       // Decommissioned, or re-enrolled as another ThingsBoard device: that boot can no longer be confirmed.
       if (!owner || owner.status === 'decommissioned' || owner.tenantId !== d.cdmId || owner.tbDeviceId !== d.tbDeviceId) {
-        store.forgetDevice(d.controllerId);
+        await store.forgetDevice(d.controllerId);
         log.info({ controllerId: d.controllerId }, 'boot check dropped: the device is gone or was re-enrolled');
         return;
       }
@@ -334,7 +338,7 @@ export class OtaMirror {
             await tb.clearOnDevice(d.cdmId, d.tbDeviceId, ALARM_MISMATCH);
             await tb.setAttributes(d.cdmId, d.tbDeviceId, { ota_status: 'success', ota_updated_at: new Date(this.now()).toISOString() });
           }
-          store.putDevice({ ...d, status: 'success', mismatchAlarm: false, bootVersion: undefined, bootDueAt: undefined });
+          await store.putDevice({ ...d, status: 'success', mismatchAlarm: false, bootVersion: undefined, bootDueAt: undefined });
         } else if (d.status !== 'boot_mismatch' && this.now() >= (d.bootDueAt ?? 0)) {
           // Judged per action: an alarm still open from the previous action does not judge this one
           // (raising again updates that alarm with this version).
@@ -346,7 +350,7 @@ export class OtaMirror {
           });
           await tb.setAttributes(d.cdmId, d.tbDeviceId, { ota_status: 'boot_mismatch', ota_updated_at: new Date(this.now()).toISOString() });
           // Still watched: a device that reports the version later clears the alarm.
-          store.putDevice({ ...d, status: 'boot_mismatch', mismatchAlarm: true });
+          await store.putDevice({ ...d, status: 'boot_mismatch', mismatchAlarm: true });
           res.bootMismatches++;
         }
       } catch (err) {
@@ -378,11 +382,11 @@ export class OtaMirror {
         // Sizes from the group listing and alarms from the store: no per-target listing, so the gate
         // costs the same for 100 or 100,000 devices.
         const started = groups.filter((g) => STARTED_GROUP.has((g.status ?? '').toLowerCase())).reduce((n, g) => n + (g.totalTargets ?? 0), 0);
-        const unhealthy = store.unhealthyInRollout(r.name);
-        const gate = gateDecision({ started, unhealthy: unhealthy.length, thresholdPct: this.o.gateThresholdPct, pausedAt: store.gate(id)?.unhealthy });
+        const unhealthy = await store.unhealthyInRollout(r.name);
+        const gate = gateDecision({ started, unhealthy: unhealthy.length, thresholdPct: this.o.gateThresholdPct, pausedAt: (await store.gate(id))?.unhealthy });
         if (!gate.pause) continue;
         await hawkbit.pauseRollout(id);
-        store.recordPause(id, unhealthy.length);
+        await store.recordPause(id, unhealthy.length);
         await tb.raiseOnTenant(cdmId, ALARM_GATE, 'CRITICAL', {
           rollout: r.name,
           rolloutId: id,

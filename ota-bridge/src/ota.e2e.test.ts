@@ -107,7 +107,7 @@ describe('ota-bridge mirror and health gate', () => {
     expect((await hawkbit.getRollout(r.id))?.status).toBe('paused');
     expect(await alarms(tenantEntity, ALARM_GATE)).toMatchObject([{ severity: 'CRITICAL', details: { rolloutId: r.id, unhealthy: 1 } }]);
 
-    const again = await scene().restart().mirror.pass();
+    const again = await (await scene().restart()).mirror.pass();
     expect(again.paused).toEqual([]); // the gate remembers its pause; resuming is a human decision
     await scene().bridge().mirror.pass();
     expect(await alarms(dev(bad), ALARM_FAILURE)).toHaveLength(1);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { durationSchema, grafanaEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { databaseEnv, durationSchema, grafanaEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 import { pollingIntervalProblem } from './polling-plan.ts';
 
 const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
@@ -14,6 +14,8 @@ export const tenantSyncEnv = {
   ...influxdbEnv,
   ...hawkbitEnv,
   ...healthEnv(19101),
+  // Replicas: the passes run on one, elected by a lease in this database (tenant-sync keeps no other state there).
+  ...databaseEnv,
   TENANT_PARENT_GROUP: z.string().default('/tenants').describe('Keycloak group whose subgroups are tenants'),
   SYNC_SCHEDULE: z
     .string()

@@ -1,4 +1,5 @@
 import { createLogger, loadConfig, printHelpIfAsked, runCommand, runMain, startHealthServer } from '@cdm/common';
+import { serviceLeases } from '@cdm/common/lease';
 import { PassLoop } from '@cdm/common/loop';
 import { runCli } from './cli.ts';
 import { ColdExport } from './cold-export.ts';
@@ -33,6 +34,7 @@ if (command === 'daemon') {
   runMain('tenant-sync', async () => {
     const { config, logger, keycloak, clients, sync, projections } = build();
     const status = new SyncStatus(['keycloak', ...projections.map((p) => p.system)]);
+    const leases = await serviceLeases({ url: config.DATABASE_URL, service: 'tenant-sync', ttlSeconds: config.LEASE_SECONDS });
     const triggers = new Triggers({
       keycloak,
       logger,
@@ -47,11 +49,22 @@ if (command === 'daemon') {
       index: () => sync.index(),
       failures: (r) => r.failed.length,
       ownClientUser: await keycloak.whoAmI().catch(() => undefined),
+      lease: leases.lease('pass'),
     });
     const cold = config.COLD_ARCHIVE_DIR
       ? new ColdExport({ influx: clients.influx, org: config.INFLUXDB_ORG, dir: config.COLD_ARCHIVE_DIR, lookbackDays: config.INFLUXDB_RETENTION_DAYS || 7, logger })
       : undefined;
-    const coldLoop = cold && new PassLoop({ name: 'cold_export', logger, every: config.COLD_EXPORT_SCHEDULE, pass: () => cold.pass(), failures: (r) => r.failed.length, runAtStart: true });
+    const coldLoop =
+      cold &&
+      new PassLoop({
+        name: 'cold_export',
+        logger,
+        every: config.COLD_EXPORT_SCHEDULE,
+        pass: () => cold.pass(),
+        failures: (r) => r.failed.length,
+        runAtStart: true,
+        lease: leases.lease('cold_export'),
+      });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -68,7 +81,7 @@ if (command === 'daemon') {
     await triggers.start();
     coldLoop?.start();
     logger.info({ parent: config.TENANT_PARENT_GROUP, schedule: config.SYNC_SCHEDULE, coldArchive: config.COLD_ARCHIVE_DIR }, 'tenant-sync started');
-    return { logger, servers: [health], stop: async () => void (await Promise.all([triggers.stop(), coldLoop?.stop()])) };
+    return { logger, servers: [health], stop: async () => void (await Promise.all([triggers.stop(), coldLoop?.stop()]), await leases.close()) };
   });
 } else {
   runCommand(`tenant-sync ${command}`, () => runCli(command, process.argv.slice(3), USAGE, build));

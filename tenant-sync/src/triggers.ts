@@ -1,5 +1,6 @@
 import type { KeycloakClient, Logger } from '@cdm/common';
 import { PassLoop } from '@cdm/common/loop';
+import type { Lease } from '@cdm/common/lease';
 import { eventScope, type TenantIndex } from './scope.ts';
 
 /** Admin events read per check; a check that finds them all new may have missed some, and asks for a full pass. */
@@ -21,6 +22,8 @@ export interface TriggerOptions<R> {
   failures?: (r: R) => number;
   /** Our own writes show up as admin events; a pass that only sees those must not trigger another. */
   ownClientUser?: string;
+  /** With replicas: passes run on the lease holder only. */
+  lease?: Lease;
 }
 
 /**
@@ -55,6 +58,7 @@ export class Triggers<R> {
       },
       failures: o.failures,
       runAtStart: true,
+      lease: o.lease,
     });
   }
 
