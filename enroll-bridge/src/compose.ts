@@ -11,7 +11,7 @@ import { TenantTokenFiles } from './tenant-tokens.ts';
 
 /** Clients, store and enroller from a validated config: used by main.ts and by the e2e tests. */
 export async function composeEnrollBridge(config: EnrollBridgeConfig, logger: Logger, hooks: Pick<EnrollerOptions, 'beforeStep' | 'observe'> = {}) {
-  const store = await Store.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolCidr: config.WG_POOL_CIDR });
+  const store = await Store.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolCidr: config.WG_POOL_CIDR, log: (m) => logger.warn(m) });
   const clients = { stepca: await stepcaFrom(config), thingsboard: thingsboardFrom(config), hawkbit: hawkbitFrom(config), wireguard: wireguardFrom(config) };
   const thingsboard = new ThingsBoardDevices(clients.thingsboard);
   const enroller = new Enroller({

@@ -39,6 +39,10 @@ export const enrollBridgeEnv = {
     .optional()
     .describe("address the gateway's SSH connections come from (default: the hub's address, the first of WG_POOL_CIDR)"),
   TENANT_DEVICE_QUOTA: z.coerce.number().int().min(1).default(10_000).describe('devices a tenant may hold (not decommissioned): a leaked claim cannot take the whole address pool'),
+  PEER_SYNC_SCHEDULE: z
+    .string()
+    .default('*/5 * * * *')
+    .describe("node-cron schedule of the hub's peer check: every device's peer as the store says (a hub that restarted empty, another replica's changes); runs on every replica"),
   REPAIR_SCHEDULE: z.string().default('*/10 * * * *').describe('node-cron schedule of the repair pass (finishes half-done enrollments and decommissions)'),
 };
 

@@ -3,6 +3,7 @@ import { createLogger, DIRECTORY_AUDIENCE, KeycloakTokenVerifier, loadConfig, pr
 import { PassLoop } from '@cdm/common/loop';
 import { directoryRouter } from './directory-api.ts';
 import { createApi, createApiServer } from './api.ts';
+import { syncPeers } from './peer-sync.ts';
 import { runCli, USAGE } from './cli.ts';
 import { composeEnrollBridge, enableTargetTokens } from './compose.ts';
 import { enrollBridgeConfig, enrollBridgeEnv } from './config.ts';
@@ -32,6 +33,16 @@ if (command === 'daemon') {
       failures: (r) => r.failed.length,
       notable: (r) => r.completed.length + r.failed.length > 0,
     });
+    // The hub's peers follow the store: on every replica, for its own hub (no lease).
+    const peers = new PassLoop({
+      name: 'wg_peers',
+      logger,
+      every: config.PEER_SYNC_SCHEDULE,
+      pass: () => syncPeers({ store, wireguard: clients.wireguard, logger }),
+      failures: (r) => r.failed,
+      notable: (r) => r.set + r.removed + r.failed > 0,
+      runAtStart: true,
+    });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,
       port: config.HEALTH_PORT,
@@ -44,7 +55,7 @@ if (command === 'daemon') {
           await clients.wireguard.dump();
         },
       },
-      gauges: async () => ({ cdm_enroll_addresses_in_use: await store.addressesInUse(), ...repair.gauges() }),
+      gauges: async () => ({ cdm_enroll_addresses_in_use: await store.addressesInUse(), ...repair.gauges(), ...peers.gauges() }),
       // The device directory other services ask (terminal gateway, ota-bridge): internal port only.
       routes: directoryVerifier ? directoryRouter({ verifier: directoryVerifier, store, logger }) : undefined,
     });
@@ -63,10 +74,11 @@ if (command === 'daemon') {
     );
     await new Promise<void>((resolve, reject) => api.listen(config.API_PORT, config.API_HOST, resolve).on('error', reject));
     repair.start();
+    peers.start();
     if (!verifier) logger.info('admin API and device directory off (no ADMIN_OIDC_ISSUER): use the enroll-bridge CLI');
     logger.info({ pool: config.WG_POOL_CIDR, api: `${config.API_TLS_CERT_FILE ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}` }, 'enroll-bridge started');
     if (!config.API_TLS_CERT_FILE) logger.warn('enrollment API without TLS: run it behind a TLS proxy');
-    return { logger, servers: [health, api], stop: async () => void (await repair.stop(), await store.close()) };
+    return { logger, servers: [health, api], stop: async () => void (await Promise.all([repair.stop(), peers.stop()]), await store.close()) };
   });
 } else {
   runCommand(`enroll-bridge ${command}`, async () => {

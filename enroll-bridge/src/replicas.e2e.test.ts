@@ -13,6 +13,7 @@ import { createApi, createApiServer } from './api.ts';
 import { createClaim } from './claims.ts';
 import { composeEnrollBridge } from './compose.ts';
 import { enrollBridgeConfig } from './config.ts';
+import { syncPeers } from './peer-sync.ts';
 import { Store } from './store.ts';
 import { dev, storeContract } from './store.suite.test-helpers.ts';
 
@@ -109,6 +110,33 @@ describe('enroll-bridge store on PostgreSQL', () => {
     reopen: (poolCidr) => Store.open({ url: current, dataDir: tmp, poolCidr }),
   });
 
+  it('a store that ran on SQLite moves into PostgreSQL on the first start with DATABASE_URL, once, all of it', async () => {
+    const dataDir = fs.mkdtempSync(path.join(tmp, 'move-'));
+    const old = await Store.open({ dataDir, poolCidr: '10.9.0.0/24' });
+    for (let i = 0; i < 5; i++) await old.createDevice(dev(i));
+    await old.markDone('dev-1', ['certificate', 'thingsboard'], true, { status: 'active', certSerial: 's1' });
+    await old.releaseAddress('dev-3');
+    await old.createClaim({ id: 'c', tokenSha256: 'h', tenantId: 't1', uses: 3, expiresAt: new Date(Date.now() + 60_000) });
+    await old.useRequest('r1', 'dev-1');
+    await old.close();
+    const url = await freshDatabase('enroll_move');
+    const said: string[] = [];
+    const moved = await Store.open({ url, dataDir, poolCidr: '10.9.0.0/24', log: (m) => said.push(m) });
+    expect(said).toEqual([expect.stringMatching(/^enroll-bridge: \d+ rows of .*enroll-bridge\.sqlite copied into PostgreSQL/)]);
+    expect(fs.existsSync(path.join(dataDir, 'enroll-bridge.sqlite'))).toBe(false);
+    expect(await moved.getDevice('dev-1')).toMatchObject({ status: 'active', certSerial: 's1', done: ['certificate', 'thingsboard'], wgIp: '10.9.0.3' });
+    expect((await moved.getClaim('c'))?.usesLeft).toBe(3);
+    expect(await moved.useRequest('r1', 'dev-1')).toBe(false); // a request used before stays used
+    expect((await moved.createDevice(dev(7))).wgIp).toBe('10.9.0.5'); // dev-3's freed address, the pool as it was
+    expect((await moved.createDevice(dev(8))).wgIp).toBe('10.9.0.7');
+    await moved.close();
+    // The next start finds PostgreSQL in use and copies nothing again.
+    const again = await Store.open({ url, dataDir, poolCidr: '10.9.0.0/24', log: (m) => said.push(m) });
+    expect(said).toHaveLength(1);
+    expect(await again.addressesInUse()).toBe(6);
+    await again.close();
+  });
+
   it('two replicas taking addresses and claim uses at once: every address once, exactly the uses there were', async () => {
     const url = await freshDatabase('enroll_race');
     const [a, b] = [await Store.open({ url, dataDir: tmp, poolCidr: '10.9.0.0/24' }), await Store.open({ url, dataDir: tmp, poolCidr: '10.9.0.0/24' })];
@@ -178,6 +206,31 @@ describe('two enroll-bridge replicas on one database', () => {
     expect([x, y].find((r) => r.status === 200)!.body.wireguard.address).toBe(`${d.wgIp}/32`);
     expect((await store.listDevices({ tenantId: tenant })).filter((r) => r.deviceId === id)).toHaveLength(1);
     expect((await store.listClaims(tenant)).at(-1)?.usesLeft).toBe(4);
+  });
+});
+
+describe("each replica's hub follows the store", () => {
+  it('a peer the hub lost comes back with its address; a stray peer on a pool address goes; others stay', async () => {
+    const r = replicas[1]!;
+    const enrolled = (await store.listDevices({ tenantId: tenant, status: 'active' }))[0]!;
+    const wg = (...args: string[]) => execFileSync('ip', ['netns', 'exec', config.WG_NETNS!, 'wg', ...args]).toString();
+    // What a replica's hub looks like when another replica enrolled the device, or after a restart.
+    wg('set', config.WG_INTERFACE, 'peer', enrolled.wgPublicKey, 'remove');
+    const stray = wgPub();
+    wg('set', config.WG_INTERFACE, 'peer', stray, 'allowed-ips', '10.95.200.1/32');
+    const outside = wgPub();
+    wg('set', config.WG_INTERFACE, 'peer', outside, 'allowed-ips', '192.0.2.7/32');
+    expect(peers()).not.toContain(`${enrolled.wgIp}/32`);
+    const res = await syncPeers({ store: r.store, wireguard: r.clients.wireguard, logger });
+    expect(res.failed).toBe(0);
+    expect(res.set).toBeGreaterThanOrEqual(1);
+    expect(res.removed).toBeGreaterThanOrEqual(1); // and any 10.95 peer an earlier run left behind
+    const hub = peers();
+    expect(hub).toContain(`${enrolled.wgPublicKey}\t${enrolled.wgIp}/32`);
+    expect(hub).not.toContain(stray);
+    expect(hub).toContain(`${outside}\t192.0.2.7/32`);
+    expect(await syncPeers({ store: r.store, wireguard: r.clients.wireguard, logger })).toEqual({ set: 0, removed: 0, failed: 0 });
+    wg('set', config.WG_INTERFACE, 'peer', outside, 'remove');
   });
 });
 

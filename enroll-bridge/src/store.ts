@@ -2,6 +2,7 @@ import { openDb, type Db, type Queryable, type Schema, type Tx } from '@cdm/comm
 import { Lease, withLease } from '@cdm/common/lease';
 import type { Migration } from '@cdm/common/sqlite';
 import { Refused } from './errors.ts';
+import type { TunnelRecord } from './peer-plan.ts';
 import { cidrText, contains, firstDevice, lastDevice, parseCidr, poolSize, toInt, toIp, type Cidr } from './pool.ts';
 
 /** The steps of an enrollment, in order; each is recorded when done so a retry resumes. */
@@ -189,7 +190,7 @@ CREATE TABLE pool_state (id INTEGER PRIMARY KEY CHECK (id = 1), cidr TEXT NOT NU
 CREATE TABLE pool_free (n BIGINT PRIMARY KEY);
 `;
 
-export const ENROLL_SCHEMA: Schema = { name: 'enroll-bridge', sqlite: MIGRATIONS, postgres: [PG_SCHEMA] };
+export const ENROLL_SCHEMA: Schema = { name: 'enroll-bridge', sqlite: MIGRATIONS, postgres: [PG_SCHEMA], tables: ['devices', 'claims', 'csr_uses', 'factory_cas', 'pool_state', 'pool_free'] };
 
 type Row = Record<string, string | number | null>;
 
@@ -209,8 +210,9 @@ export class Store {
     private readonly db?: Db,
   ) {}
 
-  static async open(o: { url?: string; dataDir: string; poolCidr: string }): Promise<Store> {
-    const db = await openDb({ url: o.url, dataDir: o.dataDir, file: 'enroll-bridge.sqlite', schema: ENROLL_SCHEMA });
+  /** `log` hears of a SQLite store's rows moving into PostgreSQL (the first start with DATABASE_URL). */
+  static async open(o: { url?: string; dataDir: string; poolCidr: string; log?: (msg: string) => void }): Promise<Store> {
+    const db = await openDb({ url: o.url, dataDir: o.dataDir, file: 'enroll-bridge.sqlite', schema: ENROLL_SCHEMA, log: o.log });
     const store = new Store(db, parseCidr(o.poolCidr), db);
     try {
       await db.transaction(async (tx) => {
@@ -390,6 +392,12 @@ export class Store {
       await tx.run("UPDATE devices SET wg_ip = NULL, status = 'decommissioned', updated_at = ? WHERE device_id = ?", [new Date().toISOString(), deviceId]);
       if (ip && contains(this.pool, ip)) await tx.run('INSERT INTO pool_free (n) VALUES (?) ON CONFLICT DO NOTHING', [toInt(ip)]);
     });
+  }
+
+  /** Every device holding an address, as the hub's peers should show it (peer-sync.ts). */
+  async tunnels(): Promise<TunnelRecord[]> {
+    const rows = await this.q.all<{ wg_public_key: string; wg_ip: string; done: string; status: string }>('SELECT wg_public_key, wg_ip, done, status FROM devices WHERE wg_ip IS NOT NULL');
+    return rows.map((r) => ({ wgPublicKey: r.wg_public_key, wgIp: r.wg_ip, wireguardDone: (JSON.parse(r.done) as Step[]).includes('wireguard'), decommissioning: r.status === 'decommissioning' }));
   }
 
   async addressesInUse(): Promise<number> {
