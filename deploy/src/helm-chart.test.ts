@@ -176,6 +176,27 @@ describe('Helm chart deploy/helm/cdm', () => {
     }
   });
 
+  it('with secrets.database: each service its own DATABASE_URL from that Secret, and replicas for the pollers; without: one each, SQLite', async () => {
+    const single = pods(await template());
+    const shared = pods(await template('--set', 'secrets.database=cdm-database', '--set', 'otaBridge.replicas=2', '--set', 'otaBridge.storage.accessMode=ReadWriteMany'));
+    const replicasOf = (all: typeof single, name: string) => (all.find((p) => p.workload.metadata.name === name)!.workload.spec as { replicas: number }).replicas;
+    const urlOf = (all: typeof single, container: string) =>
+      all
+        .flatMap((p) => p.spec.containers)
+        .find((c) => c.name === container)!
+        .env!.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+    for (const [workload, container, key] of [
+      ['cdm-tenant-sync', 'tenant-sync', 'TENANT_SYNC_DATABASE_URL'],
+      ['cdm-fleet-monitor', 'fleet-monitor', 'FLEET_MONITOR_DATABASE_URL'],
+      ['cdm-ota-bridge', 'ota-bridge', 'OTA_BRIDGE_DATABASE_URL'],
+    ] as const) {
+      expect([replicasOf(single, workload), urlOf(single, container)], workload).toEqual([1, undefined]);
+      expect([replicasOf(shared, workload), urlOf(shared, container)], workload).toEqual([2, { name: 'cdm-database', key }]);
+    }
+    expect(urlOf(shared, 'enroll-bridge')).toEqual({ name: 'cdm-database', key: 'ENROLL_BRIDGE_DATABASE_URL' });
+    expect(replicasOf(shared, 'cdm-hub')).toBe(1);
+  });
+
   it('takes values: replicas, storage class and the upstreams it is wired to', async () => {
     const objects = await template('--set', 'upstreams.hawkbit.url=http://hawkbit.ota:8080', '--set', 'otaBridge.storage.storageClassName=fast', '--set', 'image.tag=1.2.3');
     const ota = pods(objects).find((p) => p.workload.metadata.name === 'cdm-ota-bridge')!;

@@ -33,6 +33,26 @@ valueFrom:
     {{- end }}
 {{- end -}}
 
+{{/*
+State in PostgreSQL when secrets.database names a Secret (its key <SERVICE>_DATABASE_URL, e.g.
+OTA_BRIDGE_DATABASE_URL): the service's passes then run on the replica holding a lease, so more
+than one may run. Without it, SQLite on the pod's volume and one replica.
+*/}}
+{{- define "cdm.database" -}}
+{{- if .root.Values.secrets.database }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .root.Values.secrets.database }}
+      key: {{ printf "%s_DATABASE_URL" (.component | upper | replace "-" "_") }}
+{{- end }}
+{{- end -}}
+
+{{/* How many replicas: as the values ask with a database, one without (SQLite, no lease to share). */}}
+{{- define "cdm.replicas" -}}
+{{- if .root.Values.secrets.database }}{{ .replicas }}{{ else }}1{{ end }}
+{{- end -}}
+
 {{/* Every service: logs at the chosen level, /healthz and /metrics on all addresses of the pod. */}}
 {{- define "cdm.baseEnv" -}}
 - name: LOG_LEVEL
