@@ -93,7 +93,7 @@ async function measure(n: number) {
     counts,
   );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdm-bench-groups-'));
-  const store = new FleetStore(tmp);
+  const store = await FleetStore.open({ dataDir: tmp });
   const runner = new CommandRunner({ store, gateway, logger: log });
   const loop = new CommandLoop({ store, runner, logger: log, batch: 5000, recheckMs: LOOP_MS });
   const app = express().use(
@@ -131,7 +131,7 @@ async function measure(n: number) {
   const tCreated = performance.now();
   let passes = 0;
   // As main.ts runs it: a pass, then the next one LOOP_MS after the previous started.
-  while (store.getGroup(created.group.id)!.state === 'running') {
+  while ((await store.getGroup(created.group.id))!.state === 'running') {
     const started = performance.now();
     await loop.pass();
     passes++;
@@ -142,7 +142,7 @@ async function measure(n: number) {
   clearInterval(sampler);
   const view = (await (await fetch(`${url}/groups/operations/${created.group.id}`, { headers: { authorization: 'Bearer x' } })).json()) as { progress: Record<string, number> };
   server.close();
-  store.close();
+  await store.close();
   fs.rmSync(tmp, { recursive: true, force: true });
   if (view.progress.done !== n) throw new Error(`not every device done: ${JSON.stringify(view.progress)}`);
   if ([...tb.sends.values()].some((c) => c !== 1) || tb.sends.size !== n) throw new Error('a device got the command more than once');

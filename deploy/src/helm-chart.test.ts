@@ -189,6 +189,7 @@ describe('Helm chart deploy/helm/cdm', () => {
       ['cdm-tenant-sync', 'tenant-sync', 'TENANT_SYNC_DATABASE_URL'],
       ['cdm-fleet-monitor', 'fleet-monitor', 'FLEET_MONITOR_DATABASE_URL'],
       ['cdm-ota-bridge', 'ota-bridge', 'OTA_BRIDGE_DATABASE_URL'],
+      ['cdm-fleet-api', 'fleet-api', 'FLEET_API_DATABASE_URL'],
     ] as const) {
       expect([replicasOf(single, workload), urlOf(single, container)], workload).toEqual([1, undefined]);
       expect([replicasOf(shared, workload), urlOf(shared, container)], workload).toEqual([2, { name: 'cdm-database', key }]);

@@ -66,7 +66,7 @@ let server: ReturnType<ReturnType<typeof express>['listen']> | undefined;
 
 async function start(dataDir = path.join(tmp, String(Math.random()))) {
   server?.close();
-  store = new FleetStore(dataDir);
+  store = await FleetStore.open({ dataDir });
   const runner = new CommandRunner({ store, gateway: tb, logger: log, now });
   loop = new CommandLoop({ store, runner, logger: log, now, queuedRecheckMs: 0 });
   const directory = { get: async (id: string) => dir.get(id), lookup: async (ids: readonly string[]) => new Map([...dir].filter(([k]) => ids.includes(k))) };
@@ -292,7 +292,7 @@ describe('fleet API', () => {
     await passes(1);
     tb.failNextSend = 'after';
     await passes(1);
-    store.close();
+    await store.close();
     await start(dataDir); // a new process on the same store
     await passes(20);
     const view = (await call('GET', `/groups/operations/${g.body.group.id}`, 'otto')).body;

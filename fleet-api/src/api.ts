@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { LeaseBusy } from '@cdm/common/lease';
 import { z } from 'zod';
 import {
   authenticate,
@@ -149,16 +150,22 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
   const r = express.Router();
   const now = o.now ?? Date.now;
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, s: Response, next: NextFunction) => void fn(req, s).catch(next);
-  const audit = (req: Request, e: Omit<AuditEntry, 'at' | 'actor' | 'actorName'>) => {
+  const audit = async (req: Request, e: Omit<AuditEntry, 'at' | 'actor' | 'actorName'>) => {
     const u = userOf(req);
-    o.store.audit({ at: now(), actor: u.sub, actorName: u.username, ...e });
+    await o.store.audit({ at: now(), actor: u.sub, actorName: u.username, ...e });
     o.logger.info({ actor: u.username, action: e.action, tenantId: e.tenantId, devices: e.devices.length <= 10 ? e.devices : e.devices.length, outcome: e.outcome, detail: e.detail }, 'fleet action');
   };
-  // Serialises shadow writes per device (read-compare-write must not interleave within this process).
+  // Serialises shadow writes per device (read-compare-write must not interleave): queued within this
+  // process, a lease across replicas.
   const busy = new Map<string, Promise<unknown>>();
   const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const prev = busy.get(key) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
+    const run = prev
+      .catch(() => undefined)
+      .then(() => o.store.exclusive(`shadow:${key}`, fn))
+      .catch((err: unknown) => {
+        throw err instanceof LeaseBusy ? new HttpError(409, `${err.message}: another change of this device is running; retry`) : err;
+      });
     busy.set(key, run);
     try {
       return await run;
@@ -187,7 +194,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     if (!owner || !held.size) throw new HttpError(404, missing);
     const need = rolesFor(action);
     if (!need.some((x) => held.has(x))) {
-      audit(req, { action, tenantId: owner.tenantId, devices: owner.devices, outcome: 'refused', detail: `needs ${need.join(' or ')}` });
+      await audit(req, { action, tenantId: owner.tenantId, devices: owner.devices, outcome: 'refused', detail: `needs ${need.join(' or ')}` });
       throw new HttpError(403, `${action} needs the ${need.join(' or ')} role in this tenant`);
     }
     return held;
@@ -229,7 +236,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
         throw err;
       }
       const content = ownerAssignment({ tenantId: t.cdmId, deviceId: b.deviceId, token: made.token });
-      audit(req, { action: 'devices.register', tenantId: t.cdmId, devices: [b.deviceId], outcome: 'done', detail: `claim ${made.claim.id}, expires ${made.claim.expiresAt}` });
+      await audit(req, { action: 'devices.register', tenantId: t.cdmId, devices: [b.deviceId], outcome: 'done', detail: `claim ${made.claim.id}, expires ${made.claim.expiresAt}` });
       s.status(201).json({ deviceId: b.deviceId, tenantId: t.cdmId, claim: made.claim, token: made.token, ownerAssignment: { content, png: await qrPng(content) } });
     }),
   );
@@ -267,7 +274,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
       const values: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(patch.metadata)) values[k] = k === 'tags' ? JSON.stringify(v ?? []) : (v ?? '');
       await o.gateway.saveServer(d.tenantId, d.tbDeviceId, values);
-      audit(req, { action: 'devices.metadata', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: JSON.stringify(patch.metadata).slice(0, 500) });
+      await audit(req, { action: 'devices.metadata', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: JSON.stringify(patch.metadata).slice(0, 500) });
       s.json({ deviceId: d.deviceId, metadata: patch.metadata });
     }),
   );
@@ -300,7 +307,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
         await o.gateway.saveShared(d.tenantId, d.tbDeviceId, shared);
         return shadowView({ ...a.shared, ...shared }, a.client);
       });
-      audit(req, { action: 'shadow.write', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: `version ${view.version}: ${JSON.stringify(p.desired).slice(0, 400)}` });
+      await audit(req, { action: 'shadow.write', tenantId: d.tenantId, devices: [d.deviceId], outcome: 'done', detail: `version ${view.version}: ${JSON.stringify(p.desired).slice(0, 400)}` });
       s.json({ deviceId: d.deviceId, ...view });
     }),
   );
@@ -330,10 +337,10 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
         updatedAt: at,
         checkedAt: at,
       };
-      o.store.insertCommand(c);
+      await o.store.insertCommand(c);
       await o.runner.send(c);
-      const out = o.store.getCommand(c.id)!;
-      audit(req, {
+      const out = (await o.store.getCommand(c.id))!;
+      await audit(req, {
         action: `command.${operation}`,
         tenantId: d.tenantId,
         devices: [d.deviceId],
@@ -350,7 +357,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     '/devices/:id/commands',
     wrap(async (req, s) => {
       const d = await deviceFor(req, 'devices.read');
-      s.json({ deviceId: d.deviceId, commands: o.store.deviceCommands(d.deviceId, 50).map(commandView) });
+      s.json({ deviceId: d.deviceId, commands: (await o.store.deviceCommands(d.deviceId, 50)).map(commandView) });
     }),
   );
 
@@ -358,7 +365,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     '/devices/:id/commands/:commandId',
     wrap(async (req, s) => {
       const d = await deviceFor(req, 'devices.read');
-      const c = o.store.getCommand(String(req.params.commandId));
+      const c = await o.store.getCommand(String(req.params.commandId));
       if (!c || c.deviceId !== d.deviceId) throw new HttpError(404, `no command ${String(req.params.commandId)} for device ${d.deviceId}`);
       s.json(commandView(await o.runner.refresh(c)));
     }),
@@ -373,14 +380,14 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
       const operation = b.operation as Operation;
       const t = await tenantFor(req, b.tenant, `command.${operation}`);
       const devices = await o.devices.select(t.cdmId, b.selector);
-      const refuse = (msg: string) => {
-        audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: [], outcome: 'refused', detail: msg });
+      const refuse = async (msg: string) => {
+        await audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: [], outcome: 'refused', detail: msg });
         return new HttpError(422, msg);
       };
-      if (!devices.length) throw refuse('the selector matches no active device of this tenant');
-      if (devices.length > o.limits.maxGroup) throw refuse(`the selector matches ${devices.length} devices; a group operation reaches at most ${o.limits.maxGroup}: narrow the selector`);
+      if (!devices.length) throw await refuse('the selector matches no active device of this tenant');
+      if (devices.length > o.limits.maxGroup) throw await refuse(`the selector matches ${devices.length} devices; a group operation reaches at most ${o.limits.maxGroup}: narrow the selector`);
       if (devices.length > o.limits.confirmAbove && !b.confirm)
-        throw refuse(`the selector matches ${devices.length} devices (more than ${o.limits.confirmAbove}); repeat with "confirm": true to run it on all of them`);
+        throw await refuse(`the selector matches ${devices.length} devices (more than ${o.limits.confirmAbove}); repeat with "confirm": true to run it on all of them`);
       const u = userOf(req);
       const at = now();
       const { group, targets } = planGroup(
@@ -397,16 +404,16 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
         devices,
         at,
       );
-      o.store.insertGroup(group, targets);
-      audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: devices.map((d) => d.deviceId), outcome: 'done', detail: `group ${group.id}, concurrency ${b.concurrency}` });
+      await o.store.insertGroup(group, targets);
+      await audit(req, { action: `groups.${operation}`, tenantId: t.cdmId, devices: devices.map((d) => d.deviceId), outcome: 'done', detail: `group ${group.id}, concurrency ${b.concurrency}` });
       s.status(202)
         .location(`/v1/groups/operations/${group.id}`)
-        .json(groupView(group, o.store.groupCommands(group.id)));
+        .json(groupView(group, await o.store.groupCommands(group.id)));
     }),
   );
 
   const groupFor = async (req: Request, action: Action) => {
-    const g = o.store.getGroup(String(req.params.id));
+    const g = await o.store.getGroup(String(req.params.id));
     await holding(req, g && { tenantId: g.tenantId, devices: [] }, action, `no group operation ${String(req.params.id)} in your tenants`);
     return g!;
   };
@@ -415,7 +422,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     '/groups/operations/:id',
     wrap(async (req, s) => {
       const g = await groupFor(req, 'groups.read');
-      s.json(groupView(g, o.store.groupCommands(g.id), body(OutcomeQuery, req.query, 'query')));
+      s.json(groupView(g, await o.store.groupCommands(g.id), body(OutcomeQuery, req.query, 'query')));
     }),
   );
 
@@ -425,13 +432,13 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
       const g = await groupFor(req, 'groups.cancel');
       if (g.state === 'running') {
         const at = now();
-        o.store.setGroupState(g.id, 'cancelled', at);
-        o.store.cancelPending(g.id, at);
+        await o.store.setGroupState(g.id, 'cancelled', at);
+        await o.store.cancelPending(g.id, at);
         // Each open command is re-read first: only what ThingsBoard still holds queued is withdrawn.
-        for (const c of o.store.groupCommands(g.id)) if (!isFinal(c.status)) await o.runner.cancel(c).catch(() => undefined);
+        for (const c of await o.store.groupCommands(g.id)) if (!isFinal(c.status)) await o.runner.cancel(c).catch(() => undefined);
       }
-      audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
-      s.json(groupView(o.store.getGroup(g.id)!, o.store.groupCommands(g.id)));
+      await audit(req, { action: 'groups.cancel', tenantId: g.tenantId, devices: [], outcome: 'done', detail: `group ${g.id}` });
+      s.json(groupView((await o.store.getGroup(g.id))!, await o.store.groupCommands(g.id)));
     }),
   );
 
@@ -450,12 +457,12 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
         d = await o.deployments.create({ cdmId: t.cdmId, name: t.name }, b);
       } catch (err) {
         if (err instanceof DeploymentRefused) {
-          audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'refused', detail: err.message });
+          await audit(req, { action: 'deployments.write', tenantId: t.cdmId, devices: b.selector?.ids ?? [], outcome: 'refused', detail: err.message });
           throw new HttpError(err.status, err.message);
         }
         throw err;
       }
-      audit(req, {
+      await audit(req, {
         action: 'deployments.write',
         tenantId: t.cdmId,
         devices: b.selector?.ids ?? [],
@@ -484,7 +491,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
       wrap(async (req, s) => {
         const d = await deploymentFor(req, 'deployments.write');
         await o.deployments[verb](d.deploymentId);
-        audit(req, { action: `deployments.${verb}`, tenantId: d.tenantId, devices: [], outcome: 'done', detail: `deployment ${d.deploymentId}` });
+        await audit(req, { action: `deployments.${verb}`, tenantId: d.tenantId, devices: [], outcome: 'done', detail: `deployment ${d.deploymentId}` });
         s.json((await o.deployments.get(d.deploymentId)) ?? { ...d, status: 'deleted' });
       }),
     );
@@ -494,7 +501,7 @@ export function fleetRouter(o: FleetApiOptions): express.Router {
     '/audit',
     wrap(async (req, s) => {
       const t = await tenantFor(req, typeof req.query.tenant === 'string' ? req.query.tenant : '', 'audit.read');
-      s.json({ tenant: { id: t.cdmId, name: t.name }, entries: o.store.auditTrail(t.cdmId, 500).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
+      s.json({ tenant: { id: t.cdmId, name: t.name }, entries: (await o.store.auditTrail(t.cdmId, 500)).map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
     }),
   );
 

@@ -9,10 +9,10 @@ import { FleetStore, type Command } from './store.ts';
 
 const log = createLogger('commands-test', { level: 'silent' });
 
-function scene() {
+async function scene() {
   const tb = new FakeThingsBoard();
   tb.add('T', 'd1');
-  const store = new FleetStore(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-commands-')));
+  const store = await FleetStore.open({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-commands-')) });
   const runner = new CommandRunner({ store, gateway: tb, logger: log });
   const now = Date.now();
   const c: Command = {
@@ -30,13 +30,13 @@ function scene() {
     updatedAt: now,
     checkedAt: now,
   };
-  store.insertCommand(c);
+  await store.insertCommand(c);
   return { tb, store, runner, c };
 }
 
 describe('command runner', () => {
   it('a status read while the first send is still on its way waits for it: the device gets the command once', async () => {
-    const { tb, runner, c, store } = scene();
+    const { tb, runner, c, store } = await scene();
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
     const send = tb.sendRpc.bind(tb);
@@ -48,7 +48,7 @@ describe('command runner', () => {
     release();
     await Promise.all([sending, reading]);
     expect(tb.sends.get('c-1')).toBe(1);
-    expect(store.getCommand('c-1')!.status).toBe('delivered');
+    expect((await store.getCommand('c-1'))!.status).toBe('delivered');
   });
 
   it("reads the agent's answer: ok → successful with the result, a refusal → failed with its reason, anything else → failed naming it", () => {

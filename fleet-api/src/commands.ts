@@ -68,7 +68,7 @@ export class CommandRunner {
   /** Reads a command's status from ThingsBoard and records it; returns the command as it now stands. */
   refresh(c: Command): Promise<Command> {
     // Queued behind a send or another read, it starts from what the store has by then.
-    return this.exclusive(c.id, () => this.refreshNow(this.o.store.getCommand(c.id) ?? c));
+    return this.exclusive(c.id, async () => this.refreshNow((await this.o.store.getCommand(c.id)) ?? c));
   }
 
   private async sendNow(c: Command): Promise<void> {
@@ -80,10 +80,10 @@ export class CommandRunner {
         expirationTime: c.expiresAt,
         additionalInfo: { cdmCommand: c.id, requestedBy: c.requestedByName, ...(c.groupId ? { cdmGroup: c.groupId } : {}) },
       });
-      this.o.store.setStatus(c.id, { status: 'sent' }, this.now());
+      await this.o.store.setStatus(c.id, { status: 'sent' }, this.now());
     } catch (err) {
       if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500) {
-        this.o.store.setStatus(c.id, { status: 'failed', error: `ThingsBoard refused the command: ${err.message}` }, this.now());
+        await this.o.store.setStatus(c.id, { status: 'failed', error: `ThingsBoard refused the command: ${err.message}` }, this.now());
         return;
       }
       // Unknown whether it arrived: stays `sending`; refresh() settles it by id.
@@ -97,28 +97,28 @@ export class CommandRunner {
     const now = this.now();
     if (!rpc) {
       if (c.status === 'sending') {
-        if (now >= c.expiresAt) this.o.store.setStatus(c.id, { status: 'expired', error: 'never reached ThingsBoard before it expired' }, now);
+        if (now >= c.expiresAt) await this.o.store.setStatus(c.id, { status: 'expired', error: 'never reached ThingsBoard before it expired' }, now);
         else await this.sendNow(c);
       } else {
         // ThingsBoard prunes old RPCs; what it no longer knows and never finished, expired.
-        this.o.store.setStatus(c.id, { status: now >= c.expiresAt ? 'expired' : 'failed', error: 'ThingsBoard no longer knows this command' }, now);
+        await this.o.store.setStatus(c.id, { status: now >= c.expiresAt ? 'expired' : 'failed', error: 'ThingsBoard no longer knows this command' }, now);
       }
     } else {
-      this.o.store.setStatus(c.id, statusFromRpc(rpc), now);
+      await this.o.store.setStatus(c.id, statusFromRpc(rpc), now);
     }
-    return this.o.store.getCommand(c.id) ?? c;
+    return (await this.o.store.getCommand(c.id)) ?? c;
   }
 
   /** Withdraws a command the device has not taken yet. */
   async cancel(c: Command): Promise<void> {
     if (isFinal(c.status)) return;
     if (c.status === 'pending') {
-      this.o.store.setStatus(c.id, { status: 'cancelled', error: 'cancelled before it was sent' }, this.now());
+      await this.o.store.setStatus(c.id, { status: 'cancelled', error: 'cancelled before it was sent' }, this.now());
       return;
     }
     const now = await this.refresh(c);
     if (now.status !== 'queued') return; // on its way or done: a device cannot be un-told
     await this.o.gateway.deleteRpc(c.tenantId, c.id);
-    this.o.store.setStatus(c.id, { status: 'cancelled', error: 'withdrawn before the device took it' }, this.now());
+    await this.o.store.setStatus(c.id, { status: 'cancelled', error: 'withdrawn before the device took it' }, this.now());
   }
 }

@@ -25,8 +25,8 @@ import { FleetStore } from './store.ts';
 import { ThingsBoardDevices } from './thingsboard-devices.ts';
 
 /** Store, clients, command loop and HTTP app from a validated config: used by main.ts and the e2e tests. */
-export function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
-  const store = new FleetStore(config.DATA_DIR);
+export async function composeFleetApi(config: FleetApiConfig, logger: Logger, o: { now?: () => number } & ClientExtras = {}) {
+  const store = await FleetStore.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, log: (m) => logger.warn(m) });
   const keycloak = keycloakFrom(config);
   const thingsboard = thingsboardFrom(config, { observer: o.observer });
   const directory = new DeviceDirectoryClient({ baseURL: config.DIRECTORY_URL, token: () => keycloak.accessToken(), observer: o.observer });

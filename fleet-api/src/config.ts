@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hawkbitEnv, healthEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
+import { databaseEnv, hawkbitEnv, healthEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 
 const int = (min: number, max: number, dflt: number, doc: string) => z.coerce.number().int().min(min).max(max).default(dflt).describe(doc);
 
@@ -24,7 +24,8 @@ export const fleetApiEnv = {
   ENROLL_CA_FILE: z.string().optional().describe("PEM of the CA enroll-bridge's API certificate chains to, if not a public one (the step-ca root)"),
   LISTEN_HOST: z.string().default('127.0.0.1').describe('address of the API (put TLS in front)'),
   LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8446).describe('port of the API'),
-  DATA_DIR: z.string().default('./data/fleet-api').describe('where commands, group operations and the audit trail are kept (SQLite)'),
+  DATA_DIR: z.string().default('./data/fleet-api').describe('where commands, group operations and the audit trail are kept (SQLite; unused with DATABASE_URL)'),
+  ...databaseEnv,
   COMMAND_EXPIRY_SECONDS: int(10, 30 * 86_400, 86_400, 'a command not delivered by then expires (default; a request may ask for less or more up to the maximum)'),
   COMMAND_MAX_EXPIRY_SECONDS: int(10, 30 * 86_400, 7 * 86_400, 'longest expiry a request may ask for'),
   GROUP_CONFIRM_ABOVE: int(1, 1_000_000, 100, 'a group operation selecting more devices needs "confirm": true'),

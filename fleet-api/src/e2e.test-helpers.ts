@@ -91,7 +91,7 @@ export async function fleetScene(stack: Record<string, Endpoint>, name: string) 
     LOG_LEVEL: 'warn',
     GROUP_CONFIRM_ABOVE: '50',
   });
-  const fleet = composeFleetApi(config, createLogger('fleet-api', { level: process.env.FLEET_LOG ?? 'silent' }));
+  const fleet = await composeFleetApi(config, createLogger('fleet-api', { level: process.env.FLEET_LOG ?? 'silent' }));
   await new Promise<void>((r) => fleet.server.listen(0, '127.0.0.1', r));
   const api = `http://127.0.0.1:${(fleet.server.address() as AddressInfo).port}/v1`;
   let busy = false;

@@ -134,8 +134,8 @@ export class CommandLoop {
     // A read records the time it ended, a little after this pass's `now`: a fifth of slack keeps
     // a command read in one pass due in the next instead of every other one.
     const open = [
-      ...this.o.store.openCommands(['sending', 'sent', 'delivered'], now - (this.o.recheckMs ?? 500) * 0.8, batch),
-      ...this.o.store.openCommands(['queued'], now - (this.o.queuedRecheckMs ?? 10_000), batch),
+      ...(await this.o.store.openCommands(['sending', 'sent', 'delivered'], now - (this.o.recheckMs ?? 500) * 0.8, batch)),
+      ...(await this.o.store.openCommands(['queued'], now - (this.o.queuedRecheckMs ?? 10_000), batch)),
     ];
     let failures = 0;
     await pool(open, width, async (c) => {
@@ -147,16 +147,16 @@ export class CommandLoop {
     });
     let sent = 0;
     let finished = 0;
-    for (const g of this.o.store.runningGroups()) {
-      if (now >= g.expiresAt) this.expirePending(g, now);
-      const slots = g.concurrency - this.o.store.inFlight(g.id);
-      const take = this.o.store.claimPending(g.id, slots, now);
+    for (const g of await this.o.store.runningGroups()) {
+      if (now >= g.expiresAt) await this.expirePending(g, now);
+      const slots = g.concurrency - (await this.o.store.inFlight(g.id));
+      const take = await this.o.store.claimPending(g.id, slots, now);
       await pool(take, width, (c) => this.o.runner.send(c));
       sent += take.length;
-      const counts = this.o.store.groupCounts(g.id);
+      const counts = await this.o.store.groupCounts(g.id);
       const open = Object.entries(counts).some(([s, n]) => n > 0 && !isFinal(s as CommandStatus));
       if (!open) {
-        this.o.store.setGroupState(g.id, 'finished', now);
+        await this.o.store.setGroupState(g.id, 'finished', now);
         finished++;
         this.o.logger.info({ group: g.id, operation: g.operation, counts }, 'group operation finished');
       }
@@ -164,9 +164,9 @@ export class CommandLoop {
     return { refreshed: open.length, sent, finished };
   }
 
-  private expirePending(g: GroupOperation, now: number): void {
-    for (const c of this.o.store.groupCommands(g.id)) {
-      if (c.status === 'pending') this.o.store.setStatus(c.id, { status: 'expired', error: 'the group operation expired before this device was reached' }, now);
+  private async expirePending(g: GroupOperation, now: number): Promise<void> {
+    for (const c of await this.o.store.groupCommands(g.id)) {
+      if (c.status === 'pending') await this.o.store.setStatus(c.id, { status: 'expired', error: 'the group operation expired before this device was reached' }, now);
     }
   }
 }

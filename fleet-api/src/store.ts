@@ -1,6 +1,6 @@
-import type Database from 'better-sqlite3';
 import type { Operation } from '@cdm/common';
-import { openStore } from '@cdm/common/sqlite';
+import { openDb, type Db, type Queryable, type Schema } from '@cdm/common/db';
+import { Lease, withLease } from '@cdm/common/lease';
 
 /**
  * Where a command stands. ThingsBoard owns delivery (its persistent RPC); this records the
@@ -119,116 +119,167 @@ const toGroup = (r: Row): GroupOperation => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** The same tables on PostgreSQL (DATABASE_URL); times are epoch milliseconds. */
+const PG_SCHEMA = `
+CREATE TABLE commands (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, device_id TEXT NOT NULL, tb_device_id TEXT NOT NULL,
+  operation TEXT NOT NULL, params TEXT NOT NULL, requested_by TEXT NOT NULL, requested_by_name TEXT NOT NULL,
+  group_id TEXT, status TEXT NOT NULL, result TEXT, error TEXT,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, checked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX commands_device ON commands(device_id, created_at);
+CREATE INDEX commands_group ON commands(group_id, status);
+CREATE INDEX commands_open ON commands(status) WHERE status NOT IN ('successful','failed','timeout','expired','cancelled');
+CREATE UNIQUE INDEX commands_group_device ON commands(group_id, device_id) WHERE group_id IS NOT NULL;
+CREATE TABLE groups (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL, selector TEXT NOT NULL,
+  concurrency INTEGER NOT NULL, requested_by TEXT NOT NULL, requested_by_name TEXT NOT NULL, state TEXT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
+);
+CREATE TABLE audit (
+  seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, actor_name TEXT NOT NULL,
+  action TEXT NOT NULL, tenant_id TEXT, devices TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT
+);
+CREATE INDEX audit_tenant ON audit(tenant_id, seq);
+`;
+
+export const FLEET_SCHEMA: Schema = { name: 'fleet-api', sqlite: [SCHEMA], postgres: [PG_SCHEMA], tables: ['commands', 'groups'] };
+
 /**
- * fleet-api's durable state (SQLite, WAL, synchronous=FULL): commands, group operations (each
- * device of a group is a command row) and the audit trail. A restart resumes from here.
+ * fleet-api's durable state — SQLite (one instance) or PostgreSQL (DATABASE_URL: replicas share it;
+ * the command loop runs on the lease holder) —: commands, group operations (each device of a group
+ * is a command row) and the audit trail. A restart resumes from here.
  */
 export class FleetStore {
-  private readonly db: Database.Database;
+  private constructor(private readonly db: Db) {}
 
-  constructor(dataDir: string) {
-    this.db = openStore(dataDir, 'fleet-api.sqlite', [SCHEMA]);
+  static async open(o: { url?: string; dataDir: string; log?: (msg: string) => void }): Promise<FleetStore> {
+    return new FleetStore(await openDb({ url: o.url, dataDir: o.dataDir, file: 'fleet-api.sqlite', schema: FLEET_SCHEMA, log: o.log }));
   }
 
-  close(): void {
-    this.db.close();
+  get shared(): boolean {
+    return this.db.engine === 'postgres';
   }
 
-  insertCommand(c: Command): void {
-    this.db
-      .prepare(
-        `INSERT OR IGNORE INTO commands (id, tenant_id, device_id, tb_device_id, operation, params, requested_by, requested_by_name, group_id, status, created_at, expires_at, updated_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      )
-      .run(c.id, c.tenantId, c.deviceId, c.tbDeviceId, c.operation, JSON.stringify(c.params), c.requestedBy, c.requestedByName, c.groupId ?? null, c.status, c.createdAt, c.expiresAt, c.updatedAt);
+  /** A lease in this store (the command loop's leader among replicas). */
+  lease(name: string, ttlMs: number, holder?: string): Lease {
+    return new Lease(this.db, `fleet-api:${name}`, ttlMs, holder);
   }
 
-  getCommand(id: string): Command | undefined {
-    const r = this.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as Row | undefined;
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /**
+   * fn as the only one on this key across replicas (a lease in the shared store, waited for; freed
+   * 15 s after a replica died holding it); with SQLite there is one instance and the caller's
+   * in-process queue is enough.
+   */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.shared ? withLease(this.db, `fleet-api:${key}`, fn, { ttlMs: 15_000, waitMs: 30_000 }) : fn();
+  }
+
+  async insertCommand(c: Command, q: Queryable = this.db): Promise<void> {
+    await q.run(
+      `INSERT INTO commands (id, tenant_id, device_id, tb_device_id, operation, params, requested_by, requested_by_name, group_id, status, created_at, expires_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+      [c.id, c.tenantId, c.deviceId, c.tbDeviceId, c.operation, JSON.stringify(c.params), c.requestedBy, c.requestedByName, c.groupId ?? null, c.status, c.createdAt, c.expiresAt, c.updatedAt],
+    );
+  }
+
+  async getCommand(id: string): Promise<Command | undefined> {
+    const r = await this.db.get<Row>('SELECT * FROM commands WHERE id = ?', [id]);
     return r && toCommand(r);
   }
 
-  deviceCommands(deviceId: string, limit: number): Command[] {
-    return (this.db.prepare('SELECT * FROM commands WHERE device_id = ? ORDER BY created_at DESC LIMIT ?').all(deviceId, limit) as Row[]).map(toCommand);
+  async deviceCommands(deviceId: string, limit: number): Promise<Command[]> {
+    return (await this.db.all<Row>('SELECT * FROM commands WHERE device_id = ? ORDER BY created_at DESC LIMIT ?', [deviceId, limit])).map(toCommand);
   }
 
-  groupCommands(groupId: string): Command[] {
-    return (this.db.prepare('SELECT * FROM commands WHERE group_id = ? ORDER BY device_id').all(groupId) as Row[]).map(toCommand);
+  async groupCommands(groupId: string): Promise<Command[]> {
+    return (await this.db.all<Row>('SELECT * FROM commands WHERE group_id = ? ORDER BY device_id', [groupId])).map(toCommand);
   }
 
-  groupCounts(groupId: string): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM commands WHERE group_id = ? GROUP BY status').all(groupId) as { status: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  async groupCounts(groupId: string): Promise<Record<string, number>> {
+    const rows = await this.db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM commands WHERE group_id = ? GROUP BY status', [groupId]);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   /** Takes the next pending devices of a group for sending: pending → sending, atomically, so no device is taken twice. */
-  claimPending(groupId: string, n: number, now: number): Command[] {
-    if (n <= 0) return [];
-    return this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT * FROM commands WHERE group_id = ? AND status = 'pending' ORDER BY device_id LIMIT ?").all(groupId, n) as Row[];
-      const mark = this.db.prepare("UPDATE commands SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'pending'");
-      return rows.filter((r) => mark.run(now, r.id).changes === 1).map((r) => ({ ...toCommand(r), status: 'sending' as const }));
-    })();
+  claimPending(groupId: string, n: number, now: number): Promise<Command[]> {
+    if (n <= 0) return Promise.resolve([]);
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all<Row>("SELECT * FROM commands WHERE group_id = ? AND status = 'pending' ORDER BY device_id LIMIT ?", [groupId, n]);
+      const taken: Command[] = [];
+      for (const r of rows)
+        if ((await tx.run("UPDATE commands SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'pending'", [now, String(r.id)])) === 1) taken.push({ ...toCommand(r), status: 'sending' });
+      return taken;
+    });
   }
 
   /** Commands not final, oldest check first (the loop refreshes them from ThingsBoard). */
-  openCommands(statuses: CommandStatus[], checkedBefore: number, limit: number): Command[] {
+  async openCommands(statuses: CommandStatus[], checkedBefore: number, limit: number): Promise<Command[]> {
     const marks = statuses.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT * FROM commands WHERE status IN (${marks}) AND checked_at <= ? ORDER BY checked_at LIMIT ?`).all(...statuses, checkedBefore, limit) as Row[]).map(toCommand);
+    return (await this.db.all<Row>(`SELECT * FROM commands WHERE status IN (${marks}) AND checked_at <= ? ORDER BY checked_at LIMIT ?`, [...statuses, checkedBefore, limit])).map(toCommand);
   }
 
   /** Records a status; a final status is never overwritten (ThingsBoard may later prune or delete the RPC). */
-  setStatus(id: string, s: { status: CommandStatus; result?: unknown; error?: string }, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE commands SET status = ?, result = ?, error = ?, updated_at = ?, checked_at = ?
+  async setStatus(id: string, s: { status: CommandStatus; result?: unknown; error?: string }, now: number): Promise<void> {
+    await this.db.run(
+      `UPDATE commands SET status = ?, result = ?, error = ?, updated_at = ?, checked_at = ?
          WHERE id = ? AND status NOT IN ('successful','failed','timeout','expired','cancelled')`,
-      )
-      .run(s.status, s.result === undefined ? null : JSON.stringify(s.result), s.error ?? null, now, now, id);
+      [s.status, s.result === undefined ? null : JSON.stringify(s.result), s.error ?? null, now, now, id],
+    );
   }
 
-  inFlight(groupId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM commands WHERE group_id = ? AND status IN ('sending','sent','delivered')").get(groupId) as { n: number }).n;
+  async inFlight(groupId: string): Promise<number> {
+    return Number((await this.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM commands WHERE group_id = ? AND status IN ('sending','sent','delivered')", [groupId]))!.n);
   }
 
-  insertGroup(g: GroupOperation, targets: Command[]): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO groups (id, tenant_id, operation, params, selector, concurrency, requested_by, requested_by_name, state, created_at, expires_at, updated_at)
+  insertGroup(g: GroupOperation, targets: Command[]): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO groups (id, tenant_id, operation, params, selector, concurrency, requested_by, requested_by_name, state, created_at, expires_at, updated_at)
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-        )
-        .run(g.id, g.tenantId, g.operation, JSON.stringify(g.params), JSON.stringify(g.selector), g.concurrency, g.requestedBy, g.requestedByName, g.state, g.createdAt, g.expiresAt, g.updatedAt);
-      for (const t of targets) this.insertCommand(t);
-    })();
+        [g.id, g.tenantId, g.operation, JSON.stringify(g.params), JSON.stringify(g.selector), g.concurrency, g.requestedBy, g.requestedByName, g.state, g.createdAt, g.expiresAt, g.updatedAt],
+      );
+      for (const t of targets) await this.insertCommand(t, tx);
+    });
   }
 
-  getGroup(id: string): GroupOperation | undefined {
-    const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Row | undefined;
+  async getGroup(id: string): Promise<GroupOperation | undefined> {
+    const r = await this.db.get<Row>('SELECT * FROM groups WHERE id = ?', [id]);
     return r && toGroup(r);
   }
 
-  runningGroups(): GroupOperation[] {
-    return (this.db.prepare("SELECT * FROM groups WHERE state = 'running' ORDER BY created_at").all() as Row[]).map(toGroup);
+  async runningGroups(): Promise<GroupOperation[]> {
+    return (await this.db.all<Row>("SELECT * FROM groups WHERE state = 'running' ORDER BY created_at")).map(toGroup);
   }
 
-  setGroupState(id: string, state: GroupOperation['state'], now: number): void {
-    this.db.prepare('UPDATE groups SET state = ?, updated_at = ? WHERE id = ?').run(state, now, id);
+  async setGroupState(id: string, state: GroupOperation['state'], now: number): Promise<void> {
+    await this.db.run('UPDATE groups SET state = ?, updated_at = ? WHERE id = ?', [state, now, id]);
   }
 
   /** Cancels what a group has not sent yet; returns how many. */
-  cancelPending(groupId: string, now: number): number {
-    return this.db.prepare("UPDATE commands SET status = 'cancelled', error = 'cancelled before it was sent', updated_at = ? WHERE group_id = ? AND status = 'pending'").run(now, groupId).changes;
+  cancelPending(groupId: string, now: number): Promise<number> {
+    return this.db.run("UPDATE commands SET status = 'cancelled', error = 'cancelled before it was sent', updated_at = ? WHERE group_id = ? AND status = 'pending'", [now, groupId]);
   }
 
-  audit(e: AuditEntry): void {
-    this.db
-      .prepare('INSERT INTO audit (at, actor, actor_name, action, tenant_id, devices, outcome, detail) VALUES (?,?,?,?,?,?,?,?)')
-      .run(e.at, e.actor, e.actorName, e.action, e.tenantId ?? null, JSON.stringify(e.devices), e.outcome, e.detail ?? null);
+  async audit(e: AuditEntry): Promise<void> {
+    await this.db.run('INSERT INTO audit (at, actor, actor_name, action, tenant_id, devices, outcome, detail) VALUES (?,?,?,?,?,?,?,?)', [
+      e.at,
+      e.actor,
+      e.actorName,
+      e.action,
+      e.tenantId ?? null,
+      JSON.stringify(e.devices),
+      e.outcome,
+      e.detail ?? null,
+    ]);
   }
 
-  auditTrail(tenantId: string, limit: number): AuditEntry[] {
-    return (this.db.prepare('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?').all(tenantId, limit) as Row[]).map((r) => ({
+  async auditTrail(tenantId: string, limit: number): Promise<AuditEntry[]> {
+    return (await this.db.all<Row>('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?', [tenantId, limit])).map((r) => ({
       at: Number(r.at),
       actor: String(r.actor),
       actorName: String(r.actor_name),
