@@ -76,6 +76,11 @@ export class PassLoop<R> {
     if (now !== was) this.o.logger.info({ loop: this.o.name, lease: lease.name, holder: lease.holder }, now ? `${this.o.name}: leader (lease taken)` : `${this.o.name}: standby (lease lost)`);
   }
 
+  /** Whether passes run here: no lease, or this replica holds it. A standby's trigger runs nothing. */
+  get leading(): boolean {
+    return !this.o.lease || this.o.lease.held();
+  }
+
   /** Runs a pass now, or joins the one running. Never throws. */
   trigger(why: string): Promise<void> {
     this.running ??= this.run(why).finally(() => (this.running = undefined));

@@ -87,8 +87,10 @@ export class Triggers<R> {
         for (const t of scope.tenants) p.tenants.add(t);
         p.full ||= overflow || !this.o.index();
       }
-      // A trigger that joined a pass already under way leaves its tenants pending: go again.
-      while (this.pending) await this.loop.trigger(EVENT);
+      // A trigger that joined a pass already under way leaves its tenants pending: go again. A
+      // standby keeps them pending for its first pass as lease holder (and its first scheduled pass
+      // is full: it has run none).
+      while (this.pending && this.loop.leading) await this.loop.trigger(EVENT);
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'reading Keycloak admin events failed; the schedule still runs');
     }
