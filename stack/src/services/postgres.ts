@@ -91,7 +91,12 @@ export const postgres: Service = {
  * DATABASE_URL a bridge takes: every test starts from nothing and replicas in it share one.
  */
 export async function freshDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (!/^[a-z][a-z0-9_]*$/.test(prefix)) throw new Error(`invalid database prefix ${prefix}`);
+  // Earlier ones of this prefix (earlier runs, earlier tests) go, unless still in use: the cluster
+  // does not grow with every run.
+  const old = await psql(`SELECT datname FROM pg_database WHERE datname LIKE '${prefix}\\_%'`);
+  for (const db of old.stdout.split('\n').filter((d) => /^[a-z0-9_]+$/.test(d))) await psql(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   await ensureDatabase(name, PG_CDM);
   return `postgres://${PG_CDM.username}:${PG_CDM.password}@127.0.0.1:${PORTS.postgres}/${name}`;
 }
