@@ -75,6 +75,22 @@ export async function withLease<T>(db: Queryable, name: string, fn: () => Promis
 }
 
 /**
+ * A poller's leader lease when replicas share this store (PostgreSQL); none with SQLite, where one
+ * instance runs and every pass is its own.
+ */
+export function replicaLease(db: Queryable, name: string, ttlMs: number, holder?: string): Lease | undefined {
+  return db.engine === 'postgres' ? new Lease(db, name, ttlMs, holder) : undefined;
+}
+
+/**
+ * fn as the only operation on `key` across replicas (withLease) when they share this store; with
+ * SQLite there is one instance and the caller's in-process queue is enough.
+ */
+export function acrossReplicas<T>(db: Queryable, key: string, fn: () => Promise<T>, o: { ttlMs?: number; waitMs?: number }): Promise<T> {
+  return db.engine === 'postgres' ? withLease(db, key, fn, o) : fn();
+}
+
+/**
  * The leader leases of a service that keeps no state of its own (tenant-sync, fleet-monitor): on
  * DATABASE_URL's database when replicas run, none for a single instance.
  */

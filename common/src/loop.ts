@@ -38,7 +38,7 @@ export class PassLoop<R> {
   private errors = 0;
   private lastPass?: { at: number; ms: number; failures: number };
   private renewer?: NodeJS.Timeout;
-  private standbyPasses = 0;
+  private standbyTicks = 0;
 
   constructor(private readonly o: LoopOptions<R>) {
     if (typeof o.every === 'string' && !cron.validate(o.every)) throw new Error(`${o.name}: "${o.every}" is not a valid cron schedule (node-cron, with seconds)`);
@@ -88,8 +88,8 @@ export class PassLoop<R> {
   }
 
   private async run(why: string): Promise<void> {
-    if (this.o.lease && !this.o.lease.held()) {
-      this.standbyPasses++;
+    if (!this.leading) {
+      this.standbyTicks++;
       return;
     }
     const t0 = Date.now();
@@ -112,7 +112,7 @@ export class PassLoop<R> {
       [`${n}_last_pass_failures`]: this.lastPass?.failures ?? 0,
       [`${n}_last_pass_age_seconds`]: this.lastPass ? Math.round((now - this.lastPass.at) / 1000) : -1,
       [`${n}_last_pass_duration_seconds`]: this.lastPass ? this.lastPass.ms / 1000 : 0,
-      ...(this.o.lease ? { [`${n}_leader`]: this.o.lease.held() ? 1 : 0, [`${n}_standby_ticks_total`]: this.standbyPasses } : {}),
+      ...(this.o.lease ? { [`${n}_leader`]: this.leading ? 1 : 0, [`${n}_standby_ticks_total`]: this.standbyTicks } : {}),
     };
   }
 }

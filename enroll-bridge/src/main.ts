@@ -29,7 +29,7 @@ if (command === 'daemon') {
       every: config.REPAIR_SCHEDULE,
       pass: () => enroller.repair(),
       // With replicas (DATABASE_URL) one runs the pass; another takes over LEASE_SECONDS after it stops.
-      lease: store.shared ? store.lease('enroll_repair', config.LEASE_SECONDS * 1000) : undefined,
+      lease: store.lease('enroll_repair', config.LEASE_SECONDS * 1000),
       failures: (r) => r.failed.length,
       notable: (r) => r.completed.length + r.failed.length > 0,
     });

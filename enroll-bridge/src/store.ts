@@ -1,5 +1,5 @@
 import { openDb, type Db, type Queryable, type Schema, type Tx } from '@cdm/common/db';
-import { Lease, withLease } from '@cdm/common/lease';
+import { acrossReplicas, replicaLease, type Lease } from '@cdm/common/lease';
 import type { Migration } from '@cdm/common/sqlite';
 import { Refused } from './errors.ts';
 import type { TunnelRecord } from './peer-plan.ts';
@@ -271,12 +271,12 @@ export class Store {
    * there is one instance and the Enroller's in-process queue is enough.
    */
   exclusive<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
-    return this.shared ? withLease(this.q, `enroll-bridge:device:${deviceId}`, fn, { ttlMs: 15_000, waitMs: 45_000 }) : fn();
+    return acrossReplicas(this.q, `enroll-bridge:device:${deviceId}`, fn, { ttlMs: 15_000, waitMs: 45_000 });
   }
 
-  /** A lease in this store (leader election of a poller among replicas). */
-  lease(name: string, ttlMs: number): Lease {
-    return new Lease(this.q, `enroll-bridge:${name}`, ttlMs);
+  /** A poller's leader lease among replicas; none with SQLite (one instance). */
+  lease(name: string, ttlMs: number): Lease | undefined {
+    return replicaLease(this.q, `enroll-bridge:${name}`, ttlMs);
   }
 
   // ---- devices

@@ -18,7 +18,7 @@ runMain('fleet-api', async () => {
     every: config.LOOP_MILLISECONDS,
     pass: () => loop.pass(),
     // Replicas (DATABASE_URL) all serve the API; the lease holder sends and follows the commands.
-    lease: store.shared ? store.lease('commands', config.LEASE_SECONDS * 1000) : undefined,
+    lease: store.lease('commands', config.LEASE_SECONDS * 1000),
   });
   commands.start();
   const health = await startHealthServer({

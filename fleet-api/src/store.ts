@@ -1,6 +1,6 @@
 import type { Operation } from '@cdm/common';
 import { openDb, type Db, type Queryable, type Schema } from '@cdm/common/db';
-import { Lease, withLease } from '@cdm/common/lease';
+import { acrossReplicas, replicaLease, type Lease } from '@cdm/common/lease';
 
 /**
  * Where a command stands. ThingsBoard owns delivery (its persistent RPC); this records the
@@ -157,13 +157,9 @@ export class FleetStore {
     return new FleetStore(await openDb({ url: o.url, dataDir: o.dataDir, file: 'fleet-api.sqlite', schema: FLEET_SCHEMA, log: o.log }));
   }
 
-  get shared(): boolean {
-    return this.db.engine === 'postgres';
-  }
-
-  /** A lease in this store (the command loop's leader among replicas). */
-  lease(name: string, ttlMs: number, holder?: string): Lease {
-    return new Lease(this.db, `fleet-api:${name}`, ttlMs, holder);
+  /** The command loop's leader lease among replicas; none with SQLite (one instance). */
+  lease(name: string, ttlMs: number, holder?: string): Lease | undefined {
+    return replicaLease(this.db, `fleet-api:${name}`, ttlMs, holder);
   }
 
   close(): Promise<void> {
@@ -176,7 +172,7 @@ export class FleetStore {
    * in-process queue is enough.
    */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.shared ? withLease(this.db, `fleet-api:${key}`, fn, { ttlMs: 15_000, waitMs: 30_000 }) : fn();
+    return acrossReplicas(this.db, `fleet-api:${key}`, fn, { ttlMs: 15_000, waitMs: 30_000 });
   }
 
   async insertCommand(c: Command, q: Queryable = this.db): Promise<void> {

@@ -27,7 +27,7 @@ if (command === 'daemon') {
       failures: (r) => r.failed,
       runAtStart: true,
       // Replicas (DATABASE_URL): one mirrors hawkBit and raises alarms; another takes over LEASE_SECONDS after it stops.
-      lease: store.shared ? store.lease('ota', config.LEASE_SECONDS * 1000) : undefined,
+      lease: store.lease('ota', config.LEASE_SECONDS * 1000),
     });
     const health = await startHealthServer({
       host: config.HEALTH_HOST,

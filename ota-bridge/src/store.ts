@@ -1,5 +1,5 @@
 import { openDb, type Db, type Schema } from '@cdm/common/db';
-import { Lease } from '@cdm/common/lease';
+import { replicaLease, type Lease } from '@cdm/common/lease';
 import type { Migration } from '@cdm/common/sqlite';
 import type { OtaStatus } from './ota-status.ts';
 
@@ -117,13 +117,9 @@ export class OtaStore {
     return new OtaStore(await openDb({ url: o.url, dataDir: o.dataDir, file: 'ota-bridge.sqlite', schema: OTA_SCHEMA, log: o.log }));
   }
 
-  get shared(): boolean {
-    return this.db.engine === 'postgres';
-  }
-
-  /** A lease in this store (the poller's leader among replicas). */
-  lease(name: string, ttlMs: number, holder?: string): Lease {
-    return new Lease(this.db, `ota-bridge:${name}`, ttlMs, holder);
+  /** The poller's leader lease among replicas; none with SQLite (one instance). */
+  lease(name: string, ttlMs: number, holder?: string): Lease | undefined {
+    return replicaLease(this.db, `ota-bridge:${name}`, ttlMs, holder);
   }
 
   close(): Promise<void> {
