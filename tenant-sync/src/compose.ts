@@ -25,7 +25,7 @@ export function composeTenantSync(config: TenantSyncConfig, logger: Logger, extr
     org: config.INFLUXDB_ORG,
     store,
     retentionSeconds: config.INFLUXDB_RETENTION_DAYS * 86400,
-    rollup: { every: config.ROLLUP_EVERY, retentionSeconds: config.ROLLUP_RETENTION_DAYS * 86400 },
+    rollup: { every: config.ROLLUP_EVERY, runEvery: config.ROLLUP_RUN_EVERY, retentionSeconds: config.ROLLUP_RETENTION_DAYS * 86400 },
   });
   const grafana = new GrafanaSync({
     grafana: clients.grafana,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { databaseEnv, durationSchema, grafanaEnv, hawkbitEnv, healthEnv, influxdbEnv, keycloakEnv, thingsboardEnv } from '@cdm/common';
 import { pollingIntervalProblem } from './polling-plan.ts';
+import { runEveryProblem } from './tiers.ts';
 
 const repoDashboards = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'grafana-dashboards');
 
@@ -43,6 +44,13 @@ export const tenantSyncEnv = {
     .regex(/^\d+[mh]$/, 'a whole number of minutes or hours, e.g. 5m')
     .default('5m')
     .describe("retention tiers: each tenant's rollup bucket cdm-<id>.rollup holds device_health aggregated per this period (mean, min, sum or last per field), filled by an InfluxDB task"),
+  ROLLUP_RUN_EVERY: z
+    .string()
+    .regex(/^\d+[mh]$/, 'a whole number of minutes or hours, e.g. 1h')
+    .default('1h')
+    .describe(
+      'how often the rollup task runs, a whole multiple of ROLLUP_EVERY: each run aggregates the periods of the two run intervals before it. Longer runs cost less per device (bench:tiers, docs/capacity.md); the rollup tier lags by up to one run',
+    ),
   ROLLUP_RETENTION_DAYS: z.coerce.number().int().min(0).default(365).describe('retention of the rollup buckets in days (0: forever)'),
   INFLUXDB_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('retention of new tenant buckets in days (0: forever)'),
   HAWKBIT_RELEASE_GROUP: z
@@ -79,5 +87,8 @@ function hms(doc: string, dflt: string) {
     .describe(doc);
 }
 
-export const tenantSyncConfig = z.object(tenantSyncEnv);
+export const tenantSyncConfig = z.object(tenantSyncEnv).superRefine((c, ctx) => {
+  const problem = runEveryProblem(c.ROLLUP_EVERY, c.ROLLUP_RUN_EVERY);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['ROLLUP_RUN_EVERY'], message: problem });
+});
 export type TenantSyncConfig = z.infer<typeof tenantSyncConfig>;

@@ -191,3 +191,49 @@ describe('retention tiers: the rollup bucket and its task', () => {
     }
   });
 });
+
+describe('retention tiers: a rollup task that runs hourly (ROLLUP_RUN_EVERY=1h) over 5-minute periods', () => {
+  const HOUR = 3_600_000;
+  const hourly = new InfluxSync({ influx, org: config.INFLUXDB_ORG, store, retentionSeconds: 30 * 86400, rollup: { every: '5m', runEvery: '1h', retentionSeconds: 365 * 86400 } });
+  const id = `e2e-tiers-h-${crypto.randomBytes(3).toString('hex')}`;
+  // The two complete hours before a run three hours back, a point every 90 s, one on the run's stop.
+  const stop = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
+  const lines = (from: number, to: number) =>
+    Array.from({ length: (to - from) / 90_000 }, (_, k) => from + k * 90_000).map(
+      (at, k) => `device_health,tenant=${id},device=h1 battery_pct=${(k * 7) % 23}.5,battery_min_pct=${k % 11},errors=${k % 4}i,sw_version="1.${k % 3}.0" ${ns(at)}`,
+    );
+  const fields = ['battery_pct', 'battery_min_pct', 'errors', 'sw_version'];
+  const rolled = async (fn: 'mean' | 'min' | 'sum' | 'last', field: string, bucket: string) => {
+    const out: string[] = [];
+    // Rollup rows are labelled by their window's end, (stop - 2 h, stop]; the raw points are [stop - 2 h, stop).
+    const flux =
+      bucket === rollupBucket(id)
+        ? `from(bucket: "${bucket}") |> range(start: ${iso(stop - 2 * HOUR + 1)}, stop: ${iso(stop + 1)}) |> filter(fn: (r) => r._field == "${field}")`
+        : `from(bucket: "${bucket}") |> range(start: ${iso(stop - 2 * HOUR)}, stop: ${iso(stop)}) |> filter(fn: (r) => r._time < ${iso(stop)} and r._field == "${field}") |> aggregateWindow(every: 5m, fn: ${fn}, createEmpty: false)`;
+    for await (const r of influx.rawRows(config.INFLUXDB_ORG, flux)) out.push(`${String(r._time?.value)} ${String(r._value?.value)}`);
+    return out;
+  };
+
+  beforeAll(async () => {
+    await hourly.apply(id, hourly.plan([tenant(id, id)], await hourly.read(new Set([id])), new Set()));
+    await influx.write(config.INFLUXDB_ORG, tenantBucket(id), lines(stop - 2 * HOUR, stop + 90_000), 'ns');
+  });
+
+  it('one run writes every 5-minute period of the two hours before it, as aggregateWindow gives them; the next hour is not touched; a rerun changes nothing', async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const task = (await influx.findTask(org.id, rollupTaskName(id)))!;
+    expect(task).toMatchObject({ status: 'active', every: '1h' });
+    expect((await influx.runTask(task.id, new Date(stop + 60_000))).status).toBe('success');
+    const fns = { battery_pct: 'mean', battery_min_pct: 'min', errors: 'sum', sw_version: 'last' } as const;
+    for (const field of fields) {
+      const got = await rolled(fns[field as keyof typeof fns], field, rollupBucket(id));
+      expect(got, field).toHaveLength(24);
+      expect(got, field).toEqual(await rolled(fns[field as keyof typeof fns], field, tenantBucket(id)));
+    }
+    const after = await influx.query(config.INFLUXDB_ORG, `from(bucket: "${rollupBucket(id)}") |> range(start: ${iso(stop + 1)}, stop: ${iso(stop + HOUR)})`);
+    expect(after, 'the point on the stop belongs to the next run').toEqual([]);
+    const before = await rolled('mean', 'battery_pct', rollupBucket(id));
+    expect((await influx.runTask(task.id, new Date(stop + 60_000))).status).toBe('success');
+    expect(await rolled('mean', 'battery_pct', rollupBucket(id))).toEqual(before);
+  });
+});

@@ -6,9 +6,31 @@ import { HEALTH_FIELDS, HEALTH_MEASUREMENT, tenantBucket } from '@cdm/common';
  * InfluxDB task; days leaving the hot tier go to the cold archive (cold-export.ts).
  */
 export interface TierPolicy {
-  /** The rollup period, a Flux duration (e.g. 5m). */
+  /** The rollup period, a Flux duration (e.g. 5m): one aggregate per device, field and period. */
   every: string;
+  /**
+   * How often the task runs (a whole multiple of `every`; default `every`). Measured on influxd
+   * 1.8 (bench:tiers): a run's cost is mostly per series and run, not per point, so an hourly run
+   * of 5-minute windows costs a fraction of twelve 5-minute runs; the rollup tier lags by up to
+   * one run, which dashboards reading it only for ranges over 2 days do not show.
+   */
+  runEvery?: string;
   retentionSeconds: number;
+}
+
+const MINUTES: Record<string, number> = { m: 1, h: 60 };
+/** Minutes in a whole-minute or whole-hour duration (5m, 1h), or undefined for any other. */
+export const wholeMinutes = (d: string) => {
+  const m = /^(\d+)([mh])$/.exec(d);
+  return m ? Number(m[1]) * MINUTES[m[2]!]! : undefined;
+};
+
+/** Why a run interval does not fit the rollup period, or undefined when it does. */
+export function runEveryProblem(every: string, runEvery: string): string | undefined {
+  const [p, r] = [wholeMinutes(every), wholeMinutes(runEvery)];
+  if (!p || !r) return `${runEvery} and ${every} must be whole minutes or hours (e.g. 5m, 1h)`;
+  if (r % p) return `${runEvery} is not a whole multiple of the rollup period ${every}: a run would cut a period in two`;
+  return undefined;
 }
 
 /** Not matched by the raw buckets' pattern (`cdm-<id>`): a rollup is never taken for a tenant. */
@@ -31,12 +53,13 @@ export const ROLLUP_FN: Record<keyof typeof HEALTH_FIELDS, 'mean' | 'min' | 'sum
 };
 
 /**
- * Pure: the task that fills a tenant's rollup bucket. Each run aggregates the two complete periods
- * before `now` (a late point is folded in once more; a rerun writes the same values), windows
- * labelled by their end as aggregateWindow does. The `_time < stop` filter keeps a point at the
- * boundary out: InfluxDB 1.8's range() includes its stop.
+ * Pure: the task that fills a tenant's rollup bucket. Each run aggregates the periods of the two
+ * complete run intervals before `now` (a late point is folded in once more; a rerun writes the
+ * same values), windows labelled by their end as aggregateWindow does. The `_time < stop` filter
+ * keeps a point at the boundary out: InfluxDB 1.8's range() includes its stop.
  */
-export function rollupFlux(cdmId: string, p: Pick<TierPolicy, 'every'>, org: string): string {
+export function rollupFlux(cdmId: string, p: Pick<TierPolicy, 'every' | 'runEvery'>, org: string): string {
+  const run = p.runEvery ?? p.every;
   const byFn = new Map<string, string[]>();
   for (const [field, fn] of Object.entries(ROLLUP_FN)) byFn.set(fn, [...(byFn.get(fn) ?? []), field]);
   const streams = [...byFn].map(
@@ -46,10 +69,10 @@ export function rollupFlux(cdmId: string, p: Pick<TierPolicy, 'every'>, org: str
     'import "date"',
     'import "experimental"',
     '',
-    `option task = {name: "${rollupTaskName(cdmId)}", every: ${p.every}, offset: 1m}`,
+    `option task = {name: "${rollupTaskName(cdmId)}", every: ${run}, offset: 1m}`,
     '',
-    `stop = date.truncate(t: now(), unit: ${p.every})`,
-    `start = experimental.subDuration(d: ${p.every}, from: experimental.subDuration(d: ${p.every}, from: stop))`,
+    `stop = date.truncate(t: now(), unit: ${run})`,
+    `start = experimental.subDuration(d: ${run}, from: experimental.subDuration(d: ${run}, from: stop))`,
     `raw = from(bucket: "${tenantBucket(cdmId)}")`,
     '  |> range(start: start, stop: stop)',
     '  |> filter(fn: (r) => r._time < stop)',
