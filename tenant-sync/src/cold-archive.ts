@@ -5,7 +5,7 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { lineOf, type InfluxClient } from '@cdm/common';
+import type { InfluxClient } from '@cdm/common';
 
 /**
  * Cold tier: a day of a tenant's bucket as gzip'd line protocol, with a manifest (line count,
@@ -65,8 +65,9 @@ export async function exportDay(d: ArchiveDeps, o: { bucket: string; day: string
       // The filter keeps a point at the hour's end out: InfluxDB 1.8's Flux includes range's stop
       // (measured here; InfluxDB 2 excludes it), which would put it in two hours, or two archives.
       const flux = `from(bucket: "${o.bucket}") |> range(start: ${from}, stop: ${to}) |> filter(fn: (r) => r._time < ${to})`;
-      for await (const row of d.influx.rawRows(d.org, flux)) {
-        yield `${lineOf(row)}\n`;
+      // A point's fields on one line (InfluxClient.lines): a smaller archive, and less to gzip.
+      for await (const line of d.influx.lines(d.org, flux)) {
+        yield `${line}\n`;
         if (++lines % 50_000 === 0) d.onProgress?.(lines);
       }
     }

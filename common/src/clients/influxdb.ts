@@ -1,7 +1,7 @@
 import { InfluxDB, setLogger, type Point, type WriteApi } from '@influxdata/influxdb-client';
 import { HttpClient, type RequestObserver } from '../http.ts';
 import { UpstreamError, hintFor } from '../errors.ts';
-import type { RawRow } from '../line-protocol.ts';
+import { pointLines, type RawRow } from '../line-protocol.ts';
 import { collect, pages } from './paging.ts';
 
 /** Each tenant's bucket (tenant-sync makes it; devices and ota-bridge write to it). */
@@ -222,6 +222,17 @@ export class InfluxClient {
       for await (const { values, tableMeta } of this.influx.getQueryApi(org).iterateRows(flux)) {
         yield Object.fromEntries(tableMeta.columns.map((c) => [c.label, { value: values[c.index] === '' ? c.defaultValue : values[c.index]!, type: c.dataType }]));
       }
+    } catch (err) {
+      throw wrap('POST /api/v2/query', err);
+    }
+  }
+
+  /** The query's points (a from() |> range() query) as line protocol, every field of a point on one line, streamed. */
+  async *lines(org: string, flux: string): AsyncIterable<string> {
+    const lines = pointLines();
+    try {
+      for await (const { values, tableMeta } of this.influx.getQueryApi(org).iterateRows(flux)) yield* lines.push(values, tableMeta.columns);
+      yield* lines.end();
     } catch (err) {
       throw wrap('POST /api/v2/query', err);
     }

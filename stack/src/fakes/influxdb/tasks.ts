@@ -1,4 +1,4 @@
-import { InfluxClient, lineOf } from '@cdm/common';
+import { InfluxClient } from '@cdm/common';
 
 /**
  * InfluxDB 2 tasks on the 1.8 backend. A task is Flux with `option task = {name, every, offset}`
@@ -66,8 +66,8 @@ export async function executeRun(backend: string, query: string, db: string): Pr
     written += batch.length;
     batch = [];
   };
-  for await (const row of influx.rawRows('', query)) {
-    batch.push(lineOf(row));
+  for await (const line of influx.lines('', query)) {
+    batch.push(line);
     if (batch.length >= 5000) await flush();
   }
   await flush();
