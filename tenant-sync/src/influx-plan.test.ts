@@ -66,6 +66,13 @@ describe('planInflux with the rollup tier', () => {
     expect(planInflux([acme], edited, new Set(), flux)).toEqual([{ kind: 'put-rollup-task', cdmId: 'g-acme', taskId: 't1', flux: 'task for g-acme' }]);
   });
 
+  it('switches a task that was switched off back on, and leaves an active one alone', () => {
+    const off = { ...withTier, tenants: [{ ...withTier.tenants[0]!, rollupTask: { id: 't1', flux: 'task for g-acme', status: 'inactive' as const } }] };
+    expect(planInflux([acme], off, new Set(), flux)).toEqual([{ kind: 'put-rollup-task', cdmId: 'g-acme', taskId: 't1', flux: 'task for g-acme' }]);
+    const on = { ...withTier, tenants: [{ ...withTier.tenants[0]!, rollupTask: { id: 't1', flux: 'task for g-acme', status: 'active' as const } }] };
+    expect(planInflux([acme], on, new Set(), flux)).toEqual([]);
+  });
+
   it('purge deletes the task and the rollup bucket before the raw bucket', () => {
     expect(purgeInflux('g-acme', withTier, []).map((a) => a.kind)).toEqual(['delete-token', 'delete-rollup-task', 'delete-rollup-bucket', 'delete-bucket']);
   });

@@ -22,7 +22,7 @@ export interface InfluxTenantState {
   storedTokenId?: string;
   /** The rollup tier (tiers.ts): its bucket and the task that fills it, if they exist. */
   rollupBucketId?: string;
-  rollupTask?: { id: string; flux: string };
+  rollupTask?: { id: string; flux: string; status?: 'active' | 'inactive' };
   /** Retention of the raw and rollup buckets in seconds (0: forever). */
   retentionSeconds?: number;
   rollupRetentionSeconds?: number;
@@ -79,7 +79,8 @@ export function planInflux(desired: DesiredTenant[], actual: InfluxState, skippe
       if (!a.rollupBucketId) plan.push({ kind: 'create-rollup-bucket', cdmId: d.cdmId });
       else if ((a.rollupRetentionSeconds ?? 0) !== tiers.rollupRetentionSeconds)
         plan.push({ kind: 'set-retention', cdmId: d.cdmId, bucketId: a.rollupBucketId, tier: 'rollup', seconds: tiers.rollupRetentionSeconds });
-      if (a.rollupTask?.flux !== flux) plan.push({ kind: 'put-rollup-task', cdmId: d.cdmId, taskId: a.rollupTask?.id, flux });
+      // A task switched off (by hand, or left so) is switched back on: days it skips are missing from the tier for good.
+      if (a.rollupTask?.flux !== flux || a.rollupTask.status === 'inactive') plan.push({ kind: 'put-rollup-task', cdmId: d.cdmId, taskId: a.rollupTask?.id, flux });
     }
     if (a.description !== d.name) plan.push({ kind: 'update-bucket', cdmId: d.cdmId, bucketId: a.bucketId, name: d.name });
     for (const t of a.writeTokens) {

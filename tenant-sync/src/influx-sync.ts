@@ -62,7 +62,7 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
         retentionSeconds: seconds(b),
         rollupBucketId: byName.get(rollupBucket(cdmId))?.id,
         rollupRetentionSeconds: seconds(byName.get(rollupBucket(cdmId))),
-        ...(task ? { rollupTask: { id: task.id, flux: task.flux } } : {}),
+        ...(task ? { rollupTask: { id: task.id, flux: task.flux, status: task.status } } : {}),
       });
     }
     return { orgId: this.orgId, tenants };
@@ -151,7 +151,7 @@ export class InfluxSync implements Projection<InfluxState, InfluxAction>, ReadTo
       case 'put-rollup-task': {
         // A task left by a crash before the next read is found by its name and updated, not duplicated.
         const id = a.taskId ?? (await influx.findTask(this.org(), rollupTaskName(a.cdmId)))?.id;
-        if (id) await influx.updateTask(id, { flux: a.flux });
+        if (id) await influx.updateTask(id, { flux: a.flux, status: 'active' });
         else await influx.createTask({ orgID: this.org(), flux: a.flux, description: `cdm rollup tier of ${bucketName(a.cdmId)}` });
         return;
       }

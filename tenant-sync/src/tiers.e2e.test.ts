@@ -79,6 +79,16 @@ describe('retention tiers: the rollup bucket and its task', () => {
     expect(await influx.findBucket(org.id, rollupBucket(cdmId))).toMatchObject({ retentionRules: [{ everySeconds: 365 * 86400 }] });
   });
 
+  it('a task switched off by hand is switched back on by the next pass, the same task', async () => {
+    const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
+    const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
+    await influx.updateTask(task.id, { status: 'inactive' });
+    expect((await influx.findTask(org.id, rollupTaskName(cdmId)))?.status).toBe('inactive');
+    expect((await passOnce()).map((a) => a.kind)).toEqual(['put-rollup-task']);
+    expect(await influx.findTask(org.id, rollupTaskName(cdmId))).toMatchObject({ id: task.id, status: 'active' });
+    expect(await passOnce()).toEqual([]);
+  });
+
   it('a run over a past period writes its aggregates: mean, min, sum and last per device, each window labelled by its end', async () => {
     const org = (await influx.findOrg(config.INFLUXDB_ORG))!;
     const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
