@@ -33,6 +33,9 @@ import { runSimulation } from '../../device/src/sim/run.ts';
 import { benchFleet } from './bench-fleet.ts';
 import { bucketBytes } from './influx-disk.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
+import { tenantSyncEnv } from '../../tenant-sync/src/config.ts';
+import { tiersReport } from './tiers.ts';
+import { measureTiers, rollupFit, type TiersRun } from './tiers-measure.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,12 +45,18 @@ const SIZES = arg('sizes', '1000,3000').split(',').map(Number);
 const DURATION = arg('duration', '90s');
 const POLLS = Number(arg('polls', '3000'));
 const MONITOR_DEVICES = Number(arg('monitor', '1000'));
+const TIERS_DEVICES = arg('tiers', '50,200').split(',').map(Number);
+const COMMAND = `npm run bench:capacity -- --sizes ${SIZES.join(',')} --duration ${DURATION} --polls ${POLLS} --monitor ${MONITOR_DEVICES} --tiers ${TIERS_DEVICES} --write`;
 const say = (l: string) => process.stdout.write(`${l}\n`);
 
-/** The design's rates, per device and day. */
-export const DESIGN = { appMessages: 2880, healthPoints: 288, polls: 4, monitorPasses: 288, hotDays: 90 } as const;
+/**
+ * The design's rates, per device and day, and how long each tier keeps a day (tenant-sync's
+ * README: raw 30 days, 5-minute rollups a year, the cold archive kept a year too). Tenants are
+ * taken as a fleet of 1,000 devices each: the rollup task has a part per tenant.
+ */
+export const DESIGN = { appMessages: 2880, healthPoints: 288, polls: 4, monitorPasses: 288, hotDays: 30, rollupDays: 365, coldDays: 365, devicesPerTenant: 1000 } as const;
 /** Stated unit prices (a mid-range public cloud): what the tables multiply by. */
-export const PRICES = { vcpuHour: 0.04, gbMonth: 0.1 } as const;
+export const PRICES = { vcpuHour: 0.04, gbMonth: 0.1, objectGbMonth: 0.02 } as const;
 export const FLEETS = [1_000, 10_000, 100_000, 1_000_000] as const;
 
 /** What one telemetry run measured. */
@@ -60,10 +69,15 @@ export interface TelemetryRun {
   bytes: number;
 }
 
-/** Per device and day, from a telemetry run and the poll run. */
+/** Per device and day, from a telemetry run and the poll run (and the tiers run, when given). */
 export interface PerDeviceDay {
+  /** Per component: the sum of its jobs. */
   cpuS: Record<string, number>;
-  bytes: number;
+  jobs: { component: string; job: string; cpuS: number }[];
+  /** CPU seconds per tenant-day (work whose cost goes with tenants, not devices). */
+  perTenant: { component: string; job: string; cpuS: number }[];
+  /** Bytes a device-day adds to each tier. */
+  bytes: { hot: number; rollup: number; cold: number };
 }
 
 /**
@@ -84,32 +98,63 @@ export interface MonitorRun {
   wallS: number;
 }
 
-export function perDeviceDay(t: TelemetryRun, pollCpuS: number, bytesPerPoint = t.bytes / t.points, monitor?: MonitorRun): PerDeviceDay {
+/**
+ * The design's day for one device from what was measured. With a tiers run, the tiers' bytes are
+ * influxd's compressed files at rest (a point of the raw tier taken for every app message and
+ * health point) and the rollup task and cold export are jobs; without one, the telemetry run's
+ * bytes (uncompacted) are the hot tier and the other tiers are not counted.
+ */
+export function perDeviceDay(t: TelemetryRun, pollCpuS: number, bytesPerPoint = t.bytes / t.points, monitor?: MonitorRun, tiersRuns: readonly TiersRun[] = []): PerDeviceDay {
+  const tiers = [...tiersRuns].sort((a, b) => a.devices - b.devices).at(-1);
+  const fit = tiers && rollupFit(tiersRuns);
+  const perTenant: PerDeviceDay['perTenant'] = fit?.perTenantDayS ? [{ component: 'InfluxDB 1.8', job: `rollup task (run every ${fit.runEvery}), per tenant`, cpuS: fit.perTenantDayS }] : [];
   const cpu = (name: string) => t.cpuS[name] ?? 0;
-  const perPass = (name: string) => (monitor ? ((monitor.cpuS[name] ?? 0) / monitor.devices) * DESIGN.monitorPasses : 0);
-  return {
-    cpuS: {
-      Mosquitto: (cpu('Mosquitto') / t.messages) * DESIGN.appMessages,
-      // Every app message and health point becomes a point in the time series; fleet-monitor's reads come on top.
-      'InfluxDB 1.8': (cpu('InfluxDB 1.8') / t.points) * (DESIGN.appMessages + DESIGN.healthPoints) + perPass('InfluxDB 1.8'),
-      hawkBit: pollCpuS * DESIGN.polls,
-      ...(monitor ? { ThingsBoard: perPass('ThingsBoard'), 'fleet-monitor': perPass(MONITOR_SELF) } : {}),
-    },
-    bytes: bytesPerPoint * (DESIGN.appMessages + DESIGN.healthPoints),
-  };
+  const perPass = (name: string) => ((monitor!.cpuS[name] ?? 0) / monitor!.devices) * DESIGN.monitorPasses;
+  const points = DESIGN.appMessages + DESIGN.healthPoints;
+  const jobs: PerDeviceDay['jobs'] = [
+    { component: 'Mosquitto', job: 'app messages', cpuS: (cpu('Mosquitto') / t.messages) * DESIGN.appMessages },
+    // Every app message and health point becomes a point in the time series.
+    { component: 'InfluxDB 1.8', job: 'ingestion', cpuS: (cpu('InfluxDB 1.8') / t.points) * points },
+    { component: 'hawkBit', job: 'DDI polls', cpuS: pollCpuS * DESIGN.polls },
+  ];
+  if (monitor)
+    jobs.push(
+      { component: 'InfluxDB 1.8', job: "fleet-monitor's reads", cpuS: perPass('InfluxDB 1.8') },
+      { component: 'ThingsBoard', job: "fleet-monitor's reads", cpuS: perPass('ThingsBoard') },
+      { component: 'fleet-monitor', job: 'passes', cpuS: perPass(MONITOR_SELF) },
+    );
+  if (tiers)
+    jobs.push(
+      { component: 'InfluxDB 1.8', job: `rollup task (run every ${fit!.runEvery})${perTenant.length ? ', per device' : ''}`, cpuS: fit!.perDeviceDayS },
+      { component: 'InfluxDB 1.8', job: "cold export's read", cpuS: tiers.export.influxdS / tiers.devices },
+      { component: 'tenant-sync', job: 'cold export', cpuS: tiers.export.selfS / tiers.devices },
+    );
+  const cpuS: Record<string, number> = {};
+  for (const j of jobs) cpuS[j.component] = (cpuS[j.component] ?? 0) + j.cpuS;
+  const bytes = tiers
+    ? { hot: (tiers.rawBytes / tiers.points) * points, rollup: tiers.rollupBytes / tiers.devices, cold: (tiers.coldBytes / tiers.points) * points }
+    : { hot: bytesPerPoint * points, rollup: 0, cold: 0 };
+  return { cpuS, jobs, perTenant, bytes };
 }
 
-/** Cores each component needs at a fleet size: its fixed (idle) part and its part per device. */
+export const tenantsAt = (devices: number) => Math.ceil(devices / DESIGN.devicesPerTenant);
+
+/** Bytes a device holds in each tier once every tier is full (a day's bytes times the days kept). */
+export const heldBytes = (per: PerDeviceDay) => ({ hot: per.bytes.hot * DESIGN.hotDays, rollup: per.bytes.rollup * DESIGN.rollupDays, cold: per.bytes.cold * DESIGN.coldDays });
+
+/** Cores each component needs at a fleet size: its fixed (idle) part, its part per tenant and its part per device. */
 export function coresAt(devices: number, per: PerDeviceDay, idleCores: Record<string, number>): Record<string, number> {
   const names = new Set([...Object.keys(per.cpuS), ...Object.keys(idleCores)]);
-  return Object.fromEntries([...names].map((n) => [n, (idleCores[n] ?? 0) + ((per.cpuS[n] ?? 0) * devices) / 86_400]));
+  const perTenant = (n: string) => per.perTenant.filter((j) => j.component === n).reduce((a, j) => a + j.cpuS, 0);
+  return Object.fromEntries([...names].map((n) => [n, (idleCores[n] ?? 0) + (perTenant(n) * tenantsAt(devices) + (per.cpuS[n] ?? 0) * devices) / 86_400]));
 }
 
-/** Cost per device and month: CPU at the vCPU price, the hot tier's bytes at the storage price. */
+/** Cost per device and month: CPU at the vCPU price, InfluxDB's tiers on disk, the cold archive in object storage. */
 export function monthlyPerDevice(devices: number, per: PerDeviceDay, idleCores: Record<string, number>): { cpu: number; storage: number; total: number } {
   const cores = Object.values(coresAt(devices, per, idleCores)).reduce((a, b) => a + b, 0);
   const cpu = (cores * 24 * 30 * PRICES.vcpuHour) / devices;
-  const storage = ((per.bytes * DESIGN.hotDays) / 1e9) * PRICES.gbMonth;
+  const held = heldBytes(per);
+  const storage = ((held.hot + held.rollup) / 1e9) * PRICES.gbMonth + (held.cold / 1e9) * PRICES.objectGbMonth;
   return { cpu, storage, total: cpu + storage };
 }
 
@@ -235,9 +280,20 @@ async function main(): Promise<void> {
   const perPoll = await pollCost(stack);
   say(`fleet-monitor pass over ${MONITOR_DEVICES} devices…`);
   const mon = await monitorCost(stack, ctx.stateDir, MONITOR_DEVICES);
+  // tenant-sync's default run interval first (its figures go into the cost model), then every period, the floor it is compared with.
+  const runEvery = [tenantSyncEnv.ROLLUP_RUN_EVERY.parse(undefined), tenantSyncEnv.ROLLUP_EVERY.parse(undefined)];
+  const tiers: TiersRun[] = [];
+  for (const [i, devices] of TIERS_DEVICES.entries()) {
+    // The floor (a run every period) once, at the first size: it is the slow part.
+    const every = i === 0 ? runEvery : runEvery.slice(0, 1);
+    say(`retention tiers: a day of ${devices} devices, rollups run every ${every.join(' and every ')}, cold export…`);
+    tiers.push(await measureTiers(stack, ctx, { devices, runEvery: every, progress: (l) => process.stderr.write(`\r  ${l}\x1b[K`) }));
+    process.stderr.write('\n');
+  }
   const largest = runs.at(-1)!;
   const bytesPerPoint = marginalBytesPerPoint(runs);
-  const per = perDeviceDay(largest, perPoll, bytesPerPoint, mon);
+  const per = perDeviceDay(largest, perPoll, bytesPerPoint, mon, tiers);
+  const held = heldBytes(per);
   const cdmIdle = Object.fromEntries(Object.entries(idleCores).filter(([n]) => !n.startsWith('this process') && !n.includes('contract fake')));
 
   const lines: string[] = [];
@@ -245,7 +301,7 @@ async function main(): Promise<void> {
   out('# Capacity and cost per device');
   out();
   out(
-    `Generated by \`npm run bench:capacity -- --sizes ${SIZES.join(',')} --duration ${DURATION} --polls ${POLLS} --monitor ${MONITOR_DEVICES} --write\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the local stack (real Mosquitto 2.0, influxd 1.8, hawkBit 1.0.4; the InfluxDB 2 API in front of influxd is a contract fake whose CPU is listed but not counted).`,
+    `Generated by \`${COMMAND}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the local stack (real Mosquitto 2.0, influxd 1.8, hawkBit 1.0.4; the InfluxDB 2 API in front of influxd is a contract fake whose CPU is listed but not counted).`,
   );
   out('Regenerate it the same way; the figures move with the machine and its load.');
   out();
@@ -284,14 +340,30 @@ async function main(): Promise<void> {
     `App data every 30 s (${DESIGN.appMessages} MQTT messages and time-series points a day), health every 5 min (${DESIGN.healthPoints} points), a hawkBit poll every 6 h (${DESIGN.polls}), a fleet-monitor pass every 5 min (${DESIGN.monitorPasses}); from the ${largest.devices}-device run and the ${mon.devices}-device monitor pass.`,
   );
   out();
-  out('| component | CPU seconds per device-day |');
-  out('|---|---|');
-  for (const [n, s] of Object.entries(per.cpuS)) out(`| ${n} | ${f(s, 4)} |`);
-  out(`| storage (hot tier, ${DESIGN.hotDays} days, uncompacted) | ${f(per.bytes / 1024, 1)} KiB per device-day, ${f((per.bytes * DESIGN.hotDays) / 2 ** 20, 1)} MiB per device held |`);
+  out('| component | job | CPU seconds per device-day |');
+  out('|---|---|---|');
+  for (const j of per.jobs) out(`| ${j.component} | ${j.job} | ${f(j.cpuS, 4)} |`);
+  out();
+  for (const j of per.perTenant)
+    out(
+      `Per tenant and day (each tenant's task costs this whatever its devices; the tables below take ${DESIGN.devicesPerTenant.toLocaleString('en-US')} devices per tenant): ${j.component}, ${j.job}: ${f(j.cpuS, 1)} CPU seconds, from the line through the tiers runs at ${TIERS_DEVICES.join(' and ')} devices.`,
+    );
+  if (per.perTenant.length) out();
+  out(
+    `Storage, from the ${tiers.at(-1)!.devices}-device tiers run (influxd's compressed files at rest, docs/capacity-tiers.md; a raw point of 11 fields taken for each of the ${DESIGN.appMessages + DESIGN.healthPoints} points a day):`,
+  );
+  out();
+  out('| tier | kept | KiB per device-day | MiB per device held | where |');
+  out('|---|---|---|---|---|');
+  out(`| raw (hot) | ${DESIGN.hotDays} days | ${f(per.bytes.hot / 1024, 1)} | ${f(held.hot / 2 ** 20, 1)} | InfluxDB disk |`);
+  out(`| rollup (warm), 5-minute aggregates | ${DESIGN.rollupDays} days | ${f(per.bytes.rollup / 1024, 1)} | ${f(held.rollup / 2 ** 20, 1)} | InfluxDB disk |`);
+  out(`| cold, gzip'd line protocol | ${DESIGN.coldDays} days | ${f(per.bytes.cold / 1024, 1)} | ${f(held.cold / 2 ** 20, 1)} | object storage |`);
   out();
   out('## Cost per device and month');
   out();
-  out(`Unit prices: $${PRICES.vcpuHour} per vCPU-hour, $${PRICES.gbMonth} per GB-month of disk. CPU = the idle stack + the per-device part; storage = the hot tier's bytes.`);
+  out(
+    `Unit prices: $${PRICES.vcpuHour} per vCPU-hour, $${PRICES.gbMonth} per GB-month of disk, $${PRICES.objectGbMonth} per GB-month of object storage. CPU = the idle stack + every job above; storage = each tier full, as held above.`,
+  );
   out();
   out('| devices | cores (CPU) | CPU per device-month | storage per device-month | total per device-month | needs the most cores |');
   out('|---|---|---|---|---|---|');
@@ -304,24 +376,26 @@ async function main(): Promise<void> {
   }
   out();
   out(
-    'What grows with devices is linear by construction here (per-unit costs times counts); the per-unit figures above at two sizes are the check that the measured components keep their cost per unit as the fleet grows. The fixed part (idle ThingsBoard, Keycloak, hawkBit) dominates at 1,000 devices and vanishes per device at 1,000,000.',
+    "What grows with devices is linear by construction here (per-unit costs times counts); the per-unit figures above at two sizes are the check that the measured components keep their cost per unit as the fleet grows. The rollup task grows with devices and with tenants (each tenant's task costs a part whatever its devices: the line through the two tiers runs), the cold export with points: neither faster than the fleet. The fixed part (idle ThingsBoard, Keycloak, hawkBit) dominates at 1,000 devices and vanishes per device at 1,000,000.",
   );
   out();
   out(
-    "influxd's share of fleet-monitor's pass is the local stack's InfluxDB 1.8, which runs Flux's aggregateWindow in its query engine at a cost per device and window, not per point (a pass reads one or two 30-min windows of every device: the one still filling, and the one before while its points may still arrive), not pushed down to storage as InfluxDB 2 does: read it as an upper bound.",
+    "influxd's share of fleet-monitor's pass is the local stack's InfluxDB 1.8, which runs Flux's aggregateWindow in its query engine at a cost per device and window, not per point (a pass reads one or two 30-min windows of every device: the one still filling, and the one before while its points may still arrive), not pushed down to storage as InfluxDB 2 does: read it as an upper bound. The same holds for the rollup task, the largest influxd job here (docs/capacity-tiers.md).",
   );
   out();
   out(
-    "Not measured by this run, and why: ThingsBoard beyond fleet-monitor's reads (cdm sends it attribute changes, alarms and RPC when something happens, not a stream: ota-bridge writes per update, measured per pass in bench:ota), ota-bridge and tenant-sync per device (ota-bridge's idle pass is 4 hawkBit reads whatever the fleet, bench:ota; tenant-sync's work is per tenant and person, bench:tenant-sync), Keycloak (per person and tenant), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.",
+    "Not measured by this run, and why: ThingsBoard beyond fleet-monitor's reads (cdm sends it attribute changes, alarms and RPC when something happens, not a stream: ota-bridge writes per update, measured per pass in bench:ota), ota-bridge per device (its idle pass is 4 hawkBit reads whatever the fleet, bench:ota), tenant-sync beyond the cold export (its passes work per tenant and person, bench:tenant-sync), Keycloak (per person and tenant), and enrollment (once per device and renewal: bench:enroll). Past one host each component takes the path in docs/scaling.md.",
   );
   out();
-  out('Storage per retention tier (raw, rollup, cold), the rollup task and the cold export per device-day: docs/capacity-tiers.md (npm run bench:tiers).');
+  out('The retention tiers in detail (bytes per tier, the rollup task at each run interval, the cold export), from the same run: docs/capacity-tiers.md.');
 
   const text = `${lines.join('\n')}\n`;
-  say(`\n${text}`);
+  const tiersText = tiersReport(tiers, COMMAND);
+  say(`\n${text}\n${tiersText}`);
   if (process.argv.includes('--write')) {
     fs.writeFileSync(path.join(repoDir, 'docs', 'capacity.md'), text);
-    say('written to docs/capacity.md');
+    fs.writeFileSync(path.join(repoDir, 'docs', 'capacity-tiers.md'), tiersText);
+    say('written to docs/capacity.md and docs/capacity-tiers.md');
   }
 }
 

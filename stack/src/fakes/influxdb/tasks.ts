@@ -52,7 +52,8 @@ export function runScript(flux: string, o: TaskOptions, scheduledFor: Date): { q
 
 /** Runs `query` on influxd 1.8 and writes its rows into `db` (1.8 database/retention policy), in batches. */
 export async function executeRun(backend: string, query: string, db: string): Promise<number> {
-  const influx = new InfluxClient({ baseURL: backend, token: 'influxd-1.8-has-no-auth', retries: 0 });
+  // InfluxDB runs a task's query inside the server, with no client timeout: a run over an hour of a large tenant may take minutes.
+  const influx = new InfluxClient({ baseURL: backend, token: 'influxd-1.8-has-no-auth', retries: 0, timeoutMs: 600_000 });
   let batch: string[] = [];
   let written = 0;
   const flush = async () => {
