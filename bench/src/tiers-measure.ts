@@ -2,14 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InfluxClient, loadConfig, tenantBucket } from '@cdm/common';
+import { InfluxClient, loadConfig, parseDuration, tenantBucket } from '@cdm/common';
 import { fleetHistory, healthPoint } from '@cdm/device';
 import { bridgeEnv, type defaultContext, type up } from '@cdm/stack';
 import { exportDay } from '../../tenant-sync/src/cold-archive.ts';
 import { tenantSyncConfig } from '../../tenant-sync/src/config.ts';
 import { tenant } from '../../tenant-sync/src/fixtures.test-helpers.ts';
 import { InfluxSync } from '../../tenant-sync/src/influx-sync.ts';
-import { rollupBucket, rollupTaskName, wholeMinutes } from '../../tenant-sync/src/tiers.ts';
+import { rollupBucket, rollupTaskName } from '../../tenant-sync/src/tiers.ts';
 import { TokenStore } from '../../tenant-sync/src/token-store.ts';
 import { bucketBytes, tsmBytes, walBytes } from './influx-disk.ts';
 import { cpuSince, stackCpu } from './proc-cpu.ts';
@@ -95,7 +95,7 @@ export async function measureTiers(stack: Awaited<ReturnType<typeof up>>, ctx: R
     for (const runEvery of o.runEvery) {
       if (rollups.length) await provision(syncFor(runEvery)); // rewrites the task's script
       const task = (await influx.findTask(org.id, rollupTaskName(cdmId)))!;
-      const step = wholeMinutes(runEvery)! * 60_000;
+      const step = parseDuration(runEvery);
       const cpu0 = stackCpu();
       const t0 = Date.now();
       for (let k = 1; k <= DAY / step; k++) {

@@ -1,4 +1,4 @@
-import { HEALTH_FIELDS, HEALTH_MEASUREMENT, tenantBucket } from '@cdm/common';
+import { HEALTH_FIELDS, HEALTH_MEASUREMENT, parseDuration, tenantBucket } from '@cdm/common';
 
 /**
  * Retention tiers per tenant: the raw bucket (what devices write, kept INFLUXDB_RETENTION_DAYS)
@@ -18,17 +18,14 @@ export interface TierPolicy {
   retentionSeconds: number;
 }
 
-const MINUTES: Record<string, number> = { m: 1, h: 60 };
-/** Minutes in a whole-minute or whole-hour duration (5m, 1h), or undefined for any other. */
-export const wholeMinutes = (d: string) => {
-  const m = /^(\d+)([mh])$/.exec(d);
-  return m ? Number(m[1]) * MINUTES[m[2]!]! : undefined;
-};
-
 /** Why a run interval does not fit the rollup period, or undefined when it does. */
 export function runEveryProblem(every: string, runEvery: string): string | undefined {
-  const [p, r] = [wholeMinutes(every), wholeMinutes(runEvery)];
-  if (!p || !r) return `${runEvery} and ${every} must be whole minutes or hours (e.g. 5m, 1h)`;
+  let p: number, r: number;
+  try {
+    [p, r] = [parseDuration(every), parseDuration(runEvery)];
+  } catch (err) {
+    return (err as Error).message;
+  }
   if (r % p) return `${runEvery} is not a whole multiple of the rollup period ${every}: a run would cut a period in two`;
   return undefined;
 }
